@@ -1,0 +1,126 @@
+/**
+ * Container records under --root: `<root>/<id>/state.json`, written
+ * atomically (temp file + rename) so a reader never sees a torn file, and a
+ * per-container lock (flock on the container's directory) taken by every
+ * command that changes a container.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { UserError } from '../errors.js';
+import { FileLock } from '../linux/flock.js';
+import { validateContainerId } from './id.js';
+
+export type ContainerStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
+
+/** What runts keeps about a container between invocations. */
+export interface ContainerRecord {
+  ociVersion: string;
+  id: string;
+  /** The init's pid in the host PID namespace (0 once known dead). */
+  pid: number;
+  /** Field 22 of /proc/<pid>/stat when created: tells a recycled pid apart. */
+  pidStartTime: string;
+  bundle: string;
+  rootfs: string;
+  /** RFC 3339 with nanoseconds, as runc prints it. */
+  created: string;
+  owner: string;
+  annotations?: Record<string, string>;
+  /** The validated config.json, for later commands (hooks, delete). */
+  config: unknown;
+  /** Set once `start` has run, or by `run`. */
+  started?: boolean;
+  /** Cgroup directories created for the container, to remove on delete. */
+  cgroupPaths?: string[];
+}
+
+export const STATE_FILE = 'state.json';
+export const EXEC_FIFO = 'exec.fifo';
+
+export class StateStore {
+  constructor(readonly root: string) {}
+
+  dir(id: string): string {
+    validateContainerId(id);
+    return path.join(this.root, id);
+  }
+
+  exists(id: string): boolean {
+    return fs.existsSync(path.join(this.dir(id), STATE_FILE));
+  }
+
+  /** Read a container's record; `container does not exist` when absent. */
+  read(id: string): ContainerRecord {
+    const file = path.join(this.dir(id), STATE_FILE);
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') {
+        throw new UserError('container does not exist');
+      }
+      throw e;
+    }
+    try {
+      return JSON.parse(text) as ContainerRecord;
+    } catch {
+      throw new UserError(`corrupt state file ${file}`);
+    }
+  }
+
+  /**
+   * Make the container's directory, failing if it exists (two `create`s of
+   * one ID: exactly one wins, as mkdir is atomic).
+   */
+  createDir(id: string): string {
+    const dir = this.dir(id);
+    fs.mkdirSync(this.root, { recursive: true, mode: 0o711 });
+    try {
+      fs.mkdirSync(dir, { mode: 0o711 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new UserError(`container with id exists: ${id}`);
+      throw e;
+    }
+    return dir;
+  }
+
+  /** Write the record atomically. */
+  write(rec: ContainerRecord): void {
+    const dir = this.dir(rec.id);
+    const tmp = path.join(dir, `.${STATE_FILE}.${process.pid}.tmp`);
+    fs.writeFileSync(tmp, JSON.stringify(rec), { mode: 0o600 });
+    fs.renameSync(tmp, path.join(dir, STATE_FILE));
+  }
+
+  /** Remove the container's directory and everything in it. */
+  remove(id: string): void {
+    fs.rmSync(this.dir(id), { recursive: true, force: true });
+  }
+
+  /** IDs of every container under the root, sorted. */
+  list(): string[] {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.root);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+    return names.filter((n) => fs.existsSync(path.join(this.root, n, STATE_FILE))).sort();
+  }
+
+  /**
+   * Lock a container against concurrent changes. Fails with `container does
+   * not exist` when its directory is gone.
+   */
+  lock(id: string): FileLock {
+    try {
+      return FileLock.acquire(this.dir(id), 'exclusive');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as { code?: string }).code === 'ENOENT') {
+        throw new UserError('container does not exist');
+      }
+      throw e;
+    }
+  }
+}

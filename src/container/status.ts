@@ -1,0 +1,63 @@
+/**
+ * A container's status, derived from the kernel, never stored: the init's
+ * pid must be alive with the start time recorded at create (a recycled pid
+ * is another process), and the exec fifo exists until `start`.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { EXEC_FIFO, type ContainerRecord, type ContainerStatus, type StateStore } from './state-store.js';
+
+/** Field 22 (starttime) of /proc/<pid>/stat, or undefined if no such process. */
+export function processStartTime(pid: number): string | undefined {
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // comm (field 2) may contain spaces and parentheses: split after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state); starttime is field 22.
+  if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
+  return fields[19];
+}
+
+export function isInitAlive(rec: ContainerRecord): boolean {
+  return rec.pid > 0 && processStartTime(rec.pid) === rec.pidStartTime;
+}
+
+export function containerStatus(store: StateStore, rec: ContainerRecord): ContainerStatus {
+  if (!isInitAlive(rec)) return 'stopped';
+  if (!rec.started && fs.existsSync(path.join(store.dir(rec.id), EXEC_FIFO))) return 'created';
+  if (isFrozen(rec)) return 'paused';
+  return 'running';
+}
+
+function isFrozen(rec: ContainerRecord): boolean {
+  for (const dir of rec.cgroupPaths ?? []) {
+    try {
+      if (fs.readFileSync(path.join(dir, 'freezer.state'), 'utf8').trim() === 'FROZEN') return true;
+    } catch {}
+    try {
+      if (fs.readFileSync(path.join(dir, 'cgroup.freeze'), 'utf8').trim() === '1') return true;
+    } catch {}
+  }
+  return false;
+}
+
+/** The document `runts state` prints: runc's fields, pid 0 when stopped. */
+export function stateDocument(store: StateStore, rec: ContainerRecord) {
+  const status = containerStatus(store, rec);
+  const doc: Record<string, unknown> = {
+    ociVersion: rec.ociVersion,
+    id: rec.id,
+    pid: status === 'stopped' ? 0 : rec.pid,
+    status,
+    bundle: rec.bundle,
+    rootfs: rec.rootfs,
+    created: rec.created,
+    owner: rec.owner,
+  };
+  if (rec.annotations && Object.keys(rec.annotations).length > 0) doc.annotations = rec.annotations;
+  return doc;
+}

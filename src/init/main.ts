@@ -1,0 +1,1 @@
+// The container init: see src/init/init.ts\nexport {};

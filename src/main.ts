@@ -1,0 +1,81 @@
+/**
+ * The runts entry point: global flags, dispatch to a lazily loaded command,
+ * and the one place where errors become messages and exit codes.
+ */
+import { commands, globalFlags } from './cli/commands.js';
+import { parseFlags, UsageError } from './cli/argv.js';
+import { Logger } from './cli/log.js';
+import type { CommandContext, GlobalOptions } from './cli/context.js';
+import { UserError } from './errors.js';
+import { VERSION, COMMIT, SPEC_VERSION } from './version.js';
+
+async function main(argv: string[]): Promise<number> {
+  let log = new Logger(undefined, 'text', argv.includes('--debug'));
+  let debug = false;
+  try {
+    const { values: g, rest } = parseFlags(argv, globalFlags);
+    debug = g.debug === true;
+    const logFormat = g['log-format'];
+    if (logFormat !== 'text' && logFormat !== 'json') throw new UsageError(`invalid log-format: ${String(logFormat)}`);
+    log = new Logger(g.log as string | undefined, logFormat, debug);
+    if (g.version) {
+      process.stdout.write(`runts version ${VERSION}\ncommit: ${COMMIT}\nspec: ${SPEC_VERSION}\nnode: ${process.version}\n`);
+      return 0;
+    }
+    const name = rest[0];
+    if (g.help || name === undefined || name === 'help') {
+      const { showHelp } = await import('./cli/help.js');
+      showHelp(name === 'help' ? rest[1] : undefined);
+      return 0;
+    }
+    const spec = commands.find((c) => c.name === name);
+    if (!spec) throw new UsageError(`No help topic for '${name}'`);
+    const cmdArgv = rest.slice(1);
+    if (cmdArgv.includes('--help') || cmdArgv.includes('-h')) {
+      const helpAt = cmdArgv.findIndex((a) => a === '--help' || a === '-h');
+      const firstPositional = cmdArgv.findIndex((a) => !a.startsWith('-'));
+      if (firstPositional === -1 || helpAt < firstPositional) {
+        const { showHelp } = await import('./cli/help.js');
+        showHelp(name);
+        return 0;
+      }
+    }
+    const { values, rest: args } = parseFlags(cmdArgv, spec.flags);
+    const [min, max] = typeof spec.args === 'number' ? [spec.args, spec.args] : spec.args;
+    if (args.length < min || args.length > max) {
+      const want = min === max ? `exactly ${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
+      throw new UsageError(`"${name}" requires ${want} argument(s)`);
+    }
+    const globals: GlobalOptions = {
+      root: String(g.root),
+      log: g.log as string | undefined,
+      logFormat,
+      debug,
+      systemdCgroup: g['systemd-cgroup'] === true,
+      rootless: String(g.rootless),
+    };
+    const ctx: CommandContext = { command: name, globals, flags: values, args, log };
+    const mod = await spec.load();
+    const code = await mod.run(ctx);
+    return typeof code === 'number' ? code : 0;
+  } catch (err) {
+    if (err instanceof UserError) {
+      log.error(err.message);
+      if (debug && err.stack) process.stderr.write(err.stack + '\n');
+      return err.exitCode;
+    }
+    const e = err as Error;
+    log.error(e?.message ?? String(err));
+    if (debug && e?.stack) process.stderr.write(e.stack + '\n');
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  () => {
+    process.exitCode = 1;
+  },
+);

@@ -1,1 +1,8 @@
-export { run } from './not-implemented.js';
+import type { CommandContext } from './context.js';
+import { StateStore } from '../container/state-store.js';
+import { startContainer } from '../container/lifecycle.js';
+
+export function run(ctx: CommandContext): number {
+  startContainer(new StateStore(ctx.globals.root), ctx.args[0]);
+  return 0;
+}

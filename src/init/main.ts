@@ -1,1 +1,5 @@
-// The container init: see src/init/init.ts\nexport {};
+// Entry point of the container init (dist/init.mjs). Bundled whole, with no
+// lazy imports: after pivot_root the host's files cannot be loaded.
+import { runInit } from './init.js';
+
+runInit();

@@ -13,7 +13,7 @@ export class FileLock {
 
   /** Open (O_RDONLY) `path` and take a lock on it, waiting for it. */
   static acquire(path: string, mode: 'shared' | 'exclusive'): FileLock {
-    const fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_CLOEXEC);
+    const fd = fs.openSync(path, fs.constants.O_RDONLY);
     try {
       flockCall([fd, mode === 'shared' ? LOCK_SH : LOCK_EX], path);
     } catch (e) {

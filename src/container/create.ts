@@ -1,0 +1,188 @@
+/**
+ * `create`: load the bundle, start the init in its namespaces, run the
+ * prestart and createRuntime hooks when the init asks, and record the
+ * container once the init waits on exec.fifo. Any failure removes the init,
+ * its state directory and everything else it made.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { UserError } from '../errors.js';
+import { loadBundleConfig } from '../spec/load.js';
+import { mkfifo } from '../linux/fs.js';
+import { SyscallError } from '../linux/libc.js';
+import { NAMESPACE_FLAGS, CLONE } from '../linux/ns.js';
+import { connectUnix } from '../linux/socket.js';
+import { waitPid } from '../linux/wait.js';
+import { spawnInit, type IdMapping } from '../process/spawn-init.js';
+import type { InitMessage } from '../process/protocol.js';
+import { runHooks } from './hooks.js';
+import { EXEC_FIFO, type ContainerRecord, type StateStore } from './state-store.js';
+import { processStartTime } from './status.js';
+import { validateContainerId } from './id.js';
+import { SPEC_VERSION } from '../version.js';
+
+export interface CreateOptions {
+  id: string;
+  bundle: string;
+  pidFile?: string;
+  consoleSocket?: string;
+  noPivot: boolean;
+  noNewKeyring: boolean;
+  preserveFds: number;
+}
+
+export interface Created {
+  record: ContainerRecord;
+  pid: number;
+}
+
+/** Write a file atomically (temp + rename): clients read pid files while we write them. */
+export function writeFileAtomic(file: string, data: string): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  fs.writeFileSync(tmp, data, { mode: 0o644 });
+  fs.renameSync(tmp, file);
+}
+
+function hostRootId(maps: IdMapping[] | undefined): number {
+  const m = maps?.find((x) => x.containerID === 0);
+  return m ? m.hostID : 0;
+}
+
+/** Hook state: the runtime-spec state document. */
+export function hookState(rec: Pick<ContainerRecord, 'ociVersion' | 'id' | 'bundle' | 'annotations'>, status: string, pid: number) {
+  const s: Record<string, unknown> = { ociVersion: rec.ociVersion, id: rec.id, status, pid, bundle: rec.bundle };
+  if (rec.annotations) s.annotations = rec.annotations;
+  return s;
+}
+
+export function createContainer(store: StateStore, o: CreateOptions): Created {
+  validateContainerId(o.id);
+  const bundle = path.resolve(o.bundle);
+  const spec = loadBundleConfig(bundle) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  if (!spec.process) throw new UserError('config.json: process is required to create a container');
+  if (spec.process.terminal && !o.consoleSocket) {
+    throw new UserError('cannot allocate tty if runts will detach without setting console socket');
+  }
+  if (!spec.process.terminal && o.consoleSocket) {
+    throw new UserError('cannot use console socket if runts will not detach or allocate tty');
+  }
+  const rootfs = path.resolve(bundle, spec.root?.path ?? 'rootfs');
+  if (!fs.existsSync(rootfs)) throw new UserError(`rootfs (${rootfs}) does not exist`);
+
+  const namespaces: Array<{ type: string; path?: string }> = spec.linux?.namespaces ?? [];
+  let cloneFlags = 0;
+  const join: Array<{ type: string; path: string }> = [];
+  let userNsPath: string | undefined;
+  let pidNsPath: string | undefined;
+  for (const ns of namespaces) {
+    if (ns.path) {
+      if (ns.type === 'user') userNsPath = ns.path;
+      else if (ns.type === 'pid') pidNsPath = ns.path;
+      else join.push({ type: ns.type, path: ns.path });
+    } else if (ns.type === 'time') {
+      throw new UserError('linux.namespaces: a new time namespace is not supported yet');
+    } else if (ns.type !== 'cgroup') {
+      cloneFlags |= NAMESPACE_FLAGS[ns.type];
+    }
+  }
+  const newCgroupNs = namespaces.some((n) => n.type === 'cgroup' && !n.path);
+
+  const dir = store.createDir(o.id);
+  const lock = store.lock(o.id);
+  let pid = 0;
+  let consoleFd: number | undefined;
+  let channel: import('../process/protocol.js').SyncChannel | undefined;
+  try {
+    const fifo = path.join(dir, EXEC_FIFO);
+    mkfifo(fifo, 0o622);
+    if ((cloneFlags & CLONE.NEWUSER) !== 0) {
+      fs.chownSync(fifo, hostRootId(spec.linux?.uidMappings), hostRootId(spec.linux?.gidMappings));
+    }
+    if (o.consoleSocket) consoleFd = connectUnix(o.consoleSocket);
+
+    const record: ContainerRecord = {
+      ociVersion: spec.ociVersion ?? SPEC_VERSION,
+      id: o.id,
+      pid: 0,
+      pidStartTime: '',
+      bundle,
+      rootfs,
+      created: new Date().toISOString(),
+      owner: '',
+      annotations: spec.annotations,
+      config: spec,
+    };
+
+    const inheritFds = Array.from({ length: o.preserveFds }, (_, i) => 3 + i);
+    if (consoleFd !== undefined) inheritFds.push(consoleFd);
+    const spawned = spawnInit({
+      cloneFlags,
+      userNsPath,
+      pidNsPath,
+      uidMappings: spec.linux?.uidMappings,
+      gidMappings: spec.linux?.gidMappings,
+      inheritFds,
+      bootstrap: {
+        id: o.id,
+        spec,
+        bundle,
+        rootfs,
+        execFifoPath: fifo,
+        consoleSocketFd: consoleFd,
+        noPivot: o.noPivot,
+        noNewKeyring: o.noNewKeyring,
+        preserveFds: o.preserveFds,
+        joinNamespaces: join,
+        unshareCgroupNs: newCgroupNs,
+        hookState: hookState(record, 'created', 0),
+      },
+    });
+    pid = spawned.pid;
+    channel = spawned.channel;
+    record.pid = pid;
+    const bootstrapState = hookState(record, 'creating', pid);
+
+    for (;;) {
+      const msg = channel.receive<InitMessage>();
+      if (!msg) {
+        const st = waitPid(pid);
+        pid = 0;
+        throw new UserError(`container init exited unexpectedly (exit status ${st.code})`);
+      }
+      if (msg.type === 'error') throw new UserError(msg.message);
+      if (msg.type === 'run-hooks') {
+        runHooks('prestart', spec.hooks?.prestart, bootstrapState);
+        runHooks('createRuntime', spec.hooks?.createRuntime, bootstrapState);
+        channel.send({ type: 'hooks-done' });
+        continue;
+      }
+      if (msg.type === 'ready') break;
+    }
+    channel.close();
+    record.pidStartTime = processStartTime(pid) ?? '';
+    store.write(record);
+    if (o.pidFile) writeFileAtomic(path.resolve(o.pidFile), String(pid));
+    return { record, pid };
+  } catch (e) {
+    channel?.close();
+    const initPid = pid || (e as { initPid?: number }).initPid || 0;
+    if (initPid > 0) {
+      try {
+        process.kill(initPid, 'SIGKILL');
+      } catch {}
+      try {
+        waitPid(initPid);
+      } catch {}
+    }
+    store.remove(o.id);
+    if (e instanceof SyscallError) throw new UserError(e.message);
+    throw e;
+  } finally {
+    if (consoleFd !== undefined) {
+      try {
+        fs.closeSync(consoleFd);
+      } catch {}
+    }
+    lock.release();
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * OCI hooks: each runs with the container's state on stdin, its own args
+ * (args[0] is argv[0]) and env, and an optional timeout in seconds. A hook
+ * that fails or times out fails the operation it belongs to.
+ */
+import { spawnSync } from 'node:child_process';
+import { UserError } from '../errors.js';
+
+export interface Hook {
+  path: string;
+  args?: string[];
+  env?: string[];
+  timeout?: number;
+}
+
+export type HookName = 'prestart' | 'createRuntime' | 'createContainer' | 'startContainer' | 'poststart' | 'poststop';
+
+export function runHooks(kind: HookName, hooks: Hook[] | undefined, state: Record<string, unknown>): void {
+  const input = JSON.stringify(state);
+  for (const hook of hooks ?? []) {
+    const env: Record<string, string> = {};
+    for (const e of hook.env ?? []) {
+      const eq = e.indexOf('=');
+      if (eq > 0) env[e.slice(0, eq)] = e.slice(eq + 1);
+    }
+    const args = hook.args && hook.args.length > 0 ? hook.args : [hook.path];
+    const r = spawnSync(hook.path, args.slice(1), {
+      argv0: args[0],
+      env,
+      input,
+      timeout: hook.timeout ? hook.timeout * 1000 : undefined,
+      killSignal: 'SIGKILL',
+      stdio: ['pipe', 'pipe', 'pipe'],
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    const out = `stdout: ${r.stdout?.toString().trim() ?? ''}, stderr: ${r.stderr?.toString().trim() ?? ''}`;
+    if (r.error) {
+      const code = (r.error as NodeJS.ErrnoException).code;
+      if (code === 'ETIMEDOUT') throw new UserError(`${kind} hook ${hook.path}: timed out after ${hook.timeout}s`);
+      throw new UserError(`${kind} hook ${hook.path}: ${code ?? r.error.message}`);
+    }
+    if (r.signal) throw new UserError(`${kind} hook ${hook.path}: killed by ${r.signal}, ${out}`);
+    if (r.status !== 0) throw new UserError(`${kind} hook ${hook.path}: exit status ${r.status}, ${out}`);
+  }
+}

@@ -1,0 +1,38 @@
+/** Pseudo-terminals: open a master from a ptmx, find and open its slave. */
+import fs from 'node:fs';
+import { DataType, libcFunction } from './libc.js';
+import { NativeBlock } from './memory.js';
+
+const TIOCSPTLCK = 0x40045431;
+const TIOCGPTN = 0x80045430;
+const TIOCSWINSZ = 0x5414;
+const TIOCSCTTY = 0x540e;
+
+const ioctlPtr = libcFunction('ioctl', DataType.I32, [DataType.I32, DataType.U64, DataType.I64]);
+const setsidCall = libcFunction('setsid', DataType.I32, []);
+
+export function openPty(ptmxPath: string): { master: number; slave: number; slavePath: string } {
+  const master = fs.openSync(ptmxPath, fs.constants.O_RDWR | fs.constants.O_NOCTTY);
+  const b = new NativeBlock(16);
+  const n = b.alloc(4);
+  b.view.writeInt32LE(0, n.offset);
+  ioctlPtr([master, TIOCSPTLCK, Number(n.address)], 'unlockpt');
+  ioctlPtr([master, TIOCGPTN, Number(n.address)], 'ptsname');
+  const slavePath = `/dev/pts/${b.view.readInt32LE(n.offset)}`;
+  const slave = fs.openSync(slavePath, fs.constants.O_RDWR | fs.constants.O_NOCTTY);
+  return { master, slave, slavePath };
+}
+
+export function setWindowSize(fd: number, rows: number, cols: number): void {
+  const b = new NativeBlock(16);
+  const ws = b.alloc(8);
+  b.view.writeUInt16LE(rows, ws.offset);
+  b.view.writeUInt16LE(cols, ws.offset + 2);
+  ioctlPtr([fd, TIOCSWINSZ, Number(ws.address)], 'TIOCSWINSZ');
+}
+
+/** Start a new session with `fd` as its controlling terminal. */
+export function makeControllingTerminal(fd: number): void {
+  setsidCall([], 'setsid');
+  ioctlPtr([fd, TIOCSCTTY, 0], 'TIOCSCTTY');
+}

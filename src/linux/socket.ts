@@ -1,0 +1,86 @@
+/**
+ * AF_UNIX sockets: the parent/init sync socketpair, connecting to a
+ * client's --console-socket, and passing an fd with SCM_RIGHTS.
+ */
+import { DataType, libcFunction } from './libc.js';
+import { NativeBlock } from './memory.js';
+
+const AF_UNIX = 1;
+const SOCK_STREAM = 1;
+const SOCK_CLOEXEC = 0o2000000;
+const SOL_SOCKET = 1;
+const SCM_RIGHTS = 1;
+const MSG_CMSG_CLOEXEC = 0x40000000;
+
+const socketCall = libcFunction('socket', DataType.I32, [DataType.I32, DataType.I32, DataType.I32]);
+const socketpairCall = libcFunction('socketpair', DataType.I32, [DataType.I32, DataType.I32, DataType.I32, DataType.I64]);
+const connectCall = libcFunction('connect', DataType.I32, [DataType.I32, DataType.I64, DataType.I32]);
+const sendmsgCall = libcFunction('sendmsg', DataType.I64, [DataType.I32, DataType.I64, DataType.I32]);
+const recvmsgCall = libcFunction('recvmsg', DataType.I64, [DataType.I32, DataType.I64, DataType.I32]);
+
+/** A stream socketpair; both ends close-on-exec. */
+export function socketPair(): [number, number] {
+  const b = new NativeBlock(64);
+  const fds = b.alloc(8);
+  socketpairCall([AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, Number(fds.address)], 'AF_UNIX stream');
+  return [b.view.readInt32LE(fds.offset), b.view.readInt32LE(fds.offset + 4)];
+}
+
+/** Connect a new AF_UNIX stream socket to `path`. */
+export function connectUnix(path: string): number {
+  const b = new NativeBlock(256);
+  const addr = b.alloc(110);
+  const bytes = Buffer.from(path);
+  if (bytes.length >= 108) throw new Error(`socket path too long: ${path}`);
+  b.view.writeUInt16LE(AF_UNIX, addr.offset);
+  bytes.copy(b.view, addr.offset + 2);
+  const fd = socketCall([AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0], path);
+  connectCall([fd, Number(addr.address), 2 + bytes.length + 1], path);
+  return fd;
+}
+
+/**
+ * Send one fd with SCM_RIGHTS and `payload` as the data, in one sendmsg, as
+ * runc does for --console-socket (the payload is the pty's name).
+ */
+export function sendFd(sock: number, fd: number, payload: string): void {
+  const b = new NativeBlock(1024);
+  const data = Buffer.from(payload.length ? payload : '\0');
+  const dataPtr = b.alloc(data.length);
+  data.copy(b.view, dataPtr.offset);
+  const iov = b.alloc(16);
+  b.view.writeBigUInt64LE(dataPtr.address, iov.offset);
+  b.view.writeBigUInt64LE(BigInt(data.length), iov.offset + 8);
+  // cmsghdr: len (u64), level (i32), type (i32), then the fd; CMSG_SPACE(4) = 24.
+  const cmsg = b.alloc(24);
+  b.view.writeBigUInt64LE(20n, cmsg.offset);
+  b.view.writeInt32LE(SOL_SOCKET, cmsg.offset + 8);
+  b.view.writeInt32LE(SCM_RIGHTS, cmsg.offset + 12);
+  b.view.writeInt32LE(fd, cmsg.offset + 16);
+  // msghdr: name, namelen, iov, iovlen, control, controllen, flags.
+  const msg = b.alloc(56);
+  b.view.writeBigUInt64LE(iov.address, msg.offset + 16);
+  b.view.writeBigUInt64LE(1n, msg.offset + 24);
+  b.view.writeBigUInt64LE(cmsg.address, msg.offset + 32);
+  b.view.writeBigUInt64LE(24n, msg.offset + 40);
+  sendmsgCall([sock, Number(msg.address), 0], 'SCM_RIGHTS');
+}
+
+/** Receive one fd sent with SCM_RIGHTS (tests and the pty relay use it). */
+export function recvFd(sock: number): { fd: number; payload: string } {
+  const b = new NativeBlock(8192);
+  const data = b.alloc(4096);
+  const iov = b.alloc(16);
+  b.view.writeBigUInt64LE(data.address, iov.offset);
+  b.view.writeBigUInt64LE(4096n, iov.offset + 8);
+  const cmsg = b.alloc(64);
+  const msg = b.alloc(56);
+  b.view.writeBigUInt64LE(iov.address, msg.offset + 16);
+  b.view.writeBigUInt64LE(1n, msg.offset + 24);
+  b.view.writeBigUInt64LE(cmsg.address, msg.offset + 32);
+  b.view.writeBigUInt64LE(64n, msg.offset + 40);
+  const n = Number(recvmsgCall([sock, Number(msg.address), MSG_CMSG_CLOEXEC], 'SCM_RIGHTS'));
+  const controllen = Number(b.view.readBigUInt64LE(msg.offset + 40));
+  if (controllen < 20 || b.view.readInt32LE(cmsg.offset + 12) !== SCM_RIGHTS) throw new Error('no fd received');
+  return { fd: b.view.readInt32LE(cmsg.offset + 16), payload: b.view.toString('utf8', data.offset, data.offset + n) };
+}

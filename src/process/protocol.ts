@@ -1,0 +1,78 @@
+/**
+ * The sync protocol between `create` (parent) and the container's init:
+ * newline-delimited JSON over a blocking AF_UNIX stream socketpair. This is
+ * the only module src/process/ and src/init/ share.
+ */
+import fs from 'node:fs';
+
+/** Everything the init needs, sent once it runs. */
+export interface InitBootstrap {
+  id: string;
+  /** The validated config.json. */
+  spec: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  bundle: string;
+  /** Absolute host path of the rootfs. */
+  rootfs: string;
+  execFifoPath: string;
+  /** fd (inherited) connected to the client's --console-socket, if any. */
+  consoleSocketFd?: number;
+  noPivot: boolean;
+  noNewKeyring: boolean;
+  /** Number of fds after stdio passed to the container process. */
+  preserveFds: number;
+  /** Namespace types the init must join by path (user and pid are joined before it runs). */
+  joinNamespaces: Array<{ type: string; path: string }>;
+  /** The container's cgroup namespace is created by the init after it is placed in its cgroup. */
+  unshareCgroupNs: boolean;
+  /** Runtime-spec state for createContainer/startContainer hooks. */
+  hookState: Record<string, unknown>;
+}
+
+export type ParentMessage = { type: 'bootstrap'; bootstrap: InitBootstrap } | { type: 'hooks-done' };
+
+export type InitMessage =
+  | { type: 'run-hooks' }
+  | { type: 'ready' }
+  | { type: 'error'; message: string };
+
+/** A message channel on a blocking socket fd. */
+export class SyncChannel {
+  private pending = '';
+
+  constructor(readonly fd: number) {}
+
+  send(msg: ParentMessage | InitMessage): void {
+    const data = Buffer.from(JSON.stringify(msg) + '\n');
+    let off = 0;
+    while (off < data.length) off += fs.writeSync(this.fd, data, off);
+  }
+
+  /** Blocks for the next message; undefined at end of stream (the peer is gone). */
+  receive<T extends ParentMessage | InitMessage>(): T | undefined {
+    const buf = Buffer.alloc(65536);
+    for (;;) {
+      const nl = this.pending.indexOf('\n');
+      if (nl >= 0) {
+        const line = this.pending.slice(0, nl);
+        this.pending = this.pending.slice(nl + 1);
+        return JSON.parse(line) as T;
+      }
+      let n: number;
+      try {
+        n = fs.readSync(this.fd, buf, 0, buf.length, null);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EAGAIN' || (e as NodeJS.ErrnoException).code === 'EINTR') continue;
+        if ((e as NodeJS.ErrnoException).code === 'ECONNRESET') return undefined;
+        throw e;
+      }
+      if (n === 0) return undefined;
+      this.pending += buf.toString('utf8', 0, n);
+    }
+  }
+
+  close(): void {
+    try {
+      fs.closeSync(this.fd);
+    } catch {}
+  }
+}

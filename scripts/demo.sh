@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# One command from a fresh clone to a running container: installs what runts
+# needs (Debian packages, npm dependencies), builds it, makes the demo
+# bundle's rootfs from Debian's static busybox, and runs the demo container.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ "$(id -u)" != 0 ]; then echo "run as root (runts creates namespaces and mounts)" >&2; exit 1; fi
+if ! command -v busybox >/dev/null || ! [ -e /usr/lib/x86_64-linux-gnu/libseccomp.so.2 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq busybox-static libseccomp2 >/dev/null
+fi
+[ -d node_modules ] || npm ci --no-audit --no-fund
+npm run build --silent
+bundle=bundle-fixtures/demo
+rootfs=$bundle/rootfs
+if [ ! -x "$rootfs/bin/busybox" ]; then
+  mkdir -p "$rootfs"/{bin,proc,sys,dev,etc,tmp,root}
+  cp /bin/busybox "$rootfs/bin/busybox"
+  for applet in $("$rootfs/bin/busybox" --list); do [ "$applet" = busybox ] || ln -sf busybox "$rootfs/bin/$applet"; done
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' > "$rootfs/etc/passwd"
+  printf 'root:x:0:\nnobody:x:65534:\n' > "$rootfs/etc/group"
+fi
+exec ./dist/runts --root "${RUNTS_ROOT:-/run/runts}" run --bundle "$bundle" "demo-$$"

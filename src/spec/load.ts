@@ -1,0 +1,169 @@
+// Reading a bundle's config.json: every failure becomes a UserError whose message says
+// exactly what to fix (file, line and column, or each invalid field).
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UserError } from '../errors.js';
+import type { Spec } from './types.gen.js';
+import { checkConfig } from './validate.js';
+
+/** Reads, parses and validates `<bundleDir>/config.json`. */
+export function loadBundleConfig(bundleDir: string): Spec {
+  const path = join(bundleDir, 'config.json');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UserError(describeReadError(path, err));
+  }
+  return parseConfigText(text, path);
+}
+
+/** Parses and validates config.json text; `sourceName` names it in messages. */
+export function parseConfigText(text: string, sourceName: string): Spec {
+  let raw: unknown;
+  try {
+    // A BOM is legal in a file but not to JSON.parse; editors on some systems add one.
+    raw = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  } catch (err) {
+    throw new UserError(`${sourceName}: ${describeJsonError(text, err)}`);
+  }
+  const issues = checkConfig(raw);
+  if (issues.length > 0) {
+    throw new UserError(`invalid config.json:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`);
+  }
+  return raw as Spec;
+}
+
+function describeReadError(path: string, err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ENOENT':
+      return `open ${path}: no such file or directory`;
+    case 'EACCES':
+      return `open ${path}: permission denied`;
+    case 'EISDIR':
+      return `read ${path}: is a directory`;
+    default:
+      return `open ${path}: ${err instanceof Error ? err.message : String(err)}`;
+  }
+}
+
+/**
+ * Turns a JSON.parse SyntaxError into "invalid JSON at line L column C: <reason>". V8 words
+ * the reason well but gives `at position N` only for some errors, so the position comes from
+ * a small scanner of our own when V8 leaves it out.
+ */
+function describeJsonError(text: string, err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const reason = message
+    .replace(/\s*(?:in JSON )?at position \d+.*$/s, '')
+    .replace(/^Unexpected token '(.+?)', .*$/s, (_m, c: string) => `unexpected character '${JSON.stringify(c).slice(1, -1)}'`)
+    .replace(/^Unexpected end of JSON input$/, 'unexpected end of input');
+  const v8 = /at position (\d+)/.exec(message);
+  const offset = v8 ? Number(v8[1]) : locateJsonError(body);
+  if (offset === undefined) return `invalid JSON: ${lowerFirst(reason)}`;
+  const { line, column } = lineColumn(body, offset);
+  return `invalid JSON at line ${line} column ${column}: ${lowerFirst(reason)}`;
+}
+
+/** Offset of the first syntax error in `text`, or undefined if it is valid JSON. */
+export function locateJsonError(text: string): number | undefined {
+  let i = 0;
+  class Stop {
+    constructor(readonly at: number) {}
+  }
+  const fail = (at = i): never => {
+    throw new Stop(at);
+  };
+  const ws = () => {
+    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
+  };
+  const expect = (c: string) => (text[i] === c ? i++ : fail());
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      ws();
+      if (text[i] === '}') return void i++;
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail();
+        string();
+        ws();
+        expect(':');
+        value();
+        ws();
+        if (text[i] === ',') i++;
+        else return void expect('}');
+      }
+    } else if (c === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') return void i++;
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ',') i++;
+        else return void expect(']');
+      }
+    } else if (c === '"') {
+      string();
+    } else if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) {
+      const m = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
+      m.lastIndex = i;
+      if (!m.exec(text)) fail();
+      i = m.lastIndex;
+    } else {
+      for (const word of ['true', 'false', 'null']) {
+        if (c !== word[0]) continue;
+        for (const ch of word) if (text[i] === ch) i++; else fail();
+        return;
+      }
+      fail();
+    }
+  };
+  const string = () => {
+    i++; // opening quote
+    for (;;) {
+      if (i >= text.length) fail();
+      const code = text.charCodeAt(i);
+      if (code === 0x22) return void i++;
+      if (code < 0x20) fail();
+      if (code === 0x5c) {
+        const e = text[i + 1];
+        if (e === 'u' && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) i += 6;
+        else if (e !== undefined && '"\\/bfnrt'.includes(e)) i += 2;
+        else fail(i + 1);
+      } else i++;
+    }
+  };
+  try {
+    value();
+    ws();
+    if (i < text.length) fail();
+    return undefined;
+  } catch (e) {
+    if (e instanceof Stop) return Math.min(e.at, text.length);
+    throw e;
+  }
+}
+
+/** 1-based line and column of a UTF-16 offset. */
+export function lineColumn(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: offset - lineStart + 1 };
+}
+
+function lowerFirst(s: string): string {
+  return s.charAt(0).toLowerCase() + s.slice(1);
+}

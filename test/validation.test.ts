@@ -1,0 +1,494 @@
+// config.json validation: schema errors, semantic checks, JSON syntax errors and the
+// configs that real engines produce. Run: node --import tsx --test test/validation.test.ts
+
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { UserError } from '../src/errors.js';
+import { loadBundleConfig, parseConfigText } from '../src/spec/load.js';
+import { defaultSpec } from '../src/spec/defaults.js';
+import { featuresDocument } from '../src/spec/features.js';
+import { checkConfig, describeSchemaErrors, type ConfigIssue } from '../src/spec/validate.js';
+import { validateFeatures, validateRuncState, validateState } from '../src/spec/validators.gen.js';
+
+const FIXTURES = join(import.meta.dirname, 'fixtures');
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+
+/** The smallest config runts accepts. */
+function minimal(): Json {
+  return {
+    ociVersion: '1.2.0',
+    root: { path: 'rootfs' },
+    process: { cwd: '/', args: ['sh'], user: { uid: 0, gid: 0 } },
+    linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }] },
+  };
+}
+
+function issuesAfter(mutate: (c: Json) => void): ConfigIssue[] {
+  const config = minimal();
+  mutate(config);
+  return checkConfig(config);
+}
+
+/** Asserts an issue with exactly this path exists (and, if given, a matching message). */
+function assertIssue(issues: ConfigIssue[], path: string, message?: RegExp | string): void {
+  const show = () => issues.map((i) => `${i.path}: ${i.message}`).join('\n') || '(no issues)';
+  const atPath = issues.filter((i) => i.path === path);
+  assert.ok(atPath.length > 0, `expected an issue at ${path}, got:\n${show()}`);
+  if (message !== undefined) {
+    const ok = atPath.some((i) => (typeof message === 'string' ? i.message === message : message.test(i.message)));
+    assert.ok(ok, `expected ${path} to say ${message}, got:\n${show()}`);
+  }
+}
+
+function fixture(name: string): Json {
+  return JSON.parse(readFileSync(join(FIXTURES, name), 'utf8'));
+}
+
+describe('valid configs pass', () => {
+  test('minimal config', () => {
+    assert.deepEqual(checkConfig(minimal()), []);
+  });
+
+  test('runc 1.1.5 `runc spec`', () => {
+    assert.deepEqual(checkConfig(fixture('runc-1.1.5-spec.json')), []);
+  });
+
+  test('runc 1.1.5 `runc spec --rootless`', () => {
+    assert.deepEqual(checkConfig(fixture('runc-1.1.5-spec-rootless.json')), []);
+  });
+
+  test('a docker-style config (seccomp, hooks, cgroup limits, uint64 max rlimit)', () => {
+    assert.deepEqual(checkConfig(fixture('docker-style-config.json')), []);
+  });
+
+  test('`runc spec` from the installed runc, when there is one', (t) => {
+    const runc = ['/usr/sbin/runc', '/usr/bin/runc'].find((p) => existsSync(p));
+    if (!runc) return t.skip('runc not installed');
+    const dir = mkdtempSync(join(tmpdir(), 'runts-spec-'));
+    try {
+      for (const args of [['spec'], ['spec', '--rootless']]) {
+        rmSync(join(dir, 'config.json'), { force: true });
+        execFileSync(runc, args, { cwd: dir });
+        assert.deepEqual(checkConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'))), [], args.join(' '));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('what `runts spec` writes passes runts\'s own validation', () => {
+    assert.deepEqual(checkConfig(defaultSpec({ rootless: false })), []);
+    assert.deepEqual(checkConfig(defaultSpec({ rootless: true })), []);
+  });
+
+  test('extension fields are allowed, as in the upstream schema', () => {
+    const issues = issuesAfter((c) => {
+      c.windows = { layerFolders: [] };
+      c['io.example.extra'] = true;
+      c.process.somethingNew = { x: 1 };
+      c.linux.resources = { memory: { limit: -1, futureKnob: 'on' } };
+    });
+    assert.deepEqual(issues, []);
+  });
+
+  test('joining a user namespace by path while also giving mappings is accepted (containerd, CRI-O)', () => {
+    const issues = issuesAfter((c) => {
+      c.linux.namespaces.push({ type: 'user', path: '/proc/4242/ns/user' });
+      c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      c.linux.rootfsPropagation = 'rslave';
+      c.linux.cgroupsPath = '/kubepods/besteffort/pod1234/abcd';
+    });
+    assert.deepEqual(issues, []);
+  });
+});
+
+describe('broken configs name the offending field', () => {
+  test('missing ociVersion', () => {
+    assertIssue(issuesAfter((c) => delete c.ociVersion), 'ociVersion', 'is required');
+  });
+
+  test('ociVersion that is not SemVer', () => {
+    assertIssue(issuesAfter((c) => (c.ociVersion = '1.0')), 'ociVersion', /SemVer/);
+  });
+
+  test('wrong type: boolean field given a string', () => {
+    assertIssue(issuesAfter((c) => (c.process.terminal = 'yes')), 'process.terminal', /^must be a boolean/);
+  });
+
+  test('string where an integer is required', () => {
+    assertIssue(issuesAfter((c) => (c.linux.resources = { pids: { limit: '100' } })), 'linux.resources.pids.limit', /^must be an integer/);
+  });
+
+  test('fractional number where an integer is required', () => {
+    assertIssue(issuesAfter((c) => (c.process.user.gid = 1.5)), 'process.user.gid', /^must be an integer/);
+  });
+
+  test('unknown namespace type', () => {
+    assertIssue(
+      issuesAfter((c) => c.linux.namespaces.push({ type: 'net' })),
+      'linux.namespaces[2].type',
+      'must be one of: pid, network, mount, ipc, uts, user, cgroup, time',
+    );
+  });
+
+  test('duplicate namespace', () => {
+    assertIssue(issuesAfter((c) => c.linux.namespaces.push({ type: 'pid' })), 'linux.namespaces[2].type', /duplicates linux\.namespaces\[0\]/);
+  });
+
+  test('relative namespace path', () => {
+    assertIssue(issuesAfter((c) => (c.linux.namespaces[0].path = 'proc/1/ns/pid')), 'linux.namespaces[0].path', 'must be an absolute path');
+  });
+
+  test('relative mount destination', () => {
+    const issues = issuesAfter((c) => {
+      c.mounts = [
+        { destination: '/proc', type: 'proc', source: 'proc' },
+        { destination: '/tmp', type: 'tmpfs', source: 'tmpfs' },
+        { destination: 'data', type: 'bind', source: '/srv/data', options: ['rbind'] },
+      ];
+    });
+    assertIssue(issues, 'mounts[2].destination', 'must be an absolute path');
+  });
+
+  test('mount without destination', () => {
+    assertIssue(issuesAfter((c) => (c.mounts = [{ source: 'proc', type: 'proc' }])), 'mounts[0].destination', 'is required');
+  });
+
+  test('negative memory limit (other than -1)', () => {
+    assertIssue(
+      issuesAfter((c) => (c.linux.resources = { memory: { limit: -5 } })),
+      'linux.resources.memory.limit',
+      'must be -1 (unlimited) or a non-negative number',
+    );
+  });
+
+  test('negative uid', () => {
+    assertIssue(issuesAfter((c) => (c.process.user.uid = -1)), 'process.user.uid', 'must not be negative');
+  });
+
+  test('uid beyond uint32', () => {
+    assertIssue(issuesAfter((c) => (c.process.user.uid = 4294967296)), 'process.user.uid', 'must be at most 4294967295');
+  });
+
+  test('negative rlimit (uint64)', () => {
+    assertIssue(
+      issuesAfter((c) => (c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: -1, hard: 1024 }])),
+      'process.rlimits[0].soft',
+      'must not be negative',
+    );
+  });
+
+  test('unknown rlimit', () => {
+    assertIssue(
+      issuesAfter((c) => (c.process.rlimits = [{ type: 'RLIMIT_FOO', soft: 1, hard: 1 }])),
+      'process.rlimits[0].type',
+      /not a known resource limit/,
+    );
+  });
+
+  test('rlimit not named RLIMIT_*', () => {
+    assertIssue(issuesAfter((c) => (c.process.rlimits = [{ type: 'nofile', soft: 1, hard: 1 }])), 'process.rlimits[0].type', /RLIMIT_\*/);
+  });
+
+  test('duplicate rlimit type', () => {
+    const issues = issuesAfter((c) => {
+      c.process.rlimits = [
+        { type: 'RLIMIT_NOFILE', soft: 1024, hard: 1024 },
+        { type: 'RLIMIT_NOFILE', soft: 2048, hard: 2048 },
+      ];
+    });
+    assertIssue(issues, 'process.rlimits[1].type', /duplicates process\.rlimits\[0\]/);
+  });
+
+  test('rlimit soft above hard', () => {
+    assertIssue(
+      issuesAfter((c) => (c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 4096, hard: 1024 }])),
+      'process.rlimits[0].soft',
+      'must not exceed hard',
+    );
+  });
+
+  test('uidMappings without a user namespace', () => {
+    assertIssue(
+      issuesAfter((c) => (c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }])),
+      'linux.uidMappings',
+      'requires a user namespace in linux.namespaces',
+    );
+  });
+
+  test('new user namespace without mappings', () => {
+    const issues = issuesAfter((c) => c.linux.namespaces.push({ type: 'user' }));
+    assertIssue(issues, 'linux.uidMappings', /is required/);
+    assertIssue(issues, 'linux.gidMappings', /is required/);
+  });
+
+  test('non-absolute cwd', () => {
+    assertIssue(issuesAfter((c) => (c.process.cwd = 'home/user')), 'process.cwd', 'must be an absolute path');
+  });
+
+  test('missing cwd', () => {
+    assertIssue(issuesAfter((c) => delete c.process.cwd), 'process.cwd', 'is required');
+  });
+
+  test('empty args', () => {
+    assertIssue(issuesAfter((c) => (c.process.args = [])), 'process.args', 'must not be empty');
+  });
+
+  test('missing process (runc needs one)', () => {
+    assertIssue(issuesAfter((c) => delete c.process), 'process', 'is required');
+  });
+
+  test('missing root path', () => {
+    assertIssue(issuesAfter((c) => (c.root = { readonly: true })), 'root.path', 'is required');
+  });
+
+  test('bad capability name', () => {
+    assertIssue(
+      issuesAfter((c) => (c.process.capabilities = { bounding: ['CAP_KILL', 'cap_chown'] })),
+      'process.capabilities.bounding[1]',
+      /capability name/,
+    );
+  });
+
+  test('environment entry without "="', () => {
+    assertIssue(issuesAfter((c) => (c.process.env = ['PATH=/bin', 'JUNK'])), 'process.env[1]', /NAME=value/);
+  });
+
+  test('relative hook path', () => {
+    assertIssue(issuesAfter((c) => (c.hooks = { createRuntime: [{ path: 'bin/hook' }] })), 'hooks.createRuntime[0].path', 'must be an absolute path');
+  });
+
+  test('hook timeout of zero', () => {
+    assertIssue(issuesAfter((c) => (c.hooks = { poststop: [{ path: '/bin/true', timeout: 0 }] })), 'hooks.poststop[0].timeout', 'must be at least 1');
+  });
+
+  test('time offsets without a time namespace', () => {
+    assertIssue(
+      issuesAfter((c) => (c.linux.timeOffsets = { monotonic: { secs: 10 } })),
+      'linux.timeOffsets',
+      'requires a time namespace in linux.namespaces',
+    );
+  });
+
+  test('unknown clock in time offsets', () => {
+    const issues = issuesAfter((c) => {
+      c.linux.namespaces.push({ type: 'time' });
+      c.linux.timeOffsets = { realtime: { secs: 10 } };
+    });
+    assertIssue(issues, 'linux.timeOffsets.realtime', /monotonic or boottime/);
+  });
+
+  test('net sysctl without a network namespace', () => {
+    assertIssue(
+      issuesAfter((c) => (c.linux.sysctl = { 'net.ipv4.ip_forward': '1' })),
+      'linux.sysctl["net.ipv4.ip_forward"]',
+      'requires a network namespace in linux.namespaces',
+    );
+  });
+
+  test('malformed sysctl key', () => {
+    const issues = issuesAfter((c) => {
+      c.linux.namespaces.push({ type: 'network' });
+      c.linux.sysctl = { 'net..ipv4': '1', 'net/../../etc': 'x' };
+    });
+    assertIssue(issues, 'linux.sysctl["net..ipv4"]', 'is not a valid sysctl name');
+    assertIssue(issues, 'linux.sysctl["net/../../etc"]', 'is not a valid sysctl name');
+  });
+
+  test('sysctl value that is not a string', () => {
+    const issues = issuesAfter((c) => {
+      c.linux.namespaces.push({ type: 'ipc' });
+      c.linux.sysctl = { 'kernel.shmmax': 1024 };
+    });
+    assertIssue(issues, 'linux.sysctl["kernel.shmmax"]', /^must be a string/);
+  });
+
+  test('unknown seccomp action', () => {
+    const issues = issuesAfter((c) => {
+      c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mount'], action: 'SCMP_ACT_DENY' }] };
+    });
+    assertIssue(issues, 'linux.seccomp.syscalls[0].action', /^must be one of: SCMP_ACT_KILL, /);
+  });
+
+  test('seccomp argument index out of range', () => {
+    const issues = issuesAfter((c) => {
+      c.linux.seccomp = {
+        defaultAction: 'SCMP_ACT_ALLOW',
+        syscalls: [{ names: ['ioctl'], action: 'SCMP_ACT_ERRNO', args: [{ index: 6, value: 1, op: 'SCMP_CMP_EQ' }] }],
+      };
+    });
+    assertIssue(issues, 'linux.seccomp.syscalls[0].args[0].index', /at most 5/);
+  });
+
+  test('errnoRet with an action that returns no errno', () => {
+    const issues = issuesAfter((c) => {
+      c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['ptrace'], action: 'SCMP_ACT_KILL', errnoRet: 1 }] };
+    });
+    assertIssue(issues, 'linux.seccomp.syscalls[0].errnoRet', /SCMP_ACT_ERRNO/);
+  });
+
+  test('device of unknown type, and a char device without major/minor', () => {
+    const issues = issuesAfter((c) => (c.linux.devices = [{ path: '/dev/foo', type: 'x' }, { path: '/dev/bar', type: 'c' }]));
+    assertIssue(issues, 'linux.devices[0].type', 'must be one of: c, b, u, p');
+    assertIssue(issues, 'linux.devices[1].major', 'is required for device type "c"');
+  });
+
+  test('bad rootfsPropagation', () => {
+    assertIssue(issuesAfter((c) => (c.linux.rootfsPropagation = 'recursive')), 'linux.rootfsPropagation', /^must be one of: "", private, /);
+  });
+
+  test('hostname without a uts namespace', () => {
+    assertIssue(issuesAfter((c) => (c.hostname = 'box')), 'hostname', /uts namespace/);
+  });
+
+  test('relative masked path', () => {
+    assertIssue(issuesAfter((c) => (c.linux.maskedPaths = ['/proc/kcore', 'sys/firmware'])), 'linux.maskedPaths[1]', 'must be an absolute path');
+  });
+
+  test('hugepage size in the wrong form', () => {
+    assertIssue(
+      issuesAfter((c) => (c.linux.resources = { hugepageLimits: [{ pageSize: '2M', limit: 1 }] })),
+      'linux.resources.hugepageLimits[0].pageSize',
+      'must be a page size such as 2MB or 1GB',
+    );
+  });
+
+  test('document that is not an object', () => {
+    assert.deepEqual(checkConfig([]), [{ path: '(root)', message: 'must be an object (got an array)' }]);
+  });
+
+  test('a wrongly typed subtree gives one message, not a cascade', () => {
+    const issues = issuesAfter((c) => {
+      c.hostname = 'box'; // would need a uts namespace, but the namespace list is unusable
+      c.linux.namespaces = 'pid,mount';
+    });
+    assert.deepEqual(issues, [{ path: 'linux.namespaces', message: 'must be an array (got "pid,mount")' }]);
+  });
+});
+
+describe('parseConfigText and loadBundleConfig', () => {
+  test('malformed JSON is reported with line and column', () => {
+    const text = '{\n  "ociVersion": "1.2.0",\n  "process": {\n    "cwd": "/"\n    "args": ["sh"]\n  }\n}\n';
+    assert.throws(
+      () => parseConfigText(text, '/b/config.json'),
+      (err: unknown) => {
+        assert.ok(err instanceof UserError);
+        assert.equal(err.message, "/b/config.json: invalid JSON at line 5 column 5: expected ',' or '}' after property value");
+        return true;
+      },
+    );
+  });
+
+  test('a JSON error V8 reports without a position still gets line and column', () => {
+    assert.throws(() => parseConfigText('{\n  "a": tru}', 'config.json'), {
+      message: "config.json: invalid JSON at line 2 column 11: unexpected character '}'",
+    });
+    assert.throws(() => parseConfigText('{\n  "a": [1,\n  ]}', 'config.json'), {
+      message: "config.json: invalid JSON at line 3 column 3: unexpected character ']'",
+    });
+    // Control characters are shown escaped, not raw.
+    assert.throws(() => parseConfigText('{"a": tru\n}', 'config.json'), {
+      message: "config.json: invalid JSON at line 1 column 10: unexpected character '\\n'",
+    });
+  });
+
+  test('truncated JSON points at the end', () => {
+    assert.throws(() => parseConfigText('{\n  "ociVersion": "1.2.0",\n', 'config.json'), /line 3 column 1/);
+  });
+
+  test('all violations are reported, one per line', () => {
+    const config = minimal();
+    delete config.ociVersion;
+    config.process.cwd = 'relative';
+    config.linux.namespaces.push({ type: 'bogus' });
+    assert.throws(
+      () => parseConfigText(JSON.stringify(config), 'config.json'),
+      (err: unknown) => {
+        assert.ok(err instanceof UserError);
+        assert.equal(err.exitCode, 1);
+        const [head, ...lines] = err.message.split('\n');
+        assert.equal(head, 'invalid config.json:');
+        assert.equal(lines.length, 3, err.message);
+        assert.ok(lines.every((l) => l.startsWith('  ')));
+        assert.ok(lines.some((l) => l.startsWith('  ociVersion: ')));
+        assert.ok(lines.some((l) => l.startsWith('  process.cwd: ')));
+        assert.ok(lines.some((l) => l.startsWith('  linux.namespaces[2].type: ')));
+        return true;
+      },
+    );
+  });
+
+  test('a missing config.json is a clear UserError', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'runts-bundle-'));
+    try {
+      assert.throws(() => loadBundleConfig(dir), (err: unknown) => {
+        assert.ok(err instanceof UserError);
+        assert.equal(err.message, `open ${join(dir, 'config.json')}: no such file or directory`);
+        return true;
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a valid bundle loads as a Spec, BOM and all', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'runts-bundle-'));
+    try {
+      writeFileSync(join(dir, 'config.json'), '\uFEFF' + readFileSync(join(FIXTURES, 'runc-1.1.5-spec.json'), 'utf8'));
+      const spec = loadBundleConfig(dir);
+      assert.equal(spec.root?.path, 'rootfs');
+      assert.deepEqual(spec.process?.args, ['sh']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('other generated validators', () => {
+  test('features document', () => {
+    const features = {
+      ociVersionMin: '1.0.0',
+      ociVersionMax: '1.2.0',
+      hooks: ['prestart', 'createRuntime'],
+      linux: { namespaces: ['pid', 'user'], capabilities: ['CAP_CHOWN'], cgroup: { v2: true }, seccomp: { enabled: true } },
+    };
+    assert.equal(validateFeatures(features), true);
+    assert.equal(validateFeatures({ ...features, ociVersionMax: undefined }), false);
+    assert.equal(validateFeatures({ ...features, linux: { capabilities: ['chown'] } }), false);
+  });
+
+  test('what `runts features` prints is a valid features document', () => {
+    const doc = featuresDocument();
+    assert.ok(validateFeatures(doc), JSON.stringify(describeSchemaErrors(validateFeatures.errors ?? [], doc)));
+  });
+
+  test('runtime-spec state: pid is required while created or running', () => {
+    const state = { ociVersion: '1.2.0', id: 'c1', status: 'running', pid: 42, bundle: '/b' };
+    assert.equal(validateState(state), true);
+    assert.equal(validateState({ ...state, status: 'stopped', pid: undefined }), true);
+    assert.equal(validateState({ ...state, pid: undefined }), false);
+  });
+
+  test('runc state output', () => {
+    const state = {
+      ociVersion: '1.0.2-dev',
+      id: 'c1',
+      pid: 0,
+      status: 'stopped',
+      bundle: '/b',
+      rootfs: '/b/rootfs',
+      created: '2024-01-31T12:00:00.123456789Z',
+      owner: '',
+    };
+    assert.equal(validateRuncState(state), true);
+    assert.equal(validateRuncState({ ...state, created: 'yesterday' }), false);
+    assert.equal(validateRuncState({ ...state, extra: 1 }), false);
+  });
+});

@@ -30,6 +30,12 @@ export interface SpawnInitOptions {
   /** fds the init must inherit besides stdio (preserved fds, console socket). */
   inheritFds: number[];
   bootstrap: Omit<InitBootstrap, 'consoleSocketFd'> & { consoleSocketFd?: number };
+  /**
+   * Called with the new pid before the child may run (it waits in the
+   * chain's read): place it in its cgroups here, so the init and all it
+   * starts are accounted from the first instruction.
+   */
+  onCloned?: (pid: number) => void;
 }
 
 export interface SpawnedInit {
@@ -101,6 +107,7 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
 
     const channel = new SyncChannel(parentEnd);
     try {
+      o.onCloned?.(pid);
       if ((o.cloneFlags & CLONE.NEWUSER) !== 0) {
         if (o.uidMappings?.length) writeMappings(pid, 'uid_map', o.uidMappings);
         if (o.gidMappings?.length) writeMappings(pid, 'gid_map', o.gidMappings);

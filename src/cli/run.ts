@@ -2,21 +2,44 @@
  * `run`: create + start. In the foreground it forwards signals to the
  * container's process, waits for it (it is our child) and exits with its
  * status, 128+signal when it was killed; then deletes it unless --keep.
+ * With a terminal and no --console-socket, runts relays the pty itself.
  */
+import fs from 'node:fs';
 import type { CommandContext } from './context.js';
 import { StateStore } from '../container/state-store.js';
 import { createContainer } from '../container/create.js';
 import { deleteContainer, startContainer } from '../container/lifecycle.js';
+import { loadBundleConfig } from '../spec/load.js';
+import { recvFd, socketPair } from '../linux/socket.js';
 import { waitPidAsync } from '../linux/wait.js';
+import { PtyRelay } from '../process/pty-relay.js';
 import { createOptions } from './create.js';
+import { UserError } from '../errors.js';
 
-const FORWARDED: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT'];
+const FORWARDED: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGCONT'];
 
 export async function run(ctx: CommandContext): Promise<number> {
   const store = new StateStore(ctx.globals.root);
   const opts = createOptions(ctx);
   const detach = ctx.flags.detach === true;
-  const { pid } = createContainer(store, opts);
+
+  let relaySocket: number | undefined;
+  if (!detach && !opts.consoleSocket && loadBundleConfig(opts.bundle).process?.terminal) {
+    const [ours, theirs] = socketPair();
+    relaySocket = ours;
+    opts.consoleSocketFd = theirs;
+  } else if (detach && !opts.consoleSocket && loadBundleConfig(opts.bundle).process?.terminal) {
+    throw new UserError('cannot allocate tty if runts will detach without setting console socket');
+  }
+
+  let pid: number;
+  let relay: PtyRelay | undefined;
+  try {
+    ({ pid } = createContainer(store, opts));
+    if (relaySocket !== undefined) relay = new PtyRelay(recvFd(relaySocket).fd);
+  } finally {
+    for (const fd of [relaySocket, opts.consoleSocketFd]) if (fd !== undefined) fs.closeSync(fd);
+  }
   try {
     startContainer(store, opts.id);
   } catch (e) {
@@ -35,6 +58,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   for (const s of FORWARDED) process.on(s, forward);
   const status = await waitPidAsync(pid);
   for (const s of FORWARDED) process.off(s, forward);
+  await relay?.finish();
   if (ctx.flags.keep !== true) {
     try {
       deleteContainer(store, opts.id, true);
@@ -42,5 +66,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       ctx.log.warn((e as Error).message);
     }
   }
+  // A pty read may still wait in libuv's thread pool: do not let it hold us.
+  if (relay) process.exit(status.code);
   return status.code;
 }

@@ -26,6 +26,11 @@ export interface CreateOptions {
   bundle: string;
   pidFile?: string;
   consoleSocket?: string;
+  /**
+   * An already connected socket to send the pty master to (foreground `run`
+   * relays the pty itself). Closed by the caller.
+   */
+  consoleSocketFd?: number;
   noPivot: boolean;
   noNewKeyring: boolean;
   preserveFds: number;
@@ -60,10 +65,11 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
   const bundle = path.resolve(o.bundle);
   const spec = loadBundleConfig(bundle) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
   if (!spec.process) throw new UserError('config.json: process is required to create a container');
-  if (spec.process.terminal && !o.consoleSocket) {
+  const hasConsole = o.consoleSocket !== undefined || o.consoleSocketFd !== undefined;
+  if (spec.process.terminal && !hasConsole) {
     throw new UserError('cannot allocate tty if runts will detach without setting console socket');
   }
-  if (!spec.process.terminal && o.consoleSocket) {
+  if (!spec.process.terminal && hasConsole) {
     throw new UserError('cannot use console socket if runts will not detach or allocate tty');
   }
   const rootfs = path.resolve(bundle, spec.root?.path ?? 'rootfs');
@@ -74,13 +80,16 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
   const join: Array<{ type: string; path: string }> = [];
   let userNsPath: string | undefined;
   let pidNsPath: string | undefined;
+  let timeNsPath: string | undefined;
+  let newTimeNs = false;
   for (const ns of namespaces) {
     if (ns.path) {
       if (ns.type === 'user') userNsPath = ns.path;
       else if (ns.type === 'pid') pidNsPath = ns.path;
+      else if (ns.type === 'time') timeNsPath = ns.path;
       else join.push({ type: ns.type, path: ns.path });
     } else if (ns.type === 'time') {
-      throw new UserError('linux.namespaces: a new time namespace is not supported yet');
+      newTimeNs = true;
     } else if (ns.type !== 'cgroup') {
       cloneFlags |= NAMESPACE_FLAGS[ns.type];
     }
@@ -99,6 +108,7 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
       fs.chownSync(fifo, hostRootId(spec.linux?.uidMappings), hostRootId(spec.linux?.gidMappings));
     }
     if (o.consoleSocket) consoleFd = connectUnix(o.consoleSocket);
+    else if (o.consoleSocketFd !== undefined) consoleFd = o.consoleSocketFd;
 
     const record: ContainerRecord = {
       ociVersion: spec.ociVersion ?? SPEC_VERSION,
@@ -119,6 +129,8 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
       cloneFlags,
       userNsPath,
       pidNsPath,
+      timeNsPath,
+      newTimeNs: newTimeNs ? { offsets: spec.linux?.timeOffsets } : undefined,
       uidMappings: spec.linux?.uidMappings,
       gidMappings: spec.linux?.gidMappings,
       inheritFds,
@@ -178,7 +190,7 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
     if (e instanceof SyscallError) throw new UserError(e.message);
     throw e;
   } finally {
-    if (consoleFd !== undefined) {
+    if (consoleFd !== undefined && consoleFd !== o.consoleSocketFd) {
       try {
         fs.closeSync(consoleFd);
       } catch {}

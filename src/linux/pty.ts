@@ -36,3 +36,28 @@ export function makeControllingTerminal(fd: number): void {
   setsidCall([], 'setsid');
   ioctlPtr([fd, TIOCSCTTY, 0], 'TIOCSCTTY');
 }
+
+const tcgetattr = libcFunction('tcgetattr', DataType.I32, [DataType.I32, DataType.I64]);
+const tcsetattr = libcFunction('tcsetattr', DataType.I32, [DataType.I32, DataType.I32, DataType.I64]);
+const cfmakeraw = libcFunction<undefined>('cfmakeraw', DataType.Void, [DataType.I64], () => false);
+const TERMIOS_SIZE = 64; // sizeof(struct termios) is 60 on x86-64 glibc
+const TCSANOW = 0;
+
+/**
+ * Put a terminal in raw mode as cfmakeraw does (no output processing
+ * either, unlike Node's setRawMode), returning a function that restores it.
+ */
+export function makeRaw(fd: number): () => void {
+  const b = new NativeBlock(2 * TERMIOS_SIZE + 32);
+  const saved = b.alloc(TERMIOS_SIZE);
+  const raw = b.alloc(TERMIOS_SIZE);
+  tcgetattr([fd, Number(saved.address)], `fd ${fd}`);
+  b.view.copy(b.view, raw.offset, saved.offset, saved.offset + TERMIOS_SIZE);
+  cfmakeraw([Number(raw.address)]);
+  tcsetattr([fd, TCSANOW, Number(raw.address)], `fd ${fd}`);
+  return () => {
+    try {
+      tcsetattr([fd, TCSANOW, Number(saved.address)], `fd ${fd}`);
+    } catch {}
+  };
+}

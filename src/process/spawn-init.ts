@@ -27,6 +27,13 @@ export interface SpawnInitOptions {
   pidNsPath?: string;
   uidMappings?: IdMapping[];
   gidMappings?: IdMapping[];
+  /**
+   * A new time namespace: clone() cannot create one (its flag is taken by
+   * the exit signal), so the chain unshares it and execve moves the init in.
+   */
+  newTimeNs?: { offsets?: Record<string, { secs?: number; nanosecs?: number }> };
+  /** A time namespace to join, in the chain (setns of a time ns needs a single thread). */
+  timeNsPath?: string;
   /** fds the init must inherit besides stdio (preserved fds, console socket). */
   inheritFds: number[];
   bootstrap: Omit<InitBootstrap, 'consoleSocketFd'> & { consoleSocketFd?: number };
@@ -54,6 +61,20 @@ function writeMappings(pid: number, file: 'uid_map' | 'gid_map', maps: IdMapping
   fs.writeFileSync(`/proc/${pid}/${file}`, text);
 }
 
+/** Wait for the chain's unshare(CLONE_NEWTIME), then set the clocks of the empty namespace. */
+function writeTimeOffsets(pid: number, offsets: Record<string, { secs?: number; nanosecs?: number }>): void {
+  const own = fs.readlinkSync('/proc/self/ns/time');
+  const sab = new Int32Array(new SharedArrayBuffer(4));
+  for (let i = 0; fs.readlinkSync(`/proc/${pid}/ns/time_for_children`) === own; i++) {
+    if (i > 2000) throw new Error('the init did not create its time namespace');
+    Atomics.wait(sab, 0, 0, 1);
+  }
+  const text = Object.entries(offsets)
+    .map(([clock, o]) => `${clock} ${o.secs ?? 0} ${o.nanosecs ?? 0}`)
+    .join('\n');
+  if (text) fs.writeFileSync(`/proc/${pid}/timens_offsets`, text);
+}
+
 export function spawnInit(o: SpawnInitOptions): SpawnedInit {
   const [parentEnd, childEnd] = socketPair();
   const block = new NativeBlock(1 << 20);
@@ -66,12 +87,20 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
         setCloexec(fd, false);
       } catch {}
     }
-    const steps: ChainStep[] = [{ fn: 'read', args: [childEnd, byte.address, 1] }];
-    let userNsFd: number | undefined;
+    const steps: ChainStep[] = [];
+    // Before the wait, so the parent can write the offsets while the
+    // namespace is still empty (execve is what moves the init into it).
+    if (o.newTimeNs) steps.push({ fn: 'unshare', args: [CLONE.NEWTIME] });
+    steps.push({ fn: 'read', args: [childEnd, byte.address, 1] });
     if (o.userNsPath) {
-      userNsFd = fs.openSync(o.userNsPath, fs.constants.O_RDONLY);
+      const userNsFd = fs.openSync(o.userNsPath, fs.constants.O_RDONLY);
       toClose.push(userNsFd);
       steps.push({ fn: 'setns', args: [userNsFd, CLONE.NEWUSER] });
+    }
+    if (o.timeNsPath) {
+      const timeNsFd = fs.openSync(o.timeNsPath, fs.constants.O_RDONLY);
+      toClose.push(timeNsFd);
+      steps.push({ fn: 'setns', args: [timeNsFd, CLONE.NEWTIME] });
     }
     if (o.userNsPath || (o.cloneFlags & CLONE.NEWUSER) !== 0) {
       // Root of the user namespace, or the execve below drops every capability.
@@ -107,6 +136,7 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
 
     const channel = new SyncChannel(parentEnd);
     try {
+      if (o.newTimeNs) writeTimeOffsets(pid, o.newTimeNs.offsets ?? {});
       o.onCloned?.(pid);
       if ((o.cloneFlags & CLONE.NEWUSER) !== 0) {
         if (o.uidMappings?.length) writeMappings(pid, 'uid_map', o.uidMappings);

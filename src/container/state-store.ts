@@ -56,7 +56,9 @@ export class StateStore {
     try {
       text = fs.readFileSync(file, 'utf8');
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') {
+      // ENAMETOOLONG: a valid ID (up to 1024 chars) longer than NAME_MAX can
+      // never have been created.
+      if (['ENOENT', 'ENOTDIR', 'ENAMETOOLONG'].includes((e as NodeJS.ErrnoException).code ?? '')) {
         throw new UserError('container does not exist');
       }
       throw e;

@@ -45,7 +45,16 @@ function isFrozen(rec: ContainerRecord): boolean {
   return false;
 }
 
-/** The document `runts state` prints: runc's fields, pid 0 when stopped. */
+/** Go's time.RFC3339Nano drops trailing zeros of the fraction (and a bare "."). */
+function rfc3339Nano(time: string): string {
+  return time.replace(/\.(\d*?)0+(?=Z|[+-]\d\d:\d\d$)/, (_m, digits: string) => (digits ? `.${digits}` : ''));
+}
+
+/**
+ * The document `runts state` prints: runc's fields in runc's order (its
+ * struct puts annotations, omitted when empty, before owner), pid 0 when
+ * stopped, annotation keys sorted as Go sorts map keys.
+ */
 export function stateDocument(store: StateStore, rec: ContainerRecord) {
   const status = containerStatus(store, rec);
   const doc: Record<string, unknown> = {
@@ -55,9 +64,10 @@ export function stateDocument(store: StateStore, rec: ContainerRecord) {
     status,
     bundle: rec.bundle,
     rootfs: rec.rootfs,
-    created: rec.created,
-    owner: rec.owner,
+    created: rfc3339Nano(rec.created),
   };
-  if (rec.annotations && Object.keys(rec.annotations).length > 0) doc.annotations = rec.annotations;
+  const keys = Object.keys(rec.annotations ?? {}).sort();
+  if (keys.length > 0) doc.annotations = Object.fromEntries(keys.map((k) => [k, rec.annotations![k]]));
+  doc.owner = rec.owner;
   return doc;
 }

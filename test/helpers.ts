@@ -1,0 +1,98 @@
+/**
+ * Shared test helpers: run the built CLI (dist/runts, so run `npm run build`
+ * first), temporary directories removed after the test, and container
+ * records for the state store.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ContainerRecord } from '../src/container/state-store.js';
+import { processStartTime } from '../src/container/status.js';
+
+export const ROOT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const RUNTS = path.join(ROOT_DIR, 'dist', 'runts');
+
+export interface RunResult {
+  /** Exit code, or null when killed by `signal`. */
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  input?: string;
+  /** Milliseconds before the process is killed (default 30 s). */
+  timeout?: number;
+}
+
+/** Run `dist/runts <args>` to completion. */
+export function runts(args: string[], opts: RunOptions = {}): RunResult {
+  const r = spawnSync(RUNTS, args, { encoding: 'utf8', timeout: 30_000, ...opts });
+  if (r.error) throw r.error;
+  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Run `dist/runts <args>` without blocking, so several can run at once. */
+export function runtsAsync(args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const spawnOpts: SpawnOptions = { cwd: opts.cwd, env: opts.env, timeout: opts.timeout ?? 30_000 };
+    const child = spawn(RUNTS, args, spawnOpts);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    child.stdin!.end(opts.input ?? '');
+    child.on('error', reject);
+    child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
+  });
+}
+
+/**
+ * A fresh directory `runts-test-*` under os.tmpdir(), removed when the test
+ * (or suite) `t` ends. Pass the node:test context (`t`) or anything with `after`.
+ * After-hooks run in registration order: tear down what lives in the
+ * directory (containers, mounts) in the test itself (try/finally) or in a
+ * hook registered before calling tempDir.
+ */
+export function tempDir(t: { after(fn: () => void): void }): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runts-test-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Container IDs runts must refuse (they could escape --root) and accept. */
+export const BAD_IDS = ['../x', 'a/b', '..', '.', '', 'x'.repeat(1025), 'a b', 'a:b'];
+export const GOOD_IDS = ['x'.repeat(1024), 'a_b+c.d-e', 'A9'];
+
+/** A complete record for the state store (a stopped container unless overridden). */
+export function record(id: string, over: Partial<ContainerRecord> = {}): ContainerRecord {
+  return {
+    ociVersion: '1.2.0',
+    id,
+    pid: 0,
+    pidStartTime: '',
+    bundle: `/bundles/${id}`,
+    rootfs: `/bundles/${id}/rootfs`,
+    created: '2026-01-02T03:04:05.123456789Z',
+    owner: '',
+    config: {},
+    ...over,
+  };
+}
+
+/** A live process (`sleep 30`) to stand in for a container's init; killed when `t` ends. */
+export function liveProcess(t: { after(fn: () => void): void }): { pid: number; startTime: string } {
+  const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+  t.after(() => {
+    child.kill('SIGKILL');
+  });
+  const startTime = processStartTime(child.pid!);
+  assert.ok(startTime, 'sleep is running');
+  return { pid: child.pid!, startTime };
+}

@@ -1,20 +1,47 @@
 /**
- * The one place that talks to ffi-rs: opens libc once and exposes a helper
- * to declare typed libc functions whose failures become SyscallError.
- * Nothing above src/linux/ imports ffi-rs.
+ * The one place that talks to ffi-rs: opens shared libraries and declares
+ * typed C functions whose failures become SyscallError. Nothing above
+ * src/linux/ imports ffi-rs.
+ *
+ * ffi-rs (a native addon) is loaded on the first call, not at import: the
+ * commands that never call C (state, list, spec) then do not pay for it.
+ * The init calls C before pivot_root, so the addon and libc are loaded
+ * while the host's files are still reachable.
  */
-import ffi from 'ffi-rs';
+import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
+import type * as FfiRs from 'ffi-rs';
 
-export const { DataType } = ffi;
-export type FieldType = ffi.FieldType;
-export type JsExternal = ffi.JsExternal;
+/** ffi-rs's DataType values, so declaring a function does not load the addon. */
+export const DataType = {
+  String: 0,
+  I32: 1,
+  Double: 2,
+  Void: 7,
+  I64: 8,
+  U8: 9,
+  U8Array: 10,
+  External: 11,
+  U64: 12,
+  BigInt: 16,
+  U32: 20,
+} as const;
+export type FieldType = FfiRs.FieldType;
+export type JsExternal = FfiRs.JsExternal;
 
-let opened = false;
-function openLibc(): void {
-  if (opened) return;
-  ffi.open({ library: 'libc', path: 'libc.so.6' });
-  opened = true;
+let ffiModule: typeof FfiRs | undefined;
+/** The ffi-rs module, loaded on first use. */
+export function ffi(): typeof FfiRs {
+  ffiModule ??= createRequire(import.meta.url)('ffi-rs') as typeof FfiRs;
+  return ffiModule;
+}
+
+const openedLibraries = new Set<string>();
+/** dlopen a library under a name (libc is opened on first use). */
+export function openLibrary(library: string, path: string): void {
+  if (openedLibraries.has(library)) return;
+  ffi().open({ library, path });
+  openedLibraries.add(library);
 }
 
 const errnoNames: Record<number, string> = Object.fromEntries(
@@ -25,7 +52,7 @@ export function errnoName(code: number): string {
   return errnoNames[code] ?? `errno ${code}`;
 }
 
-/** A failed libc call: names the call, the errno and what it was applied to. */
+/** A failed C call: names the call, the errno and what it was applied to. */
 export class SyscallError extends Error {
   readonly code: string;
   constructor(
@@ -44,42 +71,55 @@ type RawFn = (args: unknown[]) => { value: unknown; errnoCode: number };
 
 const cache = new Map<string, RawFn>();
 
+function defineRaw(library: string, name: string, retType: FieldType, paramsType: FieldType[], errno: boolean): RawFn {
+  // one C function may be declared with several signatures (syscall)
+  const key = `${library}:${name}:${JSON.stringify([retType, paramsType])}:${errno}`;
+  let raw = cache.get(key);
+  if (!raw) {
+    if (library === 'libc') openLibrary('libc', 'libc.so.6');
+    const defs = ffi().define({ [name]: { library, retType, paramsType, errno } } as never) as Record<string, RawFn>;
+    raw = defs[name];
+    cache.set(key, raw);
+  }
+  return raw;
+}
+
 /**
- * Declare a libc function. The returned function throws SyscallError when
- * `failed(value)` says the call failed (by default: value === -1).
+ * Declare a C function of `library` (opened with openLibrary, or 'libc').
+ * The returned function throws SyscallError when `failed(value)` says the
+ * call failed (by default: value === -1).
  */
-export function libcFunction<R = number>(
+export function libraryFunction<R = number>(
+  library: string,
   name: string,
   retType: FieldType,
   paramsType: FieldType[],
   failed: (value: R) => boolean = (v) => (v as unknown) === -1,
 ): (args: unknown[], subject?: string) => R {
-  openLibc();
-  const key = name;
-  let raw = cache.get(key);
-  if (!raw) {
-    const defs = ffi.define({
-      [name]: { library: 'libc', retType, paramsType, errno: true },
-    } as never) as Record<string, RawFn>;
-    raw = defs[name];
-    cache.set(key, raw);
-  }
-  const call = raw;
+  let call: RawFn | undefined;
   return (args, subject) => {
+    call ??= defineRaw(library, name, retType, paramsType, true);
     const r = call(args);
     if (failed(r.value as R)) throw new SyscallError(name, r.errnoCode, subject);
     return r.value as R;
   };
 }
 
-/** Declare a libc function whose result is never an error (getpid, ...). */
-export function libcPlain<R = number>(name: string, retType: FieldType, paramsType: FieldType[]): (args: unknown[]) => R {
-  openLibc();
-  const fn = ffi.define({ [name]: { library: 'libc', retType, paramsType } } as never) as Record<
-    string,
-    (a: unknown[]) => unknown
-  >;
-  return fn[name] as (a: unknown[]) => R;
+/** Declare a libc function; see libraryFunction. */
+export function libcFunction<R = number>(
+  name: string,
+  retType: FieldType,
+  paramsType: FieldType[],
+  failed: (value: R) => boolean = (v) => (v as unknown) === -1,
+): (args: unknown[], subject?: string) => R {
+  return libraryFunction<R>('libc', name, retType, paramsType, failed);
 }
 
-export const ffiRaw = ffi;
+/** Declare a libc function whose result is never an error (memset, ...). */
+export function libcPlain<R = number>(name: string, retType: FieldType, paramsType: FieldType[]): (args: unknown[]) => R {
+  let call: ((a: unknown[]) => unknown) | undefined;
+  return (args) => {
+    call ??= defineRaw('libc', name, retType, paramsType, false) as unknown as (a: unknown[]) => unknown;
+    return call(args) as R;
+  };
+}

@@ -2,9 +2,9 @@
  * Native memory that C code reads: malloc'd blocks with their raw address
  * (as a bigint, to store in structs) and a Buffer view to fill them from JS.
  */
-import { DataType, libcFunction, libcPlain, ffiRaw, type JsExternal } from './libc.js';
+import { DataType, libcFunction, libcPlain, ffi, type JsExternal } from './libc.js';
 
-const malloc = libcFunction<JsExternal>('malloc', DataType.External, [DataType.I64], (p) => ffiRaw.isNullPointer(p));
+const malloc = libcFunction<JsExternal>('malloc', DataType.External, [DataType.I64], (p) => ffi().isNullPointer(p));
 // memset(p, 0, 0) returns p: the only portable way to read an External's address.
 const addressOf = libcPlain<bigint>('memset', DataType.BigInt, [DataType.External, DataType.I32, DataType.I64]);
 
@@ -18,7 +18,7 @@ export class NativeBlock {
   constructor(readonly size: number) {
     this.ptr = malloc([size], `${size} bytes`);
     this.address = BigInt(addressOf([this.ptr, 0, 0]) as unknown as bigint);
-    this.view = ffiRaw.createExternalBuffer(this.ptr, size);
+    this.view = ffi().createExternalBuffer(this.ptr, size);
     this.view.fill(0);
   }
 

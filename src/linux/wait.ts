@@ -1,5 +1,5 @@
 /** Waiting for child processes (the init is a child of `create`/`run`). */
-import { DataType, ffiRaw, libcFunction } from './libc.js';
+import { DataType, ffi, libcFunction } from './libc.js';
 import { NativeBlock } from './memory.js';
 
 const waitpidCall = libcFunction('waitpid', DataType.I32, [DataType.I32, DataType.I64, DataType.I32]);
@@ -38,7 +38,7 @@ export async function waitPidAsync(pid: number): Promise<ExitStatus> {
   const b = new NativeBlock(16);
   const st = b.alloc(4);
   for (;;) {
-    const r = (await ffiRaw.load({
+    const r = (await ffi().load({
       library: 'libc',
       funcName: 'waitpid',
       retType: DataType.I32,

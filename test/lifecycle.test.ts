@@ -1,0 +1,407 @@
+/**
+ * The container lifecycle on real namespaces: every assertion reads what a
+ * process inside the container sees, or what the host sees of it.
+ */
+import { test, describe, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { runts, runtsAsync, tempDir, RUNTS } from './helpers.js';
+import { makeBundle } from './rootfs.js';
+
+type Config = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const suite = { after };
+const base = tempDir(suite);
+// A user-namespaced init (host uid 100000) must reach the bundles, as with runc.
+fs.chmodSync(base, 0o755);
+const root = path.join(base, 'state');
+let n = 0;
+
+/** A bundle whose process runs `script` with sh; `patch` edits the config. */
+function bundle(script: string, patch?: (c: Config) => void): string {
+  const dir = path.join(base, `bundle-${++n}`);
+  makeBundle(dir, (c: Config) => {
+    c.process.terminal = false;
+    c.process.args = ['sh', '-c', script];
+    patch?.(c);
+  });
+  return dir;
+}
+
+/**
+ * `create` or `run -d`: the container inherits runts' stdio and outlives
+ * it, so pipes would stay open; give it files instead.
+ */
+function runtsDetached(args: string[]) {
+  const out = path.join(base, `out-${++n}`);
+  const err = path.join(base, `err-${n}`);
+  const fds = [fs.openSync(out, 'w'), fs.openSync(err, 'w')];
+  try {
+    const r = spawnSync(RUNTS, args, { stdio: ['ignore', fds[0], fds[1]], timeout: 30_000 });
+    return { status: r.status, stdout: out, stderr: fs.readFileSync(err, 'utf8') };
+  } finally {
+    fds.forEach((fd) => fs.closeSync(fd));
+  }
+}
+
+function run(dir: string, id = `c${n}`, extra: string[] = []) {
+  return runts(['--root', root, 'run', ...extra, '--bundle', dir, id]);
+}
+
+/** A live process (a zombie waiting for its new parent to reap it is not). */
+function alive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]$/.test(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
+  } catch {
+    return false;
+  }
+}
+
+function hostMountsUnder(dir: string): string[] {
+  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(dir));
+}
+
+after(() => {
+  // Nothing may be left: no state, no mount of any test bundle.
+  const left = fs.existsSync(root) ? fs.readdirSync(root) : [];
+  assert.deepEqual(left, [], 'containers left behind');
+  assert.deepEqual(hostMountsUnder(base), [], 'mounts left behind');
+});
+
+describe('run', () => {
+  test('prints the process output and exits 0', () => {
+    const r = run(bundle('echo hello'));
+    assert.equal(r.stderr, '');
+    assert.equal(r.stdout, 'hello\n');
+    assert.equal(r.status, 0);
+  });
+
+  test('exit codes propagate: 42, and 137 when the process is killed by SIGKILL', async () => {
+    assert.equal(run(bundle('exit 42')).status, 42);
+    // PID 1 ignores signals sent from inside its namespace: kill it from outside.
+    const dir = bundle('sleep 60');
+    const running = runtsAsync(['--root', root, 'run', '--bundle', dir, 'killed']);
+    for (let i = 0; i < 200 && !/running/.test(runts(['--root', root, 'state', 'killed']).stdout); i++) spawnSync('sleep', ['0.05']);
+    assert.equal(runts(['--root', root, 'kill', 'killed', 'KILL']).status, 0);
+    const r = await running;
+    assert.equal(r.status, 137);
+    assert.equal(fs.existsSync(path.join(root, 'killed')), false, 'run deletes the container after it exits');
+  });
+
+  test('--preserve-fds and LISTEN_FDS pass fds 3.. to the process', () => {
+    const dir = bundle('cat <&3; cat <&4; ls /proc/self/fd | sort -n | tr "\\n" " "');
+    const a = path.join(base, 'fd-a');
+    const b = path.join(base, 'fd-b');
+    fs.writeFileSync(a, 'from-fd-3\n');
+    fs.writeFileSync(b, 'from-fd-4\n');
+    const fa = fs.openSync(a, 'r');
+    const fb = fs.openSync(b, 'r');
+    try {
+      const r = spawnSync(RUNTS, ['--root', root, 'run', '--preserve-fds', '1', '--bundle', dir, 'fds'], {
+        stdio: ['ignore', 'pipe', 'pipe', fa, fb],
+        env: { ...process.env, LISTEN_FDS: '1' },
+        encoding: 'utf8',
+      });
+      assert.equal(r.status, 0, r.stderr);
+      const [l1, l2, fdList] = r.stdout.split('\n');
+      assert.equal(l1, 'from-fd-3');
+      assert.equal(l2, 'from-fd-4');
+      // stdio, the two passed fds, and the fd ls itself opens: nothing else leaks in.
+      assert.deepEqual(fdList.trim().split(' ').map(Number), [0, 1, 2, 3, 4, 5]);
+    } finally {
+      fs.closeSync(fa);
+      fs.closeSync(fb);
+    }
+  });
+
+  test('--no-pivot runs the container with MS_MOVE + chroot', () => {
+    const r = runts(['--root', root, 'run', '--no-pivot', '--bundle', bundle('cat /proc/self/mountinfo | head -1; echo ok'), 'nopivot']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /ok\n$/);
+  });
+
+  test('a missing program fails create with runc\'s message', () => {
+    const r = run(bundle('true', (c) => (c.process.args = ['no-such-program'])));
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /exec: "no-such-program": executable file not found in \$PATH/);
+  });
+
+  test('an invalid config is refused before anything is made', () => {
+    const dir = bundle('true', (c) => (c.mounts[0].destination = 'relative'));
+    const r = run(dir, 'invalid');
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /mounts\[0\]\.destination/);
+    assert.equal(fs.existsSync(path.join(root, 'invalid')), false);
+  });
+});
+
+describe('inside the container', () => {
+  test('pid 1, hostname, rootfs as / and no host mount', () => {
+    const r = run(bundle('echo $$; hostname; cat /proc/self/mountinfo', (c) => (c.hostname = 'inside')));
+    assert.equal(r.status, 0, r.stderr);
+    const [pid, host, ...mounts] = r.stdout.trim().split('\n');
+    assert.equal(pid, '1');
+    assert.equal(host, 'inside');
+    const rootLine = mounts.find((l) => l.split(' ')[4] === '/');
+    assert.ok(rootLine, 'a mount at /');
+    assert.match(rootLine!, /\/rootfs \/ /, 'the bundle rootfs is /');
+    for (const l of mounts) {
+      const mp = l.split(' ')[4];
+      assert.ok(!mp.startsWith('/work') && !mp.startsWith('/tmp/runts-test'), `host mount visible: ${l}`);
+    }
+  });
+
+  test('user, groups, umask, cwd, env', () => {
+    const r = run(
+      bundle('id -u; id -g; id -G; umask; pwd; echo $FOO', (c) => {
+        c.process.user = { uid: 1000, gid: 1001, additionalGids: [10, 20], umask: 0o027 };
+        c.process.cwd = '/tmp';
+        c.process.env.push('FOO=bar baz');
+      }),
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n'), ['1000', '1001', '1001 10 20', '0027', '/tmp', 'bar baz']);
+  });
+
+  test('rlimits are the config\'s', () => {
+    const r = run(
+      bundle('grep -E "open files|processes" /proc/self/limits', (c) => {
+        c.process.rlimits = [
+          { type: 'RLIMIT_NOFILE', soft: 512, hard: 1000 },
+          { type: 'RLIMIT_NPROC', soft: 300, hard: 400 },
+        ];
+      }),
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /Max open files\s+512\s+1000\s+files/);
+    assert.match(r.stdout, /Max processes\s+300\s+400\s+processes/);
+  });
+
+  test('the five capability sets are exactly the config\'s, and the same as runc\'s', () => {
+    const caps = {
+      bounding: ['CAP_CHOWN', 'CAP_KILL', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_ADMIN'],
+      effective: ['CAP_CHOWN', 'CAP_KILL', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_ADMIN'],
+      permitted: ['CAP_CHOWN', 'CAP_KILL', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_ADMIN'],
+      inheritable: ['CAP_KILL', 'CAP_NET_BIND_SERVICE'],
+      ambient: ['CAP_KILL'],
+    };
+    const hex = (bits: number[]) => bits.reduce((m, b) => m | (1n << BigInt(b)), 0n).toString(16).padStart(16, '0');
+    const read = (stdout: string) => Object.fromEntries(stdout.trim().split('\n').map((l) => l.split(/:\s+/)));
+    const dir = bundle('grep -E "^(Cap|NoNewPrivs)" /proc/self/status', (c) => {
+      c.process.capabilities = caps;
+      c.process.noNewPrivileges = true;
+    });
+    const r = run(dir, 'caps');
+    assert.equal(r.status, 0, r.stderr);
+    const got = read(r.stdout);
+    // CHOWN=0, KILL=5, NET_BIND_SERVICE=10, SYS_ADMIN=21
+    assert.equal(got.CapBnd, hex([0, 5, 10, 21]));
+    assert.equal(got.CapEff, hex([0, 5, 10, 21]));
+    assert.equal(got.CapPrm, hex([0, 5, 10, 21]));
+    assert.equal(got.CapInh, hex([5, 10]));
+    assert.equal(got.CapAmb, hex([5]));
+    assert.equal(got.NoNewPrivs, '1');
+    // A non-root user keeps only what ambient gives across execve (the kernel's rule).
+    const user = run(bundle('grep -E "^Cap" /proc/self/status; chown 0 /tmp 2>/dev/null && echo CHOWNED || echo DENIED', (c) => {
+      c.process.capabilities = caps;
+      c.process.user = { uid: 1000, gid: 1000 };
+    }), 'caps-user');
+    assert.equal(user.status, 0, user.stderr);
+    assert.equal(read(user.stdout.split('\n').slice(0, 5).join('\n')).CapEff, hex([5]));
+    assert.match(user.stdout, /DENIED/);
+    const runc = '/usr/sbin/runc';
+    if (fs.existsSync(runc)) {
+      const rr = spawnSync(runc, ['--root', path.join(base, 'runc-root'), 'run', '--bundle', dir, 'caps-runc'], { encoding: 'utf8' });
+      assert.equal(rr.status, 0, rr.stderr);
+      assert.deepEqual(got, read(rr.stdout));
+    }
+  });
+
+  test('masked paths read empty, read-only paths refuse writes', () => {
+    const r = run(bundle('wc -c < /proc/timer_list; ls /proc/acpi | wc -l; echo x > /proc/sys/kernel/hostname && echo WROTE || echo REFUSED'));
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n'), ['0', '0', 'REFUSED']);
+  });
+
+  test('read-only root', () => {
+    const r = run(bundle('touch /x 2>/dev/null && echo WROTE || echo REFUSED', (c) => (c.root.readonly = true)));
+    assert.equal(r.stdout.trim(), 'REFUSED');
+  });
+});
+
+describe('namespaces', () => {
+  test('user namespace: root inside, 100000 on the host', () => {
+    const dir = bundle('id -u; cat /proc/self/uid_map; sleep 30', (c) => {
+      c.linux.namespaces.push({ type: 'user' });
+      c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    });
+    const id = 'userns';
+    const r = runtsDetached(['--root', root, 'run', '-d', '--bundle', dir, id]);
+    const out = r.stdout;
+    try {
+      assert.equal(r.status, 0, r.stderr);
+      const state = JSON.parse(runts(['--root', root, 'state', id]).stdout);
+      const status = fs.readFileSync(`/proc/${state.pid}/status`, 'utf8');
+      assert.match(status, /^Uid:\s+100000\s+100000\s+100000\s+100000$/m);
+      for (let i = 0; i < 100 && fs.readFileSync(out, 'utf8').split('\n').length < 3; i++) spawnSync('sleep', ['0.05']);
+      const [uid, map] = fs.readFileSync(out, 'utf8').split('\n');
+      assert.equal(uid, '0');
+      assert.match(map, /^\s*0\s+100000\s+65536$/);
+    } finally {
+      runts(['--root', root, 'delete', '--force', id]);
+    }
+  });
+
+  test('joining a network namespace by path', () => {
+    const a = bundle('sleep 30');
+    assert.equal(runtsDetached(['--root', root, 'create', '--bundle', a, 'neta']).status, 0);
+    try {
+      const pidA = JSON.parse(runts(['--root', root, 'state', 'neta']).stdout).pid;
+      const want = fs.readlinkSync(`/proc/${pidA}/ns/net`);
+      assert.notEqual(want, fs.readlinkSync('/proc/self/ns/net'));
+      const r = run(
+        bundle('readlink /proc/self/ns/net', (c) => {
+          c.linux.namespaces = c.linux.namespaces.map((ns: { type: string }) => (ns.type === 'network' ? { type: 'network', path: `/proc/${pidA}/ns/net` } : ns));
+        }),
+      );
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout.trim(), want);
+    } finally {
+      runts(['--root', root, 'delete', '--force', 'neta']);
+    }
+  });
+});
+
+describe('create, start, state, kill, delete', () => {
+  test('the full cycle, with pid file, leaves nothing', () => {
+    const dir = bundle('sleep 60');
+    const id = 'cycle';
+    const pidFile = path.join(dir, 'pid');
+    const c = runtsDetached(['--root', root, 'create', '--bundle', dir, '--pid-file', pidFile, id]);
+    assert.equal(c.status, 0, c.stderr);
+    let st = JSON.parse(runts(['--root', root, 'state', id]).stdout);
+    assert.equal(st.status, 'created');
+    assert.equal(fs.readFileSync(pidFile, 'utf8'), String(st.pid));
+    const pid = st.pid;
+    assert.equal(runts(['--root', root, 'start', id]).status, 0);
+    st = JSON.parse(runts(['--root', root, 'state', id]).stdout);
+    assert.equal(st.status, 'running');
+    const again = runts(['--root', root, 'start', id]);
+    assert.equal(again.status, 1);
+    assert.match(again.stderr, /cannot start an already running container/);
+    const del = runts(['--root', root, 'delete', id]);
+    assert.equal(del.status, 1);
+    assert.match(del.stderr, /not stopped: running/);
+    assert.equal(runts(['--root', root, 'kill', id, 'KILL']).status, 0);
+    for (let i = 0; i < 100 && JSON.parse(runts(['--root', root, 'state', id]).stdout).status !== 'stopped'; i++) spawnSync('sleep', ['0.05']);
+    st = JSON.parse(runts(['--root', root, 'state', id]).stdout);
+    assert.equal(st.status, 'stopped');
+    assert.equal(st.pid, 0);
+    const k = runts(['--root', root, 'kill', id]);
+    assert.match(k.stderr, /container not running/);
+    assert.equal(runts(['--root', root, 'delete', id]).status, 0);
+    assert.equal(fs.existsSync(path.join(root, id)), false);
+    assert.equal(alive(pid), false);
+    assert.deepEqual(hostMountsUnder(dir), []);
+    assert.match(runts(['--root', root, 'state', id]).stderr, /container does not exist/);
+  });
+
+  test('delete of a created container kills its init', () => {
+    const dir = bundle('true');
+    assert.equal(runtsDetached(['--root', root, 'create', '--bundle', dir, 'created-del']).status, 0);
+    const pid = JSON.parse(runts(['--root', root, 'state', 'created-del']).stdout).pid;
+    assert.equal(runts(['--root', root, 'delete', 'created-del']).status, 0);
+    assert.equal(alive(pid), false);
+  });
+});
+
+describe('hooks', () => {
+  test('each hook kind runs at its moment with the state on stdin', () => {
+    const dir = path.join(base, 'hooks');
+    const logDir = path.join(base, 'hooklog');
+    fs.mkdirSync(logDir);
+    const log = path.join(logDir, 'log');
+    // startContainer runs after pivot_root: it reaches the log through a bind mount.
+    const hook = (kind: string) => ({
+      path: '/bin/sh',
+      args: ['sh', '-c', `read s; L=${log}; [ -d /hooklog ] && L=/hooklog/log; echo "${kind} $(readlink /proc/self/ns/mnt) $s" >> $L`],
+    });
+    makeBundle(dir, (c: Config) => {
+      c.process.terminal = false;
+      c.process.args = ['sleep', '30'];
+      c.mounts.push({ destination: '/hooklog', type: 'bind', source: logDir, options: ['rbind', 'rw'] });
+      c.hooks = Object.fromEntries(['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'].map((k) => [k, [hook(k)]]));
+    });
+    const kinds = () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' ')[0]) : []);
+    assert.equal(runtsDetached(['--root', root, 'create', '--bundle', dir, 'hooked']).status, 0);
+    assert.deepEqual(kinds(), ['prestart', 'createRuntime', 'createContainer']);
+    assert.equal(runts(['--root', root, 'start', 'hooked']).status, 0);
+    assert.deepEqual(kinds(), ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart']);
+    assert.equal(runts(['--root', root, 'delete', '--force', 'hooked']).status, 0);
+    const lines = fs.readFileSync(log, 'utf8').trim().split('\n');
+    assert.deepEqual(lines.map((l) => l.split(' ')[0]), ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop']);
+    const hostMnt = fs.readlinkSync('/proc/self/ns/mnt');
+    const byKind = Object.fromEntries(lines.map((l) => { const [k, mnt, ...s] = l.split(' '); return [k, { mnt, state: JSON.parse(s.join(' ')) }]; }));
+    assert.equal(byKind.createRuntime.mnt, hostMnt, 'createRuntime runs in the runtime namespace');
+    assert.notEqual(byKind.createContainer.mnt, hostMnt, 'createContainer runs in the container namespace');
+    assert.notEqual(byKind.startContainer.mnt, hostMnt, 'startContainer runs in the container namespace');
+    assert.equal(byKind.poststart.mnt, hostMnt);
+    assert.equal(byKind.createRuntime.state.status, 'creating');
+    assert.equal(byKind.poststart.state.status, 'running');
+    assert.equal(byKind.poststop.state.status, 'stopped');
+    assert.equal(byKind.prestart.state.id, 'hooked');
+    assert.ok(byKind.prestart.state.pid > 0);
+  });
+
+  test('a failing prestart hook aborts create and leaves nothing', () => {
+    const dir = bundle('true', (c) => (c.hooks = { prestart: [{ path: '/bin/false' }] }));
+    const before = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).length;
+    const r = runtsDetached(['--root', root, 'create', '--bundle', dir, 'badhook']);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /prestart hook \/bin\/false: exit status 1/);
+    assert.equal(fs.existsSync(path.join(root, 'badhook')), false);
+    assert.deepEqual(hostMountsUnder(dir), []);
+    assert.ok(fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).length <= before + 2);
+  });
+});
+
+describe('terminal', () => {
+  test('--console-socket receives the pty master and reads the output through it', async () => {
+    const dir = bundle('true', (c) => {
+      c.process.terminal = true;
+      c.process.args = ['sh', '-c', 'tty; echo through-the-pty'];
+    });
+    const sock = path.join(base, 'console.sock');
+    // A receiver written in Python: Node cannot receive SCM_RIGHTS.
+    const receiver = spawn('python3', ['-c', `
+import socket, os, sys, array
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind(${JSON.stringify(sock)}); s.listen(1)
+print("listening", flush=True)
+c, _ = s.accept()
+msg, anc, flags, addr = c.recvmsg(4096, socket.CMSG_SPACE(4))
+fd = array.array("i", anc[0][2][:4])[0]
+out = b""
+while True:
+    try:
+        d = os.read(fd, 4096)
+    except OSError:
+        break
+    if not d: break
+    out += d
+sys.stdout.write(msg.decode() + "\\n" + out.decode())
+`]);
+    let out = '';
+    receiver.stdout.on('data', (d) => (out += d));
+    await new Promise<void>((res) => receiver.stdout.once('data', () => res()));
+    const r = runtsDetached(['--root', root, 'run', '-d', '--console-socket', sock, '--bundle', dir, 'tty']);
+    assert.equal(r.status, 0, r.stderr);
+    await new Promise((res) => receiver.on('close', res));
+    runts(['--root', root, 'delete', '--force', 'tty']);
+    assert.match(out, /\/dev\/pts\/\d+/);
+    assert.match(out, /through-the-pty/);
+  });
+});

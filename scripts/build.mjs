@@ -1,5 +1,7 @@
 // Bundles src/ into dist/: runts.mjs (the CLI, with lazily loaded chunks)
-// and init.mjs (the container init, loaded whole before pivot_root), plus
+// and init.mjs (the container init, loaded whole before pivot_root),
+// exec-init.mjs (a process started by `runts exec`, loaded whole before it
+// enters the container's mount namespace), plus
 // dist/runts, the executable that clients call by path.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
@@ -15,12 +17,15 @@ try {
   if (dirty) commit += '-dirty';
 } catch {}
 
+// Build beside dist/ and swap it in, so a running runts (or a test) never
+// finds dist/ half written.
 const dist = path.join(root, 'dist');
-fs.rmSync(dist, { recursive: true, force: true });
+const next = path.join(root, `.dist-${process.pid}`);
+fs.rmSync(next, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
-  entryPoints: { runts: 'src/main.ts', init: 'src/init/main.ts' },
-  outdir: dist,
+  entryPoints: { runts: 'src/main.ts', init: 'src/init/main.ts', 'exec-init': 'src/init/exec-main.ts' },
+  outdir: next,
   outExtension: { '.js': '.mjs' },
   bundle: true,
   splitting: true,
@@ -37,7 +42,11 @@ await build({
 // A CommonJS shim, so the bin has no extension. Its shebang names the node
 // that built it: containerd and conmon call runts with a PATH of their own.
 fs.writeFileSync(
-  path.join(dist, 'runts'),
+  path.join(next, 'runts'),
   `#!${process.execPath}\nimport(require("node:path").join(__dirname, "runts.mjs"));\n`,
   { mode: 0o755 },
 );
+const old = path.join(root, `.dist-old-${process.pid}`);
+if (fs.existsSync(dist)) fs.renameSync(dist, old);
+fs.renameSync(next, dist);
+fs.rmSync(old, { recursive: true, force: true });

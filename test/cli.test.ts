@@ -86,7 +86,8 @@ describe('errors and global flags', () => {
     assert.ok(!Number.isNaN(Date.parse(last.time)), `time ${last.time}`);
   });
 
-  for (const args of [['ps', 'x'], ['exec', 'x', 'sh'], ['pause', 'x'], ['resume', 'x'], ['events', 'x'], ['update', 'x'], ['checkpoint', 'x'], ['restore', 'x']]) {
+  // CRIU cannot run on this machine kind (see shared/notes/machine.md).
+  for (const args of [['checkpoint', 'x'], ['restore', 'x']]) {
     test(`${args[0]} is not implemented yet`, (t) => {
       const r = runts(['--root', rootIn(t), ...args]);
       assert.deepEqual([r.status, r.stderr, r.stdout], [1, `runts: ${args[0]} is not implemented yet\n`, '']);
@@ -344,8 +345,14 @@ describe('features', () => {
     assert.deepEqual(doc.hooks, ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop']);
     assert.deepEqual(doc.mountOptions, MOUNT_OPTIONS);
     assert.deepEqual(doc.linux.namespaces, ['cgroup', 'ipc', 'mount', 'network', 'pid', 'time', 'user', 'uts']);
-    assert.deepEqual(doc.linux.cgroup, { v1: false, v2: false, systemd: false, systemdUser: false });
-    for (const k of ['seccomp', 'apparmor', 'selinux', 'intelRdt']) assert.deepEqual(doc.linux[k], { enabled: false }, k);
+    // No systemd cgroup driver yet; v1/v2 follow what runts implements.
+    assert.equal(doc.linux.cgroup.systemd, false);
+    assert.equal(doc.linux.seccomp.enabled, true);
+    assert.ok(doc.linux.seccomp.actions.includes('SCMP_ACT_ERRNO'));
+    assert.ok(doc.linux.seccomp.operators.includes('SCMP_CMP_MASKED_EQ'));
+    // As runc: "supported by runts", not "present on this host".
+    for (const k of ['apparmor', 'selinux']) assert.deepEqual(doc.linux[k], { enabled: true }, k);
+    assert.deepEqual(doc.linux.intelRdt, { enabled: false });
     assert.deepEqual(doc.linux.mountExtensions, { idmap: { enabled: false } });
     assert.deepEqual(Object.keys(doc.annotations), ['run.oci.runts.commit', 'run.oci.runts.version']);
     assert.deepEqual(doc, { ...featuresDocument(), annotations: doc.annotations });

@@ -54,6 +54,16 @@ export function runtsAsync(args: string[], opts: RunOptions = {}): Promise<RunRe
 }
 
 /**
+ * os.tmpdir() when every user may pass through it, else /var/tmp: on some
+ * machines /tmp is 0700, and user-namespaced containers could not reach
+ * bundles below it (with runc as with runts).
+ */
+export function traversableTmp(): string {
+  const tmp = os.tmpdir();
+  return (fs.statSync(tmp).mode & 0o001) !== 0 ? tmp : '/var/tmp';
+}
+
+/**
  * A fresh directory `runts-test-*` under os.tmpdir(), removed when the test
  * (or suite) `t` ends. Pass the node:test context (`t`) or anything with `after`.
  * After-hooks run in registration order: tear down what lives in the
@@ -61,7 +71,9 @@ export function runtsAsync(args: string[], opts: RunOptions = {}): Promise<RunRe
  * hook registered before calling tempDir.
  */
 export function tempDir(t: { after(fn: () => void): void }): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runts-test-'));
+  const dir = fs.mkdtempSync(path.join(traversableTmp(), 'runts-test-'));
+  // A user-namespaced container's root (host uid 100000) must reach its bundle.
+  fs.chmodSync(dir, 0o755);
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   return dir;
 }

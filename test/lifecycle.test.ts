@@ -12,10 +12,15 @@ import { makeBundle } from './rootfs.js';
 
 type Config = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const suite = { after };
-const base = tempDir(suite);
-// A user-namespaced init (host uid 100000) must reach the bundles, as with runc.
-fs.chmodSync(base, 0o755);
+// Registered before tempDir's removal: after-hooks run in registration order.
+after(() => {
+  // Nothing may be left: no state, no mount of any test bundle.
+  const left = fs.existsSync(root) ? fs.readdirSync(root) : [];
+  for (const id of left) runts(['--root', root, 'delete', '--force', id]);
+  assert.deepEqual(left, [], 'containers left behind');
+  assert.deepEqual(hostMountsUnder(base), [], 'mounts left behind');
+});
+const base = tempDir({ after });
 const root = path.join(base, 'state');
 let n = 0;
 
@@ -64,12 +69,6 @@ function hostMountsUnder(dir: string): string[] {
   return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(dir));
 }
 
-after(() => {
-  // Nothing may be left: no state, no mount of any test bundle.
-  const left = fs.existsSync(root) ? fs.readdirSync(root) : [];
-  assert.deepEqual(left, [], 'containers left behind');
-  assert.deepEqual(hostMountsUnder(base), [], 'mounts left behind');
-});
 
 describe('run', () => {
   test('prints the process output and exits 0', () => {

@@ -90,7 +90,7 @@ export const commands: CommandSpec[] = [
   {
     name: 'ps', usage: 'ps [command options] <container-id> [ps options]', describe: 'ps displays the processes running inside a container', args: [1, Infinity],
     flags: [{ name: 'format', alias: 'f', type: 'string', describe: 'select one of: table or json', default: 'table' }],
-    load: lazy(() => import('./not-implemented.js')),
+    load: lazy(() => import('./ps.js')),
   },
   {
     name: 'exec', usage: 'exec [command options] <container-id> <command> [command options]', describe: 'execute new process inside the container', args: [1, Infinity],
@@ -112,17 +112,17 @@ export const commands: CommandSpec[] = [
       { name: 'cgroup', type: 'strings', describe: 'run the process in an (existing) sub-cgroup(s)' },
       { name: 'ignore-paused', type: 'bool', describe: 'allow exec in a paused container' },
     ],
-    load: lazy(() => import('./not-implemented.js')),
+    load: lazy(() => import('./exec.js')),
   },
-  { name: 'pause', usage: 'pause <container-id>', describe: 'pause suspends all processes inside the container', args: 1, flags: [], load: lazy(() => import('./not-implemented.js')) },
-  { name: 'resume', usage: 'resume <container-id>', describe: 'resumes all processes that have been previously paused', args: 1, flags: [], load: lazy(() => import('./not-implemented.js')) },
+  { name: 'pause', usage: 'pause <container-id>', describe: 'pause suspends all processes inside the container', args: 1, flags: [], load: lazy(() => import('./pause.js')) },
+  { name: 'resume', usage: 'resume <container-id>', describe: 'resumes all processes that have been previously paused', args: 1, flags: [], load: lazy(() => import('./resume.js')) },
   {
     name: 'events', usage: 'events [command options] <container-id>', describe: 'display container events such as OOM notifications, cpu, memory, and IO usage statistics', args: 1,
     flags: [
       { name: 'interval', type: 'string', describe: 'set the stats collection interval', default: '5s' },
       { name: 'stats', type: 'bool', describe: 'display the container\'s stats then exit' },
     ],
-    load: lazy(() => import('./not-implemented.js')),
+    load: lazy(() => import('./events.js')),
   },
   {
     name: 'update', usage: 'update [command options] <container-id>', describe: 'update container resource constraints', args: 1,
@@ -132,7 +132,7 @@ export const commands: CommandSpec[] = [
         'kernel-memory', 'kernel-memory-tcp', 'memory', 'memory-reservation', 'memory-swap', 'pids-limit', 'l3-cache-schema', 'mem-bw-schema']
         .map((name): FlagSpec => ({ name, type: 'string', describe: `set ${name.replace(/-/g, ' ')}` })),
     ],
-    load: lazy(() => import('./not-implemented.js')),
+    load: lazy(() => import('./update.js')),
   },
   {
     name: 'spec', usage: 'spec [command options]', describe: 'create a new specification file', args: 0,

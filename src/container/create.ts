@@ -10,7 +10,7 @@ import { UserError } from '../errors.js';
 import { loadBundleConfig } from '../spec/load.js';
 import { mkfifo } from '../linux/fs.js';
 import { SyscallError } from '../linux/libc.js';
-import { NAMESPACE_FLAGS, CLONE } from '../linux/ns.js';
+import { NAMESPACE_FLAGS, CLONE, namespaceTypeOf } from '../linux/ns.js';
 import { connectUnix } from '../linux/socket.js';
 import { waitPid } from '../linux/wait.js';
 import { spawnInit, type IdMapping } from '../process/spawn-init.js';
@@ -20,6 +20,9 @@ import { EXEC_FIFO, type ContainerRecord, type StateStore } from './state-store.
 import { processStartTime } from './status.js';
 import { validateContainerId } from './id.js';
 import { SPEC_VERSION } from '../version.js';
+import { managerForSpec, removeCgroupDirs, type Manager } from '../cgroups/index.js';
+
+const O_PATH = 0o10000000;
 
 export interface CreateOptions {
   id: string;
@@ -60,6 +63,21 @@ export function hookState(rec: Pick<ContainerRecord, 'ociVersion' | 'id' | 'bund
   return s;
 }
 
+/**
+ * A namespace given by path must be one of the type it is given as: the
+ * user and time namespaces are joined by the clone chain, which cannot see
+ * a failed setns.
+ */
+function checkNamespacePath(type: string, nsPath: string): void {
+  let actual: number;
+  try {
+    actual = namespaceTypeOf(nsPath);
+  } catch (e) {
+    throw new UserError(`linux.namespaces: ${type} namespace path ${nsPath}: ${(e as Error).message}`);
+  }
+  if (actual !== NAMESPACE_FLAGS[type]) throw new UserError(`linux.namespaces: ${nsPath} is not a ${type} namespace`);
+}
+
 export function createContainer(store: StateStore, o: CreateOptions): Created {
   validateContainerId(o.id);
   const bundle = path.resolve(o.bundle);
@@ -84,6 +102,7 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
   let newTimeNs = false;
   for (const ns of namespaces) {
     if (ns.path) {
+      checkNamespacePath(ns.type, ns.path);
       if (ns.type === 'user') userNsPath = ns.path;
       else if (ns.type === 'pid') pidNsPath = ns.path;
       else if (ns.type === 'time') timeNsPath = ns.path;
@@ -101,9 +120,16 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
   let pid = 0;
   let consoleFd: number | undefined;
   let channel: import('../process/protocol.js').SyncChannel | undefined;
+  let cgroup: Manager | undefined;
+  let cgroupsExisted = new Set<string>();
   try {
+    const cg = managerForSpec(spec, o.id);
+    cgroup = cg.manager;
+    cgroupsExisted = new Set(cgroup.paths().filter((p) => fs.existsSync(p)));
     const fifo = path.join(dir, EXEC_FIFO);
     mkfifo(fifo, 0o622);
+    fs.chmodSync(fifo, 0o622); // not masked by the umask: a joined user namespace's root writes it as "other"
+
     if ((cloneFlags & CLONE.NEWUSER) !== 0) {
       fs.chownSync(fifo, hostRootId(spec.linux?.uidMappings), hostRootId(spec.linux?.gidMappings));
     }
@@ -123,7 +149,9 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
       config: spec,
     };
 
+    const execFifoFd = fs.openSync(fifo, O_PATH);
     const inheritFds = Array.from({ length: o.preserveFds }, (_, i) => 3 + i);
+    inheritFds.push(execFifoFd);
     if (consoleFd !== undefined) inheritFds.push(consoleFd);
     const spawned = spawnInit({
       cloneFlags,
@@ -134,12 +162,21 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
       uidMappings: spec.linux?.uidMappings,
       gidMappings: spec.linux?.gidMappings,
       inheritFds,
+      onCloned: (initPid) => {
+        record.cgroupPaths = cgroup!.paths();
+        try {
+          cgroup!.apply(initPid);
+        } catch (e) {
+          throw new UserError(`unable to apply cgroup configuration: ${(e as Error).message}`);
+        }
+      },
       bootstrap: {
         id: o.id,
         spec,
         bundle,
         rootfs,
         execFifoPath: fifo,
+        execFifoFd,
         consoleSocketFd: consoleFd,
         noPivot: o.noPivot,
         noNewKeyring: o.noNewKeyring,
@@ -149,6 +186,7 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
         hookState: hookState(record, 'created', 0),
       },
     });
+    fs.closeSync(execFifoFd); // the init has its copy
     pid = spawned.pid;
     channel = spawned.channel;
     record.pid = pid;
@@ -163,6 +201,11 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
       }
       if (msg.type === 'error') throw new UserError(msg.message);
       if (msg.type === 'run-hooks') {
+        try {
+          cgroup.set(cg.resources);
+        } catch (e) {
+          throw new UserError(`error setting cgroup config for procHooks process: ${(e as Error).message}`);
+        }
         runHooks('prestart', spec.hooks?.prestart, bootstrapState);
         runHooks('createRuntime', spec.hooks?.createRuntime, bootstrapState);
         channel.send({ type: 'hooks-done' });
@@ -184,6 +227,12 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
       } catch {}
       try {
         waitPid(initPid);
+      } catch {}
+    }
+    // Remove the cgroups this create made (never one that was there before).
+    if (cgroup) {
+      try {
+        removeCgroupDirs(cgroup.paths().filter((p) => !cgroupsExisted.has(p)));
       } catch {}
     }
     store.remove(o.id);

@@ -34,8 +34,9 @@ export function runHooks(kind: HookName, hooks: Hook[] | undefined, state: Recor
       maxBuffer: 16 * 1024 * 1024,
     });
     const out = `stdout: ${r.stdout?.toString().trim() ?? ''}, stderr: ${r.stderr?.toString().trim() ?? ''}`;
-    if (r.error) {
-      const code = (r.error as NodeJS.ErrnoException).code;
+    // A hook need not read the state: EPIPE on its stdin is not a failure.
+    const code = (r.error as NodeJS.ErrnoException | undefined)?.code;
+    if (r.error && code !== 'EPIPE') {
       if (code === 'ETIMEDOUT') throw new UserError(`${kind} hook ${hook.path}: timed out after ${hook.timeout}s`);
       throw new UserError(`${kind} hook ${hook.path}: ${code ?? r.error.message}`);
     }

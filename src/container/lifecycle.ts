@@ -5,13 +5,39 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
+import { MNT_DETACH, umount2 } from '../linux/mount.js';
 import { runHooks, type Hook } from './hooks.js';
 import { hookState } from './create.js';
 import { EXEC_FIFO, type ContainerRecord, type StateStore } from './state-store.js';
 import { containerStatus, isInitAlive } from './status.js';
 import { parseSignal } from './signals.js';
+import { loadManager } from '../cgroups/index.js';
+
+const SIGKILL = 9;
 
 type Spec = { hooks?: Record<string, Hook[] | undefined> };
+
+/**
+ * Read the init's byte from exec.fifo. Non-blocking, polling the init: an
+ * init that died after `create` must not leave `start` waiting forever.
+ */
+function readExecFifo(fifoPath: string, rec: ContainerRecord): boolean {
+  const fd = fs.openSync(fifoPath, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  const sab = new Int32Array(new SharedArrayBuffer(4));
+  try {
+    for (let wait = 1; ; wait = Math.min(wait * 2, 20)) {
+      try {
+        if (fs.readSync(fd, Buffer.alloc(1), 0, 1, null) === 1) return true;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      }
+      if (!isInitAlive(rec)) return false;
+      Atomics.wait(sab, 0, 0, wait);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
 
 /** Open exec.fifo: the init, blocked on its write end, then execs the process. */
 export function startContainer(store: StateStore, id: string): ContainerRecord {
@@ -22,14 +48,7 @@ export function startContainer(store: StateStore, id: string): ContainerRecord {
     if (status === 'stopped') throw new UserError('cannot start a container that has stopped');
     if (status !== 'created') throw new UserError('cannot start an already running container');
     const fifoPath = path.join(store.dir(id), EXEC_FIFO);
-    const fd = fs.openSync(fifoPath, fs.constants.O_RDONLY);
-    let n = 0;
-    try {
-      n = fs.readSync(fd, Buffer.alloc(1), 0, 1, null);
-    } finally {
-      fs.closeSync(fd);
-    }
-    if (n !== 1) throw new UserError('cannot start a container that has stopped');
+    if (!readExecFifo(fifoPath, rec)) throw new UserError('cannot start a container that has stopped');
     fs.rmSync(fifoPath, { force: true });
     rec.started = true;
     store.write(rec);
@@ -49,6 +68,15 @@ export function startContainer(store: StateStore, id: string): ContainerRecord {
 export function killContainer(store: StateStore, id: string, signal: string, all: boolean): void {
   const rec = store.read(id);
   const sig = parseSignal(signal);
+  const cgroup = loadManager(rec.cgroupPaths);
+  if (all && cgroup) {
+    // As runc: every process in the container's cgroup, even once the init is gone.
+    if (cgroup.exists()) {
+      cgroup.signalAll(sig);
+      return;
+    }
+    if (!isInitAlive(rec)) return;
+  }
   if (!isInitAlive(rec)) throw new UserError('container not running');
   if (all) {
     for (const pid of containerPids(rec)) {
@@ -64,10 +92,46 @@ export function killContainer(store: StateStore, id: string, signal: string, all
     if ((e as NodeJS.ErrnoException).code === 'ESRCH') throw new UserError('container not running');
     throw e;
   }
+  // A frozen (v1) task acts on SIGKILL only once thawed.
+  if (sig === SIGKILL && cgroup && cgroup.freezerState() === 'FROZEN') cgroup.freeze('THAWED');
 }
 
-/** Host pids of the container: every process in its PID namespace (cgroups later). */
+/** Freeze every process of a created or running container. */
+export function pauseContainer(store: StateStore, id: string): void {
+  const lock = store.lock(id);
+  try {
+    const rec = store.read(id);
+    const status = containerStatus(store, rec);
+    if (status !== 'running' && status !== 'created') throw new UserError('container not running');
+    const cgroup = loadManager(rec.cgroupPaths);
+    if (!cgroup) throw new UserError('cannot toggle freezer: cgroups not configured for container');
+    cgroup.freeze('FROZEN');
+  } finally {
+    lock.release();
+  }
+}
+
+export function resumeContainer(store: StateStore, id: string): void {
+  const lock = store.lock(id);
+  try {
+    const rec = store.read(id);
+    if (containerStatus(store, rec) !== 'paused') throw new UserError('container not paused');
+    const cgroup = loadManager(rec.cgroupPaths);
+    if (!cgroup) throw new UserError('cannot toggle freezer: cgroups not configured for container');
+    cgroup.freeze('THAWED');
+  } finally {
+    lock.release();
+  }
+}
+
+/** Host pids of the container: every process in its cgroup, else in its PID namespace. */
 function containerPids(rec: ContainerRecord): number[] {
+  const cgroup = loadManager(rec.cgroupPaths);
+  if (cgroup?.exists()) {
+    try {
+      return [...new Set([rec.pid, ...cgroup.allPids()])];
+    } catch {}
+  }
   let ns: string;
   try {
     ns = fs.readlinkSync(`/proc/${rec.pid}/ns/pid`);
@@ -117,6 +181,8 @@ export function deleteContainer(store: StateStore, id: string, force: boolean): 
           process.kill(pid, 'SIGKILL');
         } catch {}
       }
+      const cgroup = loadManager(rec.cgroupPaths);
+      if (cgroup?.exists() && cgroup.freezerState() === 'FROZEN') cgroup.freeze('THAWED');
       if (!waitGone(rec, 10_000)) throw new UserError(`container ${id} did not stop after SIGKILL`);
     }
     destroy(store, rec);
@@ -125,12 +191,39 @@ export function deleteContainer(store: StateStore, id: string, force: boolean): 
   }
 }
 
+/**
+ * A container without a mount namespace mounted into its rootfs in the
+ * runtime's namespace: unmount those (deepest first), which runc leaves.
+ */
+function unmountRootfsLeftovers(rec: ContainerRecord): void {
+  const spec = rec.config as { linux?: { namespaces?: Array<{ type: string }> } };
+  if (spec.linux?.namespaces?.some((n) => n.type === 'mount')) return;
+  const prefix = rec.rootfs.endsWith('/') ? rec.rootfs : rec.rootfs + '/';
+  const points = fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((p): p is string => !!p && p.startsWith(prefix))
+    .sort((a, b) => b.length - a.length);
+  for (const p of points) {
+    try {
+      umount2(p, MNT_DETACH);
+    } catch {}
+  }
+}
+
 /** Remove what a stopped container still holds, then run poststop hooks. */
 export function destroy(store: StateStore, rec: ContainerRecord): void {
-  for (const dir of rec.cgroupPaths ?? []) {
+  unmountRootfsLeftovers(rec);
+  const cgroup = loadManager(rec.cgroupPaths);
+  if (cgroup?.exists()) {
     try {
-      fs.rmdirSync(dir);
-    } catch {}
+      // Without a PID namespace of its own, the container's processes outlive its init: runc kills them here.
+      if (cgroup.allPids().length > 0) cgroup.signalAll(SIGKILL);
+      cgroup.destroy();
+    } catch (e) {
+      process.stderr.write(`runts: warning: ${(e as Error).message}\n`);
+    }
   }
   store.remove(rec.id);
   const spec = rec.config as Spec;

@@ -28,8 +28,9 @@ export function isInitAlive(rec: ContainerRecord): boolean {
 
 export function containerStatus(store: StateStore, rec: ContainerRecord): ContainerStatus {
   if (!isInitAlive(rec)) return 'stopped';
-  if (!rec.started && fs.existsSync(path.join(store.dir(rec.id), EXEC_FIFO))) return 'created';
+  // Paused before created, as runc: a created container can be paused too.
   if (isFrozen(rec)) return 'paused';
+  if (!rec.started && fs.existsSync(path.join(store.dir(rec.id), EXEC_FIFO))) return 'created';
   return 'running';
 }
 

@@ -13,16 +13,34 @@ import { CLONE, NAMESPACE_FLAGS, setns, unshare } from '../linux/ns.js';
 import { setdomainname, sethostname } from '../linux/uts.js';
 import { setrlimit } from '../linux/rlimit.js';
 import { cloexecFrom, dup3, setCloexec } from '../linux/fd.js';
-import { execve, prepareExec } from '../linux/exec.js';
+import { execve, prepareExec, type PreparedExec } from '../linux/exec.js';
 import { sendFd } from '../linux/socket.js';
+import { chroot } from '../linux/mount.js';
 import { makeControllingTerminal, openPty, setWindowSize } from '../linux/pty.js';
 import { enterRoot, finishRoot, mountAll, prepareRoot, setupConsole, setupDev, type RootfsOptions } from './rootfs.js';
 import { applyCredentials, homeFor } from './credentials.js';
+import { prctl } from '../linux/prctl.js';
+import { closeScriptFd } from '../linux/exeseal.js';
+import { SPEC_VERSION } from '../version.js';
+import {
+  applyProcessAttributes,
+  beforeCredentials,
+  beforeExec,
+  joinContainerKeyring,
+  openProcfs,
+  prepareSecurity,
+  verifyCwd,
+  type Security,
+} from './security.js';
 
 const O_PATH = 0o10000000;
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export function runInit(): void {
+  // Nothing of the host in reach of the container's processes: not the
+  // script's fd, and no /proc/<pid>/ file of ours (not dumpable until execve).
+  closeScriptFd();
+  prctl(4 /* PR_SET_DUMPABLE */, 0, 0, 'not dumpable');
   const channel = new SyncChannel(Number(process.env._RUNTS_SYNC_FD));
   delete process.env._RUNTS_SYNC_FD;
   let reported = false;
@@ -97,21 +115,35 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
   const proc = spec.process ?? {};
   const nsTypes = new Set<string>((spec.linux?.namespaces ?? []).map((n: { type: string }) => n.type));
 
+  // The host's /proc, libseccomp, the seccomp agent and the LSM checks:
+  // before anything can take the host's paths away.
+  const procfs = openProcfs();
+  const security = prepareSecurity({
+    procfs,
+    proc,
+    seccomp: spec.linux?.seccomp,
+    ociVersion: SPEC_VERSION,
+    state: { ociVersion: SPEC_VERSION, id: b.id, status: 'creating', bundle: b.bundle, annotations: spec.annotations },
+  });
+
   joinNamespaces(b.joinNamespaces);
+  if (!b.noNewKeyring) {
+    joinContainerKeyring({ id: b.id, procfs, userNs: nsTypes.has('user'), selinuxLabel: proc.selinuxLabel, setPerms: true });
+  }
   const cgroupPaths = parseCgroupFile();
   if (b.unshareCgroupNs) unshare(CLONE.NEWCGROUP, 'cgroup namespace');
 
   // Everything on the host side must be opened before pivot_root.
-  const execFifo = fs.openSync(b.execFifoPath, O_PATH);
+  const execFifo = b.execFifoFd ?? fs.openSync(b.execFifoPath, O_PATH);
 
   const inUserNs = nsTypes.has('user');
   const rootOpts: RootfsOptions = { spec, rootfs: b.rootfs, inUserNs, cgroupPaths, cgroupNs: nsTypes.has('cgroup') };
   const hasMountNs = nsTypes.has('mount');
-  if (hasMountNs) {
-    prepareRoot(rootOpts);
-    mountAll(rootOpts);
-    setupDev(rootOpts);
-  }
+  if (hasMountNs) prepareRoot(rootOpts);
+  // Without a mount namespace the mounts are made in the runtime's own
+  // namespace, as runc does (`delete` unmounts them), and the root is a chroot.
+  mountAll(rootOpts);
+  setupDev(rootOpts);
 
   channel.send({ type: 'run-hooks' });
   const reply = channel.receive<ParentMessage>();
@@ -120,8 +152,8 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
 
   if (hasMountNs) enterRoot(rootOpts, b.noPivot);
   else {
-    fs.mkdirSync(b.rootfs, { recursive: true });
-    process.chdir(b.rootfs);
+    chroot(b.rootfs);
+    process.chdir('/');
   }
 
   let ptySlave: number | undefined;
@@ -134,53 +166,88 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
     fs.closeSync(b.consoleSocketFd);
     if (hasMountNs) setupConsole('/', pty.slavePath);
     ptySlave = pty.slave;
+    // As runc: the pty is our stdio from here on, so we no longer hold
+    // create's stdout/stderr (containerd's shim reads them to EOF before it
+    // goes on to start).
+    for (const fd of [0, 1, 2]) dup3(pty.slave, fd);
   }
-  if (hasMountNs) finishRoot(spec);
-
   if (nsTypes.has('uts')) {
     if (spec.hostname) sethostname(spec.hostname);
     if (spec.domainname) setdomainname(spec.domainname);
   }
+  // Before the read-only and masked paths (/proc/sys is one), as runc does.
   for (const [key, value] of Object.entries<string>(spec.linux?.sysctl ?? {})) {
     fs.writeFileSync(path.join('/proc/sys', key.replace(/\./g, '/')), value);
   }
+  if (hasMountNs) finishRoot(spec);
   for (const r of proc.rlimits ?? []) setrlimit(r.type, BigInt(r.soft), BigInt(r.hard));
-  if (proc.oomScoreAdj !== undefined) fs.writeFileSync('/proc/self/oom_score_adj', String(proc.oomScoreAdj));
+  applyProcessAttributes(proc, spec.linux, procfs);
 
+  const exec = prepareProcessExec(proc);
+
+  channel.send({ type: 'ready' });
+  markReported();
+
+  // Block until `start` opens the fifo for reading. The startContainer
+  // hooks run before the byte that lets `start` go on, so they always
+  // finish before its poststart hooks (state "created", as runc gives).
+  const fifo = fs.openSync(`/proc/self/fd/${execFifo}`, fs.constants.O_WRONLY);
+  fs.closeSync(execFifo);
+  channel.close();
+  runHooks('startContainer', spec.hooks?.startContainer, { ...b.hookState, status: 'created', pid: process.pid });
+  fs.writeSync(fifo, '0');
+  fs.closeSync(fifo);
+
+  execProcess(proc, exec, { ptySlave, preserveFds: b.preserveFds, security });
+}
+
+/**
+ * The container's program and its environment (HOME from the container's
+ * /etc/passwd when unset), resolved inside the container's root. Shared
+ * with `runts exec` (exec-init.ts).
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function prepareProcessExec(proc: any): PreparedExec {
   const user = proc.user ?? { uid: 0, gid: 0 };
   const env: string[] = [...(proc.env ?? [])];
   if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${homeFor(user.uid)}`);
   const envPath = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? DEFAULT_PATH;
   const args: string[] = proc.args ?? [];
-  const exec = prepareExec(lookPath(args[0], envPath), args, env);
+  return prepareExec(lookPath(args[0], envPath), args, env);
+}
 
-  channel.send({ type: 'ready' });
-  markReported();
-
-  // Block until `start` opens the fifo for reading.
-  const fifo = fs.openSync(`/proc/self/fd/${execFifo}`, fs.constants.O_WRONLY);
-  fs.writeSync(fifo, '0');
-  fs.closeSync(fifo);
-  fs.closeSync(execFifo);
-  channel.close();
-
-  runHooks('startContainer', spec.hooks?.startContainer, { ...b.hookState, status: 'running' });
-
+/**
+ * The last steps before the container's program, shared by the init and
+ * `runts exec` (exec-init.ts): credentials, umask, cwd, the pty as stdio,
+ * nothing but stdio and the preserved fds left open, execve. Returns only
+ * by throwing.
+ */
+export function execProcess(
+  proc: any, // eslint-disable-line @typescript-eslint/no-explicit-any
+  exec: PreparedExec,
+  o: { ptySlave?: number; preserveFds: number; security?: Security },
+): never {
+  const user = proc.user ?? { uid: 0, gid: 0 };
+  // Nothing but stdio and the preserved fds reaches the container. Marked
+  // first: close_range is not in every seccomp profile (runtime-tools'
+  // default has none), and the filter may be in force from the next line on.
+  cloexecFrom(3 + o.preserveFds);
+  if (o.security) beforeCredentials(o.security);
   applyCredentials(user, proc.capabilities, proc.noNewPrivileges === true);
   process.umask(user.umask ?? 0o022);
   process.chdir(proc.cwd ?? '/');
+  verifyCwd();
 
-  if (ptySlave !== undefined) {
-    makeControllingTerminal(ptySlave);
-    for (const fd of [0, 1, 2]) dup3(ptySlave, fd);
-    if (ptySlave > 2) fs.closeSync(ptySlave);
+  if (o.ptySlave !== undefined) {
+    makeControllingTerminal(o.ptySlave);
+    for (const fd of [0, 1, 2]) dup3(o.ptySlave, fd);
+    if (o.ptySlave > 2) fs.closeSync(o.ptySlave);
   }
-  // Nothing but stdio and the preserved fds reaches the container.
-  cloexecFrom(3 + b.preserveFds);
-  for (let fd = 0; fd < 3 + b.preserveFds; fd++) {
+  for (let fd = 0; fd < 3 + o.preserveFds; fd++) {
     try {
       setCloexec(fd, false);
     } catch {}
   }
+  if (o.security) beforeExec(o.security);
   execve(exec);
 }

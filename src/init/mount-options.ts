@@ -49,21 +49,26 @@ export const PROPAGATION_OPTIONS: Record<string, number> = {
 };
 
 /** Options runts understands (the features document lists them). */
-export const KNOWN_MOUNT_OPTIONS = [...Object.keys(FLAG_OPTIONS), ...Object.keys(PROPAGATION_OPTIONS)].sort();
+export const KNOWN_MOUNT_OPTIONS = [...Object.keys(FLAG_OPTIONS), ...Object.keys(PROPAGATION_OPTIONS), 'tmpcopyup'].sort();
 
 export interface ParsedMountOptions {
   flags: number;
   propagation: number[];
   data: string;
+  /** runc's extension: a tmpfs starts with a copy of what the directory held. */
+  tmpcopyup: boolean;
 }
 
 export function parseMountOptions(options: string[] = []): ParsedMountOptions {
   let flags = 0;
   const propagation: number[] = [];
   const data: string[] = [];
+  let tmpcopyup = false;
   for (const opt of options) {
     const f = FLAG_OPTIONS[opt];
-    if (f) {
+    if (opt === 'tmpcopyup') {
+      tmpcopyup = true;
+    } else if (f) {
       if (f.clear) flags &= ~f.clear;
       if (f.set) flags |= f.set;
     } else if (opt in PROPAGATION_OPTIONS) {
@@ -72,5 +77,5 @@ export function parseMountOptions(options: string[] = []): ParsedMountOptions {
       data.push(opt);
     }
   }
-  return { flags, propagation, data: data.join(',') };
+  return { flags, propagation, data: data.join(','), tmpcopyup };
 }

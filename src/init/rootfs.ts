@@ -88,6 +88,12 @@ function mountOne(o: RootfsOptions, m: { destination: string; type?: string; sou
     if (extra !== 0) remountBind(target, extra, subject);
   } else if (m.type === 'cgroup') {
     mountCgroup(o, target, opts.flags);
+  } else if (m.type === 'tmpfs' && opts.tmpcopyup) {
+    createTarget(target, false);
+    const saved = readTree(target);
+    mount(m.source ?? 'tmpfs', target, 'tmpfs', opts.flags & ~MS.RDONLY, opts.data, subject);
+    writeTree(target, saved);
+    if (opts.flags & MS.RDONLY) mount('', target, '', MS.REMOUNT | opts.flags, opts.data, subject);
   } else {
     createTarget(target, false);
     try {
@@ -106,6 +112,35 @@ function mountOne(o: RootfsOptions, m: { destination: string; type?: string; sou
     }
   }
   for (const p of opts.propagation) mount('', target, '', p, '', `set propagation of ${m.destination}`);
+}
+
+type TreeEntry = { rel: string; st: fs.Stats; data?: Buffer; link?: string };
+
+/** What a directory holds (dirs, files, symlinks), read before a tmpfs hides it. */
+function readTree(dir: string, rel = '', out: TreeEntry[] = []): TreeEntry[] {
+  for (const name of fs.readdirSync(path.join(dir, rel))) {
+    const r = path.join(rel, name);
+    const p = path.join(dir, r);
+    const st = fs.lstatSync(p);
+    if (st.isDirectory()) {
+      out.push({ rel: r, st });
+      readTree(dir, r, out);
+    } else if (st.isSymbolicLink()) out.push({ rel: r, st, link: fs.readlinkSync(p) });
+    else if (st.isFile()) out.push({ rel: r, st, data: fs.readFileSync(p) });
+  }
+  return out;
+}
+
+/** tmpcopyup: the tmpfs at `dir` gets a copy of what the directory held. */
+function writeTree(dir: string, entries: TreeEntry[]): void {
+  for (const e of entries) {
+    const p = path.join(dir, e.rel);
+    if (e.link !== undefined) fs.symlinkSync(e.link, p);
+    else if (e.data) fs.writeFileSync(p, e.data);
+    else fs.mkdirSync(p);
+    fs.lchownSync(p, e.st.uid, e.st.gid);
+    if (e.link === undefined) fs.chmodSync(p, e.st.mode & 0o7777);
+  }
 }
 
 /** The per-mount flags of the mount at `target`, from mountinfo. */

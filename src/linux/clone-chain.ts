@@ -49,11 +49,8 @@ export interface ChainStep {
 
 export const SIGCHLD = 17;
 
-/**
- * clone(2) a child with `flags` (| SIGCHLD) that runs `steps` in order.
- * Returns the child's pid (in the caller's PID namespace).
- */
-export function cloneChain(flags: number, steps: ChainStep[], block: NativeBlock): number {
+/** Lay out one ucontext per step, linked by uc_link; returns the first one's address. */
+function buildContexts(steps: ChainStep[], block: NativeBlock): bigint {
   if (steps.length === 0) throw new Error('empty clone chain');
   const contexts = steps.map(() => block.alloc(UCONTEXT_SIZE));
   steps.forEach((step, i) => {
@@ -67,7 +64,26 @@ export function cloneChain(flags: number, steps: ChainStep[], block: NativeBlock
     const args = [...step.args.map((a) => BigInt(a)), 0n, 0n, 0n, 0n, 0n, 0n].slice(0, 6);
     makecontext([Number(ctx.address), Number(symbol(step.fn)), step.args.length, ...args.map(Number)]);
   });
+  return contexts[0].address;
+}
+
+/**
+ * A chain step that clones a grandchild running `steps` (for namespaces
+ * that must be created after the chain joined a user namespace).
+ */
+export function cloneStep(flags: number, steps: ChainStep[], block: NativeBlock): ChainStep {
+  const first = buildContexts(steps, block);
+  const stack = block.alloc(STACK_SIZE);
+  return { fn: 'clone', args: [symbol('setcontext'), stack.address + BigInt(STACK_SIZE), flags | SIGCHLD, first] };
+}
+
+/**
+ * clone(2) a child with `flags` (| SIGCHLD) that runs `steps` in order.
+ * Returns the child's pid (in the caller's PID namespace).
+ */
+export function cloneChain(flags: number, steps: ChainStep[], block: NativeBlock): number {
+  const first = buildContexts(steps, block);
   const childStack = block.alloc(STACK_SIZE);
   const stackTop = childStack.address + BigInt(STACK_SIZE);
-  return clone([Number(symbol('setcontext')), Number(stackTop), flags | SIGCHLD, Number(contexts[0].address)], 'child');
+  return clone([Number(symbol('setcontext')), Number(stackTop), flags | SIGCHLD, Number(first)], 'child');
 }

@@ -1,4 +1,5 @@
 /** Namespaces: clone flags, setns and unshare. */
+import fs from 'node:fs';
 import { DataType, libcFunction } from './libc.js';
 
 export const CLONE = {
@@ -46,4 +47,17 @@ export function setns(fd: number, nstype: number, subject?: string): void {
 
 export function unshare(flags: number, subject?: string): void {
   unshareCall([flags], subject);
+}
+
+const NS_GET_NSTYPE = 0xb703;
+const ioctlCall = libcFunction('ioctl', DataType.I32, [DataType.I32, DataType.U64, DataType.I64]);
+
+/** The CLONE_NEW* type of the namespace file at `path` (ioctl NS_GET_NSTYPE). */
+export function namespaceTypeOf(path: string): number {
+  const fd = fs.openSync(path, fs.constants.O_RDONLY);
+  try {
+    return ioctlCall([fd, NS_GET_NSTYPE, 0], path);
+  } finally {
+    fs.closeSync(fd);
+  }
 }

@@ -14,6 +14,12 @@ export interface InitBootstrap {
   /** Absolute host path of the rootfs. */
   rootfs: string;
   execFifoPath: string;
+  /**
+   * exec.fifo opened O_PATH by `create` and inherited: the init reopens it
+   * through /proc/self/fd, so a user-namespaced init needs no access to
+   * the path of the state directory (runc does the same).
+   */
+  execFifoFd?: number;
   /** fd (inherited) connected to the client's --console-socket, if any. */
   consoleSocketFd?: number;
   noPivot: boolean;
@@ -28,7 +34,35 @@ export interface InitBootstrap {
   hookState: Record<string, unknown>;
 }
 
-export type ParentMessage = { type: 'bootstrap'; bootstrap: InitBootstrap } | { type: 'hooks-done' };
+/** Everything a process started by `runts exec` needs (src/init/exec-init.ts). */
+export interface ExecBootstrap {
+  id: string;
+  /** The runtime-spec process to run, with the container's defaults already applied. */
+  process: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /**
+   * The container's namespaces to join, as fds inherited from `runts exec`
+   * (user and pid are joined before it runs); mount is joined last.
+   */
+  joinNamespaces: Array<{ type: string; fd: number }>;
+  /** fd (inherited) of the socket that receives the pty master, when process.terminal. */
+  consoleSocketFd?: number;
+  /** Number of fds after stdio passed to the process. */
+  preserveFds: number;
+  /** The container's linux.seccomp, for the exec'ed process too. */
+  seccomp?: unknown;
+  /** The container's linux.personality. */
+  personality?: unknown;
+  /** For the seccomp agent's state: the container's bundle and annotations. */
+  bundle: string;
+  annotations?: Record<string, string>;
+  /** Join the container's session keyring "_ses.<id>" (not with --no-new-keyring). */
+  joinKeyring: boolean;
+}
+
+export type ParentMessage =
+  | { type: 'bootstrap'; bootstrap: InitBootstrap }
+  | { type: 'hooks-done' }
+  | { type: 'exec'; bootstrap: ExecBootstrap };
 
 export type InitMessage =
   | { type: 'run-hooks' }

@@ -5,12 +5,15 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { cloneChain, type ChainStep } from '../linux/clone-chain.js';
+import { cloneChain, cloneStep, type ChainStep } from '../linux/clone-chain.js';
+import { PR, prctl } from '../linux/prctl.js';
+import { waitPid } from '../linux/wait.js';
 import { NativeBlock } from '../linux/memory.js';
 import { CLONE, setns } from '../linux/ns.js';
 import { setCloexec } from '../linux/fd.js';
 import { socketPair } from '../linux/socket.js';
-import { SyncChannel, type InitBootstrap } from './protocol.js';
+import { sealedExecutable } from '../linux/exeseal.js';
+import { SyncChannel, type ExecBootstrap, type InitBootstrap } from './protocol.js';
 
 export interface IdMapping {
   containerID: number;
@@ -36,7 +39,9 @@ export interface SpawnInitOptions {
   timeNsPath?: string;
   /** fds the init must inherit besides stdio (preserved fds, console socket). */
   inheritFds: number[];
-  bootstrap: Omit<InitBootstrap, 'consoleSocketFd'> & { consoleSocketFd?: number };
+  bootstrap?: Omit<InitBootstrap, 'consoleSocketFd'> & { consoleSocketFd?: number };
+  /** Start dist/exec-init.mjs with this bootstrap instead of the init (`runts exec`). */
+  exec?: ExecBootstrap;
   /**
    * Called with the new pid before the child may run (it waits in the
    * chain's read): place it in its cgroups here, so the init and all it
@@ -56,6 +61,11 @@ export function initScriptPath(): string {
   return path.join(path.dirname(fs.realpathSync(process.argv[1])), 'init.mjs');
 }
 
+/** dist/exec-init.mjs, next to the init. */
+export function execInitScriptPath(): string {
+  return path.join(path.dirname(initScriptPath()), 'exec-init.mjs');
+}
+
 function writeMappings(pid: number, file: 'uid_map' | 'gid_map', maps: IdMapping[]): void {
   const text = maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}`).join('\n') + '\n';
   fs.writeFileSync(`/proc/${pid}/${file}`, text);
@@ -73,6 +83,39 @@ function writeTimeOffsets(pid: number, offsets: Record<string, { secs?: number; 
     .map(([clock, o]) => `${clock} ${o.secs ?? 0} ${o.nanosecs ?? 0}`)
     .join('\n');
   if (text) fs.writeFileSync(`/proc/${pid}/timens_offsets`, text);
+}
+
+function runningOrSleeping(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The init is the middle process's child: take its pid from
+ * /proc/<mid>/task/<mid>/children, let the middle process exit, and (as
+ * child subreaper) become the init's parent, so `run` can wait for it.
+ */
+function adoptGrandchild(mid: number, midSync: number): number {
+  prctl(PR.SET_CHILD_SUBREAPER, 1, 0, 'child subreaper');
+  const sab = new Int32Array(new SharedArrayBuffer(4));
+  let init = 0;
+  for (let i = 0; init === 0; i++) {
+    let children = '';
+    try {
+      children = fs.readFileSync(`/proc/${mid}/task/${mid}/children`, 'utf8').trim();
+    } catch {}
+    if (children) init = Number(children.split(' ')[0]);
+    else if (i > 5000 || !runningOrSleeping(mid)) throw new Error('the init process was not started');
+    else Atomics.wait(sab, 0, 0, 1);
+  }
+  fs.writeSync(midSync, 'x');
+  fs.closeSync(midSync);
+  waitPid(mid);
+  return init;
 }
 
 export function spawnInit(o: SpawnInitOptions): SpawnedInit {
@@ -102,16 +145,41 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
       toClose.push(timeNsFd);
       steps.push({ fn: 'setns', args: [timeNsFd, CLONE.NEWTIME] });
     }
+    // Namespaces created after joining a user namespace must be owned by
+    // it: the chain clones them with a grandchild, which becomes the init
+    // (runc's nsexec forks twice for the same reason).
+    const nested = o.userNsPath !== undefined && o.cloneFlags !== 0;
+    let midSync: [number, number] | undefined;
+    let initSteps = steps;
+    if (nested) {
+      midSync = socketPair();
+      toClose.push(midSync[1]);
+      initSteps = [];
+    }
     if (o.userNsPath || (o.cloneFlags & CLONE.NEWUSER) !== 0) {
       // Root of the user namespace, or the execve below drops every capability.
-      steps.push({ fn: 'setresgid', args: [0, 0, 0] }, { fn: 'setresuid', args: [0, 0, 0] });
+      initSteps.push({ fn: 'setresgid', args: [0, 0, 0] }, { fn: 'setresuid', args: [0, 0, 0] });
     }
-    const argv = [process.execPath, initScriptPath()];
+    // CVE-2019-5736: Node runs from a read-only view of its binary, and the
+    // argv names no host path: the script comes as an inherited fd (see
+    // src/linux/exeseal.ts; the init closes that fd first thing).
+    const sealed = sealedExecutable();
+    if (sealed) toClose.push(sealed.fd);
+    const exePath = sealed ? `/proc/self/fd/${sealed.fd}` : process.execPath;
+    const script = fs.openSync(o.exec ? execInitScriptPath() : initScriptPath(), fs.constants.O_RDONLY);
+    toClose.push(script);
+    setCloexec(script, false);
+    const argv = [o.exec ? 'runts:exec' : 'runts:init', `/proc/self/fd/${script}`];
     const env = [`_RUNTS_SYNC_FD=${childEnd}`, 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'];
-    steps.push(
-      { fn: 'execve', args: [block.cString(process.execPath), block.cStringArray(argv), block.cStringArray(env)] },
+    initSteps.push(
+      { fn: 'execve', args: [block.cString(exePath), block.cStringArray(argv), block.cStringArray(env)] },
       { fn: '_exit', args: [127] },
     );
+    if (midSync) {
+      // The middle process waits until the parent has seen the init's pid.
+      steps.push(cloneStep(o.cloneFlags, initSteps, block), { fn: 'read', args: [midSync[1], byte.address, 1] }, { fn: '_exit', args: [0] });
+    }
+    const cloneFlags = nested ? 0 : o.cloneFlags;
 
     let pid: number;
     if (o.pidNsPath) {
@@ -120,7 +188,7 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
       try {
         setns(target, CLONE.NEWPID, `pid namespace ${o.pidNsPath}`);
         try {
-          pid = cloneChain(o.cloneFlags, steps, block);
+          pid = cloneChain(cloneFlags, steps, block);
         } finally {
           setns(own, CLONE.NEWPID, 'own pid namespace');
         }
@@ -129,7 +197,7 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
         fs.closeSync(target);
       }
     } else {
-      pid = cloneChain(o.cloneFlags, steps, block);
+      pid = cloneChain(cloneFlags, steps, block);
     }
     for (const fd of toClose) fs.closeSync(fd);
     toClose.length = 0;
@@ -143,7 +211,8 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
         if (o.gidMappings?.length) writeMappings(pid, 'gid_map', o.gidMappings);
       }
       fs.writeSync(parentEnd, 'x');
-      channel.send({ type: 'bootstrap', bootstrap: o.bootstrap as InitBootstrap });
+      if (midSync) pid = adoptGrandchild(pid, midSync[0]);
+      channel.send(o.exec ? { type: 'exec', bootstrap: o.exec } : { type: 'bootstrap', bootstrap: o.bootstrap as InitBootstrap });
     } catch (e) {
       try {
         process.kill(pid, 'SIGKILL');

@@ -9,6 +9,8 @@
 import type { Features } from './types.gen.js';
 import { COMMIT, SPEC_VERSION, VERSION } from '../version.js';
 import fs from 'node:fs';
+import { seccompFeatures } from '../linux/seccomp.js';
+import { KNOWN_MOUNT_OPTIONS } from '../init/mount-options.js';
 
 /** Oldest runtime-spec version whose config.json runts accepts. */
 export const OCI_VERSION_MIN = '1.0.0';
@@ -16,24 +18,19 @@ export const OCI_VERSION_MIN = '1.0.0';
 export const HOOKS = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'];
 
 /**
- * Mount options runts handles (mount(2) flags and propagation types). Keep
- * equal to what src/init/mount-options.ts parses; test/cli.test.ts checks.
- * Not yet: tmpcopyup, the recursive r* flags (mount_setattr), idmap.
+ * Mount options runts handles: exactly those the init parses. Not yet: the
+ * recursive r* attributes (mount_setattr) and idmap.
  */
-export const MOUNT_OPTIONS = [
-  'async', 'atime', 'bind', 'defaults', 'dev', 'diratime', 'dirsync', 'exec', 'lazytime', 'loud', 'mand',
-  'noatime', 'nodev', 'nodiratime', 'noexec', 'nolazytime', 'nomand', 'norelatime', 'nostrictatime', 'nosuid',
-  'nosymfollow', 'private', 'rbind', 'relatime', 'remount', 'ro', 'rprivate', 'rshared', 'rslave', 'runbindable',
-  'rw', 'shared', 'silent', 'slave', 'strictatime', 'suid', 'sync', 'unbindable',
-];
+export const MOUNT_OPTIONS: readonly string[] = KNOWN_MOUNT_OPTIONS;
 
 /** Namespace types runts can create or join (all eight the kernel has). */
 export const NAMESPACES = ['cgroup', 'ipc', 'mount', 'network', 'pid', 'time', 'user', 'uts'];
 
-export const CGROUP = { v1: false, v2: false, systemd: false, systemdUser: false };
-export const SECCOMP_ENABLED = false;
-export const APPARMOR_ENABLED = false;
-export const SELINUX_ENABLED = false;
+export const CGROUP = { v1: true, v2: true, systemd: false, systemdUser: false };
+/** seccomp: computed (seccompFeatures): on when libseccomp is installed, with what the kernel and it support. */
+/** AppArmor and SELinux labels are supported (src/init/lsm.ts); as in runc, this says nothing of the host's LSMs. */
+export const APPARMOR_ENABLED = true;
+export const SELINUX_ENABLED = true;
 export const INTEL_RDT_ENABLED = false;
 export const IDMAP_MOUNTS_ENABLED = false;
 
@@ -69,7 +66,7 @@ export function featuresDocument(): Features {
       namespaces: [...NAMESPACES],
       capabilities: kernelCapabilities(),
       cgroup: { ...CGROUP },
-      seccomp: { enabled: SECCOMP_ENABLED },
+      seccomp: seccompFeatures(),
       apparmor: { enabled: APPARMOR_ENABLED },
       selinux: { enabled: SELINUX_ENABLED },
       intelRdt: { enabled: INTEL_RDT_ENABLED },

@@ -1,0 +1,31 @@
+/** Signalling every process of a container through its cgroup. */
+import type { Manager } from './types.js';
+
+/**
+ * runc's signalAllProcesses: freeze so that nothing forks meanwhile, signal
+ * every pid, thaw (a frozen task handles the signal once thawed).
+ */
+export function signalAllFrozen(m: Manager, signal: number): void {
+  let frozen = false;
+  try {
+    m.freeze('FROZEN');
+    frozen = true;
+  } catch (e) {
+    process.stderr.write(`runts: warning: ${(e as Error).message}\n`);
+  }
+  try {
+    for (const pid of m.allPids()) {
+      try {
+        process.kill(pid, signal);
+      } catch {}
+    }
+  } finally {
+    if (frozen) {
+      try {
+        m.freeze('THAWED');
+      } catch (e) {
+        process.stderr.write(`runts: warning: ${(e as Error).message}\n`);
+      }
+    }
+  }
+}

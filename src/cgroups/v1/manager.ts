@@ -1,0 +1,121 @@
+/**
+ * The v1 (cgroupfs) driver: one directory per mounted hierarchy, joined and
+ * written in runc's subsystem order. On a hybrid host the container also
+ * joins the cgroup2 mount (subsystem ""), without limits there.
+ */
+import { allPids, exists, NotMountedError, removePaths } from '../fsutil.js';
+import type { FreezerState, Manager, Resources, Stats } from '../types.js';
+import { emptyStats } from '../types.js';
+import { blkio } from './blkio.js';
+import { cpu } from './cpu.js';
+import { cpuacct } from './cpuacct.js';
+import { cpuset } from './cpuset.js';
+import { devices } from './devices.js';
+import { freezer, freezerStateV1, setFreezerV1 } from './freezer.js';
+import { hugetlb } from './hugetlb.js';
+import { memory } from './memory.js';
+import { named } from './named.js';
+import { netCls, netPrio, perfEvent } from './net.js';
+import { pids } from './pids.js';
+import { rdma } from './rdma.js';
+import type { Subsystem } from './subsystem.js';
+import { signalAllFrozen } from '../signal.js';
+
+export const SUBSYSTEMS: Subsystem[] = [
+  cpuset, devices, memory, cpu, cpuacct, pids, blkio, hugetlb, netCls, netPrio, perfEvent, freezer, rdma,
+  named('name=systemd'), named(''),
+];
+
+export class V1Manager implements Manager {
+  readonly driver = 'cgroupfs-v1' as const;
+
+  /**
+   * @param dirs subsystem → directory, for the mounted subsystems only.
+   * @param resources what `apply` needs to know beforehand (cpuset, rt runtime, skipDevices).
+   */
+  constructor(
+    readonly dirs: Map<string, string>,
+    private resources?: Resources,
+  ) {}
+
+  paths(): string[] {
+    return [...new Set(this.dirs.values())];
+  }
+
+  path(subsystem: string): string | undefined {
+    return this.dirs.get(subsystem);
+  }
+
+  memoryPath(): string | undefined {
+    return this.dirs.get('memory');
+  }
+
+  apply(pid: number): void {
+    const r = this.resources;
+    if (!r) throw new Error('cgroup v1 manager needs the resources before apply');
+    for (const sys of SUBSYSTEMS) {
+      const dir = this.dirs.get(sys.name);
+      if (dir === undefined) continue;
+      sys.apply(dir, r, pid);
+    }
+  }
+
+  set(r: Resources): void {
+    if (r.unified && Object.keys(r.unified).length > 0) throw new Error('invalid configuration: cannot use unified on cgroup v1');
+    for (const sys of SUBSYSTEMS) {
+      const dir = this.dirs.get(sys.name);
+      try {
+        sys.set(dir, r);
+      } catch (e) {
+        if (e instanceof NotMountedError || dir === undefined) {
+          throw new Error(`cannot set ${sys.name} limit: container could not join or create cgroup`);
+        }
+        throw e;
+      }
+    }
+    this.resources = r;
+  }
+
+  stats(): Stats {
+    const s = emptyStats();
+    for (const sys of SUBSYSTEMS) {
+      const dir = this.dirs.get(sys.name);
+      if (dir && sys.stats) sys.stats(dir, s);
+    }
+    return s;
+  }
+
+  freeze(state: 'FROZEN' | 'THAWED'): void {
+    const dir = this.dirs.get('freezer');
+    if (!dir) throw new Error('cannot toggle freezer: cgroups not configured for container');
+    setFreezerV1(dir, state);
+  }
+
+  freezerState(): FreezerState {
+    return freezerStateV1(this.dirs.get('freezer'));
+  }
+
+  /** The devices hierarchy is the reference (it must exist); else the first one. */
+  private mainDir(): string | undefined {
+    return this.dirs.get('devices') ?? this.paths()[0];
+  }
+
+  allPids(): number[] {
+    const dir = this.mainDir();
+    if (!dir) return [];
+    return allPids(dir);
+  }
+
+  signalAll(signal: number): void {
+    signalAllFrozen(this, signal);
+  }
+
+  exists(): boolean {
+    const dir = this.mainDir();
+    return dir !== undefined && exists(dir);
+  }
+
+  destroy(): void {
+    removePaths(this.paths());
+  }
+}

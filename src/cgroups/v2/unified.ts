@@ -1,0 +1,31 @@
+/**
+ * linux.resources.unified: cgroup v2 files written as given. A key must be
+ * a plain file name of the container's own cgroup (no "/", no ".."): the
+ * write can never reach another cgroup.
+ */
+import { CgroupFileError, writeFile } from '../fsutil.js';
+
+export function validateUnifiedKey(k: string): void {
+  if (k.includes('/') || k === '.' || k === '..' || k === '' || k.includes('\0')) {
+    throw new Error(`unified resource ${JSON.stringify(k)} must be a file name (no slashes)`);
+  }
+}
+
+export function setUnified(dir: string, unified: Record<string, string> | undefined, controllers: Set<string>): void {
+  if (!unified) return;
+  for (const [k, v] of Object.entries(unified)) {
+    validateUnifiedKey(k);
+    try {
+      writeFile(dir, k, v);
+    } catch (e) {
+      const code = (e as CgroupFileError).code;
+      if (code === 'EACCES' || code === 'EPERM' || code === 'ENOENT') {
+        const dot = k.indexOf('.');
+        if (dot < 0) throw new Error(`unified resource ${JSON.stringify(k)} must be in the form CONTROLLER.PARAMETER`);
+        const c = k.slice(0, dot);
+        if (!controllers.has(c) && c !== 'cgroup') throw new Error(`unified resource ${JSON.stringify(k)} can't be set: controller ${JSON.stringify(c)} not available`);
+      }
+      throw new Error(`unable to set unified resource ${JSON.stringify(k)}: ${(e as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * AppArmor and SELinux labels of the container's process, as runc applies
+ * them: each is an attribute of the calling thread that takes effect at the
+ * next execve, written through a verified procfs handle (see
+ * src/linux/procfs.ts), never through a path inside the container.
+ *
+ * When the host has no such LSM (this project's machines have neither):
+ * - AppArmor: an empty profile is ignored; a named one is refused at create
+ *   (runc fails on the same config writing the attribute: EINVAL).
+ * - SELinux: a process label is refused at create with runc's message; the
+ *   keycreate label is only written with a process label; a mount label is
+ *   appended to the mount data as runc does (see formatMountLabel).
+ */
+import fs from 'node:fs';
+import type { ProcfsHandle } from '../linux/procfs.js';
+import { fsType } from '../linux/procfs.js';
+
+const SELINUX_MAGIC = 0xf97cff8c;
+
+/** runc's test: securityfs shows apparmor and the module is enabled. Host paths: call before pivot_root. */
+export function apparmorEnabled(): boolean {
+  try {
+    fs.statSync('/sys/kernel/security/apparmor');
+    return fs.readFileSync('/sys/module/apparmor/parameters/enabled', 'utf8').startsWith('Y');
+  } catch {
+    return false;
+  }
+}
+
+function isSelinuxfs(mnt: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(mnt, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+    return fsType(fd) >>> 0 === SELINUX_MAGIC;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/**
+ * go-selinux's test: a selinuxfs is mounted (at /sys/fs/selinux or wherever
+ * mountinfo says) and our label is not "kernel". Call before pivot_root.
+ */
+export function selinuxEnabled(procfs?: ProcfsHandle): boolean {
+  let mounted = isSelinuxfs('/sys/fs/selinux');
+  if (!mounted) {
+    try {
+      if (!fs.readFileSync('/proc/filesystems', 'utf8').includes('\tselinuxfs\n')) return false;
+      for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+        if (!line.includes(' - selinuxfs ')) continue;
+        const mnt = line.split(' ')[4];
+        if (mnt && isSelinuxfs(mnt)) {
+          mounted = true;
+          break;
+        }
+      }
+    } catch {
+      return false;
+    }
+  }
+  if (!mounted) return false;
+  try {
+    const current = (procfs ? procfs.read('thread-self/attr/current') : fs.readFileSync('/proc/thread-self/attr/current', 'utf8'))
+      .replace(/\0+$/, '')
+      .trim();
+    return current !== 'kernel';
+  } catch {
+    return false;
+  }
+}
+
+export interface HostLsm {
+  apparmor: boolean;
+  selinux: boolean;
+}
+
+export function detectLsm(procfs?: ProcfsHandle): HostLsm {
+  return { apparmor: apparmorEnabled(), selinux: selinuxEnabled(procfs) };
+}
+
+/** The labels for the next execve, checked against the host. */
+export interface ExecLabels {
+  apparmorProfile?: string;
+  selinuxLabel?: string;
+}
+
+/** Refuse what the host cannot apply (at create, where the error reaches the client). */
+export function checkLabels(proc: { apparmorProfile?: string; selinuxLabel?: string }, host: HostLsm): ExecLabels {
+  const labels: ExecLabels = {};
+  if (proc.apparmorProfile) {
+    if (!host.apparmor) {
+      throw new Error(`unable to apply apparmor profile: AppArmor is not enabled on this host (profile "${proc.apparmorProfile}")`);
+    }
+    labels.apparmorProfile = proc.apparmorProfile;
+  }
+  if (proc.selinuxLabel) {
+    if (!host.selinux) throw new Error('selinux label is specified in config, but selinux is disabled or not supported');
+    labels.selinuxLabel = proc.selinuxLabel;
+  }
+  return labels;
+}
+
+/**
+ * aa_change_onexec: "exec PROFILE" into attr/apparmor/exec, or attr/exec on
+ * kernels before the LSM stacking layout (5.8).
+ */
+export function setApparmorExecProfile(procfs: ProcfsHandle, profile: string): void {
+  const attr = procfs.exists('thread-self/attr/apparmor/exec') ? 'thread-self/attr/apparmor/exec' : 'thread-self/attr/exec';
+  try {
+    procfs.write(attr, `exec ${profile}`);
+  } catch (e) {
+    throw new Error(`unable to apply apparmor profile: apparmor failed to apply profile: ${(e as Error).message}`);
+  }
+}
+
+/** SELinux exec label (setexeccon): the label of the process after the next execve. */
+export function setSelinuxExecLabel(procfs: ProcfsHandle, label: string): void {
+  try {
+    procfs.write('thread-self/attr/exec', label);
+  } catch (e) {
+    throw new Error(`can't set process label: ${(e as Error).message}`);
+  }
+}
+
+/** SELinux keycreate label (setkeycreatecon), for the session keyring made next; on the thread-group leader, as go-selinux does. */
+export function setSelinuxKeyLabel(procfs: ProcfsHandle, label: string): void {
+  try {
+    procfs.write('self/attr/keycreate', label);
+  } catch (e) {
+    throw new Error(`can't set keyring label: ${(e as Error).message}`);
+  }
+}
+
+/** Write the exec labels; the last step before credentials, seccomp and execve. */
+export function applyExecLabels(procfs: ProcfsHandle, labels: ExecLabels): void {
+  if (labels.apparmorProfile) setApparmorExecProfile(procfs, labels.apparmorProfile);
+  if (labels.selinuxLabel) setSelinuxExecLabel(procfs, labels.selinuxLabel);
+}
+
+/**
+ * Mount data with the SELinux mount label as its context= option, as runc
+ * (go-selinux's FormatMountLabel) does whether or not SELinux is enabled: on
+ * a host without SELinux such a mount then fails, as it does with runc.
+ */
+export function formatMountLabel(data: string, mountLabel: string | undefined): string {
+  if (!mountLabel) return data;
+  const opt = `context=${JSON.stringify(mountLabel)}`;
+  return data ? `${data},${opt}` : opt;
+}

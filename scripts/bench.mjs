@@ -85,23 +85,23 @@ const SCENARIOS = [
     expect: 0,
   },
   // Needs root, /bin/busybox (busybox-static) and a working `runts run`.
-  // {
-  //   name: 'run /bin/true in the default bundle',
-  //   setup(tmp) {
-  //     const bundle = path.join(tmp, 'bundle');
-  //     // test/rootfs.ts is TypeScript: build the bundle in a child node with tsx (a devDependency).
-  //     const code =
-  //       `const m = await import(${JSON.stringify(path.join(ROOT, 'test', 'rootfs.ts'))});` +
-  //       'const { makeBundle } = m.makeBundle ? m : m.default;' + // tsx loads it as CommonJS
-  //       `makeBundle(${JSON.stringify(bundle)}, (c) => { c.process.terminal = false; c.process.args = ['/bin/true']; });`;
-  //     execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: ROOT, stdio: 'inherit' });
-  //     const roots = { runts: path.join(tmp, 'root-runts'), runc: path.join(tmp, 'root-runc') };
-  //     return { bundle, roots };
-  //   },
-  //   // `run` (not detached) deletes the container when its process exits, so the id can be reused.
-  //   args: (rt, s) => ['--root', s.roots[rt], 'run', '--bundle', s.bundle, `bench-${rt}`],
-  //   expect: 0,
-  // },
+  {
+    name: 'run /bin/true in the default bundle',
+    setup(tmp) {
+      const bundle = path.join(tmp, 'bundle');
+      // test/rootfs.ts is TypeScript: build the bundle in a child node with tsx (a devDependency).
+      const code =
+        `const m = await import(${JSON.stringify(path.join(ROOT, 'test', 'rootfs.ts'))});` +
+        'const { makeBundle } = m.makeBundle ? m : m.default;' + // tsx loads it as CommonJS
+        `makeBundle(${JSON.stringify(bundle)}, (c) => { c.process.terminal = false; c.process.args = ['/bin/true']; });`;
+      execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: ROOT, stdio: 'inherit' });
+      const roots = { runts: path.join(tmp, 'root-runts'), runc: path.join(tmp, 'root-runc') };
+      return { bundle, roots };
+    },
+    // `run` (not detached) deletes the container when its process exits, so the id can be reused.
+    args: (rt, s) => ['--root', s.roots[rt], 'run', '--bundle', s.bundle, `bench-${rt}`],
+    expect: 0,
+  },
 ];
 
 // ---- measuring ---------------------------------------------------------------

@@ -279,51 +279,7 @@ export function kernelHasAction(action: number): boolean {
   }
 }
 
-const sendmsgCall = libcFunction<number>('sendmsg', I64, [DataType.I32, I64, DataType.I32]);
-const SOL_SOCKET = 1;
-const SCM_RIGHTS = 1;
-const MSG_NOSIGNAL = 0x4000;
-
-/**
- * One sendmsg(2) carrying `payload` and a single SCM_RIGHTS fd, built in
- * advance so that sending the listener fd right after the filter is
- * installed allocates nothing: send() writes the fd into the control
- * message and calls sendmsg.
- */
-export class FdMessage {
-  private readonly block: NativeBlock;
-  private readonly msg: bigint;
-  private readonly fdOffset: number;
-
-  constructor(payload: string) {
-    const data = Buffer.from(payload.length ? payload : '\0');
-    this.block = new NativeBlock(data.length + 256);
-    const b = this.block;
-    const dataPtr = b.alloc(data.length);
-    data.copy(b.view, dataPtr.offset);
-    const iov = b.alloc(16);
-    b.view.writeBigUInt64LE(dataPtr.address, iov.offset);
-    b.view.writeBigUInt64LE(BigInt(data.length), iov.offset + 8);
-    // struct cmsghdr { size_t len; int level; int type; } + one int: CMSG_LEN(4) = 20, CMSG_SPACE(4) = 24.
-    const cmsg = b.alloc(24);
-    b.view.writeBigUInt64LE(20n, cmsg.offset);
-    b.view.writeInt32LE(SOL_SOCKET, cmsg.offset + 8);
-    b.view.writeInt32LE(SCM_RIGHTS, cmsg.offset + 12);
-    this.fdOffset = cmsg.offset + 16;
-    // struct msghdr { name, namelen, iov, iovlen, control, controllen, flags }.
-    const msg = b.alloc(56);
-    b.view.writeBigUInt64LE(iov.address, msg.offset + 16);
-    b.view.writeBigUInt64LE(1n, msg.offset + 24);
-    b.view.writeBigUInt64LE(cmsg.address, msg.offset + 32);
-    b.view.writeBigUInt64LE(24n, msg.offset + 40);
-    this.msg = msg.address;
-  }
-
-  send(sock: number, fd: number): void {
-    this.block.view.writeInt32LE(fd, this.fdOffset);
-    sendmsgCall([sock, Number(this.msg), MSG_NOSIGNAL], 'SCM_RIGHTS to the seccomp agent');
-  }
-}
+export { FdMessage } from './socket.js';
 
 /** The runtime-spec's action names and their values (ERRNO and TRACE without their data). */
 export const ACTION_BASE: Record<string, number> = {

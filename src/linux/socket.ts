@@ -39,31 +39,55 @@ export function connectUnix(path: string): number {
   return fd;
 }
 
+const MSG_NOSIGNAL = 0x4000;
+
+/**
+ * One sendmsg(2) carrying `payload` and a single SCM_RIGHTS fd, built in
+ * advance so that sending allocates nothing (the seccomp listener fd is
+ * sent right after the filter is installed): send() writes the fd into
+ * the control message and calls sendmsg.
+ */
+export class FdMessage {
+  private readonly block: NativeBlock;
+  private readonly msg: bigint;
+  private readonly fdOffset: number;
+
+  constructor(payload: string) {
+    const data = Buffer.from(payload.length ? payload : '\0');
+    this.block = new NativeBlock(data.length + 256);
+    const b = this.block;
+    const dataPtr = b.alloc(data.length);
+    data.copy(b.view, dataPtr.offset);
+    const iov = b.alloc(16);
+    b.view.writeBigUInt64LE(dataPtr.address, iov.offset);
+    b.view.writeBigUInt64LE(BigInt(data.length), iov.offset + 8);
+    // struct cmsghdr { size_t len; int level; int type; } + one int: CMSG_LEN(4) = 20, CMSG_SPACE(4) = 24.
+    const cmsg = b.alloc(24);
+    b.view.writeBigUInt64LE(20n, cmsg.offset);
+    b.view.writeInt32LE(SOL_SOCKET, cmsg.offset + 8);
+    b.view.writeInt32LE(SCM_RIGHTS, cmsg.offset + 12);
+    this.fdOffset = cmsg.offset + 16;
+    // struct msghdr { name, namelen, iov, iovlen, control, controllen, flags }.
+    const msg = b.alloc(56);
+    b.view.writeBigUInt64LE(iov.address, msg.offset + 16);
+    b.view.writeBigUInt64LE(1n, msg.offset + 24);
+    b.view.writeBigUInt64LE(cmsg.address, msg.offset + 32);
+    b.view.writeBigUInt64LE(24n, msg.offset + 40);
+    this.msg = msg.address;
+  }
+
+  send(sock: number, fd: number): void {
+    this.block.view.writeInt32LE(fd, this.fdOffset);
+    sendmsgCall([sock, Number(this.msg), MSG_NOSIGNAL], 'SCM_RIGHTS');
+  }
+}
+
 /**
  * Send one fd with SCM_RIGHTS and `payload` as the data, in one sendmsg, as
  * runc does for --console-socket (the payload is the pty's name).
  */
 export function sendFd(sock: number, fd: number, payload: string): void {
-  const b = new NativeBlock(1024);
-  const data = Buffer.from(payload.length ? payload : '\0');
-  const dataPtr = b.alloc(data.length);
-  data.copy(b.view, dataPtr.offset);
-  const iov = b.alloc(16);
-  b.view.writeBigUInt64LE(dataPtr.address, iov.offset);
-  b.view.writeBigUInt64LE(BigInt(data.length), iov.offset + 8);
-  // cmsghdr: len (u64), level (i32), type (i32), then the fd; CMSG_SPACE(4) = 24.
-  const cmsg = b.alloc(24);
-  b.view.writeBigUInt64LE(20n, cmsg.offset);
-  b.view.writeInt32LE(SOL_SOCKET, cmsg.offset + 8);
-  b.view.writeInt32LE(SCM_RIGHTS, cmsg.offset + 12);
-  b.view.writeInt32LE(fd, cmsg.offset + 16);
-  // msghdr: name, namelen, iov, iovlen, control, controllen, flags.
-  const msg = b.alloc(56);
-  b.view.writeBigUInt64LE(iov.address, msg.offset + 16);
-  b.view.writeBigUInt64LE(1n, msg.offset + 24);
-  b.view.writeBigUInt64LE(cmsg.address, msg.offset + 32);
-  b.view.writeBigUInt64LE(24n, msg.offset + 40);
-  sendmsgCall([sock, Number(msg.address), 0], 'SCM_RIGHTS');
+  new FdMessage(payload).send(sock, fd);
 }
 
 /** Receive one fd sent with SCM_RIGHTS (tests and the pty relay use it). */

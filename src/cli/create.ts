@@ -1,9 +1,12 @@
 import type { CommandContext } from './context.js';
+import { UserError } from '../errors.js';
 import { StateStore } from '../container/state-store.js';
 import { createContainer, type CreateOptions } from '../container/create.js';
 
 /** runc's create/run flags → create options (LISTEN_FDS adds to --preserve-fds). */
 export function createOptions(ctx: CommandContext): CreateOptions {
+  // No systemd on the machines runts is tested on: refuse rather than pretend.
+  if (ctx.globals.systemdCgroup) throw new UserError('--systemd-cgroup: the systemd cgroup driver is not supported yet; use the cgroupfs driver');
   const listenFds = Number(process.env.LISTEN_FDS ?? 0) || 0;
   return {
     id: ctx.args[0],

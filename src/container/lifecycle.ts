@@ -46,6 +46,7 @@ export function startContainer(store: StateStore, id: string): ContainerRecord {
     const rec = store.read(id);
     const status = containerStatus(store, rec);
     if (status === 'stopped') throw new UserError('cannot start a container that has stopped');
+    if (status === 'paused') throw new UserError('cannot start a container in the paused state');
     if (status !== 'created') throw new UserError('cannot start an already running container');
     const fifoPath = path.join(store.dir(id), EXEC_FIFO);
     if (!readExecFifo(fifoPath, rec)) throw new UserError('cannot start a container that has stopped');

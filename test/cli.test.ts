@@ -86,6 +86,14 @@ describe('errors and global flags', () => {
     assert.ok(!Number.isNaN(Date.parse(last.time)), `time ${last.time}`);
   });
 
+  test('--systemd-cgroup is refused with a clear error, before anything is made', (t) => {
+    const root = rootIn(t);
+    const r = runts(['--root', root, '--systemd-cgroup', 'create', '--bundle', '/nonexistent', 'x']);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^runts: --systemd-cgroup: the systemd cgroup driver is not supported yet/);
+    assert.equal(fs.existsSync(path.join(root, 'x')), false);
+  });
+
   // CRIU cannot run on this machine kind (see shared/notes/machine.md).
   for (const args of [['checkpoint', 'x'], ['restore', 'x']]) {
     test(`${args[0]} is not implemented yet`, (t) => {

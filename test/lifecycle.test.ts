@@ -255,6 +255,46 @@ describe('namespaces', () => {
     }
   });
 
+  test('joining a user namespace by path: the new namespaces belong to it', () => {
+    const mapped = (c: Config) => {
+      c.linux.namespaces.push({ type: 'user' });
+      c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    };
+    assert.equal(runtsDetached(['--root', root, 'create', '--bundle', bundle('sleep 30', mapped), 'usera']).status, 0);
+    try {
+      const pidA = JSON.parse(runts(['--root', root, 'state', 'usera']).stdout).pid;
+      const want = fs.readlinkSync(`/proc/${pidA}/ns/user`);
+      const r = run(
+        bundle('readlink /proc/self/ns/user; echo $$; id -u; grep -c . /proc/self/mountinfo', (c) => {
+          c.linux.namespaces.push({ type: 'user', path: `/proc/${pidA}/ns/user` });
+        }),
+      );
+      assert.equal(r.status, 0, r.stderr);
+      const [userNs, pid, uid] = r.stdout.trim().split('\n');
+      assert.equal(userNs, want);
+      assert.equal(pid, '1', 'a new PID namespace');
+      assert.equal(uid, '0', 'root of the joined user namespace');
+      const wrong = run(bundle('true', (c) => c.linux.namespaces.push({ type: 'user', path: `/proc/${pidA}/ns/net` })), 'wrongtype');
+      assert.equal(wrong.status, 1);
+      assert.match(wrong.stderr, /is not a user namespace/);
+    } finally {
+      runts(['--root', root, 'delete', '--force', 'usera']);
+    }
+  });
+
+  test('a new time namespace with offsets', () => {
+    const r = run(
+      bundle('cut -d. -f1 /proc/uptime', (c) => {
+        c.linux.namespaces.push({ type: 'time' });
+        c.linux.timeOffsets = { boottime: { secs: 864000, nanosecs: 0 }, monotonic: { secs: 864000 } };
+      }),
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const hostUptime = Number(fs.readFileSync('/proc/uptime', 'utf8').split('.')[0]);
+    assert.ok(Number(r.stdout.trim()) >= 864000 + hostUptime - 5, `uptime inside: ${r.stdout}`);
+  });
+
   test('joining a network namespace by path', () => {
     const a = bundle('sleep 30');
     assert.equal(runtsDetached(['--root', root, 'create', '--bundle', a, 'neta']).status, 0);

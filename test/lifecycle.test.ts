@@ -128,6 +128,22 @@ describe('run', () => {
     assert.match(r.stderr, /exec: "no-such-program": executable file not found in \$PATH/);
   });
 
+  test('a failure inside the init is reported with its syscall and leaves nothing', () => {
+    const dir = bundle('true', (c) => c.mounts.push({ destination: '/broken', type: 'nosuchfs', source: 'none' }));
+    const r = runtsDetached(['--root', root, 'create', '--bundle', dir, 'initfail']);
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr, 'runts: mount none to /broken: ENODEV\n');
+    assert.equal(fs.existsSync(path.join(root, 'initfail')), false);
+    assert.deepEqual(hostMountsUnder(dir), []);
+    // The default cgroup is <runts' own cgroup>/<id> in each hierarchy.
+    for (const line of fs.readFileSync('/proc/self/cgroup', 'utf8').trim().split('\n')) {
+      const [, controllers, own] = line.split(':');
+      if (!controllers || controllers.startsWith('name=')) continue;
+      const dir = path.join('/sys/fs/cgroup', controllers, own, 'initfail');
+      assert.equal(fs.existsSync(dir), false, `${dir} left behind`);
+    }
+  });
+
   test('an invalid config is refused before anything is made', () => {
     const dir = bundle('true', (c) => (c.mounts[0].destination = 'relative'));
     const r = run(dir, 'invalid');

@@ -14,6 +14,7 @@ import { NAMESPACE_FLAGS, CLONE, namespaceTypeOf } from '../linux/ns.js';
 import { connectUnix } from '../linux/socket.js';
 import { waitPid } from '../linux/wait.js';
 import { spawnInit, type IdMapping } from '../process/spawn-init.js';
+import { prepareIdmappedMounts, type PreparedMounts } from '../process/mount-sources.js';
 import type { InitMessage } from '../process/protocol.js';
 import { runHooks } from './hooks.js';
 import { EXEC_FIFO, type ContainerRecord, type StateStore } from './state-store.js';
@@ -122,6 +123,7 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
   let channel: import('../process/protocol.js').SyncChannel | undefined;
   let cgroup: Manager | undefined;
   let cgroupsExisted = new Set<string>();
+  let mountSources: PreparedMounts | undefined;
   try {
     const cg = managerForSpec(spec, o.id);
     cgroup = cg.manager;
@@ -153,6 +155,8 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
     const inheritFds = Array.from({ length: o.preserveFds }, (_, i) => 3 + i);
     inheritFds.push(execFifoFd);
     if (consoleFd !== undefined) inheritFds.push(consoleFd);
+    mountSources = prepareIdmappedMounts(spec, bundle);
+    inheritFds.push(...Object.values(mountSources.fds));
     const spawned = spawnInit({
       cloneFlags,
       userNsPath,
@@ -184,9 +188,11 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
         joinNamespaces: join,
         unshareCgroupNs: newCgroupNs,
         hookState: hookState(record, 'created', 0),
+        mountFds: mountSources.fds,
       },
     });
     fs.closeSync(execFifoFd); // the init has its copy
+    mountSources.close();
     pid = spawned.pid;
     channel = spawned.channel;
     record.pid = pid;
@@ -239,6 +245,7 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
     if (e instanceof SyscallError) throw new UserError(e.message);
     throw e;
   } finally {
+    mountSources?.close();
     if (consoleFd !== undefined && consoleFd !== o.consoleSocketFd) {
       try {
         fs.closeSync(consoleFd);

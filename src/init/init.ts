@@ -18,6 +18,7 @@ import { sendFd } from '../linux/socket.js';
 import { chroot } from '../linux/mount.js';
 import { makeControllingTerminal, openPty, setWindowSize } from '../linux/pty.js';
 import { enterRoot, finishRoot, mountAll, prepareRoot, setupConsole, setupDev, type RootfsOptions } from './rootfs.js';
+import { checkSysctls, namespaceId, writeSysctls } from './sysctl.js';
 import { applyCredentials, homeFor } from './credentials.js';
 import { prctl } from '../linux/prctl.js';
 import { closeScriptFd } from '../linux/exeseal.js';
@@ -67,9 +68,8 @@ function parseCgroupFile(): Map<string, string> {
     const i = line.indexOf(':');
     const j = line.indexOf(':', i + 1);
     if (i < 0 || j < 0) continue;
-    const controllers = line.slice(i + 1, j).replace(/^name=/, 'name=');
-    if (controllers.startsWith('name=')) continue;
-    m.set(controllers, line.slice(j + 1));
+    // Named hierarchies (name=systemd) too: the cgroup mount binds them.
+    m.set(line.slice(i + 1, j), line.slice(j + 1));
   }
   return m;
 }
@@ -126,7 +126,14 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
     state: { ociVersion: SPEC_VERSION, id: b.id, status: 'creating', bundle: b.bundle, annotations: spec.annotations },
   });
 
+  // Only a network namespace joined by path can turn out to be the runtime's
+  // own: a new one (CLONE_NEWNET) is ours already, and never the host's.
+  const joinsNetns = (spec.linux?.namespaces ?? []).some((n: { type: string; path?: string }) => n.type === 'network' && n.path);
+  const runtimeNetns = spec.linux?.sysctl && joinsNetns ? namespaceId('/proc/self/ns/net') : undefined;
   joinNamespaces(b.joinNamespaces);
+  if (spec.linux?.sysctl) {
+    checkSysctls(spec.linux.sysctl, { namespaces: nsTypes, netns: namespaceId('/proc/thread-self/ns/net'), runtimeNetns });
+  }
   if (!b.noNewKeyring) {
     joinContainerKeyring({ id: b.id, procfs, userNs: nsTypes.has('user'), selinuxLabel: proc.selinuxLabel, setPerms: true });
   }
@@ -137,7 +144,15 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
   const execFifo = b.execFifoFd ?? fs.openSync(b.execFifoPath, O_PATH);
 
   const inUserNs = nsTypes.has('user');
-  const rootOpts: RootfsOptions = { spec, rootfs: b.rootfs, inUserNs, cgroupPaths, cgroupNs: nsTypes.has('cgroup') };
+  const rootOpts: RootfsOptions = {
+    spec,
+    rootfs: b.rootfs,
+    bundle: b.bundle,
+    inUserNs,
+    cgroupPaths,
+    cgroupNs: nsTypes.has('cgroup'),
+    mountFds: b.mountFds,
+  };
   const hasMountNs = nsTypes.has('mount');
   if (hasMountNs) prepareRoot(rootOpts);
   // Without a mount namespace the mounts are made in the runtime's own
@@ -176,9 +191,7 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
     if (spec.domainname) setdomainname(spec.domainname);
   }
   // Before the read-only and masked paths (/proc/sys is one), as runc does.
-  for (const [key, value] of Object.entries<string>(spec.linux?.sysctl ?? {})) {
-    fs.writeFileSync(path.join('/proc/sys', key.replace(/\./g, '/')), value);
-  }
+  writeSysctls(spec.linux?.sysctl, procfs);
   if (hasMountNs) finishRoot(spec);
   for (const r of proc.rlimits ?? []) setrlimit(r.type, BigInt(r.soft), BigInt(r.hard));
   applyProcessAttributes(proc, spec.linux, procfs);

@@ -1,117 +1,395 @@
 /**
  * The container's filesystem, built inside its mount namespace: the rootfs
- * as a mount point, the config's mounts, /dev, then pivot_root and the
- * masked and read-only paths. Every target is resolved inside the rootfs.
+ * as a mount point, the config's mounts, /dev, then pivot_root, and the
+ * read-only and masked paths.
+ *
+ * Safety against a hostile image: every mount target and every file made
+ * inside the rootfs is resolved inside it (securejoin.ts: openat2
+ * RESOLVE_IN_ROOT or a component walk on fds) and the mount is made on the
+ * opened fd, never on a path that could be looked up again: bind mounts are
+ * detached copies (open_tree) moved onto the target fd, new filesystems are
+ * fsopen/fsmount mounts moved the same way (move_mount), and their flags
+ * are set through mount_setattr on the mount's own fd. A symlink in the
+ * image (absolute, relative, `..`, or swapped in during setup) can
+ * therefore not redirect a mount or a write to the host.
+ *
+ * Needs Linux 5.12 (mount_setattr); the features document reports idmapped
+ * mounts only where it is there.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { MS, MNT_DETACH, mount, umount2, pivotRoot, chroot, chdir, fchdir, mknod, makedev, S_IFCHR, S_IFBLK, S_IFIFO } from '../linux/mount.js';
+import {
+  MNT_DETACH,
+  MOUNT_ATTR,
+  MS,
+  chdir,
+  chroot,
+  closeFd,
+  FsMountError,
+  fchdir,
+  mount,
+  mountSetattr,
+  mountSetattrPath,
+  moveMountFd,
+  newFsMount,
+  openTree,
+  pivotRoot,
+  umount2,
+} from '../linux/mount.js';
 import { SyscallError } from '../linux/libc.js';
-import { parseMountOptions, PROPAGATION_OPTIONS } from './mount-options.js';
-import { secureJoin } from './securejoin.js';
+import { O_DIRECTORY, O_NOFOLLOW, O_PATH, mkdirat, openat } from '../linux/openat2.js';
+import { parseMountOptions, PROPAGATION_OPTIONS, type ParsedMountOptions } from './mount-options.js';
+import { Root, cleanPath } from './securejoin.js';
+import { isDevNull, setupDevices, type DeviceSpec } from './devices.js';
+import { formatMountLabel } from './lsm.js';
+import { fsType } from '../linux/procfs.js';
 
 export interface RootfsOptions {
   spec: any; // eslint-disable-line @typescript-eslint/no-explicit-any
   rootfs: string;
+  /** The bundle: relative bind sources are relative to it. */
+  bundle?: string;
   inUserNs: boolean;
   /** The init's own cgroup paths (controller → path) for the v1 cgroup mount. */
   cgroupPaths: Map<string, string>;
   cgroupNs: boolean;
+  /**
+   * Detached mounts `create` prepared on the host (idmapped bind mounts),
+   * as inherited fds keyed by the mount's index in spec.mounts.
+   */
+  mountFds?: Record<string, number>;
 }
 
-/** runc's default devices, created when /dev is not bound from the host. */
-const DEFAULT_DEVICES = [
-  { path: '/dev/null', type: 'c', major: 1, minor: 3, fileMode: 0o666 },
-  { path: '/dev/zero', type: 'c', major: 1, minor: 5, fileMode: 0o666 },
-  { path: '/dev/full', type: 'c', major: 1, minor: 7, fileMode: 0o666 },
-  { path: '/dev/random', type: 'c', major: 1, minor: 8, fileMode: 0o666 },
-  { path: '/dev/urandom', type: 'c', major: 1, minor: 9, fileMode: 0o666 },
-  { path: '/dev/tty', type: 'c', major: 5, minor: 0, fileMode: 0o666 },
-];
-
-function mkdirAll(p: string, mode = 0o755): void {
-  fs.mkdirSync(p, { recursive: true, mode });
+interface Mount {
+  destination: string;
+  type?: string;
+  source?: string;
+  options?: string[];
 }
 
-/** Create a mount target of the right kind (file or directory) inside the rootfs. */
-function createTarget(target: string, asFile: boolean): void {
-  if (fs.existsSync(target)) return;
-  if (asFile) {
-    mkdirAll(path.dirname(target));
-    fs.closeSync(fs.openSync(target, fs.constants.O_CREAT | fs.constants.O_WRONLY, 0o755));
-  } else {
-    mkdirAll(target);
+/** What the steps share: the rootfs handle and mounts to make read-only once /dev and submounts are made. */
+interface State {
+  root?: Root;
+  deferredReadonly: Array<{ fd: number; subject: string }>;
+}
+const state: State = { deferredReadonly: [] };
+
+function rootOf(o: RootfsOptions): Root {
+  state.root ??= Root.open(o.rootfs);
+  return state.root;
+}
+
+function errno(e: unknown): string | undefined {
+  return e instanceof SyscallError ? e.code : (e as { code?: string })?.code;
+}
+
+/** Per-mount MS_* flags as MOUNT_ATTR_* (atime: strictatime over noatime over relatime, as mount(2)). */
+function mountAttrsOf(flags: number): number {
+  let a = 0;
+  if (flags & MS.RDONLY) a |= MOUNT_ATTR.RDONLY;
+  if (flags & MS.NOSUID) a |= MOUNT_ATTR.NOSUID;
+  if (flags & MS.NODEV) a |= MOUNT_ATTR.NODEV;
+  if (flags & MS.NOEXEC) a |= MOUNT_ATTR.NOEXEC;
+  if (flags & MS.NODIRATIME) a |= MOUNT_ATTR.NODIRATIME;
+  if (flags & MS.NOSYMFOLLOW) a |= MOUNT_ATTR.NOSYMFOLLOW;
+  if (flags & MS.STRICTATIME) a |= MOUNT_ATTR.STRICTATIME;
+  else if (flags & MS.NOATIME) a |= MOUNT_ATTR.NOATIME;
+  return a;
+}
+
+/** Superblock flags of a new filesystem, as fsconfig flag names. */
+function sbFlagsOf(flags: number): string[] {
+  const names: string[] = [];
+  if (flags & MS.RDONLY) names.push('ro');
+  if (flags & MS.SYNCHRONOUS) names.push('sync');
+  if (flags & MS.DIRSYNC) names.push('dirsync');
+  if (flags & MS.MANDLOCK) names.push('mand');
+  if (flags & MS.LAZYTIME) names.push('lazytime');
+  return names;
+}
+
+const ATIME_FLAGS = MS.NOATIME | MS.RELATIME | MS.STRICTATIME | MS.NODIRATIME;
+const PLAIN_ATTRS = MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV | MOUNT_ATTR.NOEXEC | MOUNT_ATTR.NOSYMFOLLOW;
+
+function clearedAttrsOf(cleared: number): number {
+  let a = 0;
+  if (cleared & MS.RDONLY) a |= MOUNT_ATTR.RDONLY;
+  if (cleared & MS.NOSUID) a |= MOUNT_ATTR.NOSUID;
+  if (cleared & MS.NODEV) a |= MOUNT_ATTR.NODEV;
+  if (cleared & MS.NOEXEC) a |= MOUNT_ATTR.NOEXEC;
+  if (cleared & MS.NOSYMFOLLOW) a |= MOUNT_ATTR.NOSYMFOLLOW;
+  return a;
+}
+
+/**
+ * The flags of a bind mount, as runc gives them. A bind mount keeps its
+ * source's flags when the config names none; otherwise (mount --bind -o)
+ * it gets exactly the flags named: ro, nosuid, nodev, noexec, nosymfollow
+ * not named are cleared, and the atime mode changes only when one is named.
+ * Where the kernel locked some of the source's flags (a mount inherited
+ * into a user namespace), the locked flags are kept (mount --bind -o
+ * remount), and asking to clear one of them is an error.
+ */
+function setBindFlags(tree: number, opts: ParsedMountOptions, subject: string): void {
+  if ((opts.flags & ~(MS.BIND | MS.REC | MS.REMOUNT)) === 0 && opts.cleared === 0) return;
+  const set = mountAttrsOf(opts.flags);
+  const atime = (opts.flags & ATIME_FLAGS) !== 0 ? MOUNT_ATTR._ATIME | MOUNT_ATTR.NODIRATIME : 0;
+  const exact = { set, clear: (PLAIN_ATTRS & ~set) | atime };
+  const keepLocked = { set, clear: (clearedAttrsOf(opts.cleared) & ~set) | atime };
+  const first = opts.flags & MS.REMOUNT ? keepLocked : exact;
+  try {
+    mountSetattr(tree, first, false, subject);
+  } catch (e) {
+    if (errno(e) !== 'EPERM' || first === keepLocked) throw lockedError(e, subject);
+    try {
+      mountSetattr(tree, keepLocked, false, subject);
+    } catch (e2) {
+      throw lockedError(e2, subject);
+    }
   }
+}
+
+function lockedError(e: unknown, subject: string): Error {
+  if (errno(e) !== 'EPERM') return e as Error;
+  return new Error(`mount ${subject}: cannot change flags the kernel locked on the source mount (it was inherited into this user namespace): EPERM`);
+}
+
+/** Propagation options and the r* attributes, on the mount `fd` is (attached). */
+function setPropagation(fd: number, opts: ParsedMountOptions, subject: string): void {
+  for (const p of opts.propagation) {
+    mountSetattr(fd, { propagation: p & ~MS.REC }, (p & MS.REC) !== 0, `set propagation of ${subject}`);
+  }
+}
+
+function setRecursive(fd: number, opts: ParsedMountOptions, subject: string): void {
+  if (opts.recursive) mountSetattr(fd, opts.recursive, true, `set recursive attributes of ${subject}`);
 }
 
 /** Step 1: private propagation and the rootfs as its own mount point. */
 export function prepareRoot(o: RootfsOptions): void {
-  const prop = o.spec.linux?.rootfsPropagation;
-  const rootFlag = prop ? PROPAGATION_OPTIONS[prop] : MS.SLAVE | MS.REC;
+  const prop = o.spec.linux?.rootfsPropagation || undefined;
+  let rootFlag = prop ? PROPAGATION_OPTIONS[prop] : MS.SLAVE | MS.REC;
+  // Unbindable is for the container's / (finishRoot): the host's tree,
+  // where bind sources come from, is only made private here.
+  if (rootFlag & MS.UNBINDABLE) rootFlag = MS.PRIVATE | (rootFlag & MS.REC);
   mount('', '/', '', rootFlag, '', `make / ${prop ?? 'rslave'}`);
-  makeParentMountPrivate(o.rootfs);
+  makeParentMountPrivate(o.rootfs, rootFlag);
   mount(o.rootfs, o.rootfs, '', MS.BIND | MS.REC, '', `bind rootfs ${o.rootfs}`);
+  state.root?.close();
+  state.root = Root.open(o.rootfs);
 }
 
-/** pivot_root needs the rootfs's parent mount not to be shared. */
-function makeParentMountPrivate(rootfs: string): void {
-  const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean);
-  let best: { mountPoint: string; shared: boolean } | undefined;
-  for (const line of mounts) {
-    const fields = line.split(' ');
-    const mountPoint = fields[4].replace(/\\040/g, ' ');
-    const optional = fields.slice(6, fields.indexOf('-'));
-    if (rootfs === mountPoint || rootfs.startsWith(mountPoint.endsWith('/') ? mountPoint : mountPoint + '/')) {
-      if (!best || mountPoint.length >= best.mountPoint.length) best = { mountPoint, shared: optional.some((f) => f.startsWith('shared:')) };
+/**
+ * The mount holding the rootfs must not be shared: pivot_root refuses it,
+ * and the rootfs bind (and every mount under it) would propagate to the
+ * host. Made slave when the root propagation is a slave mode, else private
+ * (runc's rootfsParentMountPropagation): mount(2) says EINVAL on a
+ * directory that is not a mount point, so walk up to the one that is.
+ */
+function makeParentMountPrivate(rootfs: string, rootFlag: number): void {
+  const flag = rootFlag & MS.SLAVE ? MS.SLAVE : MS.PRIVATE;
+  for (let p = rootfs; ; p = path.dirname(p)) {
+    try {
+      mount('', p, '', flag, '', `make ${p} ${flag === MS.SLAVE ? 'slave' : 'private'}`);
+      return;
+    } catch (e) {
+      if (errno(e) !== 'EINVAL' || p === '/') throw e;
     }
   }
-  if (best?.shared) mount('', best.mountPoint, '', MS.PRIVATE, '', `make ${best.mountPoint} private`);
 }
 
 /** Step 2: the config's mounts, in order. */
 export function mountAll(o: RootfsOptions): void {
-  for (const m of o.spec.mounts ?? []) mountOne(o, m);
+  const mounts: Mount[] = o.spec.mounts ?? [];
+  mounts.forEach((m, i) => {
+    try {
+      mountOne(o, m, o.mountFds?.[String(i)]);
+    } catch (e) {
+      // Errors of mount(2) and fsopen already name the mount ("mount none to /broken: ENODEV").
+      if (e instanceof FsMountError || (e instanceof SyscallError && e.syscall === 'mount')) throw e;
+      throw new Error(`mount ${m.source ?? m.type ?? ''} to ${m.destination}: ${(e as Error).message}`);
+    }
+  });
 }
 
-function mountOne(o: RootfsOptions, m: { destination: string; type?: string; source?: string; options?: string[] }): void {
+/**
+ * Open (creating if needed) the target of a mount inside the rootfs, and
+ * refuse what runc refuses: the rootfs itself, and places in /proc a
+ * mount could hide or fake (checkProcMount).
+ */
+function openTarget(o: RootfsOptions, m: Mount, asFile: boolean, source?: { fd?: number; path?: string }): number {
+  return openTargetOf(o, m, asFile, source).fd;
+}
+
+function openTargetOf(o: RootfsOptions, m: Mount, asFile: boolean, source?: { fd?: number; path?: string }): { fd: number; created: boolean } {
+  const root = rootOf(o);
+  const dest = cleanPath(m.destination);
+  let fd: number;
+  let created = false;
+  if (m.type === 'proc' || m.type === 'sysfs') {
+    // Never through a symlink, even one inside the rootfs (CVE-2019-19921).
+    const existing = root.tryOpen(dest, O_PATH, true);
+    if (existing !== undefined) {
+      const isDir = fs.fstatSync(existing).isDirectory();
+      closeFd(existing);
+      if (!isDir) throw new Error(`filesystem "${m.type}" must be mounted on ordinary directory`);
+    }
+    ({ fd, created } = root.openOrCreate(dest, false));
+  } else {
+    ({ fd, created } = root.openOrCreate(dest, asFile));
+  }
+  try {
+    if (root.isRoot(fd)) throw new Error(`mountpoint ${dest} resolves to the root of the container (${root.path})`);
+    const real = root.pathOf(fd);
+    if (real !== root.path && !real.startsWith(root.path.endsWith('/') ? root.path : root.path + '/')) {
+      throw new Error(`mountpoint ${dest} is outside of rootfs ${root.path} (${real})`);
+    }
+    checkProcMount(real.slice(root.path.length) || '/', m, source);
+  } catch (e) {
+    closeFd(fd);
+    throw e;
+  }
+  return { fd, created };
+}
+
+const PROC_SUPER_MAGIC = 0x9fa0;
+/** What lxcfs emulates: the only files in /proc a mount may cover. */
+const VALID_PROC_MOUNTS = [
+  '/proc/cpuinfo',
+  '/proc/diskstats',
+  '/proc/meminfo',
+  '/proc/stat',
+  '/proc/swaps',
+  '/proc/uptime',
+  '/proc/loadavg',
+  '/proc/slabinfo',
+  '/proc/sys/kernel/ns_last_pid',
+  '/proc/sys/crypto/fips_enabled',
+];
+
+/** runc's checkProcMount, on the target's resolved path inside the container. */
+function checkProcMount(dest: string, m: Mount, source?: { fd?: number; path?: string }): void {
+  if (dest !== '/proc' && !dest.startsWith('/proc/')) return;
+  if (dest === '/proc') {
+    if (m.type === 'proc') return;
+    if (source?.fd !== undefined && fsType(source.fd) === PROC_SUPER_MAGIC) return;
+    throw new Error(`"${dest}" cannot be mounted because it is not of type proc`);
+  }
+  if (VALID_PROC_MOUNTS.includes(dest)) return;
+  throw new Error(`"${dest}" cannot be mounted because it is inside /proc`);
+}
+
+
+function mountOne(o: RootfsOptions, m: Mount, preparedFd: number | undefined): void {
   const opts = parseMountOptions(m.options);
   const isBind = m.type === 'bind' || (opts.flags & MS.BIND) !== 0;
-  const target = secureJoin(o.rootfs, m.destination);
-  const subject = `${m.source ?? m.type} to ${m.destination}`;
-  if (isBind) {
-    const source = m.source ?? '';
-    const st = fs.statSync(source);
-    createTarget(target, !st.isDirectory());
-    const rec = (opts.flags & MS.REC) !== 0;
-    mount(source, target, '', MS.BIND | (rec ? MS.REC : 0), '', subject);
-    const extra = opts.flags & ~(MS.BIND | MS.REC | MS.REMOUNT);
-    if (extra !== 0) remountBind(target, extra, subject);
-  } else if (m.type === 'cgroup') {
-    mountCgroup(o, target, opts.flags);
-  } else if (m.type === 'tmpfs' && opts.tmpcopyup) {
-    createTarget(target, false);
-    const saved = readTree(target);
-    mount(m.source ?? 'tmpfs', target, 'tmpfs', opts.flags & ~MS.RDONLY, opts.data, subject);
-    writeTree(target, saved);
-    if (opts.flags & MS.RDONLY) mount('', target, '', MS.REMOUNT | opts.flags, opts.data, subject);
+  const subject = `${m.source ?? m.type ?? ''} to ${m.destination}`;
+  if (opts.idmap && !isBind) throw new Error('id-mapped mounts are only supported for bind-mounts');
+  if (isBind) return bindMount(o, m, opts, preparedFd, subject);
+  if (opts.flags & MS.REMOUNT) return remountExisting(o, m, opts, subject);
+  if (m.type === 'cgroup') return mountCgroup(o, m, opts);
+  if (m.type === 'cgroup2') return mountCgroup2(o, m, opts);
+  newFilesystem(o, m, opts, subject);
+}
+
+/** A bind mount: a detached copy of the source, its flags set, moved onto the target. */
+function bindMount(o: RootfsOptions, m: Mount, opts: ParsedMountOptions, preparedFd: number | undefined, subject: string): void {
+  // Data options mean nothing to a bind mount: ignored, as runc 1.1 and the
+  // kernel do (runc 1.2 refuses them, but runtime-tools' own tests send them).
+  const rec = (opts.flags & MS.REC) !== 0;
+  let tree: number;
+  if (preparedFd !== undefined) {
+    tree = preparedFd;
   } else {
-    createTarget(target, false);
+    if (opts.idmap || (m as { uidMappings?: unknown }).uidMappings) throw new Error('id-mapped mount was not prepared by runts create');
+    const source = path.resolve(o.bundle ?? '/', m.source ?? '');
     try {
-      mount(m.source ?? m.type ?? 'none', target, m.type ?? '', opts.flags, opts.data, subject);
+      tree = openTree(-100, source, { clone: true, recursive: rec }, source);
     } catch (e) {
-      // sysfs cannot be mounted in a user namespace that does not own the
-      // network namespace: bind the host's /sys instead, as runc does.
-      if (m.type === 'sysfs' && e instanceof SyscallError && e.code === 'EPERM' && o.inUserNs) {
-        mount('/sys', target, '', MS.BIND | MS.REC, '', subject);
-        remountBind(target, opts.flags | MS.RDONLY, subject);
-      } else if (m.type === 'mqueue' && e instanceof SyscallError && e.code === 'EPERM' && o.inUserNs) {
-        mount('/dev/mqueue', target, '', MS.BIND | MS.REC, '', subject);
-      } else {
-        throw e;
-      }
+      throw new Error(`bind source ${source}: ${errno(e) ?? (e as Error).message}`);
     }
   }
-  for (const p of opts.propagation) mount('', target, '', p, '', `set propagation of ${m.destination}`);
+  try {
+    const asFile = !fs.fstatSync(tree).isDirectory();
+    setBindFlags(tree, opts, subject);
+    setRecursive(tree, opts, subject);
+    const target = openTarget(o, m, asFile, { fd: tree });
+    try {
+      moveMountFd(tree, target, subject);
+    } finally {
+      closeFd(target);
+    }
+    setPropagation(tree, opts, subject);
+  } finally {
+    closeFd(tree);
+  }
+}
+
+/** Where a new mount's read-only flag must wait: /dev (devices come later) and tmpfs (mount points may be made in it). */
+function deferReadonly(m: Mount): boolean {
+  return m.type === 'tmpfs' || cleanPath(m.destination) === '/dev';
+}
+
+/** A new filesystem (tmpfs, proc, sysfs, mqueue, devpts, overlay...), made detached and moved onto the target. */
+function newFilesystem(o: RootfsOptions, m: Mount, opts: ParsedMountOptions, subject: string): void {
+  const type = m.type ?? '';
+  const { fd: target, created } = openTargetOf(o, m, false);
+  try {
+    let data = opts.data;
+    if (type === 'tmpfs' && !created) {
+      // As runc: the tmpfs gets the mode of the directory it covers, unless data says otherwise.
+      const mode = fs.fstatSync(target).mode & 0o7777;
+      data = `mode=${mode.toString(8).padStart(4, '0')}${data ? ',' + data : ''}`;
+    }
+    if (type !== 'proc' && type !== 'sysfs' && type !== 'mqueue') data = formatMountLabel(data, o.spec.linux?.mountLabel);
+    const defer = deferReadonly(m) && (opts.flags & MS.RDONLY) !== 0;
+    const flags = defer ? opts.flags & ~MS.RDONLY : opts.flags;
+    let mnt: number;
+    try {
+      mnt = newFsMount(type, m.source ?? type, sbFlagsOf(flags), data, mountAttrsOf(flags), subject);
+    } catch (e) {
+      if (errno(e) === 'EPERM' && o.inUserNs && (type === 'sysfs' || type === 'mqueue')) {
+        // A user namespace that does not own the network (sysfs) or IPC
+        // (mqueue) namespace may not mount them: bind the host's, as runc does.
+        return bindFallback(type === 'sysfs' ? '/sys' : '/dev/mqueue', opts.flags | (type === 'sysfs' ? MS.RDONLY : 0), opts, target, subject);
+      }
+      throw e;
+    }
+    try {
+      if (opts.tmpcopyup) copyUp(target, mnt);
+      setRecursive(mnt, opts, subject);
+      moveMountFd(mnt, target, subject);
+      setPropagation(mnt, opts, subject);
+    } catch (e) {
+      closeFd(mnt);
+      throw e;
+    }
+    if (defer) state.deferredReadonly.push({ fd: mnt, subject });
+    else closeFd(mnt);
+  } finally {
+    closeFd(target);
+  }
+}
+
+function bindFallback(source: string, flags: number, opts: ParsedMountOptions, target: number, subject: string): void {
+  const tree = openTree(-100, source, { clone: true, recursive: true }, source);
+  try {
+    setBindFlags(tree, { ...opts, flags: flags | MS.BIND | MS.REC, cleared: 0 }, subject);
+    moveMountFd(tree, target, subject);
+    setPropagation(tree, opts, subject);
+  } finally {
+    closeFd(tree);
+  }
+}
+
+/** "remount" on a mount the rootfs already has at the destination: mount(2) with MS_REMOUNT through the target's fd. */
+function remountExisting(o: RootfsOptions, m: Mount, opts: ParsedMountOptions, subject: string): void {
+  const target = rootOf(o).open(cleanPath(m.destination));
+  try {
+    mount(m.source ?? '', `/proc/self/fd/${target}`, m.type ?? '', opts.flags, opts.data, subject);
+  } finally {
+    closeFd(target);
+  }
 }
 
 type TreeEntry = { rel: string; st: fs.Stats; data?: Buffer; link?: string };
@@ -126,7 +404,15 @@ function readTree(dir: string, rel = '', out: TreeEntry[] = []): TreeEntry[] {
       out.push({ rel: r, st });
       readTree(dir, r, out);
     } else if (st.isSymbolicLink()) out.push({ rel: r, st, link: fs.readlinkSync(p) });
-    else if (st.isFile()) out.push({ rel: r, st, data: fs.readFileSync(p) });
+    else if (st.isFile()) {
+      // Never through a symlink swapped in since the lstat.
+      const fd = fs.openSync(p, fs.constants.O_RDONLY | O_NOFOLLOW);
+      try {
+        out.push({ rel: r, st, data: fs.readFileSync(fd) });
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
   }
   return out;
 }
@@ -143,163 +429,183 @@ function writeTree(dir: string, entries: TreeEntry[]): void {
   }
 }
 
-/** The per-mount flags of the mount at `target`, from mountinfo. */
-function currentMountFlags(target: string): number {
-  const names: Record<string, number> = {
-    ro: MS.RDONLY, nosuid: MS.NOSUID, nodev: MS.NODEV, noexec: MS.NOEXEC, noatime: MS.NOATIME,
-    nodiratime: MS.NODIRATIME, relatime: MS.RELATIME, nosymfollow: MS.NOSYMFOLLOW,
-  };
-  let flags = 0;
+/** tmpcopyup: copy the covered directory (fd `from`) into the new, still detached tmpfs (fd `to`). */
+function copyUp(from: number, to: number): void {
+  writeTree(`/proc/self/fd/${to}`, readTree(`/proc/self/fd/${from}`));
+}
+
+/** cgroup2 asked for by type: a fresh mount, or the host's bound when not allowed. */
+function mountCgroup2(o: RootfsOptions, m: Mount, opts: ParsedMountOptions): void {
+  const target = openTarget(o, m, false);
+  try {
+    cgroup2At(o, m, opts, target);
+  } finally {
+    closeFd(target);
+  }
+}
+
+function cgroup2At(o: RootfsOptions, m: Mount, opts: ParsedMountOptions, target: number): void {
+  const subject = `cgroup2 to ${m.destination}`;
+  let mnt: number;
+  try {
+    mnt = newFsMount('cgroup2', 'cgroup2', sbFlagsOf(opts.flags & ~MS.RDONLY), opts.data, mountAttrsOf(opts.flags), subject);
+  } catch (e) {
+    if (errno(e) !== 'EPERM' && errno(e) !== 'EBUSY') throw e;
+    // In a user namespace without a cgroup namespace of its own: bind the
+    // host's hierarchy (the container's own cgroup with a cgroup namespace).
+    const own = o.cgroupPaths.get('');
+    const hierarchy = hostCgroup2Mount();
+    const source = o.cgroupNs && own ? path.join(hierarchy, own) : hierarchy;
+    return bindFallback(source, opts.flags, opts, target, subject);
+  }
+  try {
+    moveMountFd(mnt, target, subject);
+    setPropagation(mnt, opts, subject);
+  } finally {
+    closeFd(mnt);
+  }
+}
+
+/** Where the host has its cgroup2 hierarchy: /sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid host. */
+function hostCgroup2Mount(): string {
   for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
     const f = line.split(' ');
-    if (f[4] !== target) continue;
-    flags = 0; // the last mount on a point is the visible one
-    for (const o of f[5].split(',')) flags |= names[o] ?? 0;
+    const sep = f.indexOf('-');
+    if (sep > 0 && f[sep + 1] === 'cgroup2' && f[3] === '/') return f[4].replace(/\\040/g, ' ');
   }
-  return flags;
+  return '/sys/fs/cgroup';
 }
 
-const LOCKABLE = MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.NOATIME | MS.NODIRATIME | MS.RELATIME;
-
-/**
- * A bind mount takes its flags only on a remount. `keepCurrent` keeps the
- * flags the mount already has (read-only paths); otherwise, as runc does,
- * the flags the kernel locked in a user namespace are added only on EPERM.
- */
-function remountBind(target: string, flags: number, subject: string, keepCurrent = false): void {
-  const current = keepCurrent ? currentMountFlags(target) & LOCKABLE : 0;
-  try {
-    mount('', target, '', MS.BIND | MS.REMOUNT | flags | current, '', `remount ${subject}`);
-  } catch (e) {
-    if (!(e instanceof SyscallError && e.code === 'EPERM')) throw e;
-    const locked = currentMountFlags(target) & LOCKABLE;
-    mount('', target, '', MS.BIND | MS.REMOUNT | flags | locked, '', `remount ${subject}`);
-  }
+interface CgroupV1Mount {
+  mountPoint: string;
+  root: string;
+  /** Controllers and name=X of the hierarchy, as /proc/self/cgroup lists them. */
+  key: string;
 }
 
-/**
- * /sys/fs/cgroup: with a cgroup namespace on a cgroup2 host, a fresh cgroup2
- * mount; otherwise a tmpfs with each v1 hierarchy's container cgroup bound
- * in (what runc does on v1 and hybrid hosts).
- */
-function mountCgroup(o: RootfsOptions, target: string, flags: number): void {
-  createTarget(target, false);
-  const unifiedOnly = fs.existsSync('/sys/fs/cgroup/cgroup.controllers');
-  if (unifiedOnly) {
-    try {
-      mount('cgroup2', target, 'cgroup2', flags, '', 'cgroup2 to /sys/fs/cgroup');
-    } catch (e) {
-      if (!(e instanceof SyscallError && e.code === 'EPERM')) throw e;
-      mount('/sys/fs/cgroup', target, '', MS.BIND | MS.REC, '', 'cgroup2 to /sys/fs/cgroup');
-      remountBind(target, flags | MS.RDONLY, '/sys/fs/cgroup');
-    }
-    return;
-  }
-  mount('tmpfs', target, 'tmpfs', MS.NOSUID | MS.NODEV | MS.NOEXEC, 'mode=755', 'tmpfs to /sys/fs/cgroup');
-  for (const [controller, cgPath] of o.cgroupPaths) {
-    const hostDir = controller === '' ? '/sys/fs/cgroup/unified' : `/sys/fs/cgroup/${controller}`;
-    if (!fs.existsSync(hostDir)) continue;
-    const name = controller === '' ? 'unified' : controller;
-    const dest = path.join(target, name);
-    mkdirAll(dest);
-    const src = hostDir + cgPath;
-    mount(src, dest, '', MS.BIND | MS.REC, '', `cgroup ${name} to /sys/fs/cgroup/${name}`);
-    remountBind(dest, flags | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, `/sys/fs/cgroup/${name}`);
-    // co-mounted controllers (cpu,cpuacct) get their single names as symlinks.
-    if (name.includes(',')) {
-      for (const single of name.split(',')) {
-        const link = path.join(target, single);
-        if (!fs.existsSync(link)) fs.symlinkSync(name, link);
-      }
-    }
-  }
-  if (flags & MS.RDONLY) remountBind(target, MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.RDONLY, '/sys/fs/cgroup');
-}
+const NOT_CONTROLLERS = new Set(['rw', 'ro', 'xattr', 'noprefix', 'clone_children', 'cpuset_v2_mode', 'favordynmods', 'none']);
 
-/** Step 3: /dev contents: devices, symlinks, /dev/ptmx. */
-export function setupDev(o: RootfsOptions): void {
-  const devMounted = (o.spec.mounts ?? []).some((m: { destination: string; type?: string; options?: string[] }) => path.normalize(m.destination) === '/dev' && m.type !== 'bind' && !(m.options ?? []).includes('bind') && !(m.options ?? []).includes('rbind'));
-  const devices = [...(devMounted ? DEFAULT_DEVICES : []), ...(o.spec.linux?.devices ?? [])];
+/** The host's cgroup v1 hierarchies (first mount of each), from mountinfo. */
+function cgroupV1Mounts(): CgroupV1Mount[] {
   const seen = new Set<string>();
-  for (const d of devices.reverse()) {
-    // a config device overrides a default of the same path
-    if (seen.has(d.path)) continue;
-    seen.add(d.path);
-    createDevice(o, d);
+  const out: CgroupV1Mount[] = [];
+  for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const f = line.split(' ');
+    const sep = f.indexOf('-');
+    if (sep < 0 || f[sep + 1] !== 'cgroup') continue;
+    // Super options: rw/ro, the controllers, name=X, and a few that are neither.
+    const key = (f[sep + 3] ?? '')
+      .split(',')
+      .filter((x) => (x.startsWith('name=') || !x.includes('=')) && !NOT_CONTROLLERS.has(x));
+    const id = key.sort().join(',');
+    if (seen.has(id)) continue;
+    seen.add(id);
+    out.push({ mountPoint: f[4].replace(/\\040/g, ' '), root: f[3], key: id });
   }
-  if (!devMounted) return;
-  const dev = secureJoin(o.rootfs, '/dev');
-  const links: Array<[string, string]> = [
-    ['/proc/self/fd', 'fd'],
-    ['/proc/self/fd/0', 'stdin'],
-    ['/proc/self/fd/1', 'stdout'],
-    ['/proc/self/fd/2', 'stderr'],
-  ];
-  if (fs.existsSync('/proc/kcore')) links.push(['/proc/kcore', 'core']);
-  for (const [target, name] of links) {
+  return out;
+}
+
+/**
+ * cgroup (v1 or hybrid host; on a cgroup2-only host a cgroup2 mount): a
+ * tmpfs with one directory per hierarchy, each the container's own cgroup:
+ * a fresh mount of the hierarchy with a cgroup namespace, else a bind of
+ * the host's directory (runc's mountCgroupV1).
+ */
+function mountCgroup(o: RootfsOptions, m: Mount, opts: ParsedMountOptions): void {
+  const target = openTarget(o, m, false);
+  try {
+    if (fs.existsSync('/sys/fs/cgroup/cgroup.controllers')) return cgroup2At(o, m, opts, target);
+    const base = MS.NOSUID | MS.NODEV | MS.NOEXEC;
+    const tmpfs = newFsMount('tmpfs', 'tmpfs', [], formatMountLabel('mode=755', o.spec.linux?.mountLabel), mountAttrsOf(base), 'tmpfs to /sys/fs/cgroup');
     try {
-      fs.symlinkSync(target, path.join(dev, name));
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const byKey = new Map<string, string>();
+      for (const [controllers, cgPath] of o.cgroupPaths) byKey.set(controllers.split(',').sort().join(','), cgPath);
+      const hierarchyFlags = base | (opts.flags & MS.RDONLY);
+      for (const h of cgroupV1Mounts()) {
+        const own = byKey.get(h.key);
+        if (own === undefined) continue;
+        const name = path.basename(h.mountPoint);
+        mkdirat(tmpfs, name, 0o755, `/sys/fs/cgroup/${name}`);
+        const dir = openat(tmpfs, name, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0, `/sys/fs/cgroup/${name}`);
+        const subject = `cgroup ${h.key} to ${path.join(m.destination, name)}`;
+        try {
+          let mnt: number | undefined;
+          if (o.cgroupNs) {
+            const named = h.key.startsWith('name=');
+            try {
+              mnt = newFsMount('cgroup', named ? h.key.slice(5) : 'cgroup', sbFlagsOf(opts.flags & MS.RDONLY), h.key, mountAttrsOf(hierarchyFlags), subject);
+            } catch (e) {
+              if (errno(e) !== 'EPERM') throw e;
+            }
+          }
+          if (mnt === undefined) {
+            const rel = path.relative(h.root, own);
+            mnt = openTree(-100, path.join(h.mountPoint, rel.startsWith('..') ? '' : rel), { clone: true, recursive: true }, subject);
+            setBindFlags(mnt, { ...opts, flags: hierarchyFlags | MS.BIND | MS.REC, cleared: 0 }, subject);
+          }
+          try {
+            moveMountFd(mnt, dir, subject);
+          } finally {
+            closeFd(mnt);
+          }
+        } finally {
+          closeFd(dir);
+        }
+        // Co-mounted controllers (cpu,cpuacct) also get their single names as symlinks.
+        if (name.includes(',')) {
+          for (const single of name.split(',')) {
+            try {
+              fs.symlinkSync(name, `/proc/self/fd/${tmpfs}/${single}`);
+            } catch (e) {
+              if (errno(e) !== 'EEXIST') throw e;
+            }
+          }
+        }
+      }
+      if (opts.flags & MS.RDONLY) mountSetattr(tmpfs, { set: MOUNT_ATTR.RDONLY }, false, 'tmpfs to /sys/fs/cgroup');
+      moveMountFd(tmpfs, target, `tmpfs to ${m.destination}`);
+      setPropagation(tmpfs, opts, m.destination);
+    } finally {
+      closeFd(tmpfs);
     }
-  }
-  // /dev/ptmx must be the devpts instance's ptmx of this container.
-  const ptmx = path.join(dev, 'ptmx');
-  try {
-    fs.rmSync(ptmx, { force: true });
-  } catch {}
-  fs.symlinkSync('pts/ptmx', ptmx);
-}
-
-interface DeviceSpec {
-  path: string;
-  type: string;
-  major?: number;
-  minor?: number;
-  fileMode?: number;
-  uid?: number;
-  gid?: number;
-}
-
-function createDevice(o: RootfsOptions, d: DeviceSpec): void {
-  const target = secureJoin(o.rootfs, d.path);
-  mkdirAll(path.dirname(target));
-  if (o.inUserNs) {
-    // mknod is not allowed in a user namespace: bind the host's node.
-    createTarget(target, true);
-    mount(d.path, target, '', MS.BIND, '', `bind device ${d.path}`);
-    return;
-  }
-  const kind = d.type === 'b' ? S_IFBLK : d.type === 'p' ? S_IFIFO : S_IFCHR;
-  const mode = (d.fileMode ?? 0o666) & 0o7777;
-  try {
-    fs.rmSync(target, { force: true });
-  } catch {}
-  const oldUmask = process.umask(0);
-  try {
-    mknod(target, kind | mode, d.type === 'p' ? 0n : makedev(d.major ?? 0, d.minor ?? 0));
   } finally {
-    process.umask(oldUmask);
+    closeFd(target);
   }
-  fs.chownSync(target, d.uid ?? 0, d.gid ?? 0);
 }
 
-/** /dev/console: the pty slave bound over it. */
+/** Step 3: /dev contents, unless /dev is bound from the host (runc's needsSetupDev). */
+export function setupDev(o: RootfsOptions): void {
+  const devBound = (o.spec.mounts ?? []).some((m: Mount) => {
+    const opts = m.options ?? [];
+    return cleanPath(m.destination) === '/dev' && (m.type === 'bind' || opts.includes('bind') || opts.includes('rbind'));
+  });
+  if (devBound) return;
+  setupDevices(rootOf(o), (o.spec.linux?.devices ?? []) as DeviceSpec[], o.inUserNs);
+}
+
+/** /dev/console: the pty slave bound over it (after pivot_root: `rootfs` is "/"). */
 export function setupConsole(rootfs: string, slavePath: string): void {
-  const target = secureJoin(rootfs, '/dev/console');
-  createTarget(target, true);
-  mount(slavePath, target, '', MS.BIND, '', `bind ${slavePath} to /dev/console`);
+  const root = Root.open(rootfs);
+  try {
+    const target = root.createTarget('/dev/console', true);
+    let tree: number | undefined;
+    try {
+      tree = openTree(-100, slavePath, { clone: true }, slavePath);
+      moveMountFd(tree, target, `bind ${slavePath} to /dev/console`);
+    } finally {
+      if (tree !== undefined) closeFd(tree);
+      closeFd(target);
+    }
+  } finally {
+    root.close();
+  }
 }
 
 /** Step 4: make the rootfs `/` and let go of the host's tree. */
 export function enterRoot(o: RootfsOptions, noPivot: boolean): void {
-  if (noPivot) {
-    chdir(o.rootfs);
-    mount(o.rootfs, '/', '', MS.MOVE, '', 'move rootfs to /');
-    chroot('.');
-    chdir('/');
-    return;
-  }
+  state.root?.close();
+  state.root = undefined;
+  if (noPivot) return msMoveRoot(o.rootfs);
   const oldRoot = fs.openSync('/', fs.constants.O_DIRECTORY | fs.constants.O_RDONLY);
   const newRoot = fs.openSync(o.rootfs, fs.constants.O_DIRECTORY | fs.constants.O_RDONLY);
   try {
@@ -317,26 +623,150 @@ export function enterRoot(o: RootfsOptions, noPivot: boolean): void {
   }
 }
 
-/** Step 5 (after pivot_root): masked and read-only paths, read-only root. */
-export function finishRoot(spec: any): void { // eslint-disable-line @typescript-eslint/no-explicit-any
-  for (const p of spec.linux?.readonlyPaths ?? []) {
-    const target = secureJoin('/', p);
-    if (!fs.existsSync(target)) continue;
-    mount(target, target, '', MS.BIND | MS.REC, '', `bind readonly path ${p}`);
-    remountBind(target, MS.RDONLY, `readonly path ${p}`, true);
-  }
-  for (const p of spec.linux?.maskedPaths ?? []) {
-    const target = secureJoin('/', p);
-    let st: fs.Stats;
+/**
+ * --no-pivot: MS_MOVE the rootfs onto / and chroot. The host's full proc
+ * and sys mounts stay in the mount namespace under the chroot; the kernel
+ * lets a new procfs or sysfs be mounted only where a full one is visible,
+ * so they are removed (or covered) first, as runc does.
+ */
+function msMoveRoot(rootfs: string): void {
+  const inside = (p: string) => p === rootfs || p.startsWith(rootfs + '/');
+  const lines = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean);
+  for (const line of lines) {
+    const f = line.split(' ');
+    const fstype = f[f.indexOf('-') + 1];
+    const mountPoint = f[4].replace(/\\040/g, ' ');
+    if (f[3] !== '/' || (fstype !== 'proc' && fstype !== 'sysfs') || inside(mountPoint)) continue;
     try {
-      st = fs.statSync(target);
-    } catch {
-      continue;
+      mount('', mountPoint, '', MS.SLAVE | MS.REC, '', `make ${mountPoint} rslave`);
+    } catch (e) {
+      if (errno(e) === 'ENOENT') continue;
+      throw e;
     }
-    if (st.isDirectory()) mount('tmpfs', target, 'tmpfs', MS.RDONLY, '', `mask ${p}`);
-    else mount('/dev/null', target, '', MS.BIND, '', `mask ${p}`);
+    try {
+      umount2(mountPoint, MNT_DETACH);
+    } catch (e) {
+      if (errno(e) !== 'EINVAL' && errno(e) !== 'EPERM') throw e;
+      mount('tmpfs', mountPoint, 'tmpfs', 0, '', `cover ${mountPoint}`);
+    }
   }
-  if (spec.root?.readonly) remountBind('/', MS.RDONLY, '/ read-only', true);
-  const prop = spec.linux?.rootfsPropagation;
-  if (prop) mount('', '/', '', PROPAGATION_OPTIONS[prop], '', `make / ${prop}`);
+  chdir(rootfs);
+  mount(rootfs, '/', '', MS.MOVE, '', 'move rootfs to /');
+  chroot('.');
+  chdir('/');
+}
+
+/**
+ * Step 5 (after pivot_root, sysctl and hostname): deferred read-only
+ * tmpfs and /dev, read-only root, read-only and masked paths, and the
+ * root's propagation.
+ */
+export function finishRoot(spec: any): void { // eslint-disable-line @typescript-eslint/no-explicit-any
+  for (const d of state.deferredReadonly) {
+    mountSetattr(d.fd, { set: MOUNT_ATTR.RDONLY }, false, `remount ${d.subject} read-only`);
+    closeFd(d.fd);
+  }
+  state.deferredReadonly = [];
+  if (spec.root?.readonly) mountSetattrPath('/', { set: MOUNT_ATTR.RDONLY }, false, '/ read-only');
+  const root = Root.open('/');
+  try {
+    for (const p of spec.linux?.readonlyPaths ?? []) readonlyPath(root, p);
+    maskPaths(root, spec.linux?.maskedPaths ?? [], spec.linux?.mountLabel);
+  } finally {
+    root.close();
+  }
+  // Last: an unbindable root would refuse the binds above. Private and
+  // slave were made before the rootfs was bound (prepareRoot).
+  const prop = spec.linux?.rootfsPropagation || undefined;
+  if (prop) {
+    const flag = PROPAGATION_OPTIONS[prop];
+    if ((flag & (MS.PRIVATE | MS.SLAVE)) === 0) mount('', '/', '', flag, '', `make / ${prop}`);
+  }
+}
+
+/** A read-only bind of a path onto itself (runc's readonlyPath); a path that does not exist is skipped. */
+function readonlyPath(root: Root, p: string): void {
+  const fd = root.tryOpen(p);
+  if (fd === undefined) return;
+  try {
+    const tree = openTree(fd, '', { clone: true, recursive: true, emptyPath: true }, p);
+    try {
+      mountSetattr(tree, { set: MOUNT_ATTR.RDONLY }, false, `readonly path ${p}`);
+      moveMountFd(tree, fd, `readonly path ${p}`);
+    } finally {
+      closeFd(tree);
+    }
+  } catch (e) {
+    throw new Error(`can't make ${p} read-only: ${(e as Error).message}`);
+  } finally {
+    closeFd(fd);
+  }
+}
+
+/**
+ * Masked paths: a file is covered by the container's /dev/null (checked to
+ * be the character device 1:3: CVE-2025-31133), a directory by a read-only
+ * tmpfs, one instance shared by all. A path that does not exist is skipped.
+ */
+function maskPaths(root: Root, paths: string[], mountLabel: string | undefined): void {
+  if (paths.length === 0) return;
+  let devNull: number;
+  try {
+    devNull = root.open('/dev/null');
+  } catch (e) {
+    throw new Error(`can't mask paths: /dev/null: ${(e as Error).message}`);
+  }
+  let sharedTmpfs: number | undefined;
+  const done = new Set<string>();
+  try {
+    if (!isDevNull(fs.fstatSync(devNull))) throw new Error("can't mask paths: the container's /dev/null is not the character device 1:3");
+    for (const p of paths) {
+      const clean = cleanPath(p);
+      if (done.has(clean)) continue;
+      done.add(clean);
+      const fd = root.tryOpen(clean);
+      if (fd === undefined) continue;
+      try {
+        if (root.isRoot(fd)) throw new Error('it resolves to the root of the container');
+        if (fs.fstatSync(fd).isDirectory()) {
+          if (sharedTmpfs === undefined) {
+            sharedTmpfs = maskTmpfs(mountLabel, p);
+            moveMountFd(sharedTmpfs, fd, `mask ${p}`);
+          } else {
+            const copy = openTree(sharedTmpfs, '', { clone: true, emptyPath: true }, `mask ${p}`);
+            try {
+              moveMountFd(copy, fd, `mask ${p}`);
+            } finally {
+              closeFd(copy);
+            }
+          }
+        } else {
+          const copy = openTree(devNull, '', { clone: true, emptyPath: true }, `mask ${p}`);
+          try {
+            moveMountFd(copy, fd, `mask ${p}`);
+          } finally {
+            closeFd(copy);
+          }
+        }
+      } catch (e) {
+        throw new Error(`can't mask path ${p}: ${(e as Error).message}`);
+      } finally {
+        closeFd(fd);
+      }
+    }
+  } finally {
+    closeFd(devNull);
+    if (sharedTmpfs !== undefined) closeFd(sharedTmpfs);
+  }
+}
+
+/** The read-only tmpfs over masked directories (as small as the kernel allows). */
+function maskTmpfs(mountLabel: string | undefined, p: string): number {
+  const attrs = MOUNT_ATTR.RDONLY;
+  try {
+    return newFsMount('tmpfs', 'tmpfs', ['ro'], formatMountLabel('nr_blocks=1,nr_inodes=1', mountLabel), attrs, `mask ${p}`);
+  } catch {
+    // Some kernels (Ubuntu 20.04's 5.4) refuse nr_inodes=1.
+    return newFsMount('tmpfs', 'tmpfs', ['ro'], formatMountLabel('nr_blocks=1,nr_inodes=2', mountLabel), attrs, `mask ${p}`);
+  }
 }

@@ -32,6 +32,8 @@ export interface InitBootstrap {
   unshareCgroupNs: boolean;
   /** Runtime-spec state for createContainer/startContainer hooks. */
   hookState: Record<string, unknown>;
+  /** Idmapped bind mounts prepared by `create` (src/process/mount-sources.ts): inherited fds by index in spec.mounts. */
+  mountFds?: Record<string, number>;
 }
 
 /** Everything a process started by `runts exec` needs (src/init/exec-init.ts). */

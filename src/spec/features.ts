@@ -10,6 +10,7 @@ import type { Features } from './types.gen.js';
 import { COMMIT, SPEC_VERSION, VERSION } from '../version.js';
 import { seccompFeatures } from '../linux/seccomp.js';
 import { KNOWN_MOUNT_OPTIONS } from '../init/mount-options.js';
+import { idmapMountsSupported } from '../linux/mount.js';
 import { kernelCapabilities } from '../linux/caps.js';
 
 /** Oldest runtime-spec version whose config.json runts accepts. */
@@ -17,10 +18,7 @@ export const OCI_VERSION_MIN = '1.0.0';
 
 export const HOOKS = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'];
 
-/**
- * Mount options runts handles: exactly those the init parses. Not yet: the
- * recursive r* attributes (mount_setattr) and idmap.
- */
+/** Mount options runts handles: exactly those the init parses (r* attributes and idmap included). */
 export const MOUNT_OPTIONS: readonly string[] = KNOWN_MOUNT_OPTIONS;
 
 /** Namespace types runts can create or join (all eight the kernel has). */
@@ -32,7 +30,8 @@ export const CGROUP = { v1: true, v2: true, systemd: false, systemdUser: false }
 export const APPARMOR_ENABLED = true;
 export const SELINUX_ENABLED = true;
 export const INTEL_RDT_ENABLED = false;
-export const IDMAP_MOUNTS_ENABLED = false;
+/** Idmapped bind mounts: on when the kernel has mount_setattr (idmapMountsSupported). */
+export const IDMAP_MOUNTS_ENABLED = true;
 
 // ===> End of the block to update.
 
@@ -52,7 +51,7 @@ export function featuresDocument(): Features {
       apparmor: { enabled: APPARMOR_ENABLED },
       selinux: { enabled: SELINUX_ENABLED },
       intelRdt: { enabled: INTEL_RDT_ENABLED },
-      mountExtensions: { idmap: { enabled: IDMAP_MOUNTS_ENABLED } },
+      mountExtensions: { idmap: { enabled: IDMAP_MOUNTS_ENABLED && idmapMountsSupported() } },
     },
     annotations: { 'run.oci.runts.commit': COMMIT, 'run.oci.runts.version': VERSION },
   };

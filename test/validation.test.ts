@@ -293,6 +293,21 @@ describe('broken configs name the offending field', () => {
     );
   });
 
+  test('user.* sysctls need a user namespace', () => {
+    assertIssue(
+      issuesAfter((c) => (c.linux.sysctl = { 'user.max_user_namespaces': '10' })),
+      'linux.sysctl["user.max_user_namespaces"]',
+      'requires a user namespace in linux.namespaces',
+    );
+    const ok = issuesAfter((c) => {
+      c.linux.namespaces.push({ type: 'user' });
+      c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      c.linux.sysctl = { 'user.max_user_namespaces': '10' };
+    });
+    assert.deepEqual(ok, []);
+  });
+
   test('malformed sysctl key', () => {
     const issues = issuesAfter((c) => {
       c.linux.namespaces.push({ type: 'network' });

@@ -482,6 +482,9 @@ function checkSysctl(linux: Obj, lacksNs: (t: string) => boolean, add: Add): voi
       if (lacksNs('ipc')) add(path, 'requires an ipc namespace in linux.namespaces');
     } else if (name.startsWith('net.')) {
       if (lacksNs('network')) add(path, 'requires a network namespace in linux.namespaces');
+    } else if (name.startsWith('user.')) {
+      // The user.max_* limits belong to the user namespace (runc 1.2 allows them with one).
+      if (lacksNs('user')) add(path, 'requires a user namespace in linux.namespaces');
     } else if (name === 'kernel.hostname' || name === 'kernel.domainname') {
       if (lacksNs('uts')) add(path, 'requires a uts namespace in linux.namespaces');
       else if (name === 'kernel.hostname') add(path, 'conflicts with the hostname field; set that instead');

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { runts, runtsAsync, RUNTS } from './helpers.js';
+import { consoleReceiver, runts, runtsAsync, RUNTS } from './helpers.js';
 import { makeBundle } from './rootfs.js';
 import { cgroupMounts } from '../src/cgroups/mounts.js';
 import { removePath } from '../src/cgroups/fsutil.js';
@@ -326,31 +326,10 @@ describe('detach and terminal', () => {
 
   test('-t with --console-socket sends a working pty master', async () => {
     const sock = path.join(base, 'console.sock');
-    // A receiver written in Python: Node cannot receive SCM_RIGHTS.
-    const receiver = spawn('python3', ['-c', `
-import socket, os, sys, array
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind(${JSON.stringify(sock)}); s.listen(1)
-print("listening", flush=True)
-c, _ = s.accept()
-msg, anc, flags, addr = c.recvmsg(4096, socket.CMSG_SPACE(4))
-fd = array.array("i", anc[0][2][:4])[0]
-os.write(fd, b"typed-in\\n")
-out = b""
-while True:
-    try:
-        d = os.read(fd, 4096)
-    except OSError:
-        break
-    if not d: break
-    out += d
-sys.stdout.write(msg.decode() + "\\n" + out.decode())
-`]);
-    let out = '';
-    receiver.stdout.on('data', (d) => (out += d));
-    await new Promise<void>((res) => receiver.stdout.once('data', () => res()));
+    const receiver = await consoleReceiver(sock, 'typed-in\n');
     const r = runtsDetached(['exec', '-d', '-t', '--console-socket', sock, ID, 'sh', '-c', 'tty; read x; echo "read: $x"']);
     assert.equal(r.status, 0, r.stderr);
-    await new Promise((res) => receiver.on('close', res));
+    const out = await receiver.output;
     assert.match(out, /^listening\n\/dev\/pts\/\d+\n/, 'the payload is the pty name');
     assert.match(out, /\/dev\/pts\/\d+\r\n/);
     assert.match(out, /read: typed-in/);

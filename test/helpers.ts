@@ -108,3 +108,34 @@ export function liveProcess(t: { after(fn: () => void): void }): { pid: number; 
   assert.ok(startTime, 'sleep is running');
   return { pid: child.pid!, startTime };
 }
+
+/**
+ * A --console-socket receiver: accepts one connection, takes the pty master
+ * sent with SCM_RIGHTS (written in Python: Node cannot receive fds), writes
+ * `input` to it, and reads it until the container side closes. `output` is
+ * "listening\n" + the message's payload (the pty name) + "\n" + what was read.
+ */
+export async function consoleReceiver(sock: string, input = ''): Promise<{ output: Promise<string> }> {
+  const receiver = spawn('python3', ['-c', `
+import socket, os, sys, array
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind(${JSON.stringify(sock)}); s.listen(1)
+print("listening", flush=True)
+c, _ = s.accept()
+msg, anc, flags, addr = c.recvmsg(4096, socket.CMSG_SPACE(4))
+fd = array.array("i", anc[0][2][:4])[0]
+os.write(fd, ${JSON.stringify(input)}.encode())
+out = b""
+while True:
+    try:
+        d = os.read(fd, 4096)
+    except OSError:
+        break
+    if not d: break
+    out += d
+sys.stdout.write(msg.decode() + "\\n" + out.decode())
+`]);
+  let out = '';
+  receiver.stdout.on('data', (d) => (out += d));
+  await new Promise<void>((res) => receiver.stdout.once('data', () => res()));
+  return { output: new Promise((res) => receiver.on('close', () => res(out))) };
+}

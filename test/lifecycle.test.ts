@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { runts, runtsAsync, tempDir, RUNTS } from './helpers.js';
+import { consoleReceiver, runts, runtsAsync, tempDir, RUNTS } from './helpers.js';
 import { makeBundle } from './rootfs.js';
 
 type Config = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -443,30 +443,10 @@ describe('terminal', () => {
       c.process.args = ['sh', '-c', 'tty; echo through-the-pty'];
     });
     const sock = path.join(base, 'console.sock');
-    // A receiver written in Python: Node cannot receive SCM_RIGHTS.
-    const receiver = spawn('python3', ['-c', `
-import socket, os, sys, array
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind(${JSON.stringify(sock)}); s.listen(1)
-print("listening", flush=True)
-c, _ = s.accept()
-msg, anc, flags, addr = c.recvmsg(4096, socket.CMSG_SPACE(4))
-fd = array.array("i", anc[0][2][:4])[0]
-out = b""
-while True:
-    try:
-        d = os.read(fd, 4096)
-    except OSError:
-        break
-    if not d: break
-    out += d
-sys.stdout.write(msg.decode() + "\\n" + out.decode())
-`]);
-    let out = '';
-    receiver.stdout.on('data', (d) => (out += d));
-    await new Promise<void>((res) => receiver.stdout.once('data', () => res()));
+    const receiver = await consoleReceiver(sock);
     const r = runtsDetached(['--root', root, 'run', '-d', '--console-socket', sock, '--bundle', dir, 'tty']);
     assert.equal(r.status, 0, r.stderr);
-    await new Promise((res) => receiver.on('close', res));
+    const out = await receiver.output;
     runts(['--root', root, 'delete', '--force', 'tty']);
     assert.match(out, /\/dev\/pts\/\d+/);
     assert.match(out, /through-the-pty/);

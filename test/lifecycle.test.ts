@@ -6,7 +6,7 @@ import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { consoleReceiver, runts, runtsAsync, tempDir, RUNTS } from './helpers.js';
 import { makeBundle } from './rootfs.js';
 

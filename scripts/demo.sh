@@ -13,6 +13,24 @@ fi
 [ -d node_modules ] || npm ci --no-audit --no-fund
 npm run build --silent
 bundle=bundle-fixtures/demo
+# The demo runs in a user namespace (root inside is host uid 100000), which
+# must be able to reach the rootfs: a clone under a 0700 directory such as
+# /root cannot, so the bundle is copied to /var/tmp then.
+reachable() {
+  local d
+  d=$(cd "$1" && pwd)
+  while [ "$d" != / ]; do
+    case "$(stat -c %A "$d")" in ????????[xt]) ;; *) return 1 ;; esac
+    d=$(dirname "$d")
+  done
+}
+if ! reachable "$bundle"; then
+  copy=/var/tmp/runts-demo-bundle
+  mkdir -p "$copy" && chmod 755 "$copy"
+  cp "$bundle/config.json" "$copy/config.json"
+  echo "($bundle is not reachable by the container's user namespace; running a copy in $copy)" >&2
+  bundle=$copy
+fi
 rootfs=$bundle/rootfs
 if [ ! -x "$rootfs/bin/busybox" ]; then
   mkdir -p "$rootfs"/{bin,proc,sys,dev,etc,tmp,root}

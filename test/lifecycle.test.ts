@@ -324,6 +324,25 @@ describe('namespaces', () => {
     assert.ok(Number(r.stdout.trim()) >= 864000 + hostUptime - 5, `uptime inside: ${r.stdout}`);
   });
 
+  test('a user-namespaced init runs when runts lives below a directory it cannot enter', () => {
+    // e.g. a clone under /root (0700): the init (host uid 100000) reads its
+    // code through an fd on runts' package directory, not by path.
+    const hidden = path.join(base, 'private');
+    const pkg = path.join(hidden, 'runts');
+    fs.mkdirSync(pkg, { recursive: true });
+    fs.chmodSync(hidden, 0o700);
+    fs.cpSync(path.join(path.dirname(RUNTS)), path.join(pkg, 'dist'), { recursive: true });
+    fs.symlinkSync(path.join(path.dirname(RUNTS), '..', 'node_modules'), path.join(pkg, 'node_modules'));
+    const dir = bundle('id -u; cat /proc/self/uid_map', (c) => {
+      c.linux.namespaces.push({ type: 'user' });
+      c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    });
+    const r = spawnSync(path.join(pkg, 'dist', 'runts'), ['--root', root, 'run', '--bundle', dir, 'hidden-runts'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^0\n\s*0\s+100000\s+65536\n$/);
+  });
+
   test('joining a network namespace by path', () => {
     const a = bundle('sleep 30');
     assert.equal(runtsDetached(['--root', root, 'create', '--bundle', a, 'neta']).status, 0);

@@ -595,19 +595,20 @@ describe('no host leaks', () => {
     try {
       const pid = initPid(id);
       const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      assert.equal(argv[0], 'runts:init');
-      assert.match(argv[1], /^\/proc\/self\/fd\/\d+$/);
-      assert.equal(argv.length, 2);
+      // Node's options, then the script below an fd on runts' package directory.
+      assert.deepEqual(argv.slice(0, 3), ['runts:init', '--preserve-symlinks', '--preserve-symlinks-main']);
+      assert.match(argv[3], /^\/proc\/self\/fd\/\d+\/dist\/init\.mjs$/);
+      assert.equal(argv.length, 4);
       const env = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
       assert.deepEqual(env.map((e) => e.split('=')[0]).sort(), ['PATH', '_RUNTS_SYNC_FD']);
       assert.ok(!env.join(' ').includes(ROOT_DIR) && !env.join(' ').includes(base), env.join(' '));
-      // The script's fd was closed: no fd of the init names a runts file.
+      // The package directory's fd was closed: no fd of the init names a runts file.
       for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
         let target = '';
         try {
           target = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
         } catch {}
-        assert.ok(!target.startsWith(path.join(ROOT_DIR, 'dist')), `fd ${fd} -> ${target}`);
+        assert.ok(!target.startsWith(ROOT_DIR), `fd ${fd} -> ${target}`);
       }
     } finally {
       runts(['--root', root, 'delete', '--force', id]);

@@ -32,7 +32,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DataType, libcFunction } from './libc.js';
+import { DataType, ffi, libcFunction, openLibrary } from './libc.js';
 import { NativeBlock } from './memory.js';
 
 const I32 = DataType.I32;
@@ -128,13 +128,17 @@ export function sealedExecutable(binary = process.execPath): SealedExecutable | 
 }
 
 /**
- * In a process started that way: close the fd its script was read from
- * (argv[1] is /proc/self/fd/M), before it starts anything (hooks) that
- * would inherit it.
+ * In a process started that way: close the fd its code was read from
+ * (argv[1] is /proc/self/fd/M/dist/...), before it starts anything (hooks)
+ * that would inherit it.
  */
 export function closeScriptFd(): void {
-  const m = /^\/proc\/self\/fd\/(\d+)$/.exec(process.argv[1] ?? '');
+  // The fd on runts' package directory (see spawn-init.ts): load the ffi-rs
+  // addon and libc through it first, then let go of it.
+  const m = /^\/proc\/self\/fd\/(\d+)\//.exec(process.argv[1] ?? '');
   if (!m) return;
+  ffi();
+  openLibrary('libc', 'libc.so.6');
   try {
     fs.closeSync(Number(m[1]));
   } catch {}

@@ -15,6 +15,8 @@ import { socketPair } from '../linux/socket.js';
 import { sealedExecutable } from '../linux/exeseal.js';
 import { SyncChannel, type ExecBootstrap, type InitBootstrap } from './protocol.js';
 
+const O_PATH = 0o10000000;
+
 export interface IdMapping {
   containerID: number;
   hostID: number;
@@ -161,15 +163,26 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
       initSteps.push({ fn: 'setresgid', args: [0, 0, 0] }, { fn: 'setresuid', args: [0, 0, 0] });
     }
     // CVE-2019-5736: Node runs from a read-only view of its binary, and the
-    // argv names no host path: the script comes as an inherited fd (see
-    // src/linux/exeseal.ts; the init closes that fd first thing).
+    // argv names no host path (see src/linux/exeseal.ts).
     const sealed = sealedExecutable();
     if (sealed) toClose.push(sealed.fd);
     const exePath = sealed ? `/proc/self/fd/${sealed.fd}` : process.execPath;
-    const script = fs.openSync(o.exec ? execInitScriptPath() : initScriptPath(), fs.constants.O_RDONLY);
-    toClose.push(script);
-    setCloexec(script, false);
-    const argv = [o.exec ? 'runts:exec' : 'runts:init', `/proc/self/fd/${script}`];
+    // The init reads its code (script, chunks, the ffi-rs addon) below an
+    // inherited fd on runts' package directory: as root of a user namespace
+    // (host uid 100000) it may not walk the path there (a clone under /root
+    // is 0700), and Node must not resolve that path (--preserve-symlinks*).
+    // The init closes the fd once its code is loaded.
+    const script = o.exec ? execInitScriptPath() : initScriptPath();
+    const pkgDir = path.dirname(path.dirname(script));
+    const pkg = fs.openSync(pkgDir, O_PATH | fs.constants.O_DIRECTORY);
+    toClose.push(pkg);
+    setCloexec(pkg, false);
+    const argv = [
+      o.exec ? 'runts:exec' : 'runts:init',
+      '--preserve-symlinks',
+      '--preserve-symlinks-main',
+      `/proc/self/fd/${pkg}/${path.relative(pkgDir, script)}`,
+    ];
     const env = [`_RUNTS_SYNC_FD=${childEnd}`, 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'];
     initSteps.push(
       { fn: 'execve', args: [block.cString(exePath), block.cStringArray(argv), block.cStringArray(env)] },

@@ -124,11 +124,9 @@ for f in /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
 done
 [ ${#SOURCES[@]} -gt 0 ] || missing "no apt sources in /etc/apt"
 SUITE="$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")"
-pins=()
-for p in "${PACKAGES[@]}"; do pins+=("$p"); done
 log "mmdebstrap $SUITE: ${PACKAGES[*]}"
 if ! mmdebstrap --mode=root --variant=essential \
-  --include="$(IFS=,; echo "${pins[*]}")" \
+  --include="$(IFS=,; echo "${PACKAGES[*]}")" \
   --aptopt='Acquire::Languages "none"' \
   --dpkgopt='path-exclude=/usr/share/man/*' \
   --dpkgopt='path-exclude=/usr/share/locale/*' \

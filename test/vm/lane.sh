@@ -107,7 +107,7 @@ field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$counts"; }
 case $rc in
   0) say "lane passed" ;;
   124) say "lane FAILED: the guest suite did not finish in ${RUNTS_VM_TIMEOUT:-900}s" ;;
-  125) cannot "the VM did not run the suite to its end, twice" ;;
+  125) say "lane FAILED: the VM did not run the suite to its end, twice (the console's last lines are above)" ;;
   *) say "lane FAILED: the guest suite failed" ;;
 esac
 if [ -n "$counts" ]; then

@@ -42,7 +42,7 @@ export TMPDIR=/var/tmp
 for tool in apt-cache apt-get dpkg-deb mke2fs xz sha256sum; do
   command -v "$tool" >/dev/null || missing "$tool is not installed"
 done
-[ -n "$NODE_BIN" ] && [ -x "$NODE_BIN" ] || missing "node is not on PATH"
+[ -n "$NODE_BIN" ] && [ -x "$NODE_BIN" ] || missing "no node binary (node on PATH, or RUNTS_VM_NODE)"
 NODE_BIN="$(readlink -f "$NODE_BIN")"
 
 # The version apt would install of a package, or nothing.

@@ -169,24 +169,23 @@ let attrBlock: NativeBlock | undefined;
  * clear them (EPERM).
  */
 export function mountSetattr(fd: number, attr: MountAttr, recursive: boolean, subject: string): void {
+  mountSetattrCall([SYS.mount_setattr, fd, '', AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), mountAttrStruct(attr), 32], subject);
+}
+
+/** struct mount_attr { u64 attr_set, attr_clr, propagation, userns_fd }, in one reused block. */
+function mountAttrStruct(attr: MountAttr): number {
   attrBlock ??= new NativeBlock(64);
   const v = attrBlock.view;
   v.writeBigUInt64LE(BigInt(attr.set ?? 0), 0);
   v.writeBigUInt64LE(BigInt(attr.clear ?? 0), 8);
   v.writeBigUInt64LE(BigInt(attr.propagation ?? 0), 16);
   v.writeBigUInt64LE(BigInt(attr.usernsFd ?? 0), 24);
-  mountSetattrCall([SYS.mount_setattr, fd, '', AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), Number(attrBlock.address), 32], subject);
+  return Number(attrBlock.address);
 }
 
 /** mount_setattr(2) on a path (e.g. "/" after pivot_root). */
 export function mountSetattrPath(path: string, attr: MountAttr, recursive: boolean, subject?: string): void {
-  attrBlock ??= new NativeBlock(64);
-  const v = attrBlock.view;
-  v.writeBigUInt64LE(BigInt(attr.set ?? 0), 0);
-  v.writeBigUInt64LE(BigInt(attr.clear ?? 0), 8);
-  v.writeBigUInt64LE(BigInt(attr.propagation ?? 0), 16);
-  v.writeBigUInt64LE(BigInt(attr.usernsFd ?? 0), 24);
-  mountSetattrCall([SYS.mount_setattr, -100, path, recursive ? AT_RECURSIVE : 0, Number(attrBlock.address), 32], subject ?? path);
+  mountSetattrCall([SYS.mount_setattr, -100, path, recursive ? AT_RECURSIVE : 0, mountAttrStruct(attr), 32], subject ?? path);
 }
 
 /** The kernel's messages about a filesystem context (fsopen fd), for errors. */

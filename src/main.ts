@@ -6,8 +6,9 @@ import { commands, globalFlags } from './cli/commands.js';
 import { parseFlags, UsageError } from './cli/argv.js';
 import { Logger } from './cli/log.js';
 import type { CommandContext, GlobalOptions } from './cli/context.js';
-import { UserError } from './errors.js';
+import { isUserError } from './errors.js';
 import { VERSION, COMMIT, SPEC_VERSION } from './version.js';
+import { writeStderr, writeStdout } from './output.js';
 
 async function main(argv: string[]): Promise<number> {
   let log = new Logger(undefined, 'text', argv.includes('--debug'));
@@ -19,7 +20,7 @@ async function main(argv: string[]): Promise<number> {
     if (logFormat !== 'text' && logFormat !== 'json') throw new UsageError(`invalid log-format: ${String(logFormat)}`);
     log = new Logger(g.log as string | undefined, logFormat, debug);
     if (g.version) {
-      process.stdout.write(`runts version ${VERSION}\ncommit: ${COMMIT}\nspec: ${SPEC_VERSION}\nnode: ${process.version}\n`);
+      writeStdout(`runts version ${VERSION}\ncommit: ${COMMIT}\nspec: ${SPEC_VERSION}\nnode: ${process.version}\n`);
       return 0;
     }
     const name = rest[0];
@@ -59,14 +60,14 @@ async function main(argv: string[]): Promise<number> {
     const code = await mod.run(ctx);
     return typeof code === 'number' ? code : 0;
   } catch (err) {
-    if (err instanceof UserError) {
+    if (isUserError(err)) {
       log.error(err.message);
-      if (debug && err.stack) process.stderr.write(err.stack + '\n');
+      if (debug && err.stack) writeStderr(err.stack + '\n');
       return err.exitCode;
     }
     const e = err as Error;
     log.error(e?.message ?? String(err));
-    if (debug && e?.stack) process.stderr.write(e.stack + '\n');
+    if (debug && e?.stack) writeStderr(e.stack + '\n');
     return 1;
   }
 }

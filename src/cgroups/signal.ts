@@ -1,5 +1,6 @@
 /** Signalling every process of a container through its cgroup. */
 import type { Manager } from './types.js';
+import { warn } from '../output.js';
 
 /**
  * runc's signalAllProcesses: freeze so that nothing forks meanwhile, signal
@@ -11,7 +12,7 @@ export function signalAllFrozen(m: Manager, signal: number): void {
     m.freeze('FROZEN');
     frozen = true;
   } catch (e) {
-    process.stderr.write(`runts: warning: ${(e as Error).message}\n`);
+    warn((e as Error).message);
   }
   try {
     for (const pid of m.allPids()) {
@@ -24,7 +25,7 @@ export function signalAllFrozen(m: Manager, signal: number): void {
       try {
         m.freeze('THAWED');
       } catch (e) {
-        process.stderr.write(`runts: warning: ${(e as Error).message}\n`);
+        warn((e as Error).message);
       }
     }
   }

@@ -9,6 +9,7 @@ import { StateStore } from '../container/state-store.js';
 import { stateDocument } from '../container/status.js';
 import type { CommandContext } from './context.js';
 import { goJson } from './go-json.js';
+import { writeStderr, writeStdout } from '../output.js';
 
 type Doc = ReturnType<typeof stateDocument>;
 
@@ -17,18 +18,18 @@ export function run(ctx: CommandContext): number {
   const docs = containers(store);
   // runc checks -q before the format, so `-q -f bogus` is not an error.
   if (ctx.flags.quiet) {
-    process.stdout.write(docs.map((d) => `${d.id}\n`).join(''));
+    writeStdout(docs.map((d) => `${d.id}\n`).join(''));
     return 0;
   }
   switch (ctx.flags.format) {
     case 'table': {
       const rows = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER']];
       for (const d of docs) rows.push([d.id, d.pid, d.status, d.bundle, d.created, d.owner].map(String));
-      process.stdout.write(tabulate(rows));
+      writeStdout(tabulate(rows));
       return 0;
     }
     case 'json':
-      process.stdout.write(goJson(docs.length > 0 ? docs : null) + '\n');
+      writeStdout(goJson(docs.length > 0 ? docs : null) + '\n');
       return 0;
     default:
       throw new UserError('invalid format option');
@@ -48,7 +49,7 @@ function containers(store: StateStore): Doc[] {
     } catch (e) {
       // One bad or vanishing container must not hide the others (runc does the same).
       const msg = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'container does not exist' : (e as Error).message;
-      process.stderr.write(`load container ${id}: ${msg}\n`);
+      writeStderr(`load container ${id}: ${msg}\n`);
     }
   }
   return docs;

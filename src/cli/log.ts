@@ -5,6 +5,7 @@
  * printed, to stderr, as `runts: <message>`.
  */
 import fs from 'node:fs';
+import { writeStderr } from '../output.js';
 
 export type Level = 'debug' | 'info' | 'warning' | 'error';
 
@@ -20,7 +21,7 @@ export class Logger {
   private write(level: Level, msg: string): void {
     if (!this.file) {
       if (level === 'debug' || level === 'info') {
-        if (this.debugEnabled) process.stderr.write(`runts: ${level}: ${msg}\n`);
+        if (this.debugEnabled) writeStderr(`runts: ${level}: ${msg}\n`);
       }
       return;
     }
@@ -46,11 +47,11 @@ export class Logger {
   }
   warn(msg: string): void {
     this.write('warning', msg);
-    if (!this.file) process.stderr.write(`runts: warning: ${msg}\n`);
+    if (!this.file) writeStderr(`runts: warning: ${msg}\n`);
   }
   /** Log an error: to the log file if any, and always to stderr. */
   error(msg: string): void {
     this.write('error', msg);
-    process.stderr.write(`runts: ${msg}\n`);
+    writeStderr(`runts: ${msg}\n`);
   }
 }

@@ -10,6 +10,7 @@ import { containerStatus } from '../container/status.js';
 import { loadManager } from '../cgroups/index.js';
 import type { CommandContext } from './context.js';
 import { goJson } from './go-json.js';
+import { writeStdout } from '../output.js';
 
 export function containerProcesses(store: StateStore, id: string): number[] {
   const rec = store.read(id);
@@ -31,7 +32,7 @@ export function run(ctx: CommandContext): number {
       break;
     case 'json':
       // Go encodes an empty (nil) slice as null.
-      process.stdout.write(goJson(pids.length > 0 ? pids : null) + '\n');
+      writeStdout(goJson(pids.length > 0 ? pids : null) + '\n');
       return 0;
     default:
       throw new UserError('invalid format option');
@@ -53,6 +54,6 @@ export function run(ctx: CommandContext): number {
     if (!Number.isInteger(p)) throw new UserError(`unable to parse pid: strconv.Atoi: parsing ${JSON.stringify(fields[pidIndex])}: invalid syntax`);
     if (want.has(p)) out += line + '\n';
   }
-  process.stdout.write(out);
+  writeStdout(out);
   return 0;
 }

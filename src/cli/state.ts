@@ -3,12 +3,13 @@ import { StateStore } from '../container/state-store.js';
 import { stateDocument } from '../container/status.js';
 import type { CommandContext } from './context.js';
 import { goJson } from './go-json.js';
+import { writeStdout } from '../output.js';
 
 export function run(ctx: CommandContext): number {
   const store = new StateStore(ctx.globals.root);
   const rec = store.read(ctx.args[0]);
   // runc 1.1.5 writes no final newline; we end the line so shells and
   // line-oriented readers see a complete line (JSON parsers do not care).
-  process.stdout.write(goJson(stateDocument(store, rec), '  ') + '\n');
+  writeStdout(goJson(stateDocument(store, rec), '  ') + '\n');
   return 0;
 }

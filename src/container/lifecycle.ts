@@ -12,6 +12,7 @@ import { EXEC_FIFO, type ContainerRecord, type StateStore } from './state-store.
 import { containerStatus, isInitAlive } from './status.js';
 import { parseSignal } from './signals.js';
 import { loadManager } from '../cgroups/index.js';
+import { warn } from '../output.js';
 
 const SIGKILL = 9;
 
@@ -58,7 +59,7 @@ export function startContainer(store: StateStore, id: string): ContainerRecord {
       runHooks('poststart', spec.hooks?.poststart, hookState(rec, 'running', rec.pid));
     } catch (e) {
       // The runtime-spec: a failing poststart hook is logged, the container keeps running.
-      process.stderr.write(`runts: warning: ${(e as Error).message}\n`);
+      warn((e as Error).message);
     }
     return rec;
   } finally {
@@ -223,7 +224,7 @@ export function destroy(store: StateStore, rec: ContainerRecord): void {
       if (cgroup.allPids().length > 0) cgroup.signalAll(SIGKILL);
       cgroup.destroy();
     } catch (e) {
-      process.stderr.write(`runts: warning: ${(e as Error).message}\n`);
+      warn((e as Error).message);
     }
   }
   store.remove(rec.id);
@@ -231,6 +232,6 @@ export function destroy(store: StateStore, rec: ContainerRecord): void {
   try {
     runHooks('poststop', spec.hooks?.poststop, hookState(rec, 'stopped', 0));
   } catch (e) {
-    process.stderr.write(`runts: warning: ${(e as Error).message}\n`);
+    warn((e as Error).message);
   }
 }

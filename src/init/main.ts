@@ -1,4 +1,4 @@
-// Entry point of the container init (dist/init.mjs). Bundled whole, with no
+// Entry point of the container init (dist/init.cjs). Bundled whole, with no
 // lazy imports: after pivot_root the host's files cannot be loaded.
 import { runInit } from './init.js';
 

@@ -32,8 +32,55 @@ export type JsExternal = FfiRs.JsExternal;
 let ffiModule: typeof FfiRs | undefined;
 /** The ffi-rs module, loaded on first use. */
 export function ffi(): typeof FfiRs {
-  ffiModule ??= createRequire(import.meta.url)('ffi-rs') as typeof FfiRs;
+  ffiModule ??= loadFfi();
   return ffiModule;
+}
+
+/**
+ * ffi-rs's own index.js picks its addon by asking process.report whether libc
+ * is musl: a full diagnostic report (it reads /proc/cpuinfo and more), 15-20 ms
+ * of every runts start that calls C, twice per container (runts and its init).
+ * runts needs glibc anyway (the clone chain uses glibc's ucontext layout), so
+ * it loads the glibc addon directly and keeps the few wrappers of index.js it
+ * uses; any other platform goes through index.js.
+ */
+function loadFfi(): typeof FfiRs {
+  const requireHere = createRequire(import.meta.url);
+  if (process.platform !== 'linux' || (process.arch !== 'x64' && process.arch !== 'arm64')) {
+    return requireHere('ffi-rs') as typeof FfiRs;
+  }
+  let addon: Record<string, any>;
+  try {
+    const requireFromFfiRs = createRequire(requireHere.resolve('ffi-rs'));
+    addon = requireFromFfiRs(`@yuuang/ffi-rs-linux-${process.arch}-gnu`);
+  } catch {
+    return requireHere('ffi-rs') as typeof FfiRs;
+  }
+  const { DataType: types, FFITypeTag } = addon;
+  const arrayTypes = [types.I16Array, types.I32Array, types.StringArray, types.DoubleArray, types.U8Array, types.FloatArray];
+  // As index.js: array parameters carry their length.
+  const withArrayLengths = (params: any) => {
+    params.paramsType = params.paramsType?.map((t: unknown, i: number) =>
+      arrayTypes.includes(t) ? { ffiTypeTag: FFITypeTag.Array, type: t, length: params.paramsValue[i].length } : t,
+    );
+    return params;
+  };
+  const load = (params: any) => {
+    if (params.freeResultMemory === undefined) params.freeResultMemory = false;
+    return addon.load(withArrayLengths(params));
+  };
+  const define = (obj: Record<string, object>) =>
+    Object.fromEntries(
+      Object.entries(obj).map(([funcName, desc]) => [funcName, (paramsValue: unknown[] = []) => load({ ...desc, funcName, paramsValue })]),
+    );
+  return {
+    open: addon.open,
+    close: addon.close,
+    isNullPointer: addon.isNullPointer,
+    createExternalBuffer: addon.createExternalBuffer,
+    load,
+    define,
+  } as unknown as typeof FfiRs;
 }
 
 const openedLibraries = new Set<string>();

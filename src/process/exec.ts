@@ -1,6 +1,6 @@
 /**
  * The parent side of `runts exec`: start a fresh runts process
- * (dist/exec-init.mjs) inside a running container through the clone chain,
+ * (dist/exec-init.cjs) inside a running container through the clone chain,
  * and return once it has execve()d the program.
  *
  * Who joins what (see shared/notes/process-model.md):

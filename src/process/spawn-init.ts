@@ -42,7 +42,7 @@ export interface SpawnInitOptions {
   /** fds the init must inherit besides stdio (preserved fds, console socket). */
   inheritFds: number[];
   bootstrap?: Omit<InitBootstrap, 'consoleSocketFd'> & { consoleSocketFd?: number };
-  /** Start dist/exec-init.mjs with this bootstrap instead of the init (`runts exec`). */
+  /** Start dist/exec-init.cjs with this bootstrap instead of the init (`runts exec`). */
   exec?: ExecBootstrap;
   /**
    * Called with the new pid before the child may run (it waits in the
@@ -57,15 +57,15 @@ export interface SpawnedInit {
   channel: SyncChannel;
 }
 
-/** dist/init.mjs, next to the running dist/runts.mjs. */
+/** dist/init.cjs, next to the running dist/runts. */
 export function initScriptPath(): string {
   if (process.env.RUNTS_INIT_SCRIPT) return process.env.RUNTS_INIT_SCRIPT;
-  return path.join(path.dirname(fs.realpathSync(process.argv[1])), 'init.mjs');
+  return path.join(path.dirname(fs.realpathSync(process.argv[1])), 'init.cjs');
 }
 
-/** dist/exec-init.mjs, next to the init. */
+/** dist/exec-init.cjs, next to the init. */
 export function execInitScriptPath(): string {
-  return path.join(path.dirname(initScriptPath()), 'exec-init.mjs');
+  return path.join(path.dirname(initScriptPath()), 'exec-init.cjs');
 }
 
 function writeMappings(pid: number, file: 'uid_map' | 'gid_map', maps: IdMapping[]): void {

@@ -2,7 +2,8 @@
 import path from 'node:path';
 import { CgroupFileError, exists, getU64, readFile, readOptional, writeFile, intStr, parseU64 } from '../fsutil.js';
 import type { MemoryData, Resources, Stats } from '../types.js';
-import { join, warn, type Subsystem } from './subsystem.js';
+import { join, type Subsystem } from './subsystem.js';
+import { warn } from '../../output.js';
 
 const LIMIT = 'memory.limit_in_bytes';
 const SWAP_LIMIT = 'memory.memsw.limit_in_bytes';

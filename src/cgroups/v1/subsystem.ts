@@ -20,7 +20,3 @@ export function join(dir: string, pid: number): void {
 }
 
 export const noSet = (): void => {};
-
-export function warn(msg: string): void {
-  process.stderr.write(`runts: warning: ${msg}\n`);
-}

@@ -2,7 +2,7 @@
 // Wall-time benchmark of runts against runc and a bare `node -e 0`.
 //
 //   npm run bench                      (builds first)
-//   node scripts/bench.mjs [--rounds N] [--warmup N] [--only SUBSTRING]
+//   node scripts/bench.mjs [--rounds N] [--warmup N] [--only SUBSTRING] [--keep-env]
 //
 // For every scenario, each round runs runts, runc and node once each (the
 // order rotates from round to round so none always goes first), after
@@ -11,6 +11,12 @@
 // median and p90 in ms; per scenario: median(runts)/median(runc) and
 // median(runts) - median(node), i.e. what runts costs beyond starting node.
 // Ends with one machine-readable line: `BENCH_JSON {...}`.
+//
+// Every child runs without NODE_EXTRA_CA_CERTS (unless --keep-env): with it
+// set, each Node process loads a CA bundle at start-up (~100 ms on the
+// project's machines, where it is set), which measures the environment, not
+// runts; neither runtime makes TLS connections. The output says when it was
+// removed.
 //
 // Scenarios are the data table SCENARIOS below. Only node built-ins are used.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -24,7 +30,7 @@ const RUNTS = path.join(ROOT, 'dist', 'runts');
 const RUNC = process.env.BENCH_RUNC || '/usr/bin/runc'; // override to compare another build
 
 // ---- options -----------------------------------------------------------------
-const opts = { rounds: 20, warmup: 2, only: '' };
+const opts = { rounds: 20, warmup: 2, only: '', keepEnv: false };
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i];
   const val = () => {
@@ -35,6 +41,7 @@ for (let i = 2; i < process.argv.length; i++) {
   if (a === '--rounds') opts.rounds = Number(val());
   else if (a === '--warmup') opts.warmup = Number(val());
   else if (a === '--only') opts.only = val();
+  else if (a === '--keep-env') opts.keepEnv = true;
   else if (a === '-h' || a === '--help') usage();
   else usage(`unknown argument ${a}`);
 }
@@ -42,7 +49,7 @@ if (!(opts.rounds >= 1) || !(opts.warmup >= 0)) usage('--rounds must be >= 1 and
 
 function usage(msg) {
   if (msg) console.error(`bench: ${msg}`);
-  console.error('usage: node scripts/bench.mjs [--rounds N] [--warmup N] [--only SUBSTRING]');
+  console.error('usage: node scripts/bench.mjs [--rounds N] [--warmup N] [--only SUBSTRING] [--keep-env]');
   process.exit(msg ? 2 : 0);
 }
 
@@ -134,6 +141,10 @@ function version(bin) {
   }
 }
 
+const childEnv = { ...process.env };
+const removedCaCerts = !opts.keepEnv && childEnv.NODE_EXTRA_CA_CERTS !== undefined;
+if (removedCaCerts) delete childEnv.NODE_EXTRA_CA_CERTS;
+
 const haveRunc = fs.existsSync(RUNC);
 if (!fs.existsSync(RUNTS)) {
   console.error(`bench: ${RUNTS} not found; run \`npm run build\` (or \`npm run bench\`)`);
@@ -152,7 +163,7 @@ function runOnce(rt, sc, s, tmp) {
   const [bin, args] = commands[rt](sc, s);
   const cwd = rt === 'node' ? tmp : (sc.cwd?.(rt, s) ?? tmp);
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(bin, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+  const r = spawnSync(bin, args, { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.error) throw new Error(`${rt}: ${r.error.message}`);
   const want = rt === 'node' ? 0 : sc.expect;
@@ -211,11 +222,13 @@ const meta = {
   runc: haveRunc ? version(RUNC) : null,
   rounds: opts.rounds,
   warmup: opts.warmup,
+  nodeExtraCaCertsRemoved: removedCaCerts,
 };
 console.log(`runts bench: ${meta.rounds} rounds after ${meta.warmup} warm-up; ${meta.host}`);
 console.log(`  runts: ${RUNTS} (${meta.runts ?? '?'})`);
 console.log(`  runc:  ${haveRunc ? `${RUNC} (${meta.runc ?? '?'})` : `${RUNC} not found: runc figures skipped`}`);
 console.log(`  node:  ${process.execPath} -e 0 (${process.version})`);
+if (removedCaCerts) console.log('  NODE_EXTRA_CA_CERTS removed from the environment of every run (--keep-env keeps it)');
 console.log('');
 
 const results = [];

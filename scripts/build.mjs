@@ -1,17 +1,21 @@
-// Bundles src/ into dist/, as CommonJS, one file per process role:
-//   runts              the CLI entry: global flags, the command table, errors
-//                      (the executable clients call by path: a node shebang,
-//                      no extension)
-//   commands/<c>.cjs   one command each (src/cli/<c>.ts), loaded by the entry
-//   init.cjs           the container init (loaded whole before pivot_root)
-//   exec-init.cjs      a process started by `runts exec` (loaded whole before it
-//                      enters the container's mount namespace)
+// Bundles src/ into dist/, as CommonJS, a few files per process role:
+//   runts                the CLI entry: global flags, the command table,
+//                        errors (the executable clients call by path: a node
+//                        shebang, no extension)
+//   commands/<c>.cjs     one command each (src/cli/<c>.ts)
+//   init.cjs             entry of the container init, which loads
+//   init-main.cjs        the init itself (loaded whole before pivot_root)
+//   exec-init.cjs        entry of a process started by `runts exec`, which loads
+//   exec-init-main.cjs   its code (loaded whole before it enters the
+//                        container's mount namespace)
+//   *.v8cache            V8 code caches of the .cjs bundles (src/code-cache.ts)
 // Why so: a container start is two Node processes, and every millisecond of
 // Node's module loading is paid twice. Node's ES module loader costs ~10 ms
-// per start here (it compiles its own modules on first use), and each extra
-// CommonJS file ~0.7 ms (resolve, realpath, package scope, compile), so each
-// process loads two files at most. Code shared by commands is repeated in
-// their bundles; only one command runs per process.
+// per start here (it compiles its own modules on first use), each extra
+// CommonJS file ~0.7 ms (resolve, realpath, package scope), and compiling a
+// bundle up to 20 ms (the config validator is 180 kB of generated code).
+// Code shared by commands is repeated in their bundles; one command runs per
+// process.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -45,34 +49,51 @@ const common = {
   define: {
     __RUNTS_VERSION__: JSON.stringify(pkg.version),
     __RUNTS_COMMIT__: JSON.stringify(commit),
-    'import.meta.url': '__runtsModuleUrl',
+    'import.meta.url': '__runtsModule.url',
   },
-  // import.meta.url of the sources (libc.ts finds ffi-rs from it; yargs its locales)
-  banner: { js: 'var __runtsModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
+  banner: {
+    js: [
+      // import.meta.url of the sources (libc.ts finds ffi-rs from it; yargs its locales)
+      'var __runtsModule = { get url() { return require("node:url").pathToFileURL(__filename).href; } };',
+      // see shareBuiltinInterop below
+      'var __runtsBuiltins = {}, __runtsBuiltin = (id) => __runtsBuiltins[id] ??= __toESM(require(id));',
+    ].join('\n'),
+  },
   logLevel: 'warning',
 };
 
-// The commands, and the CLI entry that loads them by path (commands.ts and
-// main.ts import './<c>.js' dynamically).
+// Bundles loaded by an entry: dynamic import() of these modules in the
+// entries becomes require() of the bundle.
 const commandNames = fs
   .readFileSync(path.join(root, 'src/cli/commands.ts'), 'utf8')
   .concat(fs.readFileSync(path.join(root, 'src/main.ts'), 'utf8'))
   .matchAll(/import\('\.\/(?:cli\/)?([a-z-]+)\.js'\)/g);
-const commandFiles = [...new Set([...commandNames].map((m) => m[1]))];
+const roleBundles = [
+  ...[...new Set([...commandNames].map((m) => m[1]))].map((c) => ({
+    importers: ['src/main.ts', 'src/cli/commands.ts'],
+    module: `src/cli/${c}.ts`,
+    out: `commands/${c}.cjs`,
+  })),
+  { importers: ['src/init/main.ts'], module: 'src/init/init.ts', out: 'init-main.cjs' },
+  { importers: ['src/init/exec-main.ts'], module: 'src/init/exec-init.ts', out: 'exec-init-main.cjs' },
+];
 await build({
   ...common,
-  entryPoints: Object.fromEntries(commandFiles.map((c) => [`commands/${c}`, `src/cli/${c}.ts`])),
+  entryPoints: Object.fromEntries(roleBundles.map((b) => [b.out.replace(/\.cjs$/, ''), b.module])),
   outdir: next,
   outExtension: { '.js': '.cjs' },
 });
-const commandsExternal = {
-  name: 'commands-external',
+const roleBundlesExternal = {
+  name: 'role-bundles-external',
   setup(b) {
     b.onResolve({ filter: /^\.\/(cli\/)?[a-z-]+\.js$/ }, (args) => {
-      const name = /([a-z-]+)\.js$/.exec(args.path)[1];
-      const fromTable = args.importer.endsWith(path.join('src', 'cli', 'commands.ts')) || args.importer.endsWith(path.join('src', 'main.ts'));
-      if (args.kind !== 'dynamic-import' || !fromTable || !commandFiles.includes(name)) return undefined;
-      return { path: `./commands/${name}.cjs`, external: true };
+      if (args.kind !== 'dynamic-import') return undefined;
+      const importer = path.relative(root, args.importer);
+      const module = path.relative(root, path.resolve(path.dirname(args.importer), args.path.replace(/\.js$/, '.ts')));
+      const target = roleBundles.find((r) => r.module === module && r.importers.includes(importer));
+      if (!target) return undefined;
+      // relative to the entry, which is in dist/ itself
+      return { path: `./${target.out}`, external: true };
     });
   },
 };
@@ -80,7 +101,7 @@ await build({
   ...common,
   entryPoints: ['src/main.ts'],
   outfile: path.join(next, 'runts'),
-  plugins: [commandsExternal],
+  plugins: [roleBundlesExternal],
   // Its shebang names the node that built it: containerd and conmon call
   // runts with a PATH of their own.
   banner: { js: `#!${process.execPath}\n${common.banner.js}` },
@@ -91,7 +112,52 @@ await build({
   entryPoints: { init: 'src/init/main.ts', 'exec-init': 'src/init/exec-main.ts' },
   outdir: next,
   outExtension: { '.js': '.cjs' },
+  plugins: [roleBundlesExternal],
 });
+
+// esbuild turns each default or namespace import of a Node built-in
+// (`import fs from 'node:fs'`) into its own __toESM(require("node:fs")): a
+// fresh copy of every export for each importing module (24 copies of fs in
+// `create`, ~9 ms of its start here). One copy per built-in serves them all
+// (__runtsBuiltin, in the banner): the copies are read-only views.
+for (const file of [path.join(next, 'runts'), ...listFiles(next).filter((f) => f.endsWith('.cjs'))]) {
+  const text = fs.readFileSync(file, 'utf8');
+  const shared = text.replace(/__toESM\(require\("(node:[a-z_/]+)"\)\)/g, '__runtsBuiltin("$1")');
+  if (shared !== text) fs.writeFileSync(file, shared);
+}
+
+function listFiles(dir) {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listFiles(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+}
+
+// Code caches, made by the node that runs runts (the shebang's): every
+// function compiled eagerly (--no-lazy), with the flag set back before the
+// cache is written, since V8 rejects a cache made under other flags. A child
+// process checks that each cache is accepted.
+const cacheScript = `
+const fs = require('node:fs'), vm = require('node:vm'), v8 = require('node:v8');
+const wrap = ${wrapCommonJs.toString()};
+const [mode, ...files] = process.argv.slice(1);
+for (const f of files) {
+  const source = wrap(fs.readFileSync(f, 'utf8'));
+  if (mode === 'make') {
+    v8.setFlagsFromString('--no-lazy');
+    const script = new vm.Script(source, { filename: f });
+    v8.setFlagsFromString('--lazy');
+    fs.writeFileSync(f + '.v8cache', script.createCachedData());
+  } else {
+    const script = new vm.Script(source, { filename: f, cachedData: fs.readFileSync(f + '.v8cache') });
+    if (script.cachedDataRejected) { fs.rmSync(f + '.v8cache'); console.error('build: V8 rejected the code cache of ' + f + '; removed'); }
+  }
+}`;
+const bundleFiles = roleBundles.map((b) => path.join(next, b.out));
+execFileSync(process.execPath, ['-e', cacheScript, 'make', ...bundleFiles], { stdio: 'inherit' });
+execFileSync(process.execPath, ['-e', cacheScript, 'check', ...bundleFiles], { stdio: 'inherit' });
+
+/** The same text as wrapCommonJs in src/code-cache.ts: V8 caches the wrapped source. */
+function wrapCommonJs(source) {
+  return `(function (exports, require, module, __filename, __dirname) { ${source}\n})`;
+}
 
 const old = path.join(root, `.dist-old-${process.pid}`);
 if (fs.existsSync(dist)) fs.renameSync(dist, old);

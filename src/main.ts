@@ -8,7 +8,11 @@ import { Logger } from './cli/log.js';
 import type { CommandContext, GlobalOptions } from './cli/context.js';
 import { isUserError } from './errors.js';
 import { VERSION, COMMIT, SPEC_VERSION } from './version.js';
+import { useCodeCaches } from './code-cache.js';
 import { writeStderr, writeStdout } from './output.js';
+
+// Commands are bundles of their own, compiled from their code caches.
+useCodeCaches();
 
 async function main(argv: string[]): Promise<number> {
   let log = new Logger(undefined, 'text', argv.includes('--debug'));

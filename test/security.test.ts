@@ -597,7 +597,7 @@ describe('no host leaks', () => {
       const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
       // Node's options, then the script below an fd on runts' package directory.
       assert.deepEqual(argv.slice(0, 3), ['runts:init', '--preserve-symlinks', '--preserve-symlinks-main']);
-      assert.match(argv[3], /^\/proc\/self\/fd\/\d+\/dist\/init\.mjs$/);
+      assert.match(argv[3], /^\/proc\/self\/fd\/\d+\/dist\/init\.cjs$/);
       assert.equal(argv.length, 4);
       const env = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
       assert.deepEqual(env.map((e) => e.split('=')[0]).sort(), ['PATH', '_RUNTS_SYNC_FD']);

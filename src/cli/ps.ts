@@ -3,7 +3,6 @@
  * the container's host pids (from its cgroup); table runs `ps` (default
  * `-ef`) and keeps its header and the lines whose PID is the container's.
  */
-import { spawnSync } from 'node:child_process';
 import { UserError } from '../errors.js';
 import { StateStore } from '../container/state-store.js';
 import { containerStatus } from '../container/status.js';
@@ -11,6 +10,9 @@ import { loadManager } from '../cgroups/index.js';
 import type { CommandContext } from './context.js';
 import { goJson } from './go-json.js';
 import { writeStdout } from '../output.js';
+
+// Loaded on first use (it brings Node's stream and net modules): see hooks.ts.
+const childProcess = () => require('node:child_process') as typeof import('node:child_process');
 
 export function containerProcesses(store: StateStore, id: string): number[] {
   const rec = store.read(id);
@@ -38,7 +40,7 @@ export function run(ctx: CommandContext): number {
       throw new UserError('invalid format option');
   }
   const psArgs = ctx.args.length > 1 ? ctx.args.slice(1) : ['-ef'];
-  const r = spawnSync('ps', psArgs, { encoding: 'utf8' });
+  const r = childProcess().spawnSync('ps', psArgs, { encoding: 'utf8' });
   if (r.error) throw new UserError(`exec: "ps": ${(r.error as Error).message}`);
   const output = (r.stdout ?? '') + (r.stderr ?? '');
   if (r.status !== 0) throw new UserError(`exit status ${r.status ?? 1}: ${output}`);

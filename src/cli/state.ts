@@ -8,8 +8,7 @@ import { writeStdout } from '../output.js';
 export function run(ctx: CommandContext): number {
   const store = new StateStore(ctx.globals.root);
   const rec = store.read(ctx.args[0]);
-  // runc 1.1.5 writes no final newline; we end the line so shells and
-  // line-oriented readers see a complete line (JSON parsers do not care).
-  writeStdout(goJson(stateDocument(store, rec), '  ') + '\n');
+  // As runc 1.1.5: no newline after the document (clients parse it as JSON).
+  writeStdout(goJson(stateDocument(store, rec), '  '));
   return 0;
 }

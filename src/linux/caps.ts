@@ -17,13 +17,16 @@ export const CAPABILITY_NAMES = [
   'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
 ] as const;
 
-/** The highest capability number the running kernel knows. */
+let cachedLastCap: number | undefined;
+/** The highest capability number the running kernel knows (read once: it is asked in loops). */
 export function lastCap(): number {
+  if (cachedLastCap !== undefined) return cachedLastCap;
   try {
-    return Number(fs.readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim());
+    cachedLastCap = Number(fs.readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim());
   } catch {
-    return CAPABILITY_NAMES.length - 1;
+    cachedLastCap = CAPABILITY_NAMES.length - 1;
   }
+  return cachedLastCap;
 }
 
 /** Capability names the running kernel supports. */

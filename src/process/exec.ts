@@ -7,8 +7,9 @@
  * - user and time namespaces: the clone chain, before Node runs (only a
  *   single-threaded process may);
  * - PID namespace: this process, for the child it clones (spawnInit);
- * - cgroups: this process, before the child may run (onCloned), as runc
- *   does: a process in a user namespace cannot write the host's cgroup files;
+ * - cgroups: this process, before the child does anything but start Node
+ *   (onCloned), as runc does: a process in a user namespace cannot write the
+ *   host's cgroup files;
  * - ipc, uts, network, cgroup and mount namespaces: the exec'ed process,
  *   the mount namespace last (exec-init.ts).
  * The container's namespaces are opened here as fds, and the init's pid is

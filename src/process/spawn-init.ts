@@ -45,9 +45,12 @@ export interface SpawnInitOptions {
   /** Start dist/exec-init.cjs with this bootstrap instead of the init (`runts exec`). */
   exec?: ExecBootstrap;
   /**
-   * Called with the new pid before the child may run (it waits in the
-   * chain's read): place it in its cgroups here, so the init and all it
-   * starts are accounted from the first instruction.
+   * Called with the new pid to place it in its cgroups. The child starts
+   * Node meanwhile (as runc's init starts while runc applies its cgroups),
+   * but does nothing before the bootstrap message, which is sent after this
+   * returns: everything the init does for the container, and all it starts,
+   * is accounted to the container. Only a child that clones the init itself
+   * (a joined user namespace) waits for it, so that the init is born there.
    */
   onCloned?: (pid: number) => void;
 }
@@ -218,12 +221,14 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
     const channel = new SyncChannel(parentEnd);
     try {
       if (o.newTimeNs) writeTimeOffsets(pid, o.newTimeNs.offsets ?? {});
-      o.onCloned?.(pid);
+      if (midSync) o.onCloned?.(pid);
       if ((o.cloneFlags & CLONE.NEWUSER) !== 0) {
         if (o.uidMappings?.length) writeMappings(pid, 'uid_map', o.uidMappings);
         if (o.gidMappings?.length) writeMappings(pid, 'gid_map', o.gidMappings);
       }
       fs.writeSync(parentEnd, 'x');
+      // While Node starts in the child (see onCloned).
+      if (!midSync) o.onCloned?.(pid);
       if (midSync) pid = adoptGrandchild(pid, midSync[0]);
       channel.send(o.exec ? { type: 'exec', bootstrap: o.exec } : { type: 'bootstrap', bootstrap: o.bootstrap as InitBootstrap });
     } catch (e) {

@@ -161,8 +161,7 @@ describe('state', () => {
     "z.b": "quote \\" \\\\ \\u2028"
   },
   "owner": ""
-}
-`;
+}`; // no newline at the end, as runc
     assert.equal(r.stdout, expected);
     store.write(record('c1'));
     assert.doesNotMatch(runts(['--root', root, 'state', 'c1']).stdout, /annotations/);

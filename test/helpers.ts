@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ContainerRecord } from '../src/container/state-store.js';
 import { processStartTime } from '../src/container/status.js';
+import { makeBundle } from './rootfs.js';
 
 export const ROOT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const RUNTS = path.join(ROOT_DIR, 'dist', 'runts');
@@ -47,6 +48,8 @@ export function runtsAsync(args: string[], opts: RunOptions = {}): Promise<RunRe
     let stderr = '';
     child.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
     child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    // A child that exits before reading its stdin closes the pipe: not an error here.
+    child.stdin!.on('error', () => {});
     child.stdin!.end(opts.input ?? '');
     child.on('error', reject);
     child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
@@ -76,6 +79,49 @@ export function tempDir(t: { after(fn: () => void): void }): string {
   fs.chmodSync(dir, 0o755);
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+type Config = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** Lines of the host's mountinfo that name something under `dir`. */
+export function hostMountsUnder(dir: string): string[] {
+  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(dir));
+}
+
+/**
+ * The working area of a file of container tests: a temporary directory
+ * (tempDir), a state root in it, and an after-hook, registered before the
+ * directory's removal (after-hooks run in registration order), that runs
+ * `cleanup` (a test's own host mounts), force-deletes any container left and
+ * then fails the suite if a container or a mount under the directory was left
+ * behind. `bundle(script, patch)` makes a bundle whose process runs `script`
+ * with sh (`defaults` edits every config first, `patch` this one).
+ */
+export function containerSuite(
+  after: (fn: () => void) => void,
+  o: { cleanup?: () => void; defaults?: (c: Config) => void } = {},
+): { base: string; root: string; bundle(script: string, patch?: (c: Config, dir: string) => void): string } {
+  after(() => {
+    o.cleanup?.();
+    const left = fs.existsSync(root) ? fs.readdirSync(root) : [];
+    for (const id of left) runts(['--root', root, 'delete', '--force', id]);
+    assert.deepEqual(left, [], 'containers left behind');
+    assert.deepEqual(hostMountsUnder(base), [], 'mounts left behind');
+  });
+  const base = tempDir({ after });
+  const root = path.join(base, 'state');
+  let n = 0;
+  const bundle = (script: string, patch?: (c: Config, dir: string) => void): string => {
+    const dir = path.join(base, `bundle-${++n}`);
+    makeBundle(dir, (c: Config) => {
+      c.process.terminal = false;
+      c.process.args = ['sh', '-c', script];
+      o.defaults?.(c);
+      patch?.(c, dir);
+    });
+    return dir;
+  };
+  return { base, root, bundle };
 }
 
 /** Container IDs runts must refuse (they could escape --root) and accept. */

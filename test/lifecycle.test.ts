@@ -7,33 +7,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { consoleReceiver, runts, runtsAsync, tempDir, RUNTS } from './helpers.js';
+import { consoleReceiver, containerSuite, hostMountsUnder, runts, runtsAsync, tempDir, RUNTS } from './helpers.js';
 import { makeBundle } from './rootfs.js';
 
 type Config = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-// Registered before tempDir's removal: after-hooks run in registration order.
-after(() => {
-  // Nothing may be left: no state, no mount of any test bundle.
-  const left = fs.existsSync(root) ? fs.readdirSync(root) : [];
-  for (const id of left) runts(['--root', root, 'delete', '--force', id]);
-  assert.deepEqual(left, [], 'containers left behind');
-  assert.deepEqual(hostMountsUnder(base), [], 'mounts left behind');
-});
-const base = tempDir({ after });
-const root = path.join(base, 'state');
+const { base, root, bundle } = containerSuite(after);
 let n = 0;
-
-/** A bundle whose process runs `script` with sh; `patch` edits the config. */
-function bundle(script: string, patch?: (c: Config) => void): string {
-  const dir = path.join(base, `bundle-${++n}`);
-  makeBundle(dir, (c: Config) => {
-    c.process.terminal = false;
-    c.process.args = ['sh', '-c', script];
-    patch?.(c);
-  });
-  return dir;
-}
 
 /**
  * `create` or `run -d`: the container inherits runts' stdio and outlives
@@ -76,10 +56,6 @@ function processesHolding(dir: string): number[] {
     } catch {}
   }
   return found;
-}
-
-function hostMountsUnder(dir: string): string[] {
-  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(dir));
 }
 
 

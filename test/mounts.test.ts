@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { runts, tempDir, RUNTS } from './helpers.js';
+import { containerSuite, hostMountsUnder, runts, RUNTS } from './helpers.js';
 import { makeBundle } from './rootfs.js';
 
 type Config = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -19,38 +19,14 @@ type Config = Record<string, any>; // eslint-disable-line @typescript-eslint/no-
 /** Host mounts made by the tests (unmounted, deepest first, before the temp dir goes). */
 const hostMounts: string[] = [];
 
-// Registered before tempDir's removal: after-hooks run in registration order.
-after(() => {
-  for (const m of hostMounts.reverse()) spawnSync('umount', ['-l', m]);
-  const left = fs.existsSync(root) ? fs.readdirSync(root) : [];
-  for (const id of left) {
-    try {
-      runts(['--root', root, 'delete', '--force', id]);
-    } catch {}
-  }
-  assert.deepEqual(left, [], 'containers left behind');
-  assert.deepEqual(hostMountsUnder(base), [], 'mounts left behind');
+const { base, root, bundle } = containerSuite(after, {
+  cleanup: () => {
+    for (const m of hostMounts.reverse()) spawnSync('umount', ['-l', m]);
+  },
 });
-const base = tempDir({ after });
-const root = path.join(base, 'state');
 const RUNC = '/usr/sbin/runc';
 const haveRunc = fs.existsSync(RUNC);
 let n = 0;
-
-function hostMountsUnder(dir: string): string[] {
-  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(dir));
-}
-
-/** A bundle whose process runs `script` with sh; `patch` edits the config. */
-function bundle(script: string, patch?: (c: Config, dir: string) => void): string {
-  const dir = path.join(base, `bundle-${++n}`);
-  makeBundle(dir, (c: Config) => {
-    c.process.terminal = false;
-    c.process.args = ['sh', '-c', script];
-    patch?.(c, dir);
-  });
-  return dir;
-}
 
 function run(dir: string, extra: string[] = []) {
   return runts(['--root', root, 'run', ...extra, '--bundle', dir, `c${++n}`]);

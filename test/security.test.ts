@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { runts, runtsAsync, tempDir, RUNTS, ROOT_DIR } from './helpers.js';
+import { containerSuite, hostMountsUnder, runts, runtsAsync, tempDir, RUNTS, ROOT_DIR } from './helpers.js';
 import { makeBundle } from './rootfs.js';
 import { ProcfsHandle } from '../src/linux/procfs.js';
 import {
@@ -32,28 +32,14 @@ import { compileSeccomp, listenerPayload, SECCOMP_ACTIONS, SECCOMP_OPERATORS } f
 
 type Config = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const suite = { after };
-// Registered first, so it runs before the temporary directory is removed.
-after(() => {
-  const left = fs.existsSync(root) ? fs.readdirSync(root) : [];
-  assert.deepEqual(left, [], 'containers left behind');
-  assert.deepEqual(hostMountsUnder(base), [], 'mounts left behind');
-});
-// Reachable by user-namespaced containers too (helpers.ts).
-const base = tempDir(suite);
-const root = path.join(base, 'state');
+const suite = containerSuite(after, { defaults: (c) => (c.root.readonly = false) });
+const { base, root } = suite;
 let n = 0;
 
-/** A bundle whose process runs `script` with sh; `patch` edits the config. */
+/** A bundle whose process runs `script` with sh (root writable); `patch` edits the config. */
 function bundle(script: string, patch?: (c: Config) => void): string {
-  const dir = path.join(base, `bundle-${++n}`);
-  makeBundle(dir, (c: Config) => {
-    c.process.terminal = false;
-    c.process.args = ['sh', '-c', script];
-    c.root.readonly = false;
-    patch?.(c);
-  });
-  return dir;
+  n++; // run() names its container after the last bundle
+  return suite.bundle(script, patch);
 }
 
 function run(dir: string, id = `sec${n}`, extra: string[] = []) {
@@ -76,9 +62,6 @@ function initPid(id: string): number {
   return JSON.parse(runts(['--root', root, 'state', id]).stdout).pid;
 }
 
-function hostMountsUnder(dir: string): string[] {
-  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(dir));
-}
 
 const allowAllBut = (syscalls: Config[], extra: Config = {}) => ({ defaultAction: 'SCMP_ACT_ALLOW', syscalls, ...extra });
 

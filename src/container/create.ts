@@ -22,8 +22,8 @@ import { processStartTime } from './status.js';
 import { validateContainerId } from './id.js';
 import { SPEC_VERSION } from '../version.js';
 import { managerForSpec, removeCgroupDirs, type Manager } from '../cgroups/index.js';
+import { O_PATH } from '../linux/openat2.js';
 
-const O_PATH = 0o10000000;
 
 export interface CreateOptions {
   id: string;

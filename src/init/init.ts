@@ -33,8 +33,8 @@ import {
   verifyCwd,
   type Security,
 } from './security.js';
+import { O_PATH } from '../linux/openat2.js';
 
-const O_PATH = 0o10000000;
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export function runInit(): void {

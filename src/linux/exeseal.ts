@@ -32,74 +32,42 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DataType, ffi, libcFunction, openLibrary } from './libc.js';
-import { NativeBlock } from './memory.js';
+import { ffi, openLibrary } from './libc.js';
+import { MOUNT_ATTR, closeFd, mountSetattr, newFsMount, openTree } from './mount.js';
+import { AT_FDCWD, O_NOFOLLOW, O_PATH, openat } from './openat2.js';
 
-const I32 = DataType.I32;
-const I64 = DataType.I64;
-const fsopenCall = libcFunction('fsopen', I32, [DataType.String, DataType.U32]);
-const fsconfigCall = libcFunction('fsconfig', I32, [I32, DataType.U32, I64, I64, I32]);
-const fsmountCall = libcFunction('fsmount', I32, [I32, DataType.U32, DataType.U32]);
-const openTreeCall = libcFunction('open_tree', I32, [I32, DataType.String, DataType.U32]);
-const mountSetattrCall = libcFunction('mount_setattr', I32, [I32, DataType.String, DataType.U32, I64, I64]);
-const openatCall = libcFunction('openat', I32, [I32, DataType.String, I32, I32]);
-
-const AT_FDCWD = -100;
-const AT_EMPTY_PATH = 0x1000;
-const O_NOFOLLOW = 0o400000;
-const O_CLOEXEC = 0o2000000;
-const O_PATH = 0o10000000;
-const FSOPEN_CLOEXEC = 0x1;
-const FSCONFIG_SET_STRING = 1;
-const FSCONFIG_CMD_CREATE = 6;
-const FSMOUNT_CLOEXEC = 0x1;
-const MOUNT_ATTR_RDONLY = 0x1;
-const MOUNT_ATTR_NOSUID = 0x2;
-const MOUNT_ATTR_NODEV = 0x4;
-const OPEN_TREE_CLONE = 1;
+const READ_ONLY_VIEW = MOUNT_ATTR.RDONLY | MOUNT_ATTR.NODEV | MOUNT_ATTR.NOSUID;
 
 function escapeLowerDir(p: string): string {
   return p.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
 }
 
-function fsconfigString(ctx: number, key: string, value: string): void {
-  const b = new NativeBlock(key.length + value.length * 4 + 64);
-  fsconfigCall([ctx, FSCONFIG_SET_STRING, Number(b.cString(key)), Number(b.cString(value)), 0], `overlay ${key}=${value}`);
-}
-
 /** O_PATH fd of `binary` through a detached, read-only overlayfs. */
 function viaOverlay(binary: string): number {
-  const ctx = fsopenCall(['overlay', FSOPEN_CLOEXEC], 'overlay');
   // overlayfs wants two lower layers to run without an upper one; the second is empty.
   const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'runts-exeseal-'));
   try {
-    fsconfigString(ctx, 'lowerdir', `${escapeLowerDir(path.dirname(binary))}:${escapeLowerDir(empty)}`);
+    // Quoted: mount data is split at commas outside quotes. xino=off only keeps dmesg quiet.
+    const lowerdir = `${escapeLowerDir(path.dirname(binary))}:${escapeLowerDir(empty)}`;
+    const mnt = newFsMount('overlay', '', [], `lowerdir="${lowerdir}",xino=off`, READ_ONLY_VIEW, 'overlay');
     try {
-      fsconfigString(ctx, 'xino', 'off'); // only to keep dmesg quiet
-    } catch {}
-    fsconfigCall([ctx, FSCONFIG_CMD_CREATE, 0, 0, 0], 'create overlay');
-    const mnt = fsmountCall([ctx, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID], 'overlay');
-    try {
-      return openatCall([mnt, path.basename(binary), O_PATH | O_NOFOLLOW | O_CLOEXEC, 0], `${binary} in overlay`);
+      return openat(mnt, path.basename(binary), O_PATH | O_NOFOLLOW, 0, `${binary} in overlay`);
     } finally {
-      fs.closeSync(mnt);
+      closeFd(mnt);
     }
   } finally {
-    fs.closeSync(ctx);
     fs.rmdirSync(empty);
   }
 }
 
 /** O_PATH fd of `binary` on a detached, read-only bind mount of it. */
 function viaReadOnlyBind(binary: string): number {
-  const fd = openTreeCall([AT_FDCWD, binary, OPEN_TREE_CLONE | O_CLOEXEC], binary);
+  const fd = openTree(AT_FDCWD, binary, { clone: true });
   try {
-    const attr = new NativeBlock(64);
-    attr.view.writeBigUInt64LE(BigInt(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID), 0); // attr_set
-    mountSetattrCall([fd, '', AT_EMPTY_PATH, Number(attr.address), 32], `read-only ${binary}`);
+    mountSetattr(fd, { set: READ_ONLY_VIEW }, false, `read-only ${binary}`);
     return fd;
   } catch (e) {
-    fs.closeSync(fd);
+    closeFd(fd);
     throw e;
   }
 }

@@ -17,12 +17,8 @@
 import fs from 'node:fs';
 import { DataType, libcFunction, SyscallError } from './libc.js';
 import { NativeBlock } from './memory.js';
+import { O_CLOEXEC, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_WRONLY } from './openat2.js';
 
-const O_WRONLY = 0o1;
-const O_DIRECTORY = 0o200000;
-const O_NOFOLLOW = 0o400000;
-const O_CLOEXEC = 0o2000000;
-const O_PATH = 0o10000000;
 
 const PROC_SUPER_MAGIC = 0x9fa0;
 const PROC_ROOT_INO = 1;

@@ -14,8 +14,8 @@ import { setCloexec } from '../linux/fd.js';
 import { socketPair } from '../linux/socket.js';
 import { sealedExecutable } from '../linux/exeseal.js';
 import { SyncChannel, type ExecBootstrap, type InitBootstrap } from './protocol.js';
+import { O_PATH } from '../linux/openat2.js';
 
-const O_PATH = 0o10000000;
 
 export interface IdMapping {
   containerID: number;

@@ -394,6 +394,22 @@ describe('resources (v1)', () => {
     assert.ok(lines.some((e) => e.type === 'stats' && e.data.memory.usage.limit === 33554432), 'stats events too');
   });
 
+  v1Test('a 6 MB memory limit (Docker\'s minimum) is met by create and exec: starting Node is not charged to the container', (t) => {
+    const limit = 6 * 1024 * 1024;
+    const dir = bundle('small', 'sleep 30', (c) => {
+      c.linux.resources.memory = { limit, swap: limit };
+    });
+    runDetached(dir, 'small');
+    t.after(() => del('small'));
+    // The container's own view of its memory cgroup (v1: mounted at its cgroup).
+    const r = runts(['--root', root, 'exec', 'small', 'cat', '/sys/fs/cgroup/memory/memory.limit_in_bytes', '/sys/fs/cgroup/memory/memory.max_usage_in_bytes']);
+    assert.equal(r.status, 0, r.stderr);
+    const [seenLimit, peak] = r.stdout.trim().split('\n').map(Number);
+    assert.equal(seenLimit, limit);
+    assert.ok(peak > 0 && peak < limit, `peak usage ${peak}`);
+    assert.equal(read(cg('memory', 'small'), 'memory.failcnt'), '0', 'never at the limit');
+  });
+
   v1Test('a fork bomb stops at pids.max', (t) => {
     const dir = bundle('bomb', 'b() { b | b & }; b; sleep 30', (c) => (c.linux.resources.pids = { limit: 20 }));
     createQuiet(dir, 'bomb');

@@ -166,7 +166,7 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
       uidMappings: spec.linux?.uidMappings,
       gidMappings: spec.linux?.gidMappings,
       inheritFds,
-      onCloned: (initPid) => {
+      onBooted: (initPid) => {
         record.cgroupPaths = cgroup!.paths();
         try {
           cgroup!.apply(initPid);

@@ -35,6 +35,7 @@ export function runExecInit(): void {
     // Node in the container's PID namespace (CVE-2019-5736; execve resets it).
     closeScriptFd();
     prctl(PR_SET_DUMPABLE, 0, 0, 'not dumpable');
+    channel.send({ type: 'booted' });
     const msg = channel.receive<ParentMessage>();
     if (msg?.type !== 'exec') throw new Error('exec: no bootstrap message from runts');
     setupAndExec(msg.bootstrap, channel);

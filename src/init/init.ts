@@ -46,6 +46,7 @@ export function runInit(): void {
   delete process.env._RUNTS_SYNC_FD;
   let reported = false;
   try {
+    channel.send({ type: 'booted' });
     const msg = channel.receive<ParentMessage>();
     if (msg?.type !== 'bootstrap') throw new Error('init: no bootstrap message from runts');
     setupAndExec(msg.bootstrap, channel, () => (reported = true));

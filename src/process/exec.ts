@@ -7,9 +7,9 @@
  * - user and time namespaces: the clone chain, before Node runs (only a
  *   single-threaded process may);
  * - PID namespace: this process, for the child it clones (spawnInit);
- * - cgroups: this process, before the child does anything but start Node
- *   (onCloned), as runc does: a process in a user namespace cannot write the
- *   host's cgroup files;
+ * - cgroups: this process, once the child has started Node and before it
+ *   does anything else (onBooted): a process in a user namespace cannot
+ *   write the host's cgroup files;
  * - ipc, uts, network, cgroup and mount namespaces: the exec'ed process,
  *   the mount namespace last (exec-init.ts).
  * The container's namespaces are opened here as fds, and the init's pid is
@@ -205,7 +205,7 @@ export function startExec(t: ExecTarget, o: ExecOptions): StartedExec {
         annotations: t.annotations,
         joinKeyring: t.joinKeyring,
       },
-      onCloned: (pid) => joinCgroups(cgroups, pid),
+      onBooted: (pid) => joinCgroups(cgroups, pid),
     };
     let spawned: ReturnType<typeof spawnInit>;
     try {

@@ -67,6 +67,8 @@ export type ParentMessage =
   | { type: 'exec'; bootstrap: ExecBootstrap };
 
 export type InitMessage =
+  /** Node is up and the init's code loaded: the parent may place it in its cgroups. */
+  | { type: 'booted' }
   | { type: 'run-hooks' }
   | { type: 'ready' }
   | { type: 'error'; message: string };

@@ -13,7 +13,7 @@ import { CLONE, setns } from '../linux/ns.js';
 import { setCloexec } from '../linux/fd.js';
 import { socketPair } from '../linux/socket.js';
 import { sealedExecutable } from '../linux/exeseal.js';
-import { SyncChannel, type ExecBootstrap, type InitBootstrap } from './protocol.js';
+import { SyncChannel, type ExecBootstrap, type InitBootstrap, type InitMessage } from './protocol.js';
 import { O_PATH } from '../linux/openat2.js';
 
 
@@ -45,14 +45,15 @@ export interface SpawnInitOptions {
   /** Start dist/exec-init.cjs with this bootstrap instead of the init (`runts exec`). */
   exec?: ExecBootstrap;
   /**
-   * Called with the new pid to place it in its cgroups. The child starts
-   * Node meanwhile (as runc's init starts while runc applies its cgroups),
-   * but does nothing before the bootstrap message, which is sent after this
-   * returns: everything the init does for the container, and all it starts,
-   * is accounted to the container. Only a child that clones the init itself
-   * (a joined user namespace) waits for it, so that the init is born there.
+   * Called with the init's pid to place it in its cgroups, once it has
+   * started Node and loaded its code ('booted') and before it gets its
+   * bootstrap: everything it does for the container, and all it starts, is
+   * accounted to the container, but not the ~8 MB of starting Node, which
+   * stay with the runtime (as runc's init starts before runc applies its
+   * cgroups). Without that a memory limit under ~12 MB could not be met;
+   * runc's own init needs 2.5 MB.
    */
-  onCloned?: (pid: number) => void;
+  onBooted?: (pid: number) => void;
 }
 
 export interface SpawnedInit {
@@ -221,15 +222,17 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
     const channel = new SyncChannel(parentEnd);
     try {
       if (o.newTimeNs) writeTimeOffsets(pid, o.newTimeNs.offsets ?? {});
-      if (midSync) o.onCloned?.(pid);
       if ((o.cloneFlags & CLONE.NEWUSER) !== 0) {
         if (o.uidMappings?.length) writeMappings(pid, 'uid_map', o.uidMappings);
         if (o.gidMappings?.length) writeMappings(pid, 'gid_map', o.gidMappings);
       }
       fs.writeSync(parentEnd, 'x');
-      // While Node starts in the child (see onCloned).
-      if (!midSync) o.onCloned?.(pid);
       if (midSync) pid = adoptGrandchild(pid, midSync[0]);
+      const booted = channel.receive<InitMessage>();
+      if (booted?.type !== 'booted') {
+        throw new Error(booted?.type === 'error' ? booted.message : 'the container init exited before it started');
+      }
+      o.onBooted?.(pid);
       channel.send(o.exec ? { type: 'exec', bootstrap: o.exec } : { type: 'bootstrap', bootstrap: o.bootstrap as InitBootstrap });
     } catch (e) {
       try {

@@ -494,6 +494,22 @@ describe('process attributes', () => {
     assert.equal(inherit.status, 0, inherit.stderr);
     assert.doesNotMatch(inherit.stdout, /_ses\.keyring-none/);
   });
+
+  test('exec joins the container\'s session keyring, and none when it was created with --no-new-keyring', (t) => {
+    const unmask = (c: Config) => (c.linux.maskedPaths = c.linux.maskedPaths.filter((p: string) => p !== '/proc/keys'));
+    const keyrings = (id: string) => runts(['--root', root, 'exec', id, 'sh', '-c', 'grep -o "_ses\\.[^:]*" /proc/keys || true']);
+    for (const [id, flags] of [['exec-keyring-own', []], ['exec-keyring-none', ['--no-new-keyring']]] as const) {
+      const started = spawnSync(RUNTS, ['--root', root, 'run', '-d', ...flags, '--bundle', bundle('sleep 30', unmask), id], { stdio: 'ignore', timeout: 30_000 });
+      t.after(() => runts(['--root', root, 'delete', '--force', id]));
+      assert.equal(started.status, 0);
+    }
+    const own = keyrings('exec-keyring-own');
+    assert.equal(own.status, 0, own.stderr);
+    assert.match(own.stdout, /^_ses\.exec-keyring-own$/m);
+    const none = keyrings('exec-keyring-none');
+    assert.equal(none.status, 0, none.stderr);
+    assert.doesNotMatch(none.stdout, /_ses\.exec-keyring-none/);
+  });
 });
 
 describe('no host leaks', () => {

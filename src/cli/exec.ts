@@ -209,7 +209,7 @@ async function execCommand(ctx: CommandContext): Promise<number> {
         bundle: rec.bundle,
         annotations: rec.annotations,
         // TODO(lifecycle): create does not record --no-new-keyring yet.
-        joinKeyring: (rec as { noNewKeyring?: boolean }).noNewKeyring !== true,
+        joinKeyring: rec.noNewKeyring !== true,
       },
       { process: proc, consoleSocket, preserveFds: (ctx.flags['preserve-fds'] as number | undefined) ?? 0, subCgroupPaths },
     );

@@ -149,6 +149,7 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
       owner: '',
       annotations: spec.annotations,
       config: spec,
+      ...(o.noNewKeyring ? { noNewKeyring: true } : {}),
     };
 
     const execFifoFd = fs.openSync(fifo, O_PATH);

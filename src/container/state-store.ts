@@ -32,6 +32,8 @@ export interface ContainerRecord {
   started?: boolean;
   /** Cgroup directories created for the container, to remove on delete. */
   cgroupPaths?: string[];
+  /** Created with --no-new-keyring: `exec` joins no session keyring either (runc's NoNewKeyring). */
+  noNewKeyring?: boolean;
 }
 
 export const STATE_FILE = 'state.json';

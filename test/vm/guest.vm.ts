@@ -184,7 +184,6 @@ function hugePageSizes(): string[] {
  * tests run as todo for runts (shown, not failing the run) until fixed.
  */
 const KNOWN: Record<string, string | false> = {
-  specCgroupns: 'runts spec leaves out the cgroup namespace that runc spec adds on a cgroup v2 host (src/spec/defaults.ts)',
   apparmorAtCreate:
     'runts applies the AppArmor exec label after exec.fifo (beforeCredentials in src/init/security.ts), runc before it reports ready: a profile that is not loaded fails start, not create',
 };
@@ -234,7 +233,7 @@ describe('the host', () => {
     assert.ok(fs.existsSync('/sys/kernel/security/apparmor/profiles'));
   });
 
-  test('spec: a cgroup namespace on a cgroup v2 host, as runc', { todo: todo('specCgroupns') }, () => {
+  test('spec: a cgroup namespace on a cgroup v2 host, as runc', () => {
     assert.ok(template.linux.namespaces.some((n: { type: string }) => n.type === 'cgroup'), JSON.stringify(template.linux.namespaces));
   });
 

@@ -12,7 +12,8 @@
 #                 required  (CI) run; anything that keeps the lane from
 #                           running is a failure, with the reason
 # RUNTS_VM_INSTALL=1        apt-get install the host tools it lacks
-#                           (qemu-system-x86, mmdebstrap) first
+#                           (qemu-system-x86, mmdebstrap; xz-utils and
+#                           e2fsprogs where a minimal system has none) first
 # RUNTS_VM_RUNC   report    (default) run the suite with runc too, report it
 #                 required  a runc failure fails the lane as well
 #                 off       runts only
@@ -55,6 +56,8 @@ if [ "${RUNTS_VM_INSTALL:-0}" = 1 ]; then
   need=()
   command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
   command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
+  command -v xz >/dev/null || need+=(xz-utils)
+  command -v mke2fs >/dev/null || need+=(e2fsprogs)
   if [ ${#need[@]} -gt 0 ]; then
     say "installing ${need[*]}"
     DEBIAN_FRONTEND=noninteractive timeout -k 10 "$(limit 600)" \

@@ -601,25 +601,30 @@ ${extra}
   // A profile that is not loaded: create fails with the reason (the init
   // writes the exec label before it reports ready, as runc's does), the
   // process never runs, and nothing is left behind.
-  test('a profile that is not loaded: create fails with the reason, and leaves nothing behind', (t) => {
-    const id = 'aa-missing';
-    const dir = bundle(id, 'echo RAN', (c) => (c.process.apparmorProfile = 'runts-vm-not-loaded'));
+  const missing = 'aa-missing';
+  let created: Result | undefined;
+  test('a profile that is not loaded: create fails with the reason; the process never runs', (t) => {
+    const dir = bundle(missing, 'echo RAN', (c) => (c.process.apparmorProfile = 'runts-vm-not-loaded'));
     // create's stdio (files: the init keeps them) is the container's.
-    const r = rt(['create', '--bundle', dir, id]);
+    const r = (created = rt(['create', '--bundle', dir, missing]));
+    t.diagnostic(`create: exit ${r.status}: ${r.stderr.trim()}`);
+    assert.notEqual(r.status, 0, 'create succeeded');
+    assert.match(r.stderr, /apparmor/i);
+    assert.doesNotMatch(fs.readFileSync(r.outFile, 'utf8'), /RAN/, 'the process ran');
+  });
+
+  test('... and leaves nothing behind: no state, no cgroup, no process', () => {
+    assert.ok(created, 'create was not run');
     try {
-      assert.notEqual(r.status, 0, `create succeeded: ${r.stderr}`);
-      assert.match(r.stderr, /apparmor/i);
-      t.diagnostic(`create: ${r.stderr.trim()}`);
-      assert.doesNotMatch(fs.readFileSync(r.outFile, 'utf8'), /RAN/, 'the process ran');
-      // Nothing left: no state (state and list), no cgroup (removed, so no process in it).
-      const st = rt(['state', id]);
+      const st = rt(['state', missing]);
       assert.notEqual(st.status, 0, `state after a failed create: ${st.stdout}`);
       const list = ok(['list', '--format', 'json']);
-      assert.ok(!(JSON.parse(list.stdout || 'null') ?? []).some((c: { id: string }) => c.id === id), `list: ${list.stdout}`);
-      assert.ok(waitFor(() => !fs.existsSync(cgDir(id)), 10_000), 'no cgroup left');
-      assert.ok(!(fs.existsSync(STATE) && fs.readdirSync(STATE).includes(id)), 'no state directory left');
+      assert.ok(!(JSON.parse(list.stdout || 'null') ?? []).some((c: { id: string }) => c.id === missing), `list: ${list.stdout}`);
+      assert.ok(!(fs.existsSync(STATE) && fs.readdirSync(STATE).includes(missing)), 'no state directory left');
+      // The cgroup is removed only once empty: no process of the container is left.
+      assert.ok(waitFor(() => !fs.existsSync(cgDir(missing)), 10_000), 'no cgroup left');
     } finally {
-      rt(['delete', '--force', id]);
+      rt(['delete', '--force', missing]);
     }
   });
 });

@@ -22,7 +22,8 @@ import { attachDeviceFilter } from '../src/cgroups/v2/devices.js';
 import { V2Manager } from '../src/cgroups/v2/manager.js';
 import { resourcesFromSpec, sharesToWeight, swapToV2 } from '../src/cgroups/resources.js';
 import { emptyResources, type DeviceRule } from '../src/cgroups/types.js';
-import { queryPrograms, BPF_CGROUP_DEVICE } from '../src/linux/bpf.js';
+import { queryPrograms, retryOnEagain, BPF_CGROUP_DEVICE, PROG_LOAD_TRIES } from '../src/linux/bpf.js';
+import { SyscallError } from '../src/linux/libc.js';
 import { parseGoDuration, marshal } from '../src/cgroups/events.js';
 import { removePath } from '../src/cgroups/fsutil.js';
 
@@ -215,6 +216,30 @@ describe('unit: paths, devices, conversions', () => {
     for (const [maj, min] of [[1, 3], [1, 5], [1, 7], [1, 8], [1, 9], [5, 0], [5, 2], [10, 200]]) expected.push(...block(2, maj, min));
     expected.push(...block(2, 136), 'Mov32Imm dst: r0 imm: 0', 'Exit');
     assert.deepEqual(normalized, expected);
+  });
+
+  test('BPF_PROG_LOAD is tried again on EAGAIN, a few times, and on nothing else', () => {
+    const EAGAIN = 11;
+    const EPERM = 1;
+    const failing = (errno: number, times: number) => {
+      let calls = 0;
+      const fn = () => {
+        if (++calls <= times) throw new SyscallError('bpf', errno, 'BPF_PROG_LOAD');
+        return 42;
+      };
+      return { fn, calls: () => calls };
+    };
+    assert.equal(new SyscallError('bpf', EAGAIN).code, 'EAGAIN', "errno 11's name, not its alias EWOULDBLOCK");
+    let f = failing(EAGAIN, PROG_LOAD_TRIES - 1);
+    assert.equal(retryOnEagain(f.fn), 42, 'succeeds on the last try');
+    assert.equal(f.calls(), PROG_LOAD_TRIES);
+    f = failing(EAGAIN, PROG_LOAD_TRIES);
+    assert.throws(() => retryOnEagain(f.fn), /BPF_PROG_LOAD: EAGAIN/);
+    assert.equal(f.calls(), PROG_LOAD_TRIES, 'gives up after PROG_LOAD_TRIES');
+    f = failing(EPERM, 1);
+    assert.throws(() => retryOnEagain(f.fn), /EPERM/);
+    assert.equal(f.calls(), 1, 'other errors at once');
+    assert.ok(PROG_LOAD_TRIES > 1 && PROG_LOAD_TRIES <= 10);
   });
 
   test('v1 → v2 conversions and Go formats', () => {

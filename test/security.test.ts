@@ -20,7 +20,8 @@ import { makeBundle } from './rootfs.js';
 import { ProcfsHandle } from '../src/linux/procfs.js';
 import {
   apparmorEnabled,
-  applyExecLabels,
+  applyApparmorLabel,
+  applySelinuxLabel,
   checkLabels,
   formatMountLabel,
   selinuxEnabled,
@@ -418,8 +419,13 @@ describe('AppArmor and SELinux', () => {
       // Older kernels: attr/exec for AppArmor too.
       fs.rmSync(path.join(attr, 'apparmor'), { recursive: true });
       fs.writeFileSync(path.join(attr, 'exec'), '');
-      applyExecLabels(h, { apparmorProfile: 'older' });
-      assert.equal(fs.readFileSync(path.join(attr, 'exec'), 'utf8'), 'exec older');
+      applyApparmorLabel(h, { apparmorProfile: 'older', selinuxLabel: 'not-this-one' });
+      assert.equal(fs.readFileSync(path.join(attr, 'exec'), 'utf8'), 'exec older', 'the AppArmor label alone');
+      applySelinuxLabel(h, { apparmorProfile: 'not-this-one', selinuxLabel: 'system_u:system_r:spc_t:s0' });
+      assert.equal(fs.readFileSync(path.join(attr, 'exec'), 'utf8'), 'system_u:system_r:spc_t:s0', 'the SELinux label alone');
+      applyApparmorLabel(h, {});
+      applySelinuxLabel(h, {});
+      assert.equal(fs.readFileSync(path.join(attr, 'exec'), 'utf8'), 'system_u:system_r:spc_t:s0', 'nothing written without a label');
       // Never outside the handle, even through a symlink the container could plant.
       fs.rmSync(path.join(attr, 'exec'));
       fs.symlinkSync('/etc/hostname', path.join(attr, 'exec'));

@@ -89,11 +89,22 @@ export function ownCgroups(): Map<string, string> {
   return parseCgroupFile(fs.readFileSync('/proc/self/cgroup', 'utf8'));
 }
 
+/**
+ * Whether `root` (/sys/fs/cgroup) is itself a cgroup2 mount: the pure v2
+ * layout, runc's cgroups.IsCgroup2UnifiedMode (statfs's f_type against
+ * CGROUP2_SUPER_MAGIC). A root that cannot be statted is not unified.
+ */
+export function isCgroup2Unified(root = DEFAULT_ROOT): boolean {
+  try {
+    return Number(fs.statfsSync(root).type) === CGROUP2_SUPER_MAGIC;
+  } catch {
+    return false;
+  }
+}
+
 /** The host's layout: "unified" when /sys/fs/cgroup itself is a cgroup2 mount. */
 export function cgroupMode(root = DEFAULT_ROOT): 'unified' | 'hybrid' | 'legacy' {
-  try {
-    if (Number(fs.statfsSync(root).type) === CGROUP2_SUPER_MAGIC) return 'unified';
-  } catch {}
+  if (isCgroup2Unified(root)) return 'unified';
   return findMount('') ? 'hybrid' : 'legacy';
 }
 

@@ -21,7 +21,7 @@ import { prctl } from '../linux/prctl.js';
 import { closeScriptFd } from '../linux/exeseal.js';
 import { SPEC_VERSION } from '../version.js';
 import { execProcess, prepareProcessExec } from './init.js';
-import { applyProcessAttributes, joinContainerKeyring, openProcfs, prepareSecurity } from './security.js';
+import { applyProcessAttributes, beforeReady, joinContainerKeyring, openProcfs, prepareSecurity } from './security.js';
 import type { LinuxSeccomp } from '../spec/types.gen.js';
 
 const PR_SET_DUMPABLE = 4;
@@ -93,7 +93,9 @@ function setupAndExec(b: ExecBootstrap, channel: SyncChannel): void {
   applyProcessAttributes({ ...proc, oomScoreAdj: undefined }, { personality: b.personality }, procfs);
 
   const exec = prepareProcessExec(proc);
+  // The AppArmor exec label, as in the init: before `ready`.
+  beforeReady(security);
   channel.send({ type: 'ready' });
-  // Exec labels, seccomp, credentials, cwd check, fds, execve.
+  // The SELinux exec label, seccomp, credentials, cwd check, fds, execve.
   execProcess(proc, exec, { ptySlave, preserveFds: b.preserveFds, security });
 }

@@ -27,6 +27,7 @@ import {
   applyProcessAttributes,
   beforeCredentials,
   beforeExec,
+  beforeReady,
   joinContainerKeyring,
   openProcfs,
   prepareSecurity,
@@ -198,6 +199,9 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
   applyProcessAttributes(proc, spec.linux, procfs);
 
   const exec = prepareProcessExec(proc);
+  // The AppArmor exec label, as runc: before `ready`, so that a profile the
+  // kernel refuses fails create, which then removes the container.
+  beforeReady(security);
 
   channel.send({ type: 'ready' });
   markReported();

@@ -133,9 +133,18 @@ export function setSelinuxKeyLabel(procfs: ProcfsHandle, label: string): void {
   }
 }
 
-/** Write the exec labels; the last step before credentials, seccomp and execve. */
-export function applyExecLabels(procfs: ProcfsHandle, labels: ExecLabels): void {
+/**
+ * The AppArmor exec label, as runc applies it: before the init reports
+ * `ready`, so that a profile the kernel refuses (not loaded, say) fails
+ * create with the reason and nothing of the container is left. Written on
+ * the calling thread, which must be the one that later calls execve.
+ */
+export function applyApparmorLabel(procfs: ProcfsHandle, labels: ExecLabels): void {
   if (labels.apparmorProfile) setApparmorExecProfile(procfs, labels.apparmorProfile);
+}
+
+/** The SELinux exec label, as runc sets it: after `ready`, right before credentials, seccomp and execve. */
+export function applySelinuxLabel(procfs: ProcfsHandle, labels: ExecLabels): void {
   if (labels.selinuxLabel) setSelinuxExecLabel(procfs, labels.selinuxLabel);
 }
 

@@ -8,8 +8,10 @@
  *                          seccomp compiled, agent connected
  *   applyProcessAttributes before `ready`: oom_score_adj, personality,
  *                          scheduler, I/O priority (errors reach create)
- *   beforeCredentials      in execProcess: exec labels; seccomp when
- *                          no_new_privs is not set (needs CAP_SYS_ADMIN)
+ *   beforeReady            right before `ready`: the AppArmor exec label
+ *                          (as runc: a refused profile fails create)
+ *   beforeCredentials      in execProcess: the SELinux exec label; seccomp
+ *                          when no_new_privs is not set (needs CAP_SYS_ADMIN)
  *   verifyCwd              in execProcess, after chdir (CVE-2024-21626)
  *   beforeExec             in execProcess, after the fds are closed:
  *                          seccomp with no_new_privs, then only execve
@@ -18,7 +20,7 @@ import { getcwd, ProcfsHandle } from '../linux/procfs.js';
 import { joinSessionKeyring, modKeyPerm } from '../linux/keyring.js';
 import { IOPRIO_CLASS, ioprioSet, PERSONALITY, SCHED_FLAG, SCHED_POLICY, schedSetattr, setPersonality } from '../linux/sched.js';
 import type { SyscallError } from '../linux/libc.js';
-import { applyExecLabels, checkLabels, detectLsm, setSelinuxKeyLabel, type ExecLabels } from './lsm.js';
+import { applyApparmorLabel, applySelinuxLabel, checkLabels, detectLsm, setSelinuxKeyLabel, type ExecLabels } from './lsm.js';
 import { installSeccomp, prepareSeccomp, type ListenerState, type PreparedSeccomp } from './seccomp.js';
 import type { LinuxSeccomp } from '../spec/types.gen.js';
 
@@ -140,9 +142,21 @@ export function applyProcessAttributes(proc: Proc, linux: any, procfs: ProcfsHan
   }
 }
 
-/** Exec labels, then seccomp when it needs CAP_SYS_ADMIN (no no_new_privs). Right before the credentials change. */
+/**
+ * The AppArmor exec label (aa_change_onexec), before the init or an exec's
+ * process reports `ready`: its failure then reaches create (or exec) with
+ * the reason, as in runc. The label is the calling thread's and takes effect
+ * at its next execve: call it on the thread that calls execve (Node's main
+ * thread). A child forked from that thread inherits it: the startContainer
+ * hooks, run after `ready`, start under the profile, as runc's do.
+ */
+export function beforeReady(s: Security): void {
+  applyApparmorLabel(s.procfs, s.labels);
+}
+
+/** The SELinux exec label, then seccomp when it needs CAP_SYS_ADMIN (no no_new_privs). Right before the credentials change. */
 export function beforeCredentials(s: Security): void {
-  applyExecLabels(s.procfs, s.labels);
+  applySelinuxLabel(s.procfs, s.labels);
   s.procfs.close();
   if (s.seccomp && !s.noNewPrivileges) installSeccomp(s.seccomp);
 }

@@ -52,9 +52,28 @@ export function encodeInsns(insns: BpfInsn[]): Buffer {
   return buf;
 }
 
+/** How many times in all BPF_PROG_LOAD is tried while it fails with EAGAIN. */
+export const PROG_LOAD_TRIES = 5;
+
+/**
+ * `fn` again while it throws EAGAIN, `tries` times in all; the last error
+ * when every try failed so. BPF_PROG_LOAD returns EAGAIN when a signal
+ * interrupts the verifier (Linux 4.20+) or a transient allocation fails;
+ * runc's loader (cilium/ebpf) tries it again.
+ */
+export function retryOnEagain<T>(fn: () => T, tries = PROG_LOAD_TRIES): T {
+  for (let n = 1; ; n++) {
+    try {
+      return fn();
+    } catch (e) {
+      if ((e as SyscallError).code !== 'EAGAIN' || n >= tries) throw e;
+    }
+  }
+}
+
 /**
  * Load a program; returns its fd. On a verifier refusal the error message
- * carries the verifier's log.
+ * carries the verifier's log. EAGAIN is tried again (retryOnEagain).
  */
 export function loadProgram(progType: number, insns: BpfInsn[], license: string, name = ''): number {
   const code = encodeInsns(insns);
@@ -76,7 +95,7 @@ export function loadProgram(progType: number, insns: BpfInsn[], license: string,
     }
     Buffer.from(name.slice(0, 15), 'ascii').copy(attr.view, 48); // prog_name[16]
     try {
-      return { fd: bpf(BPF_PROG_LOAD, attr, 'BPF_PROG_LOAD'), log: '' };
+      return { fd: retryOnEagain(() => bpf(BPF_PROG_LOAD, attr, 'BPF_PROG_LOAD')), log: '' };
     } catch (e) {
       const text = log ? mem.view.toString('utf8', log.offset, log.offset + logSize).replace(/\0[\s\S]*$/, '') : '';
       return { fd: -1, log: text, err: e as SyscallError };

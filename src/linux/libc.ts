@@ -91,8 +91,14 @@ export function openLibrary(library: string, path: string): void {
   openedLibraries.add(library);
 }
 
+// glibc's names (strerrorname_np): os.constants.errno also lists the
+// aliases EWOULDBLOCK (EAGAIN's number) and ENOTSUP (EOPNOTSUPP's), and the
+// later name would win.
+const ERRNO_ALIASES = new Set(['EWOULDBLOCK', 'ENOTSUP']);
 const errnoNames: Record<number, string> = Object.fromEntries(
-  Object.entries(osConstants.errno).map(([name, code]) => [code, name]),
+  Object.entries(osConstants.errno)
+    .filter(([name]) => !ERRNO_ALIASES.has(name))
+    .map(([name, code]) => [code, name]),
 );
 
 export function errnoName(code: number): string {

@@ -2,14 +2,21 @@
  * The config.json that `runts spec` writes: runc 1.1.5's example spec (and
  * its rootless conversion), field for field and in runc's key order, so the
  * file reads like runc's. Only ociVersion differs: runts writes the version
- * it implements.
+ * it implements. As runc's, it depends on the host in one place: on a pure
+ * cgroup v2 host (/sys/fs/cgroup a cgroup2 mount) the namespaces end with a
+ * cgroup namespace, kept by the rootless conversion.
  */
 import type { LinuxNamespace, Mount, Spec } from './types.gen.js';
 import { SPEC_VERSION } from '../version.js';
+import { isCgroup2Unified } from '../cgroups/mounts.js';
 
 const DEFAULT_CAPS = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
 
-export function defaultSpec(opts: { rootless: boolean }): Spec {
+/**
+ * @param opts.cgroup2Unified whether the host is pure cgroup v2 (default:
+ *   detected, as runc's cgroups.IsCgroup2UnifiedMode does)
+ */
+export function defaultSpec(opts: { rootless: boolean; cgroup2Unified?: boolean }): Spec {
   const caps = () => [...DEFAULT_CAPS];
   const mounts: Mount[] = [
     { destination: '/proc', type: 'proc', source: 'proc' },
@@ -21,6 +28,7 @@ export function defaultSpec(opts: { rootless: boolean }): Spec {
     { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
   ];
   const namespaces: LinuxNamespace[] = [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  if (opts.cgroup2Unified ?? isCgroup2Unified()) namespaces.push({ type: 'cgroup' });
   const linuxTail = {
     maskedPaths: [
       '/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats',

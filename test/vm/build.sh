@@ -73,10 +73,30 @@ if [ "${1:-}" = "--key" ]; then
   exit 0
 fi
 LANE="$CACHE/$KEY"
+
+# Remove a build directory. mmdebstrap unmounts what it mounted in the root
+# (proc, sys, dev nodes) when it ends, on SIGTERM too; after a SIGKILL
+# they stay: unmount what is left under it first, deepest first, and never
+# let rm cross into a mount (the host's /sys or /dev).
+remove_build() {
+  local dir="$1" m
+  [ -n "$dir" ] && [ -d "$dir" ] || return 0
+  for m in $(awk -v d="$dir/" 'index($2, d) == 1 {print $2}' /proc/self/mounts | sort -r); do
+    umount -l "$m" 2>/dev/null || log "cannot unmount $m"
+  done
+  rm -rf --one-file-system "$dir"
+}
+
 # One build at a time (a second caller waits, then reuses what the first built).
 mkdir -p "$CACHE"
 exec 9>"$CACHE/.lock"
 flock 9
+# What a build that was killed left (none runs now: we hold the lock).
+for old in "$CACHE"/.build-*; do
+  [ -e "$old" ] || continue
+  log "removing $old, left by a build that did not finish"
+  remove_build "$old"
+done
 if [ -f "$LANE/ready" ]; then
   log "reusing $LANE"
   echo "$LANE"
@@ -87,7 +107,7 @@ command -v mmdebstrap >/dev/null || missing "mmdebstrap is not installed (apt-ge
 command -v qemu-system-x86_64 >/dev/null || missing "qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)"
 
 WORK="$(mktemp -d "$CACHE/.build-$KEY-XXXXXX")"
-trap 'rm -rf "$WORK"' EXIT
+trap 'remove_build "$WORK"' EXIT
 START=$(date +%s)
 log "building lane $KEY in $WORK"
 

@@ -12,16 +12,28 @@
 #                 required  (CI) run; anything that keeps the lane from
 #                           running is a failure, with the reason
 # RUNTS_VM_INSTALL=1        apt-get install the host tools it lacks
-#                           (qemu-system-x86, mmdebstrap) first
+#                           (qemu-system-x86, mmdebstrap; xz-utils and
+#                           e2fsprogs where a minimal system has none) first
 # RUNTS_VM_RUNC   report    (default) run the suite with runc too, report it
 #                 required  a runc failure fails the lane as well
 #                 off       runts only
 # RUNTS_VM_TIMEOUT          seconds for the guest (default 900)
+# RUNTS_VM_LANE_TIMEOUT     seconds for the whole lane (default 1200): the
+#                           install, the build and each boot get at most what
+#                           is left of it, and a step is tried again only
+#                           when enough is left. Usual times: about 4 minutes
+#                           with a build, 3 with a cached lane.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 HERE=test/vm
 MODE="${RUNTS_VM_LANE:-auto}"
 T0=$(date +%s)
+DEADLINE=$((T0 + ${RUNTS_VM_LANE_TIMEOUT:-1200}))
+# Seconds for a step: its own limit, or what is left of the lane's if less.
+limit() {
+  local left=$((DEADLINE - $(date +%s)))
+  if [ "$left" -lt "$1" ]; then echo "$left"; else echo "$1"; fi
+}
 
 say() { printf 'runts-vm: %s\n' "$*" >&2; }
 cannot() {
@@ -44,27 +56,43 @@ if [ "${RUNTS_VM_INSTALL:-0}" = 1 ]; then
   need=()
   command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
   command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
+  command -v xz >/dev/null || need+=(xz-utils)
+  command -v mke2fs >/dev/null || need+=(e2fsprogs)
   if [ ${#need[@]} -gt 0 ]; then
     say "installing ${need[*]}"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/var/tmp/runts-vm-install.log 2>&1 ||
+    DEBIAN_FRONTEND=noninteractive timeout -k 10 "$(limit 600)" \
+      apt-get install -y -qq --no-install-recommends "${need[@]}" >/var/tmp/runts-vm-install.log 2>&1 ||
       { tail -5 /var/tmp/runts-vm-install.log >&2; cannot "cannot install ${need[*]}"; }
   fi
 fi
 command -v qemu-system-x86_64 >/dev/null || cannot "qemu-system-x86_64 is missing (apt-get install qemu-system-x86)"
 
 # The lane; one more try when the build fails for another reason than a
-# missing prerequisite (a download cut short, say).
-build() { bash "$HERE/build.sh"; }
+# missing prerequisite (a download cut short, say) and time is left. A build
+# stopped by its limit (TERM to its process group: mmdebstrap unmounts what
+# it mounted) leaves nothing: build.sh removes its directory. timeout(1)
+# runs it in a process group of its own, which a ^C at the terminal does
+# not reach: an INT or TERM here is passed on.
+build() {
+  local pid
+  timeout -k 30 "$(limit 900)" bash "$HERE/build.sh" &
+  pid=$!
+  trap 'kill -TERM $pid 2>/dev/null; wait $pid; exit 130' INT TERM
+  wait $pid
+}
+trap 'exit 130' INT TERM
 set +e
 LANE="$(build)"
 rc=$?
-if [ $rc -ne 0 ] && [ $rc -ne 3 ]; then
+if [ $rc -ne 0 ] && [ $rc -ne 3 ] && [ $rc -ne 130 ] && [ "$(limit 600)" -ge 600 ]; then
   say "the build failed (exit $rc); trying once more"
   LANE="$(build)"
   rc=$?
 fi
 set -e
+[ $rc -eq 130 ] && { say "lane stopped"; exit 130; }
 [ $rc -eq 3 ] && cannot "a prerequisite of the lane is missing (see above)"
+[ $rc -eq 124 ] && cannot "the lane's build did not finish in time"
 [ $rc -eq 0 ] || cannot "the lane could not be built (exit $rc, see above)"
 T1=$(date +%s)
 
@@ -83,15 +111,16 @@ cp "$HERE/guest-suite.sh" "$TMP/"
 tar -C . -cf "$TMP/runts.tar" dist node_modules/ffi-rs node_modules/@yuuang package.json
 
 run() {
-  bash "$HERE/run.sh" --lane "$LANE" --timeout "${RUNTS_VM_TIMEOUT:-900}" \
+  bash "$HERE/run.sh" --lane "$LANE" --timeout "$(limit "${RUNTS_VM_TIMEOUT:-900}")" \
     --put "$TMP/guest.mjs" --put "$TMP/guest-suite.sh" --put "$TMP/runts.tar" \
     -e "RUNTS_VM_RUNC=${RUNTS_VM_RUNC:-report}" \
     -- bash /run/vm/guest-suite.sh
 }
+[ "$(limit 300)" -ge 300 ] || cannot "less than 300 s of the lane's ${RUNTS_VM_LANE_TIMEOUT:-1200} s left to boot"
 set +e
 run | tee "$TMP/out"
 rc=${PIPESTATUS[0]}
-if [ $rc -eq 125 ]; then
+if [ $rc -eq 125 ] && [ "$(limit 300)" -ge 300 ]; then
   say "the VM did not run the suite to its end; booting once more"
   run | tee "$TMP/out"
   rc=${PIPESTATUS[0]}
@@ -106,8 +135,8 @@ counts="$(grep -a '^runts-vm: counts runts ' "$TMP/out" | tail -1 || true)"
 field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$counts"; }
 case $rc in
   0) say "lane passed" ;;
-  124) say "lane FAILED: the guest suite did not finish in ${RUNTS_VM_TIMEOUT:-900}s" ;;
-  125) say "lane FAILED: the VM did not run the suite to its end, twice (the console's last lines are above)" ;;
+  124) say "lane FAILED: the guest suite did not finish in time (RUNTS_VM_TIMEOUT ${RUNTS_VM_TIMEOUT:-900}s, RUNTS_VM_LANE_TIMEOUT ${RUNTS_VM_LANE_TIMEOUT:-1200}s)" ;;
+  125) say "lane FAILED: the VM did not run the suite to its end (the console's last lines are above)" ;;
   *) say "lane FAILED: the guest suite failed" ;;
 esac
 if [ -n "$counts" ]; then

@@ -420,6 +420,52 @@ describe('hooks', () => {
     assert.ok(byKind.prestart.state.pid > 0);
   });
 
+  test('a hook without env runs with the runtime\'s environment (or, in the init, the process\'s), from where runc runs it', () => {
+    const dir = path.join(base, 'hooks-env');
+    const logDir = path.join(base, 'hooks-env-log');
+    fs.mkdirSync(logDir);
+    const hook = (kind: string, env?: string[]) => ({
+      path: '/bin/sh',
+      args: ['sh', '-c', `L=${logDir}; [ -d /hooklog ] && L=/hooklog; { env; echo "cwd=$(pwd -P)"; } > $L/${kind}`],
+      ...(env ? { env } : {}),
+    });
+    makeBundle(dir, (c: Config) => {
+      c.process.terminal = false;
+      c.process.args = ['true'];
+      c.process.cwd = '/etc';
+      c.mounts.push({ destination: '/hooklog', type: 'bind', source: logDir, options: ['rbind', 'rw'] });
+      c.hooks = {
+        ...Object.fromEntries(['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'].map((k) => [k, [hook(k)]])),
+      };
+      c.hooks.prestart.push(hook('prestart-with-env', ['ONLY=this']));
+    });
+    const r = runts(['--root', root, 'run', '--bundle', dir, 'hooks-env'], { env: { ...process.env, RUNTS_HOOK_PROBE: 'from-runts' } });
+    assert.equal(r.status, 0, r.stderr);
+    const seen = (kind: string) => {
+      const lines = fs.readFileSync(path.join(logDir, kind), 'utf8').trim().split('\n');
+      const env = Object.fromEntries(lines.filter((l) => l.includes('=') && !l.startsWith('cwd=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+      return { env, cwd: lines.find((l) => l.startsWith('cwd='))!.slice(4) };
+    };
+    const bundleDir = fs.realpathSync(dir);
+    for (const kind of ['prestart', 'createRuntime', 'poststart', 'poststop']) {
+      const h = seen(kind);
+      assert.equal(h.env.RUNTS_HOOK_PROBE, 'from-runts', `${kind} inherits runts' environment`);
+      assert.equal(h.cwd, bundleDir, `${kind} runs from the bundle`);
+    }
+    const withEnv = seen('prestart-with-env');
+    assert.equal(withEnv.env.ONLY, 'this');
+    assert.equal(withEnv.env.RUNTS_HOOK_PROBE, undefined, 'a hook with env gets that env only');
+    const cc = seen('createContainer');
+    assert.equal(cc.env.TERM, 'xterm', 'createContainer: the container process\'s environment');
+    assert.equal(cc.env.RUNTS_HOOK_PROBE, undefined);
+    assert.equal(cc.cwd, path.join(bundleDir, 'rootfs'));
+    const sc = seen('startContainer');
+    assert.equal(sc.env.TERM, 'xterm');
+    assert.equal(sc.env.HOME, '/root', 'startContainer: HOME filled in, as for the process');
+    assert.equal(sc.env.RUNTS_HOOK_PROBE, undefined);
+    assert.equal(sc.cwd, '/etc', 'startContainer: the process\'s cwd');
+  });
+
   test('a failing prestart hook aborts create and leaves nothing', () => {
     const dir = bundle('true', (c) => (c.hooks = { prestart: [{ path: '/bin/false' }] }));
     const r = runtsDetached(['--root', root, 'create', '--bundle', dir, 'badhook']);

@@ -5,6 +5,7 @@
  * With a terminal and no --console-socket, runts relays the pty itself.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import type { CommandContext } from './context.js';
 import { StateStore } from '../container/state-store.js';
 import { createContainer } from '../container/create.js';
@@ -22,6 +23,8 @@ export async function run(ctx: CommandContext): Promise<number> {
   const store = new StateStore(ctx.globals.root);
   const opts = createOptions(ctx);
   const detach = ctx.flags.detach === true;
+  // runc runs from the bundle directory: its hooks do too.
+  const bundleDir = path.resolve(opts.bundle);
 
   let relaySocket: number | undefined;
   if (!detach && !opts.consoleSocket && loadBundleConfig(opts.bundle).process?.terminal) {
@@ -41,10 +44,10 @@ export async function run(ctx: CommandContext): Promise<number> {
     for (const fd of [relaySocket, opts.consoleSocketFd]) if (fd !== undefined) fs.closeSync(fd);
   }
   try {
-    startContainer(store, opts.id);
+    startContainer(store, opts.id, bundleDir);
   } catch (e) {
     try {
-      deleteContainer(store, opts.id, true);
+      deleteContainer(store, opts.id, true, bundleDir);
     } catch {}
     throw e;
   }
@@ -61,7 +64,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   await relay?.finish();
   if (ctx.flags.keep !== true) {
     try {
-      deleteContainer(store, opts.id, true);
+      deleteContainer(store, opts.id, true, bundleDir);
     } catch (e) {
       ctx.log.warn((e as Error).message);
     }

@@ -16,7 +16,7 @@ import { waitPid } from '../linux/wait.js';
 import { spawnInit, type IdMapping } from '../process/spawn-init.js';
 import { prepareIdmappedMounts, type PreparedMounts } from '../process/mount-sources.js';
 import type { InitMessage } from '../process/protocol.js';
-import { runHooks } from './hooks.js';
+import { hostHooks, runHooks } from './hooks.js';
 import { EXEC_FIFO, type ContainerRecord, type StateStore } from './state-store.js';
 import { processStartTime } from './status.js';
 import { validateContainerId } from './id.js';
@@ -213,8 +213,8 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
         } catch (e) {
           throw new UserError(`error setting cgroup config for procHooks process: ${(e as Error).message}`);
         }
-        runHooks('prestart', spec.hooks?.prestart, bootstrapState);
-        runHooks('createRuntime', spec.hooks?.createRuntime, bootstrapState);
+        runHooks('prestart', spec.hooks?.prestart, bootstrapState, hostHooks(bundle));
+        runHooks('createRuntime', spec.hooks?.createRuntime, bootstrapState, hostHooks(bundle));
         channel.send({ type: 'hooks-done' });
         continue;
       }

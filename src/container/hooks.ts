@@ -18,18 +18,42 @@ export interface Hook {
 
 export type HookName = 'prestart' | 'createRuntime' | 'createContainer' | 'startContainer' | 'poststart' | 'poststop';
 
-export function runHooks(kind: HookName, hooks: Hook[] | undefined, state: Record<string, unknown>): void {
+/**
+ * What a hook without an `env` of its own runs with, and where. runc runs
+ * hooks with Go's exec.Cmd and the config's env, which when absent (nil)
+ * means the runtime's own environment: runc's on the host (create and run
+ * from the bundle directory, which runc makes its working directory), and
+ * in the init the container process's (createContainer from the rootfs,
+ * startContainer from the process's cwd).
+ */
+export interface HookContext {
+  env: Record<string, string | undefined>;
+  cwd?: string;
+}
+
+/** Hooks run by runts itself: its environment, and `cwd` (the bundle for create and run). */
+export function hostHooks(cwd?: string): HookContext {
+  return { env: process.env, cwd };
+}
+
+/** KEY=value strings as an environment record (a repeated key: the last wins, as Go's exec does). */
+export function envRecord(list: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const e of list) {
+    const eq = e.indexOf('=');
+    if (eq > 0) env[e.slice(0, eq)] = e.slice(eq + 1);
+  }
+  return env;
+}
+
+export function runHooks(kind: HookName, hooks: Hook[] | undefined, state: Record<string, unknown>, where: HookContext): void {
   const input = JSON.stringify(state);
   for (const hook of hooks ?? []) {
-    const env: Record<string, string> = {};
-    for (const e of hook.env ?? []) {
-      const eq = e.indexOf('=');
-      if (eq > 0) env[e.slice(0, eq)] = e.slice(eq + 1);
-    }
     const args = hook.args && hook.args.length > 0 ? hook.args : [hook.path];
     const r = childProcess().spawnSync(hook.path, args.slice(1), {
       argv0: args[0],
-      env,
+      env: hook.env ? envRecord(hook.env) : where.env,
+      cwd: where.cwd,
       input,
       timeout: hook.timeout ? hook.timeout * 1000 : undefined,
       killSignal: 'SIGKILL',

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { MNT_DETACH, umount2 } from '../linux/mount.js';
-import { runHooks, type Hook } from './hooks.js';
+import { hostHooks, runHooks, type Hook } from './hooks.js';
 import { hookState } from './create.js';
 import { EXEC_FIFO, type ContainerRecord, type StateStore } from './state-store.js';
 import { containerStatus, isInitAlive } from './status.js';
@@ -40,8 +40,11 @@ function readExecFifo(fifoPath: string, rec: ContainerRecord): boolean {
   }
 }
 
-/** Open exec.fifo: the init, blocked on its write end, then execs the process. */
-export function startContainer(store: StateStore, id: string): ContainerRecord {
+/**
+ * Open exec.fifo: the init, blocked on its write end, then execs the
+ * process. `hookCwd`: where poststart hooks run (`run`: the bundle, as runc).
+ */
+export function startContainer(store: StateStore, id: string, hookCwd?: string): ContainerRecord {
   const lock = store.lock(id);
   try {
     const rec = store.read(id);
@@ -56,7 +59,7 @@ export function startContainer(store: StateStore, id: string): ContainerRecord {
     store.write(rec);
     const spec = rec.config as Spec;
     try {
-      runHooks('poststart', spec.hooks?.poststart, hookState(rec, 'running', rec.pid));
+      runHooks('poststart', spec.hooks?.poststart, hookState(rec, 'running', rec.pid), hostHooks(hookCwd));
     } catch (e) {
       // The runtime-spec: a failing poststart hook is logged, the container keeps running.
       warn((e as Error).message);
@@ -162,7 +165,8 @@ function waitGone(rec: ContainerRecord, timeoutMs: number): boolean {
   return true;
 }
 
-export function deleteContainer(store: StateStore, id: string, force: boolean): void {
+/** `hookCwd`: where poststop hooks run (`run`: the bundle, as runc). */
+export function deleteContainer(store: StateStore, id: string, force: boolean, hookCwd?: string): void {
   const lock = store.lock(id);
   try {
     let rec: ContainerRecord;
@@ -187,7 +191,7 @@ export function deleteContainer(store: StateStore, id: string, force: boolean): 
       if (cgroup?.exists() && cgroup.freezerState() === 'FROZEN') cgroup.freeze('THAWED');
       if (!waitGone(rec, 10_000)) throw new UserError(`container ${id} did not stop after SIGKILL`);
     }
-    destroy(store, rec);
+    destroy(store, rec, hookCwd);
   } finally {
     lock.release();
   }
@@ -214,8 +218,8 @@ function unmountRootfsLeftovers(rec: ContainerRecord): void {
   }
 }
 
-/** Remove what a stopped container still holds, then run poststop hooks. */
-export function destroy(store: StateStore, rec: ContainerRecord): void {
+/** Remove what a stopped container still holds, then run poststop hooks (from `hookCwd`). */
+export function destroy(store: StateStore, rec: ContainerRecord, hookCwd?: string): void {
   unmountRootfsLeftovers(rec);
   const cgroup = loadManager(rec.cgroupPaths);
   if (cgroup?.exists()) {
@@ -230,7 +234,7 @@ export function destroy(store: StateStore, rec: ContainerRecord): void {
   store.remove(rec.id);
   const spec = rec.config as Spec;
   try {
-    runHooks('poststop', spec.hooks?.poststop, hookState(rec, 'stopped', 0));
+    runHooks('poststop', spec.hooks?.poststop, hookState(rec, 'stopped', 0), hostHooks(hookCwd));
   } catch (e) {
     warn((e as Error).message);
   }

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SyncChannel, type InitBootstrap, type ParentMessage } from '../process/protocol.js';
-import { runHooks } from '../container/hooks.js';
+import { envRecord, runHooks } from '../container/hooks.js';
 import { CLONE, NAMESPACE_FLAGS, setns, unshare } from '../linux/ns.js';
 import { setdomainname, sethostname } from '../linux/uts.js';
 import { setrlimit } from '../linux/rlimit.js';
@@ -165,7 +165,8 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
   channel.send({ type: 'run-hooks' });
   const reply = channel.receive<ParentMessage>();
   if (reply?.type !== 'hooks-done') throw new Error('init: runts went away during hooks');
-  runHooks('createContainer', spec.hooks?.createContainer, b.hookState);
+  // As runc's init: the container process's environment, from the rootfs (still a host path here).
+  runHooks('createContainer', spec.hooks?.createContainer, b.hookState, { env: envRecord(proc.env ?? []), cwd: b.rootfs });
 
   if (hasMountNs) enterRoot(rootOpts, b.noPivot);
   else {
@@ -212,7 +213,8 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
   const fifo = fs.openSync(`/proc/self/fd/${execFifo}`, fs.constants.O_WRONLY);
   fs.closeSync(execFifo);
   channel.close();
-  runHooks('startContainer', spec.hooks?.startContainer, { ...b.hookState, status: 'created', pid: process.pid });
+  // As runc's init: the process's environment (HOME filled in) and working directory.
+  runHooks('startContainer', spec.hooks?.startContainer, { ...b.hookState, status: 'created', pid: process.pid }, { env: envRecord(exec.env), cwd: proc.cwd ?? '/' });
   fs.writeSync(fifo, '0');
   fs.closeSync(fifo);
 
@@ -225,13 +227,13 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
  * with `runts exec` (exec-init.ts).
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function prepareProcessExec(proc: any): PreparedExec {
+export function prepareProcessExec(proc: any): PreparedExec & { env: string[] } {
   const user = proc.user ?? { uid: 0, gid: 0 };
   const env: string[] = [...(proc.env ?? [])];
   if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${homeFor(user.uid)}`);
   const envPath = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? DEFAULT_PATH;
   const args: string[] = proc.args ?? [];
-  return prepareExec(lookPath(args[0], envPath), args, env);
+  return { ...prepareExec(lookPath(args[0], envPath), args, env), env };
 }
 
 /**

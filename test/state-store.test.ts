@@ -148,12 +148,21 @@ function checkStateResult(r: RunResult, id: string, allowMissing: boolean): 'ok'
 describe('races', () => {
   test('200 atomic writes racing readers: no reader sees a torn file', async (t) => {
     const N = 200;
+    // Registered before tempDir's removal (after-hooks run in order): a writer
+    // still running when a test fails would make the root again after it.
+    let writer: ReturnType<typeof spawn> | undefined;
+    t.after(async () => {
+      if (!writer || writer.exitCode !== null || writer.signalCode !== null) return;
+      const gone = new Promise((resolve) => writer!.on('close', resolve));
+      writer.kill('SIGKILL');
+      await gone;
+    });
     const store = new StateStore(tempDir(t));
     store.createDir('c1');
     store.write(record('c1'));
     // The writer runs in its own process so that reads truly interleave with
     // writes. Records vary in size so a torn read could not parse.
-    const writer = spawn(
+    writer = spawn(
       process.execPath,
       ['--import', 'tsx', '-e', `
         const { StateStore } = require('./src/container/state-store.ts');
@@ -166,7 +175,6 @@ describe('races', () => {
         }`],
       { cwd: ROOT_DIR, env: { ...process.env, ROOT: store.root, RECORD: JSON.stringify(record('c1')) }, stdio: ['ignore', 'ignore', 'pipe'] },
     );
-    t.after(() => writer.kill('SIGKILL'));
     let writerErr = '';
     writer.stderr!.setEncoding('utf8').on('data', (s: string) => (writerErr += s));
     const writerDone = new Promise<number | null>((resolve) => writer.on('close', resolve));

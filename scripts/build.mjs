@@ -55,7 +55,7 @@ const common = {
     js: [
       // import.meta.url of the sources (libc.ts finds ffi-rs from it; yargs its locales)
       'var __runtsModule = { get url() { return require("node:url").pathToFileURL(__filename).href; } };',
-      // see shareBuiltinInterop below
+      // one interop copy per Node built-in: see the __toESM rewrite below
       'var __runtsBuiltins = {}, __runtsBuiltin = (id) => __runtsBuiltins[id] ??= __toESM(require(id));',
     ].join('\n'),
   },

@@ -12,7 +12,7 @@ import { mkfifo } from '../linux/fs.js';
 import { SyscallError } from '../linux/libc.js';
 import { NAMESPACE_FLAGS, CLONE, namespaceTypeOf } from '../linux/ns.js';
 import { connectUnix } from '../linux/socket.js';
-import { waitPid } from '../linux/wait.js';
+import { killAndReap, waitPid } from '../linux/wait.js';
 import { spawnInit, type IdMapping } from '../process/spawn-init.js';
 import { prepareIdmappedMounts, type PreparedMounts } from '../process/mount-sources.js';
 import type { InitMessage } from '../process/protocol.js';
@@ -228,14 +228,7 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
   } catch (e) {
     channel?.close();
     const initPid = pid || (e as { initPid?: number }).initPid || 0;
-    if (initPid > 0) {
-      try {
-        process.kill(initPid, 'SIGKILL');
-      } catch {}
-      try {
-        waitPid(initPid);
-      } catch {}
-    }
+    if (initPid > 0) killAndReap(initPid);
     // Remove the cgroups this create made (never one that was there before).
     if (cgroup) {
       try {

@@ -83,15 +83,23 @@ function errno(e: unknown): string | undefined {
   return e instanceof SyscallError ? e.code : (e as { code?: string })?.code;
 }
 
+/** The per-mount MS_* flags that are one MOUNT_ATTR_* each, set or cleared alike. */
+const PLAIN_FLAG_ATTRS: Array<[flag: number, attr: number]> = [
+  [MS.RDONLY, MOUNT_ATTR.RDONLY],
+  [MS.NOSUID, MOUNT_ATTR.NOSUID],
+  [MS.NODEV, MOUNT_ATTR.NODEV],
+  [MS.NOEXEC, MOUNT_ATTR.NOEXEC],
+  [MS.NOSYMFOLLOW, MOUNT_ATTR.NOSYMFOLLOW],
+];
+
+function plainAttrsOf(flags: number): number {
+  return PLAIN_FLAG_ATTRS.reduce((a, [flag, attr]) => (flags & flag ? a | attr : a), 0);
+}
+
 /** Per-mount MS_* flags as MOUNT_ATTR_* (atime: strictatime over noatime over relatime, as mount(2)). */
 function mountAttrsOf(flags: number): number {
-  let a = 0;
-  if (flags & MS.RDONLY) a |= MOUNT_ATTR.RDONLY;
-  if (flags & MS.NOSUID) a |= MOUNT_ATTR.NOSUID;
-  if (flags & MS.NODEV) a |= MOUNT_ATTR.NODEV;
-  if (flags & MS.NOEXEC) a |= MOUNT_ATTR.NOEXEC;
+  let a = plainAttrsOf(flags);
   if (flags & MS.NODIRATIME) a |= MOUNT_ATTR.NODIRATIME;
-  if (flags & MS.NOSYMFOLLOW) a |= MOUNT_ATTR.NOSYMFOLLOW;
   if (flags & MS.STRICTATIME) a |= MOUNT_ATTR.STRICTATIME;
   else if (flags & MS.NOATIME) a |= MOUNT_ATTR.NOATIME;
   return a;
@@ -109,17 +117,7 @@ function sbFlagsOf(flags: number): string[] {
 }
 
 const ATIME_FLAGS = MS.NOATIME | MS.RELATIME | MS.STRICTATIME | MS.NODIRATIME;
-const PLAIN_ATTRS = MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV | MOUNT_ATTR.NOEXEC | MOUNT_ATTR.NOSYMFOLLOW;
-
-function clearedAttrsOf(cleared: number): number {
-  let a = 0;
-  if (cleared & MS.RDONLY) a |= MOUNT_ATTR.RDONLY;
-  if (cleared & MS.NOSUID) a |= MOUNT_ATTR.NOSUID;
-  if (cleared & MS.NODEV) a |= MOUNT_ATTR.NODEV;
-  if (cleared & MS.NOEXEC) a |= MOUNT_ATTR.NOEXEC;
-  if (cleared & MS.NOSYMFOLLOW) a |= MOUNT_ATTR.NOSYMFOLLOW;
-  return a;
-}
+const PLAIN_ATTRS = PLAIN_FLAG_ATTRS.reduce((a, [, attr]) => a | attr, 0);
 
 /**
  * The flags of a bind mount, as runc gives them. A bind mount keeps its
@@ -135,7 +133,7 @@ function setBindFlags(tree: number, opts: ParsedMountOptions, subject: string): 
   const set = mountAttrsOf(opts.flags);
   const atime = (opts.flags & ATIME_FLAGS) !== 0 ? MOUNT_ATTR._ATIME | MOUNT_ATTR.NODIRATIME : 0;
   const exact = { set, clear: (PLAIN_ATTRS & ~set) | atime };
-  const keepLocked = { set, clear: (clearedAttrsOf(opts.cleared) & ~set) | atime };
+  const keepLocked = { set, clear: (plainAttrsOf(opts.cleared) & ~set) | atime };
   const first = opts.flags & MS.REMOUNT ? keepLocked : exact;
   try {
     mountSetattr(tree, first, false, subject);

@@ -30,6 +30,16 @@ export function waitPid(pid: number): ExitStatus {
   }
 }
 
+/** SIGKILL a child of ours and reap it; either may already have happened. */
+export function killAndReap(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {}
+  try {
+    waitPid(pid);
+  } catch {}
+}
+
 /**
  * waitpid on a libuv worker thread, so the main thread keeps handling
  * signals (foreground `run` forwards them to the container).

@@ -20,7 +20,7 @@ import path from 'node:path';
 import { NAMESPACE_PROC_NAMES } from '../linux/ns.js';
 import { mountOf } from '../cgroups/mounts.js';
 import { connectUnix, recvFd, socketPair } from '../linux/socket.js';
-import { waitPid } from '../linux/wait.js';
+import { killAndReap } from '../linux/wait.js';
 import { spawnInit, type SpawnInitOptions } from './spawn-init.js';
 import type { InitMessage } from './protocol.js';
 
@@ -149,15 +149,6 @@ function checkPreservedFds(n: number): number[] {
   return fds;
 }
 
-function reap(pid: number): void {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {}
-  try {
-    waitPid(pid);
-  } catch {}
-}
-
 /**
  * Start `o.process` in the container. Returns once the program runs (the
  * exec'ed process's socket closed at execve); throws ExecStartError with
@@ -212,7 +203,7 @@ export function startExec(t: ExecTarget, o: ExecOptions): StartedExec {
       spawned = spawnInit(spawnOpts);
     } catch (e) {
       const pid = (e as { initPid?: number }).initPid;
-      if (pid) reap(pid);
+      if (pid) killAndReap(pid);
       throw e;
     }
     // Only the process holds its ends now: EOF on them means it is gone.
@@ -232,7 +223,7 @@ export function startExec(t: ExecTarget, o: ExecOptions): StartedExec {
     }
     channel.close();
     if (failure !== undefined || !ready) {
-      reap(pid);
+      killAndReap(pid);
       throw new ExecStartError(failure ?? 'the exec process exited before it started the program');
     }
 
@@ -241,7 +232,7 @@ export function startExec(t: ExecTarget, o: ExecOptions): StartedExec {
       try {
         master = recvFd(consoleParent).fd;
       } catch (e) {
-        reap(pid);
+        killAndReap(pid);
         throw new Error(`receiving the pty master: ${(e as Error).message}`);
       }
     }

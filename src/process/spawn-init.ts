@@ -16,7 +16,6 @@ import { sealedExecutable } from '../linux/exeseal.js';
 import { SyncChannel, type ExecBootstrap, type InitBootstrap, type InitMessage } from './protocol.js';
 import { O_PATH } from '../linux/openat2.js';
 
-
 export interface IdMapping {
   containerID: number;
   hostID: number;

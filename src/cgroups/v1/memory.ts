@@ -1,6 +1,6 @@
 /** memory (v1): limit and memory+swap in the order the kernel accepts, and the rest of runc's knobs. */
 import path from 'node:path';
-import { CgroupFileError, exists, getU64, readFile, readOptional, writeFile, intStr, parseU64 } from '../fsutil.js';
+import { CgroupFileError, exists, getU64, readFile, readOptional, writeFile, intStr, parseKeyValues, parseU64 } from '../fsutil.js';
 import type { MemoryData, Resources, Stats } from '../types.js';
 import { join, type Subsystem } from './subsystem.js';
 import { warn } from '../../output.js';
@@ -94,10 +94,7 @@ export const memory: Subsystem = {
   stats(dir, s: Stats) {
     const text = readOptional(dir, 'memory.stat');
     if (text === undefined) return;
-    for (const line of text.split('\n')) {
-      const [k, v] = line.trim().split(/\s+/);
-      if (k && v !== undefined) s.memory.stats[k] = parseU64(v);
-    }
+    for (const [k, v] of parseKeyValues(text)) s.memory.stats[k] = v;
     s.memory.cache = s.memory.stats.cache ?? 0n;
     s.memory.usage = memoryData(dir, '');
     s.memory.swapUsage = memoryData(dir, 'memsw');

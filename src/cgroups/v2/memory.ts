@@ -1,5 +1,5 @@
 /** memory (v2): memory.max, memory.swap.max (swap alone, converted from memory+swap), memory.low. */
-import { CgroupFileError, getU64, intStr, parseU64, readOptional, writeFile } from '../fsutil.js';
+import { CgroupFileError, getU64, intStr, parseKeyValues, parseU64, readOptional, writeFile } from '../fsutil.js';
 import { swapToV2 } from '../resources.js';
 import type { MemoryData, Resources, Stats } from '../types.js';
 
@@ -44,10 +44,7 @@ function data(dir: string, name: string): MemoryData {
 export function statMemory(dir: string, s: Stats): void {
   const text = readOptional(dir, 'memory.stat');
   if (text === undefined) return;
-  for (const line of text.split('\n')) {
-    const [k, v] = line.trim().split(/\s+/);
-    if (k && v !== undefined) s.memory.stats[k] = parseU64(v);
-  }
+  for (const [k, v] of parseKeyValues(text)) s.memory.stats[k] = v;
   s.memory.cache = s.memory.stats.file ?? 0n;
   s.memory.useHierarchy = true;
   const usage = data(dir, '');

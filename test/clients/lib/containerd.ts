@@ -96,7 +96,7 @@ ${opts.cri ?? ''}`);
 }
 
 /** rmdir `dir` and the empty directories under it, bottom-up; files stay. */
-function removeEmptyDirs(dir: string): void {
+export function removeEmptyDirs(dir: string): void {
   let st: fs.Stats;
   try {
     st = fs.lstatSync(dir);

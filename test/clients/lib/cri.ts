@@ -31,7 +31,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { TAG, run, show, type Runtime } from './common.js';
-import { startContainerd, type Containerd } from './containerd.js';
+import { removeEmptyDirs, startContainerd, type Containerd } from './containerd.js';
 import { buildImages, buildPauseImage, IMAGE_REF_CONTAINERD, PAUSE_IMAGE_REF_CONTAINERD } from './image.js';
 
 export const K8S_NS = 'k8s.io';
@@ -294,12 +294,16 @@ ${handler('runc', RUNC)}${handler('runts', rt.wrapper)}
   conf_dir = "${cniConf}"
   max_conf_num = 1
 `;
+  // libcni caches results under /var/lib/cni whatever the configuration says.
+  const CNI_CACHE = '/var/lib/cni';
+  const cniCacheWasThere = fs.existsSync(CNI_CACHE);
   const cd = await startContainerd(cdDir, rt, { cri });
   const client = new CriClient(cd.sock);
   const cleanupOnError = async () => {
     client.close();
     await cd.stop();
     run('ip', ['link', 'del', bridge]);
+    if (!cniCacheWasThere) removeEmptyDirs(CNI_CACHE);
   };
   try {
     for (const img of [busybox.oci, pause.oci]) {
@@ -340,10 +344,11 @@ ${handler('runc', RUNC)}${handler('runts', rt.wrapper)}
     const reserved = fs.existsSync(path.join(ipamDir, netName))
       ? fs.readdirSync(path.join(ipamDir, netName)).filter((f) => /^\d/.test(f)) : [];
     if (reserved.length) problems.push(`addresses still reserved: ${reserved.join(',')}`);
-    const cache = '/var/lib/cni/results';
+    const cache = path.join(CNI_CACHE, 'results');
     const cached = fs.existsSync(cache) ? fs.readdirSync(cache).filter((f) => f.startsWith(`${netName}-`)) : [];
     if (cached.length) problems.push(`CNI results cached: ${cached.join(',')}`);
     for (const f of cached) fs.rmSync(path.join(cache, f), { force: true });
+    if (!cniCacheWasThere) removeEmptyDirs(CNI_CACHE);
     // The bridge is the plugin's (it creates it on first ADD and never deletes it).
     run('ip', ['link', 'del', bridge]);
     for (const [name, root] of Object.entries(roots)) {

@@ -135,8 +135,10 @@ export function execStream(url: string, opts: { size?: { width: number; height: 
         'Sec-WebSocket-Protocol': 'v4.channel.k8s.io',
       },
     });
+    let upgraded: Duplex | undefined;
     const timer = setTimeout(() => {
       req.destroy();
+      upgraded?.destroy();
       reject(new Error(`exec stream: no end in ${timeoutMs} ms`));
     }, timeoutMs);
     const fail = (e: Error) => {
@@ -146,6 +148,7 @@ export function execStream(url: string, opts: { size?: { width: number; height: 
     req.on('error', fail);
     req.on('response', (res) => fail(new Error(`exec stream: HTTP ${res.statusCode}, no WebSocket upgrade`)));
     req.on('upgrade', (res, sock: Duplex, head: Buffer) => {
+      upgraded = sock;
       const want = crypto.createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
       if (res.headers['sec-websocket-accept'] !== want) return fail(new Error('exec stream: bad Sec-WebSocket-Accept'));
       const chans: Buffer[][] = [[], [], [], [], []];
@@ -324,6 +327,8 @@ ${handler('runc', RUNC)}${handler('runts', rt.wrapper)}
     const problems: string[] = [];
     // Pods the tests did not remove: the way the kubelet would, stop then remove.
     try {
+      const { containers } = await client.call<{ containers: { id: string; metadata: { name: string } }[] }>('ListContainers', {});
+      for (const ct of containers) problems.push(`container ${ct.metadata?.name} (${ct.id}) left`);
       const { items } = await client.call<{ items: { id: string; metadata: { name: string } }[] }>('ListPodSandbox', {});
       for (const p of items) {
         problems.push(`pod ${p.metadata?.name} (${p.id}) left`);

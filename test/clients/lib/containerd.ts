@@ -1,6 +1,7 @@
 /**
  * A private containerd (Debian's 1.6): config, root, state and sockets under
- * a temp dir, the CRI plugin disabled, a PATH whose `runc` is the runtime
+ * a temp dir, the CRI plugin disabled (or configured by the caller's `cri`
+ * TOML, see lib/cri.ts), a PATH whose `runc` is the runtime
  * under test (ctr 1.6 drops --runc-binary with --uidmap or --no-pivot and the
  * shim then runs the `runc` in its PATH).
  */
@@ -17,7 +18,12 @@ export interface Containerd {
   stop(): Promise<string[]>;
 }
 
-export async function startContainerd(dir: string, rt: Runtime): Promise<Containerd> {
+export interface ContainerdOpts {
+  /** TOML for the CRI plugin (tables under [plugins."io.containerd.grpc.v1.cri"]): enables it. */
+  cri?: string;
+}
+
+export async function startContainerd(dir: string, rt: Runtime, opts: ContainerdOpts = {}): Promise<Containerd> {
   fs.mkdirSync(dir, { recursive: true });
   // containerd 1.6 puts shim sockets in /run/containerd/s whatever its config
   // says: remember whether that directory is ours to remove.
@@ -27,7 +33,7 @@ export async function startContainerd(dir: string, rt: Runtime): Promise<Contain
   fs.writeFileSync(config, `version = 2
 root = "${dir}/root"
 state = "${dir}/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
+${opts.cri === undefined ? 'disabled_plugins = ["io.containerd.grpc.v1.cri"]' : ''}
 
 [grpc]
   address = "${sock}"
@@ -41,7 +47,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 
 [plugins."io.containerd.internal.v1.opt"]
   path = "${dir}/opt"
-`);
+${opts.cri ?? ''}`);
   const log = path.join(dir, 'containerd.log');
   const fd = fs.openSync(log, 'a');
   const child = spawn('containerd', ['--config', config], {
@@ -90,7 +96,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 }
 
 /** rmdir `dir` and the empty directories under it, bottom-up; files stay. */
-function removeEmptyDirs(dir: string): void {
+export function removeEmptyDirs(dir: string): void {
   let st: fs.Stats;
   try {
     st = fs.lstatSync(dir);

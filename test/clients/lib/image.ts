@@ -1,8 +1,9 @@
 /**
- * A one-layer image built offline from Debian's busybox-static: bin/busybox,
- * a symlink per applet, etc/passwd and etc/group (root, nobody, tester 1000),
- * CMD ["/bin/sh"]. Written as an OCI image archive (ctr images import,
- * podman load) and as a docker-archive (docker load).
+ * One-layer images built offline from Debian's busybox-static: bin/busybox,
+ * a symlink per applet, etc/passwd and etc/group (root, nobody, tester 1000).
+ * The test image has CMD ["/bin/sh"]; the pause image (the CRI tests' pod
+ * sandbox image) sleeps until SIGTERM. Written as an OCI image archive (ctr
+ * images import, podman load) and as a docker-archive (docker load).
  */
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -12,6 +13,8 @@ import { makeBusyboxRootfs } from '../../rootfs.js';
 
 export const IMAGE_NAME = 'localhost/runts-busybox:test';
 export const IMAGE_REF_CONTAINERD = 'docker.io/library/runts-busybox:test';
+export const PAUSE_IMAGE_NAME = 'localhost/runts-pause:test';
+export const PAUSE_IMAGE_REF_CONTAINERD = 'docker.io/library/runts-pause:test';
 
 export interface ImageArchives {
   oci: string;
@@ -29,6 +32,23 @@ export function buildImages(dir: string): ImageArchives {
   fs.chownSync(path.join(rootfs, 'home/tester'), 1000, 1000);
   fs.mkdirSync(path.join(rootfs, 'etc/notexec'), { recursive: true });
   fs.writeFileSync(path.join(rootfs, 'etc/notexec/script'), '#!/bin/sh\necho should not run\n', { mode: 0o644 });
+  return writeImage(dir, rootfs, IMAGE_NAME, IMAGE_REF_CONTAINERD, { Cmd: ['/bin/sh'] });
+}
+
+/**
+ * The pod sandbox ("pause") image: busybox whose entry point, PID 1 of the
+ * pod, waits for SIGTERM (a PID 1 ignores signals it has no handler for).
+ */
+export function buildPauseImage(dir: string): ImageArchives {
+  const rootfs = path.join(dir, 'rootfs');
+  makeBusyboxRootfs(rootfs);
+  return writeImage(dir, rootfs, PAUSE_IMAGE_NAME, PAUSE_IMAGE_REF_CONTAINERD, {
+    Entrypoint: ['/bin/sh', '-c', 'trap "exit 0" TERM INT; while :; do sleep 3600 & wait $!; done'],
+  });
+}
+
+/** Pack `rootfs` as one layer, with `cfg` (Cmd, Entrypoint) in the image config; `dir` holds the archives. */
+function writeImage(dir: string, rootfs: string, name: string, ref: string, cfg: Record<string, string[]>): ImageArchives {
   const entries = fs.readdirSync(rootfs).sort();
 
   const layerTar = path.join(dir, 'layer.tar');
@@ -46,7 +66,7 @@ export function buildImages(dir: string): ImageArchives {
     os: 'linux',
     config: {
       Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
-      Cmd: ['/bin/sh'],
+      ...cfg,
     },
     rootfs: { type: 'layers', diff_ids: [`sha256:${layerDigest}`] },
     history: [{ created, created_by: 'runts client tests: busybox-static' }],
@@ -76,8 +96,8 @@ export function buildImages(dir: string): ImageArchives {
       size: manifest.length,
       platform: { architecture: 'amd64', os: 'linux' },
       annotations: {
-        'io.containerd.image.name': IMAGE_REF_CONTAINERD,
-        'org.opencontainers.image.ref.name': IMAGE_NAME,
+        'io.containerd.image.name': ref,
+        'org.opencontainers.image.ref.name': name,
       },
     }],
   }));
@@ -90,7 +110,7 @@ export function buildImages(dir: string): ImageArchives {
   fs.copyFileSync(layerTar, path.join(dock, layerDigest, 'layer.tar'));
   fs.writeFileSync(path.join(dock, `${configDigest}.json`), config);
   fs.writeFileSync(path.join(dock, 'manifest.json'), JSON.stringify([
-    { Config: `${configDigest}.json`, RepoTags: [IMAGE_NAME], Layers: [`${layerDigest}/layer.tar`] },
+    { Config: `${configDigest}.json`, RepoTags: [name], Layers: [`${layerDigest}/layer.tar`] },
   ]));
   const dockerTar = path.join(dir, 'image-docker.tar');
   execFileSync('tar', ['--create', '--file', dockerTar, '--directory', dock, 'manifest.json', `${configDigest}.json`, layerDigest]);

@@ -35,6 +35,7 @@ import {
   type Security,
 } from './security.js';
 import { O_PATH } from '../linux/openat2.js';
+import { setLinkUp } from '../linux/netdev.js';
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -133,6 +134,15 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
   const joinsNetns = (spec.linux?.namespaces ?? []).some((n: { type: string; path?: string }) => n.type === 'network' && n.path);
   const runtimeNetns = spec.linux?.sysctl && joinsNetns ? namespaceId('/proc/self/ns/net') : undefined;
   joinNamespaces(b.joinNamespaces);
+  // A network namespace of our own gets its loopback up, as runc's
+  // "loopback" network: 127.0.0.1 works inside with no other network.
+  if (nsTypes.has('network') && !joinsNetns) {
+    try {
+      setLinkUp('lo');
+    } catch (e) {
+      throw new Error(`unable to bring up the loopback interface: ${(e as Error).message}`);
+    }
+  }
   if (spec.linux?.sysctl) {
     checkSysctls(spec.linux.sysctl, { namespaces: nsTypes, netns: namespaceId('/proc/thread-self/ns/net'), runtimeNetns });
   }

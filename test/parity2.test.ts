@@ -72,3 +72,24 @@ describe('network', () => {
     if (runc) assert.equal(ours.stdout, runc.stdout);
   });
 });
+
+describe('exec', () => {
+  test('the exec\'ed process gets the container\'s oomScoreAdj, not process.json\'s (as runc 1.1)', (t) => {
+    const dir = bundle('sleep 60', (c) => (c.process.oomScoreAdj = 300));
+    const procFile = path.join(dir, 'proc.json');
+    const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    fs.writeFileSync(procFile, JSON.stringify({ ...cfg.process, args: ['cat', '/proc/self/oom_score_adj'], oomScoreAdj: 500 }));
+    const tools: Array<[string, string]> = [[RUNTS, root]];
+    if (haveRunc) tools.push([RUNC, runcRoot]);
+    for (const [bin, stateRoot] of tools) {
+      const c = create(dir, [], bin, stateRoot);
+      t.after(() => spawnSync(bin, ['--root', stateRoot, 'delete', '--force', c.id]));
+      assert.equal(c.status, 0, c.stderr);
+      assert.equal(spawnSync(bin, ['--root', stateRoot, 'start', c.id]).status, 0);
+      const plain = spawnSync(bin, ['--root', stateRoot, 'exec', c.id, 'cat', '/proc/self/oom_score_adj'], { encoding: 'utf8' });
+      assert.equal(plain.stdout, '300\n', `${bin}: ${plain.stderr}`);
+      const withFile = spawnSync(bin, ['--root', stateRoot, 'exec', '--process', procFile, c.id], { encoding: 'utf8' });
+      assert.equal(withFile.stdout, '300\n', `${bin}: ${withFile.stderr}`);
+    }
+  });
+});

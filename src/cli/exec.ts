@@ -133,8 +133,10 @@ export function withContainerDefaults(p: Process, spec: Spec): Process {
   if (out.user.umask === undefined && c.user?.umask !== undefined) out.user.umask = c.user.umask;
   if (out.scheduler === undefined && c.scheduler !== undefined) out.scheduler = c.scheduler;
   if (out.ioPriority === undefined && c.ioPriority !== undefined) out.ioPriority = c.ioPriority;
-  // runc gives oom_score_adj to the init only: the process keeps runts's.
-  delete out.oomScoreAdj;
+  // As runc 1.1: the container's oom_score_adj, whatever the process asks
+  // (runc's exec takes it from the container's config, never from process.json).
+  if (c.oomScoreAdj !== undefined && c.oomScoreAdj !== null) out.oomScoreAdj = c.oomScoreAdj;
+  else delete out.oomScoreAdj;
   return out;
 }
 

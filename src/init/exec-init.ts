@@ -88,9 +88,9 @@ function setupAndExec(b: ExecBootstrap, channel: SyncChannel): void {
   }
 
   for (const r of proc.rlimits ?? []) setrlimit(r.type, BigInt(r.soft), BigInt(r.hard));
-  // Scheduler, I/O priority and the container's personality; not
-  // oom_score_adj, which runc gives only the init.
-  applyProcessAttributes({ ...proc, oomScoreAdj: undefined }, { personality: b.personality }, procfs);
+  // oom_score_adj (the container's: see withContainerDefaults), scheduler,
+  // I/O priority and the container's personality.
+  applyProcessAttributes(proc, { personality: b.personality }, procfs);
 
   const exec = prepareProcessExec(proc);
   // The AppArmor exec label, as in the init: before `ready`.

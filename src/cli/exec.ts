@@ -19,6 +19,7 @@ import { ExecStartError, startExec } from '../process/exec.js';
 import { PtyRelay } from '../process/pty-relay.js';
 import { waitPidAsync } from '../linux/wait.js';
 import { selinuxEnabled } from '../init/lsm.js';
+import { checkCapabilities } from '../process/capabilities.js';
 
 type Process = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 type Spec = {
@@ -186,6 +187,7 @@ async function execCommand(ctx: CommandContext): Promise<number> {
   if (proc.selinuxLabel && !selinuxEnabled()) {
     throw new Error('selinux label is specified in config, but selinux is disabled or not supported');
   }
+  checkCapabilities(proc.capabilities, (msg) => ctx.log.warn(msg));
   const subCgroupPaths = parseSubCgroupPaths((ctx.flags.cgroup as string[] | undefined) ?? []);
   const pidFile = ctx.flags['pid-file'] as string | undefined;
 

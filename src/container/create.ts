@@ -15,6 +15,7 @@ import { connectUnix } from '../linux/socket.js';
 import { killAndReap, waitPid } from '../linux/wait.js';
 import { spawnInit, type IdMapping } from '../process/spawn-init.js';
 import { prepareIdmappedMounts, type PreparedMounts } from '../process/mount-sources.js';
+import { checkCapabilities } from '../process/capabilities.js';
 import type { InitMessage } from '../process/protocol.js';
 import { hostHooks, runHooks } from './hooks.js';
 import { EXEC_FIFO, type ContainerRecord, type StateStore } from './state-store.js';
@@ -38,6 +39,8 @@ export interface CreateOptions {
   noPivot: boolean;
   noNewKeyring: boolean;
   preserveFds: number;
+  /** Where warnings go (the --log file, or stderr). */
+  warn?: (msg: string) => void;
 }
 
 export interface Created {
@@ -91,6 +94,7 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
   if (!spec.process.terminal && hasConsole) {
     throw new UserError('cannot use console socket if runts will not detach or allocate tty');
   }
+  checkCapabilities(spec.process.capabilities, o.warn ?? (() => {}));
   const rootfs = path.resolve(bundle, spec.root?.path ?? 'rootfs');
   if (!fs.existsSync(rootfs)) throw new UserError(`rootfs (${rootfs}) does not exist`);
 

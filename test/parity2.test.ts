@@ -168,3 +168,62 @@ describe('capabilities', () => {
     assert.match(x.stderr, /^runts: exec failed: unable to apply caps: .*CAP_SYS_RESOURCE \(effective, permitted\)\n$/);
   });
 });
+
+describe('process.cwd', () => {
+  test('a missing cwd is made inside the rootfs (root-owned 0755) before the root goes read-only, as runc', () => {
+    const dir = bundle('pwd; ls -ldn /a /a/b /a/b/c | while read m l u g rest; do echo "$m $u $g"; done; id', (c) => {
+      c.process.cwd = '/a/b/c';
+      c.root.readonly = true;
+      c.process.user = { uid: 1000, gid: 1000 };
+    });
+    const { ours } = runBoth(dir, false);
+    assert.equal(ours.status, 0, ours.stderr);
+    const want = '/a/b/c\n' + 'drwxr-xr-x 0 0\n'.repeat(3) + 'uid=1000 gid=1000\n';
+    assert.equal(ours.stdout, want);
+    const st = fs.statSync(path.join(dir, 'rootfs/a/b/c'));
+    assert.deepEqual([st.uid, st.gid, st.mode & 0o7777], [0, 0, 0o755]);
+    if (haveRunc) {
+      fs.rmSync(path.join(dir, 'rootfs/a'), { recursive: true });
+      const { runc } = runBoth(dir);
+      assert.equal(runc!.stdout, want, runc!.stderr);
+    }
+  });
+
+  test('a cwd naming a file fails create with runc\'s one-line reason, leaving nothing', () => {
+    for (const cwd of ['/etc/passwd', '/etc/passwd/sub']) {
+      const dir = bundle('pwd', (c) => (c.process.cwd = cwd));
+      const r = create(dir);
+      assert.equal(r.status, 1);
+      assert.equal(r.stderr, 'runts: mkdir /etc/passwd: not a directory\n');
+      assert.deepEqual(fs.existsSync(root) ? fs.readdirSync(root) : [], []);
+      if (haveRunc) {
+        const theirs = create(dir, [], RUNC, runcRoot);
+        assert.equal(theirs.status, 1);
+        assert.match(theirs.stderr, /error during container init: mkdir \/etc\/passwd: not a directory/);
+      }
+    }
+  });
+
+  test('a cwd only root can reach: the process (uid 1000) still starts in it, for run and exec --user (as runc)', (t) => {
+    const dir = bundle('pwd; ls 2>&1; echo "rc=$?"', (c, d) => {
+      c.process.cwd = '/secret';
+      c.process.user = { uid: 1000, gid: 1000 };
+      fs.mkdirSync(path.join(d, 'rootfs/secret'), { mode: 0o700 });
+    });
+    const { ours, runc } = runBoth(dir);
+    assert.equal(ours.status, 0, ours.stderr);
+    assert.equal(ours.stdout, '/secret\nls: .: Permission denied\nrc=1\n');
+    if (runc) assert.equal(ours.stdout, runc.stdout);
+
+    const c = create(bundle('sleep 60', (cfg, d) => fs.mkdirSync(path.join(d, 'rootfs/secret'), { mode: 0o700 })));
+    t.after(() => runts(['--root', root, 'delete', '--force', c.id]));
+    assert.equal(c.status, 0, c.stderr);
+    assert.equal(runts(['--root', root, 'start', c.id]).status, 0);
+    const x = runts(['--root', root, 'exec', '--user', '1000:1000', '--cwd', '/secret', c.id, 'pwd']);
+    assert.equal(x.status, 0, x.stderr);
+    assert.equal(x.stdout, '/secret\n');
+    const bad = runts(['--root', root, 'exec', '--user', '1000:1000', '--cwd', '/nope', c.id, 'pwd']);
+    assert.equal(bad.status, 255);
+    assert.equal(bad.stderr, 'runts: exec failed: unable to start container process: chdir to cwd ("/nope") set in config.json failed: no such file or directory\n');
+  });
+});

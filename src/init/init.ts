@@ -36,6 +36,7 @@ import {
 } from './security.js';
 import { O_PATH } from '../linux/openat2.js';
 import { setLinkUp } from '../linux/netdev.js';
+import { createCwd, enterCwd, enterCwdAsUser } from './cwd.js';
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -184,6 +185,9 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
     process.chdir('/');
   }
 
+  // Inside the container's root, before it is made read-only (as runc).
+  createCwd(proc.cwd);
+
   let ptySlave: number | undefined;
   if (proc.terminal) {
     const pty = openPty('/dev/ptmx');
@@ -209,6 +213,10 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
   for (const r of proc.rlimits ?? []) setrlimit(r.type, BigInt(r.soft), BigInt(r.hard));
   applyProcessAttributes(proc, spec.linux, procfs);
 
+  // Before `ready`, so that a cwd that cannot be entered fails create (runc's
+  // init does it before create returns too).
+  const cwdEntered = enterCwd(proc.cwd);
+  if (cwdEntered) verifyCwd();
   const exec = prepareProcessExec(proc);
   // The AppArmor exec label, as runc: before `ready`, so that a profile the
   // kernel refuses fails create, which then removes the container.
@@ -228,7 +236,7 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
   fs.writeSync(fifo, '0');
   fs.closeSync(fifo);
 
-  execProcess(proc, exec, { ptySlave, preserveFds: b.preserveFds, security });
+  execProcess(proc, exec, { ptySlave, preserveFds: b.preserveFds, security, cwdEntered });
 }
 
 /**
@@ -248,14 +256,15 @@ export function prepareProcessExec(proc: any): PreparedExec & { env: string[] } 
 
 /**
  * The last steps before the container's program, shared by the init and
- * `runts exec` (exec-init.ts): credentials, umask, cwd, the pty as stdio,
+ * `runts exec` (exec-init.ts): credentials, umask, cwd (when root could
+ * not enter it: see cwd.ts), the pty as stdio,
  * nothing but stdio and the preserved fds left open, execve. Returns only
  * by throwing.
  */
 export function execProcess(
   proc: any, // eslint-disable-line @typescript-eslint/no-explicit-any
   exec: PreparedExec,
-  o: { ptySlave?: number; preserveFds: number; security?: Security },
+  o: { ptySlave?: number; preserveFds: number; security?: Security; cwdEntered?: boolean },
 ): never {
   const user = proc.user ?? { uid: 0, gid: 0 };
   // Nothing but stdio and the preserved fds reaches the container. Marked
@@ -265,7 +274,8 @@ export function execProcess(
   if (o.security) beforeCredentials(o.security);
   applyCredentials(user, proc.capabilities, proc.noNewPrivileges === true);
   process.umask(user.umask ?? 0o022);
-  process.chdir(proc.cwd ?? '/');
+  // Unless entered before the credentials changed (cwd.ts).
+  if (!o.cwdEntered) enterCwdAsUser(proc.cwd);
   verifyCwd();
 
   if (o.ptySlave !== undefined) {

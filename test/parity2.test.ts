@@ -227,3 +227,46 @@ describe('process.cwd', () => {
     assert.equal(bad.stderr, 'runts: exec failed: unable to start container process: chdir to cwd ("/nope") set in config.json failed: no such file or directory\n');
   });
 });
+
+describe('mount destinations', () => {
+  test('a dangling symlink is resolved inside the rootfs and its target made there, never on the host (as runc)', () => {
+    const src = path.join(base, 'bind-src');
+    fs.mkdirSync(src, { recursive: true });
+    fs.writeFileSync(path.join(src, 'file'), 'hi\n');
+    // Targets that would land in the test's own directory on the host if followed there.
+    const hostRel = path.join(base, 'host-rel');
+    const hostAbs = path.join(base, 'host-abs');
+    const links: Record<string, string> = {
+      '/etc/x': '../foo/bar/not/here', // directory, relative
+      '/etc/y': '/abs/not/here', // directory, absolute
+      '/etc/z': '../zz/dir/file', // file, relative
+      '/etc/w': '/ww/file', // file, absolute
+      '/etc/e1': `../../../../../../../..${hostRel}/file`, // climbs above the root
+      '/etc/e2': `${hostAbs}/dir`,
+    };
+    const made = ['foo/bar/not/here', 'abs/not/here', 'zz/dir/file', 'ww/file', `${hostRel.slice(1)}/file`, `${hostAbs.slice(1)}/dir`];
+    const dir = bundle('cat /etc/z /etc/w /etc/e1; ls /etc/e2 /etc/y; grep -c "^tmpfs /foo/bar/not/here " /proc/mounts', (c, d) => {
+      for (const [at, target] of Object.entries(links)) fs.symlinkSync(target, path.join(d, 'rootfs', at));
+      c.mounts.push(
+        { destination: '/etc/x', type: 'tmpfs', source: 'tmpfs' },
+        { destination: '/etc/y', type: 'bind', source: src, options: ['rbind'] },
+        { destination: '/etc/z', type: 'bind', source: path.join(src, 'file'), options: ['bind'] },
+        { destination: '/etc/w', type: 'bind', source: path.join(src, 'file'), options: ['bind'] },
+        { destination: '/etc/e1', type: 'bind', source: path.join(src, 'file'), options: ['bind'] },
+        { destination: '/etc/e2', type: 'bind', source: src, options: ['bind'] },
+      );
+    });
+    const rootfs = path.join(dir, 'rootfs');
+    const want = 'hi\nhi\nhi\n/etc/e2:\nfile\n\n/etc/y:\nfile\n1\n';
+    const tools: Array<'ours' | 'runc'> = haveRunc ? ['ours', 'runc'] : ['ours'];
+    for (const which of tools) {
+      for (const m of made) fs.rmSync(path.join(rootfs, m.split('/')[0]), { recursive: true, force: true });
+      const r = which === 'ours' ? runBoth(dir, false).ours : runBoth(dir).runc!;
+      assert.equal(r.status, 0, `${which}: ${r.stderr}`);
+      assert.equal(r.stdout, want, which);
+      for (const m of made) assert.ok(fs.existsSync(path.join(rootfs, m)), `${which}: ${m} made inside the rootfs`);
+      assert.ok(!fs.existsSync(hostRel) && !fs.existsSync(hostAbs), `${which}: nothing made on the host`);
+      for (const at of Object.keys(links)) assert.ok(fs.lstatSync(path.join(rootfs, at)).isSymbolicLink(), `${which}: ${at} still a symlink`);
+    }
+  });
+});

@@ -270,3 +270,39 @@ describe('mount destinations', () => {
     }
   });
 });
+
+describe('bind sources', () => {
+  test('with a user namespace, sources only the host\'s root can reach still mount (0700 and 000 parents, a file, a symlink), as runc', () => {
+    const hidden = path.join(base, 'root-only');
+    const none = path.join(base, 'no-access');
+    fs.mkdirSync(path.join(hidden, 'data'), { recursive: true });
+    fs.mkdirSync(path.join(none, 'data'), { recursive: true });
+    fs.writeFileSync(path.join(hidden, 'data/f'), 'in-0700\n');
+    fs.writeFileSync(path.join(none, 'data/f'), 'in-000\n');
+    fs.writeFileSync(path.join(hidden, 'one-file'), 'a-file\n');
+    fs.symlinkSync(path.join(hidden, 'data'), path.join(base, 'link-to-hidden'));
+    fs.chmodSync(hidden, 0o700);
+    fs.chmodSync(none, 0o000);
+    const dir = bundle('cat /m1/f /m2/f /m3/f /m4; id -u', (c, d) => {
+      // Mount points made here: the rootfs is host root's, the container's root cannot add to it.
+      for (const m of ['m1', 'm2', 'm3']) fs.mkdirSync(path.join(d, 'rootfs', m));
+      fs.writeFileSync(path.join(d, 'rootfs/m4'), '');
+      c.linux.namespaces.push({ type: 'user' });
+      c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      c.mounts.push(
+        { destination: '/m1', type: 'bind', source: path.join(hidden, 'data'), options: ['rbind'] },
+        { destination: '/m2', type: 'bind', source: path.join(none, 'data'), options: ['bind', 'ro'] },
+        { destination: '/m3', type: 'bind', source: path.join(base, 'link-to-hidden'), options: ['rbind'] },
+        { destination: '/m4', type: 'bind', source: path.join(hidden, 'one-file'), options: ['bind'] },
+      );
+    });
+    const { ours, runc } = runBoth(dir);
+    assert.equal(ours.status, 0, ours.stderr);
+    assert.equal(ours.stdout, 'in-0700\nin-000\nin-0700\na-file\n0\n');
+    if (runc) assert.equal(runc.stdout, ours.stdout, runc.stderr);
+    // The container's root is host uid 100000: it really cannot reach them itself.
+    const probe = spawnSync('setpriv', ['--reuid', '100000', '--regid', '100000', '--clear-groups', 'cat', path.join(hidden, 'data/f')], { encoding: 'utf8' });
+    assert.notEqual(probe.status, 0);
+  });
+});

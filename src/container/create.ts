@@ -14,7 +14,7 @@ import { NAMESPACE_FLAGS, CLONE, namespaceTypeOf } from '../linux/ns.js';
 import { connectUnix } from '../linux/socket.js';
 import { killAndReap, waitPid } from '../linux/wait.js';
 import { spawnInit, type IdMapping } from '../process/spawn-init.js';
-import { prepareIdmappedMounts, type PreparedMounts } from '../process/mount-sources.js';
+import { prepareMountSources, type PreparedMounts } from '../process/mount-sources.js';
 import { checkCapabilities } from '../process/capabilities.js';
 import type { InitMessage } from '../process/protocol.js';
 import { hostHooks, runHooks } from './hooks.js';
@@ -160,7 +160,7 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
     const inheritFds = Array.from({ length: o.preserveFds }, (_, i) => 3 + i);
     inheritFds.push(execFifoFd);
     if (consoleFd !== undefined) inheritFds.push(consoleFd);
-    mountSources = prepareIdmappedMounts(spec, bundle);
+    mountSources = prepareMountSources(spec, bundle);
     inheritFds.push(...Object.values(mountSources.fds));
     const spawned = spawnInit({
       cloneFlags,

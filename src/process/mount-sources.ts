@@ -1,5 +1,13 @@
 /**
- * Idmapped bind mounts, prepared by `create` on the host side. Setting
+ * Bind mount sources, prepared by `create` on the host side.
+ *
+ * With a user namespace, every bind source is cloned here, as host root:
+ * the init, root of its user namespace only, cannot reach a source under a
+ * directory only the host's root may enter (runc opens bind sources before
+ * its init enters the user namespace for the same reason). The init then
+ * handles the clone as it handles its own.
+ *
+ * Idmapped bind mounts need the host side in any case. Setting
  * MOUNT_ATTR_IDMAP needs CAP_SYS_ADMIN in the user namespace that owns the
  * source filesystem (the host's), which a user-namespaced init does not
  * have. So, as runc does, `create` clones the source (open_tree
@@ -48,6 +56,11 @@ export function isIdmappedMount(m: SpecMount): boolean {
   return o.includes('idmap') || o.includes('ridmap') || m.uidMappings !== undefined || m.gidMappings !== undefined;
 }
 
+function isBindMount(m: SpecMount): boolean {
+  const o = m.options ?? [];
+  return m.type === 'bind' || o.includes('bind') || o.includes('rbind');
+}
+
 function mapText(maps: IdMap[]): string {
   return maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}`).join('\n') + '\n';
 }
@@ -80,11 +93,13 @@ function userNamespaceFd(uid: IdMap[], gid: IdMap[]): number {
 }
 
 /**
- * Prepare every idmapped mount of `spec`. Throws UserError for a
- * configuration runc refuses or a source the kernel cannot idmap.
+ * Prepare every idmapped mount of `spec`, and with a user namespace every
+ * other bind mount's source. Throws UserError for an idmapped mount runc
+ * refuses or a source the kernel cannot idmap; a plain bind source that
+ * cannot be cloned here is left to the init, which reports it as usual.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function prepareIdmappedMounts(spec: any, bundle: string): PreparedMounts {
+export function prepareMountSources(spec: any, bundle: string): PreparedMounts {
   const fds: Record<string, number> = {};
   const userns = new Map<string, number>();
   let closed = false;
@@ -99,7 +114,15 @@ export function prepareIdmappedMounts(spec: any, bundle: string): PreparedMounts
   const userNs = nsList.find((n) => n.type === 'user');
   try {
     (spec.mounts ?? []).forEach((m: SpecMount, i: number) => {
-      if (!isIdmappedMount(m)) return;
+      if (!isIdmappedMount(m)) {
+        if (userNs && isBindMount(m)) {
+          const source = path.resolve(bundle, m.source ?? '');
+          try {
+            fds[String(i)] = openTree(-100, source, { clone: true, recursive: (m.options ?? []).includes('rbind') }, source);
+          } catch {}
+        }
+        return;
+      }
       const where = `mount ${m.destination}`;
       const o = m.options ?? [];
       if (m.type !== 'bind' && !o.includes('bind') && !o.includes('rbind')) {

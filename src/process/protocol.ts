@@ -32,7 +32,7 @@ export interface InitBootstrap {
   unshareCgroupNs: boolean;
   /** Runtime-spec state for createContainer/startContainer hooks. */
   hookState: Record<string, unknown>;
-  /** Idmapped bind mounts prepared by `create` (src/process/mount-sources.ts): inherited fds by index in spec.mounts. */
+  /** Bind sources (idmapped ones, and all with a user namespace) prepared by `create` (src/process/mount-sources.ts): inherited fds by index in spec.mounts. */
   mountFds?: Record<string, number>;
 }
 

@@ -305,4 +305,24 @@ describe('bind sources', () => {
     const probe = spawnSync('setpriv', ['--reuid', '100000', '--regid', '100000', '--clear-groups', 'cat', path.join(hidden, 'data/f')], { encoding: 'utf8' });
     assert.notEqual(probe.status, 0);
   });
+  test('a read-only host mount under a root-only directory stays locked read-only in the container (opened in the init\'s namespace, not cloned on the host)', (t) => {
+    const hidden = path.join(base, 'root-only-ro');
+    const mnt = path.join(hidden, 'ro');
+    fs.mkdirSync(mnt, { recursive: true });
+    assert.equal(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,ro', 'tmpfs', mnt]).status, 0);
+    t.after(() => spawnSync('umount', [mnt]));
+    fs.chmodSync(hidden, 0o700);
+    const dir = bundle('mount -o remount,bind,rw /data 2>/dev/null && echo REMOUNTED || echo REFUSED; touch /data/x 2>/dev/null && echo WROTE || echo READ-ONLY', (c, d) => {
+      fs.mkdirSync(path.join(d, 'rootfs/data'));
+      c.linux.namespaces.push({ type: 'user' });
+      c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      for (const k of ['bounding', 'effective', 'permitted']) c.process.capabilities[k].push('CAP_SYS_ADMIN');
+      c.mounts.push({ destination: '/data', type: 'bind', source: mnt, options: ['bind'] });
+    });
+    const { ours, runc } = runBoth(dir);
+    assert.equal(ours.status, 0, ours.stderr);
+    assert.equal(ours.stdout, 'REFUSED\nREAD-ONLY\n');
+    if (runc) assert.equal(runc.stdout, ours.stdout, runc.stderr);
+  });
 });

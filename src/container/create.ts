@@ -11,10 +11,10 @@ import { loadBundleConfig } from '../spec/load.js';
 import { mkfifo } from '../linux/fs.js';
 import { SyscallError } from '../linux/libc.js';
 import { NAMESPACE_FLAGS, CLONE, namespaceTypeOf } from '../linux/ns.js';
-import { connectUnix } from '../linux/socket.js';
+import { connectUnix, socketPair } from '../linux/socket.js';
 import { killAndReap, waitPid } from '../linux/wait.js';
 import { spawnInit, type IdMapping } from '../process/spawn-init.js';
-import { prepareMountSources, type PreparedMounts } from '../process/mount-sources.js';
+import { bindSourcesToOpen, prepareIdmappedMounts, sendBindSources, type PreparedMounts } from '../process/mount-sources.js';
 import { checkCapabilities } from '../process/capabilities.js';
 import type { InitMessage } from '../process/protocol.js';
 import { hostHooks, runHooks } from './hooks.js';
@@ -128,6 +128,17 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
   let cgroup: Manager | undefined;
   let cgroupsExisted = new Set<string>();
   let mountSources: PreparedMounts | undefined;
+  // Bind sources opened for the init (mount-sources.ts): create's end, the init's end.
+  const bindSources = bindSourcesToOpen(spec);
+  let sourcesSocket: number[] = [];
+  const closeSourcesSocket = (which: number[]) => {
+    for (const fd of which) {
+      try {
+        fs.closeSync(fd);
+      } catch {}
+    }
+    sourcesSocket = sourcesSocket.filter((fd) => !which.includes(fd));
+  };
   try {
     const cg = managerForSpec(spec, o.id);
     cgroup = cg.manager;
@@ -160,8 +171,12 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
     const inheritFds = Array.from({ length: o.preserveFds }, (_, i) => 3 + i);
     inheritFds.push(execFifoFd);
     if (consoleFd !== undefined) inheritFds.push(consoleFd);
-    mountSources = prepareMountSources(spec, bundle);
+    mountSources = prepareIdmappedMounts(spec, bundle);
     inheritFds.push(...Object.values(mountSources.fds));
+    if (bindSources.length > 0) {
+      sourcesSocket = socketPair();
+      inheritFds.push(sourcesSocket[1]);
+    }
     const spawned = spawnInit({
       cloneFlags,
       userNsPath,
@@ -177,6 +192,14 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
           cgroup!.apply(initPid);
         } catch (e) {
           throw new UserError(`unable to apply cgroup configuration: ${(e as Error).message}`);
+        }
+        if (sourcesSocket.length > 0) {
+          const [ours] = sourcesSocket;
+          try {
+            sendBindSources(initPid, spec, bundle, bindSources, ours);
+          } finally {
+            closeSourcesSocket([ours]); // the init reads until this end is closed
+          }
         }
       },
       bootstrap: {
@@ -194,9 +217,11 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
         unshareCgroupNs: newCgroupNs,
         hookState: hookState(record, 'created', 0),
         mountFds: mountSources.fds,
+        bindSourcesFd: sourcesSocket[1],
       },
     });
     fs.closeSync(execFifoFd); // the init has its copy
+    closeSourcesSocket(sourcesSocket);
     mountSources.close();
     pid = spawned.pid;
     channel = spawned.channel;
@@ -243,6 +268,7 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
     if (e instanceof SyscallError) throw new UserError(e.message);
     throw e;
   } finally {
+    closeSourcesSocket(sourcesSocket);
     mountSources?.close();
     if (consoleFd !== undefined && consoleFd !== o.consoleSocketFd) {
       try {

@@ -14,7 +14,7 @@ import { setdomainname, sethostname } from '../linux/uts.js';
 import { setrlimit } from '../linux/rlimit.js';
 import { cloexecFrom, dup3, setCloexec } from '../linux/fd.js';
 import { execve, prepareExec, type PreparedExec } from '../linux/exec.js';
-import { sendFd } from '../linux/socket.js';
+import { recvFdsUntilEof, sendFd } from '../linux/socket.js';
 import { chroot } from '../linux/mount.js';
 import { makeControllingTerminal, openPty, setWindowSize } from '../linux/pty.js';
 import { enterRoot, finishRoot, mountAll, prepareRoot, setupConsole, setupDev, type RootfsOptions } from './rootfs.js';
@@ -155,6 +155,12 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
 
   // Everything on the host side must be opened before pivot_root.
   const execFifo = b.execFifoFd ?? fs.openSync(b.execFifoPath, O_PATH);
+  // Bind sources create opened for us in our mount namespace (process/mount-sources.ts).
+  const bindSourceFds: Record<string, number> = {};
+  if (b.bindSourcesFd !== undefined) {
+    for (const { fd, payload } of recvFdsUntilEof(b.bindSourcesFd)) bindSourceFds[payload] = fd;
+    fs.closeSync(b.bindSourcesFd);
+  }
 
   const inUserNs = nsTypes.has('user');
   const rootOpts: RootfsOptions = {
@@ -165,6 +171,7 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
     cgroupPaths,
     cgroupNs: nsTypes.has('cgroup'),
     mountFds: b.mountFds,
+    bindSourceFds,
   };
   const hasMountNs = nsTypes.has('mount');
   if (hasMountNs) prepareRoot(rootOpts);

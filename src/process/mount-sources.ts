@@ -1,11 +1,15 @@
 /**
  * Bind mount sources, prepared by `create` on the host side.
  *
- * With a user namespace, every bind source is cloned here, as host root:
- * the init, root of its user namespace only, cannot reach a source under a
- * directory only the host's root may enter (runc opens bind sources before
- * its init enters the user namespace for the same reason). The init then
- * handles the clone as it handles its own.
+ * Plain bind sources of a container with its own user and mount namespaces
+ * (openBindSourcesIn): the init, root of its user namespace only, may not
+ * reach a source under a directory only the host's root may enter. As runc
+ * does, `create` opens them (O_PATH, as host root) inside the init's mount
+ * namespace, before the init mounts anything, and sends them to the init,
+ * which clones them as it clones its own. Opened there and not in the
+ * host's namespace, they are the init's copies of the host's mounts: the
+ * kernel's locks on them (read-only, nosuid, ...) hold in the container, and
+ * they get the init's propagation.
  *
  * Idmapped bind mounts need the host side in any case. Setting
  * MOUNT_ATTR_IDMAP needs CAP_SYS_ADMIN in the user namespace that owns the
@@ -24,9 +28,10 @@ import path from 'node:path';
 import { UserError } from '../errors.js';
 import { cloneChain } from '../linux/clone-chain.js';
 import { NativeBlock } from '../linux/memory.js';
-import { MOUNT_ATTR, closeFd, mountSetattr, openTree } from '../linux/mount.js';
-import { CLONE } from '../linux/ns.js';
-import { socketPair } from '../linux/socket.js';
+import { MOUNT_ATTR, closeFd, fchdir, mountSetattr, openTree } from '../linux/mount.js';
+import { CLONE, setns, unshare } from '../linux/ns.js';
+import { sendFd, socketPair } from '../linux/socket.js';
+import { O_DIRECTORY, O_PATH } from '../linux/openat2.js';
 import { waitPid } from '../linux/wait.js';
 
 interface IdMap {
@@ -54,11 +59,6 @@ export interface PreparedMounts {
 export function isIdmappedMount(m: SpecMount): boolean {
   const o = m.options ?? [];
   return o.includes('idmap') || o.includes('ridmap') || m.uidMappings !== undefined || m.gidMappings !== undefined;
-}
-
-function isBindMount(m: SpecMount): boolean {
-  const o = m.options ?? [];
-  return m.type === 'bind' || o.includes('bind') || o.includes('rbind');
 }
 
 function mapText(maps: IdMap[]): string {
@@ -93,13 +93,11 @@ function userNamespaceFd(uid: IdMap[], gid: IdMap[]): number {
 }
 
 /**
- * Prepare every idmapped mount of `spec`, and with a user namespace every
- * other bind mount's source. Throws UserError for an idmapped mount runc
- * refuses or a source the kernel cannot idmap; a plain bind source that
- * cannot be cloned here is left to the init, which reports it as usual.
+ * Prepare every idmapped mount of `spec`. Throws UserError for a
+ * configuration runc refuses or a source the kernel cannot idmap.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function prepareMountSources(spec: any, bundle: string): PreparedMounts {
+export function prepareIdmappedMounts(spec: any, bundle: string): PreparedMounts {
   const fds: Record<string, number> = {};
   const userns = new Map<string, number>();
   let closed = false;
@@ -114,15 +112,7 @@ export function prepareMountSources(spec: any, bundle: string): PreparedMounts {
   const userNs = nsList.find((n) => n.type === 'user');
   try {
     (spec.mounts ?? []).forEach((m: SpecMount, i: number) => {
-      if (!isIdmappedMount(m)) {
-        if (userNs && isBindMount(m)) {
-          const source = path.resolve(bundle, m.source ?? '');
-          try {
-            fds[String(i)] = openTree(-100, source, { clone: true, recursive: (m.options ?? []).includes('rbind') }, source);
-          } catch {}
-        }
-        return;
-      }
+      if (!isIdmappedMount(m)) return;
       const where = `mount ${m.destination}`;
       const o = m.options ?? [];
       if (m.type !== 'bind' && !o.includes('bind') && !o.includes('rbind')) {
@@ -169,4 +159,60 @@ export function prepareMountSources(spec: any, bundle: string): PreparedMounts {
   for (const fd of userns.values()) closeFd(fd);
   userns.clear();
   return { fds, close };
+}
+
+function isBindMount(m: SpecMount): boolean {
+  const o = m.options ?? [];
+  return m.type === 'bind' || o.includes('bind') || o.includes('rbind');
+}
+
+/**
+ * Indices (in spec.mounts) of the plain bind mounts whose sources `create`
+ * opens for the init: with a new mount namespace and a user namespace.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function bindSourcesToOpen(spec: any): number[] {
+  const ns: Array<{ type: string; path?: string }> = spec.linux?.namespaces ?? [];
+  if (!ns.some((n) => n.type === 'user') || !ns.some((n) => n.type === 'mount' && !n.path)) return [];
+  const out: number[] = [];
+  (spec.mounts ?? []).forEach((m: SpecMount, i: number) => {
+    if (isBindMount(m) && !isIdmappedMount(m)) out.push(i);
+  });
+  return out;
+}
+
+/**
+ * Open each listed bind source (O_PATH, following symlinks) as host root
+ * inside the mount namespace of process `pid`, and send each fd on `sock`
+ * with its index. A source that cannot be opened is left to the init, which
+ * reports it as for any other container. This thread enters that namespace
+ * (after unshare(CLONE_FS): the kernel requires it of a process with
+ * threads) and comes back to its own, and to its own working directory.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function sendBindSources(pid: number, spec: any, bundle: string, indices: number[], sock: number): void {
+  if (indices.length === 0) return;
+  const own = fs.openSync('/proc/self/ns/mnt', fs.constants.O_RDONLY);
+  const cwd = fs.openSync('.', O_PATH | O_DIRECTORY);
+  const target = fs.openSync(`/proc/${pid}/ns/mnt`, fs.constants.O_RDONLY);
+  const opened: Array<[number, number]> = [];
+  try {
+    unshare(CLONE.FS, 'CLONE_FS');
+    setns(target, CLONE.NEWNS, "the init's mount namespace");
+    try {
+      for (const i of indices) {
+        const source = path.resolve(bundle, spec.mounts[i].source ?? '');
+        try {
+          opened.push([i, fs.openSync(source, O_PATH)]);
+        } catch {}
+      }
+    } finally {
+      setns(own, CLONE.NEWNS, "runts' own mount namespace");
+      fchdir(cwd);
+    }
+    for (const [i, fd] of opened) sendFd(sock, fd, String(i));
+  } finally {
+    for (const [, fd] of opened) closeFd(fd);
+    for (const fd of [own, cwd, target]) fs.closeSync(fd);
+  }
 }

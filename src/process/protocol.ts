@@ -32,8 +32,14 @@ export interface InitBootstrap {
   unshareCgroupNs: boolean;
   /** Runtime-spec state for createContainer/startContainer hooks. */
   hookState: Record<string, unknown>;
-  /** Bind sources (idmapped ones, and all with a user namespace) prepared by `create` (src/process/mount-sources.ts): inherited fds by index in spec.mounts. */
+  /** Idmapped bind mounts prepared by `create` (src/process/mount-sources.ts): inherited fds by index in spec.mounts. */
   mountFds?: Record<string, number>;
+  /**
+   * Inherited socket on which `create` sends plain bind sources it opened in
+   * the init's mount namespace (O_PATH fds, each with its index in
+   * spec.mounts as the data) and then closes (mount-sources.ts).
+   */
+  bindSourcesFd?: number;
 }
 
 /** Everything a process started by `runts exec` needs (src/init/exec-init.ts). */

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { containerSuite, runts, RUNTS } from './helpers.js';
+import { checkCapabilities } from '../src/process/capabilities.js';
 
 type Config = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -124,6 +125,18 @@ describe('capabilities', () => {
       const theirs = fs.readFileSync(rlog, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
       assert.deepEqual(theirs.map((e) => [e.level, e.msg]), [['warning', msg]]);
     }
+  });
+
+  test('checkCapabilities: one warning for every unknown name, sorted; only granted sets are checked against the bounding set', () => {
+    const warnings: string[] = [];
+    const warn = (m: string) => warnings.push(m);
+    const own = () => [0, 5]; // CAP_CHOWN, CAP_KILL
+    checkCapabilities({ bounding: ['CAP_ZZ', 'CAP_SYS_ADMIN'], ambient: ['CAP_AA', 'CAP_ZZ'], effective: ['CAP_KILL'], permitted: ['CAP_CHOWN', 'CAP_KILL'] }, warn, own);
+    assert.deepEqual(warnings, ['ignoring unknown or unavailable capabilities: [CAP_AA CAP_ZZ]']);
+    assert.throws(
+      () => checkCapabilities({ effective: ['CAP_NET_ADMIN'], permitted: ['CAP_NET_ADMIN'], inheritable: ['CAP_SYS_TIME', 'CAP_KILL'] }, warn, own),
+      { message: "unable to apply caps: operation not permitted: not in runts' own capability bounding set: CAP_NET_ADMIN (effective, permitted), CAP_SYS_TIME (inheritable)" },
+    );
   });
 
   test('a name that is not a string is still an error', () => {

@@ -16,6 +16,7 @@ export function createOptions(ctx: CommandContext): CreateOptions {
     noPivot: ctx.flags['no-pivot'] === true,
     noNewKeyring: ctx.flags['no-new-keyring'] === true,
     preserveFds: ((ctx.flags['preserve-fds'] as number | undefined) ?? 0) + listenFds,
+    warn: (msg) => ctx.log.warn(msg),
   };
 }
 

@@ -19,6 +19,7 @@ import { ExecStartError, startExec } from '../process/exec.js';
 import { PtyRelay } from '../process/pty-relay.js';
 import { waitPidAsync } from '../linux/wait.js';
 import { selinuxEnabled } from '../init/lsm.js';
+import { checkCapabilities } from '../process/capabilities.js';
 
 type Process = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 type Spec = {
@@ -133,8 +134,10 @@ export function withContainerDefaults(p: Process, spec: Spec): Process {
   if (out.user.umask === undefined && c.user?.umask !== undefined) out.user.umask = c.user.umask;
   if (out.scheduler === undefined && c.scheduler !== undefined) out.scheduler = c.scheduler;
   if (out.ioPriority === undefined && c.ioPriority !== undefined) out.ioPriority = c.ioPriority;
-  // runc gives oom_score_adj to the init only: the process keeps runts's.
-  delete out.oomScoreAdj;
+  // As runc 1.1: the container's oom_score_adj, whatever the process asks
+  // (runc's exec takes it from the container's config, never from process.json).
+  if (c.oomScoreAdj !== undefined && c.oomScoreAdj !== null) out.oomScoreAdj = c.oomScoreAdj;
+  else delete out.oomScoreAdj;
   return out;
 }
 
@@ -184,6 +187,7 @@ async function execCommand(ctx: CommandContext): Promise<number> {
   if (proc.selinuxLabel && !selinuxEnabled()) {
     throw new Error('selinux label is specified in config, but selinux is disabled or not supported');
   }
+  checkCapabilities(proc.capabilities, (msg) => ctx.log.warn(msg));
   const subCgroupPaths = parseSubCgroupPaths((ctx.flags.cgroup as string[] | undefined) ?? []);
   const pidFile = ctx.flags['pid-file'] as string | undefined;
 

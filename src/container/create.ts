@@ -11,10 +11,11 @@ import { loadBundleConfig } from '../spec/load.js';
 import { mkfifo } from '../linux/fs.js';
 import { SyscallError } from '../linux/libc.js';
 import { NAMESPACE_FLAGS, CLONE, namespaceTypeOf } from '../linux/ns.js';
-import { connectUnix } from '../linux/socket.js';
+import { connectUnix, socketPair } from '../linux/socket.js';
 import { killAndReap, waitPid } from '../linux/wait.js';
 import { spawnInit, type IdMapping } from '../process/spawn-init.js';
-import { prepareIdmappedMounts, type PreparedMounts } from '../process/mount-sources.js';
+import { bindSourcesToOpen, prepareIdmappedMounts, sendBindSources, type PreparedMounts } from '../process/mount-sources.js';
+import { checkCapabilities } from '../process/capabilities.js';
 import type { InitMessage } from '../process/protocol.js';
 import { hostHooks, runHooks } from './hooks.js';
 import { EXEC_FIFO, type ContainerRecord, type StateStore } from './state-store.js';
@@ -38,6 +39,8 @@ export interface CreateOptions {
   noPivot: boolean;
   noNewKeyring: boolean;
   preserveFds: number;
+  /** Where warnings go (the --log file, or stderr). */
+  warn?: (msg: string) => void;
 }
 
 export interface Created {
@@ -91,6 +94,7 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
   if (!spec.process.terminal && hasConsole) {
     throw new UserError('cannot use console socket if runts will not detach or allocate tty');
   }
+  checkCapabilities(spec.process.capabilities, o.warn ?? (() => {}));
   const rootfs = path.resolve(bundle, spec.root?.path ?? 'rootfs');
   if (!fs.existsSync(rootfs)) throw new UserError(`rootfs (${rootfs}) does not exist`);
 
@@ -124,6 +128,17 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
   let cgroup: Manager | undefined;
   let cgroupsExisted = new Set<string>();
   let mountSources: PreparedMounts | undefined;
+  // Bind sources opened for the init (mount-sources.ts): create's end, the init's end.
+  const bindSources = bindSourcesToOpen(spec);
+  let sourcesSocket: number[] = [];
+  const closeSourcesSocket = (which: number[]) => {
+    for (const fd of which) {
+      try {
+        fs.closeSync(fd);
+      } catch {}
+    }
+    sourcesSocket = sourcesSocket.filter((fd) => !which.includes(fd));
+  };
   try {
     const cg = managerForSpec(spec, o.id);
     cgroup = cg.manager;
@@ -158,6 +173,10 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
     if (consoleFd !== undefined) inheritFds.push(consoleFd);
     mountSources = prepareIdmappedMounts(spec, bundle);
     inheritFds.push(...Object.values(mountSources.fds));
+    if (bindSources.length > 0) {
+      sourcesSocket = socketPair();
+      inheritFds.push(sourcesSocket[1]);
+    }
     const spawned = spawnInit({
       cloneFlags,
       userNsPath,
@@ -173,6 +192,14 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
           cgroup!.apply(initPid);
         } catch (e) {
           throw new UserError(`unable to apply cgroup configuration: ${(e as Error).message}`);
+        }
+        if (sourcesSocket.length > 0) {
+          const [ours] = sourcesSocket;
+          try {
+            sendBindSources(initPid, spec, bundle, bindSources, ours);
+          } finally {
+            closeSourcesSocket([ours]); // the init reads until this end is closed
+          }
         }
       },
       bootstrap: {
@@ -190,9 +217,11 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
         unshareCgroupNs: newCgroupNs,
         hookState: hookState(record, 'created', 0),
         mountFds: mountSources.fds,
+        bindSourcesFd: sourcesSocket[1],
       },
     });
     fs.closeSync(execFifoFd); // the init has its copy
+    closeSourcesSocket(sourcesSocket);
     mountSources.close();
     pid = spawned.pid;
     channel = spawned.channel;
@@ -239,6 +268,7 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
     if (e instanceof SyscallError) throw new UserError(e.message);
     throw e;
   } finally {
+    closeSourcesSocket(sourcesSocket);
     mountSources?.close();
     if (consoleFd !== undefined && consoleFd !== o.consoleSocketFd) {
       try {

@@ -21,7 +21,8 @@ import { prctl } from '../linux/prctl.js';
 import { closeScriptFd } from '../linux/exeseal.js';
 import { SPEC_VERSION } from '../version.js';
 import { execProcess, prepareProcessExec } from './init.js';
-import { applyProcessAttributes, beforeReady, joinContainerKeyring, openProcfs, prepareSecurity } from './security.js';
+import { enterCwd } from './cwd.js';
+import { applyProcessAttributes, beforeReady, joinContainerKeyring, openProcfs, prepareSecurity, verifyCwd } from './security.js';
 import type { LinuxSeccomp } from '../spec/types.gen.js';
 
 const PR_SET_DUMPABLE = 4;
@@ -88,14 +89,17 @@ function setupAndExec(b: ExecBootstrap, channel: SyncChannel): void {
   }
 
   for (const r of proc.rlimits ?? []) setrlimit(r.type, BigInt(r.soft), BigInt(r.hard));
-  // Scheduler, I/O priority and the container's personality; not
-  // oom_score_adj, which runc gives only the init.
-  applyProcessAttributes({ ...proc, oomScoreAdj: undefined }, { personality: b.personality }, procfs);
+  // oom_score_adj (the container's: see withContainerDefaults), scheduler,
+  // I/O priority and the container's personality.
+  applyProcessAttributes(proc, { personality: b.personality }, procfs);
 
+  // As in the init: before `ready`, with root's access (cwd.ts).
+  const cwdEntered = enterCwd(proc.cwd);
+  if (cwdEntered) verifyCwd();
   const exec = prepareProcessExec(proc);
   // The AppArmor exec label, as in the init: before `ready`.
   beforeReady(security);
   channel.send({ type: 'ready' });
   // The SELinux exec label, seccomp, credentials, cwd check, fds, execve.
-  execProcess(proc, exec, { ptySlave, preserveFds: b.preserveFds, security });
+  execProcess(proc, exec, { ptySlave, preserveFds: b.preserveFds, security, cwdEntered });
 }

@@ -14,7 +14,7 @@ import { setdomainname, sethostname } from '../linux/uts.js';
 import { setrlimit } from '../linux/rlimit.js';
 import { cloexecFrom, dup3, setCloexec } from '../linux/fd.js';
 import { execve, prepareExec, type PreparedExec } from '../linux/exec.js';
-import { sendFd } from '../linux/socket.js';
+import { recvFdsUntilEof, sendFd } from '../linux/socket.js';
 import { chroot } from '../linux/mount.js';
 import { makeControllingTerminal, openPty, setWindowSize } from '../linux/pty.js';
 import { enterRoot, finishRoot, mountAll, prepareRoot, setupConsole, setupDev, type RootfsOptions } from './rootfs.js';
@@ -35,6 +35,8 @@ import {
   type Security,
 } from './security.js';
 import { O_PATH } from '../linux/openat2.js';
+import { setLinkUp } from '../linux/netdev.js';
+import { createCwd, enterCwd, enterCwdAsUser } from './cwd.js';
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -133,6 +135,15 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
   const joinsNetns = (spec.linux?.namespaces ?? []).some((n: { type: string; path?: string }) => n.type === 'network' && n.path);
   const runtimeNetns = spec.linux?.sysctl && joinsNetns ? namespaceId('/proc/self/ns/net') : undefined;
   joinNamespaces(b.joinNamespaces);
+  // A network namespace of our own gets its loopback up, as runc's
+  // "loopback" network: 127.0.0.1 works inside with no other network.
+  if (nsTypes.has('network') && !joinsNetns) {
+    try {
+      setLinkUp('lo');
+    } catch (e) {
+      throw new Error(`unable to bring up the loopback interface: ${(e as Error).message}`);
+    }
+  }
   if (spec.linux?.sysctl) {
     checkSysctls(spec.linux.sysctl, { namespaces: nsTypes, netns: namespaceId('/proc/thread-self/ns/net'), runtimeNetns });
   }
@@ -144,6 +155,12 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
 
   // Everything on the host side must be opened before pivot_root.
   const execFifo = b.execFifoFd ?? fs.openSync(b.execFifoPath, O_PATH);
+  // Bind sources create opened for us in our mount namespace (process/mount-sources.ts).
+  const bindSourceFds: Record<string, number> = {};
+  if (b.bindSourcesFd !== undefined) {
+    for (const { fd, payload } of recvFdsUntilEof(b.bindSourcesFd)) bindSourceFds[payload] = fd;
+    fs.closeSync(b.bindSourcesFd);
+  }
 
   const inUserNs = nsTypes.has('user');
   const rootOpts: RootfsOptions = {
@@ -154,6 +171,7 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
     cgroupPaths,
     cgroupNs: nsTypes.has('cgroup'),
     mountFds: b.mountFds,
+    bindSourceFds,
   };
   const hasMountNs = nsTypes.has('mount');
   if (hasMountNs) prepareRoot(rootOpts);
@@ -173,6 +191,9 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
     chroot(b.rootfs);
     process.chdir('/');
   }
+
+  // Inside the container's root, before it is made read-only (as runc).
+  createCwd(proc.cwd);
 
   let ptySlave: number | undefined;
   if (proc.terminal) {
@@ -199,6 +220,10 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
   for (const r of proc.rlimits ?? []) setrlimit(r.type, BigInt(r.soft), BigInt(r.hard));
   applyProcessAttributes(proc, spec.linux, procfs);
 
+  // Before `ready`, so that a cwd that cannot be entered fails create (runc's
+  // init does it before create returns too).
+  const cwdEntered = enterCwd(proc.cwd);
+  if (cwdEntered) verifyCwd();
   const exec = prepareProcessExec(proc);
   // The AppArmor exec label, as runc: before `ready`, so that a profile the
   // kernel refuses fails create, which then removes the container.
@@ -218,7 +243,7 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
   fs.writeSync(fifo, '0');
   fs.closeSync(fifo);
 
-  execProcess(proc, exec, { ptySlave, preserveFds: b.preserveFds, security });
+  execProcess(proc, exec, { ptySlave, preserveFds: b.preserveFds, security, cwdEntered });
 }
 
 /**
@@ -238,14 +263,15 @@ export function prepareProcessExec(proc: any): PreparedExec & { env: string[] } 
 
 /**
  * The last steps before the container's program, shared by the init and
- * `runts exec` (exec-init.ts): credentials, umask, cwd, the pty as stdio,
+ * `runts exec` (exec-init.ts): credentials, umask, cwd (when root could
+ * not enter it: see cwd.ts), the pty as stdio,
  * nothing but stdio and the preserved fds left open, execve. Returns only
  * by throwing.
  */
 export function execProcess(
   proc: any, // eslint-disable-line @typescript-eslint/no-explicit-any
   exec: PreparedExec,
-  o: { ptySlave?: number; preserveFds: number; security?: Security },
+  o: { ptySlave?: number; preserveFds: number; security?: Security; cwdEntered?: boolean },
 ): never {
   const user = proc.user ?? { uid: 0, gid: 0 };
   // Nothing but stdio and the preserved fds reaches the container. Marked
@@ -255,7 +281,8 @@ export function execProcess(
   if (o.security) beforeCredentials(o.security);
   applyCredentials(user, proc.capabilities, proc.noNewPrivileges === true);
   process.umask(user.umask ?? 0o022);
-  process.chdir(proc.cwd ?? '/');
+  // Unless entered before the credentials changed (cwd.ts).
+  if (!o.cwdEntered) enterCwdAsUser(proc.cwd);
   verifyCwd();
 
   if (o.ptySlave !== undefined) {

@@ -58,6 +58,11 @@ export interface RootfsOptions {
    * as inherited fds keyed by the mount's index in spec.mounts.
    */
   mountFds?: Record<string, number>;
+  /**
+   * Bind sources `create` opened (O_PATH) in our mount namespace as host
+   * root (process/mount-sources.ts), keyed by the mount's index.
+   */
+  bindSourceFds?: Record<string, number>;
 }
 
 interface Mount {
@@ -201,7 +206,7 @@ export function mountAll(o: RootfsOptions): void {
   const mounts: Mount[] = o.spec.mounts ?? [];
   mounts.forEach((m, i) => {
     try {
-      mountOne(o, m, o.mountFds?.[String(i)]);
+      mountOne(o, m, o.mountFds?.[String(i)], o.bindSourceFds?.[String(i)]);
     } catch (e) {
       // Errors of mount(2) and fsopen already name the mount ("mount none to /broken: ENODEV").
       if (e instanceof FsMountError || (e instanceof SyscallError && e.syscall === 'mount')) throw e;
@@ -278,12 +283,12 @@ function checkProcMount(dest: string, m: Mount, source?: { fd?: number; path?: s
 }
 
 
-function mountOne(o: RootfsOptions, m: Mount, preparedFd: number | undefined): void {
+function mountOne(o: RootfsOptions, m: Mount, preparedFd: number | undefined, sourceFd?: number): void {
   const opts = parseMountOptions(m.options);
   const isBind = m.type === 'bind' || (opts.flags & MS.BIND) !== 0;
   const subject = `${m.source ?? m.type ?? ''} to ${m.destination}`;
   if (opts.idmap && !isBind) throw new Error('id-mapped mounts are only supported for bind-mounts');
-  if (isBind) return bindMount(o, m, opts, preparedFd, subject);
+  if (isBind) return bindMount(o, m, opts, preparedFd, subject, sourceFd);
   if (opts.flags & MS.REMOUNT) return remountExisting(o, m, opts, subject);
   if (m.type === 'cgroup') return mountCgroup(o, m, opts);
   if (m.type === 'cgroup2') return mountCgroup2(o, m, opts);
@@ -291,7 +296,7 @@ function mountOne(o: RootfsOptions, m: Mount, preparedFd: number | undefined): v
 }
 
 /** A bind mount: a detached copy of the source, its flags set, moved onto the target. */
-function bindMount(o: RootfsOptions, m: Mount, opts: ParsedMountOptions, preparedFd: number | undefined, subject: string): void {
+function bindMount(o: RootfsOptions, m: Mount, opts: ParsedMountOptions, preparedFd: number | undefined, subject: string, sourceFd?: number): void {
   // Data options mean nothing to a bind mount: ignored, as runc 1.1 and the
   // kernel do (runc 1.2 refuses them, but runtime-tools' own tests send them).
   const rec = (opts.flags & MS.REC) !== 0;
@@ -302,9 +307,14 @@ function bindMount(o: RootfsOptions, m: Mount, opts: ParsedMountOptions, prepare
     if (opts.idmap || (m as { uidMappings?: unknown }).uidMappings) throw new Error('id-mapped mount was not prepared by runts create');
     const source = path.resolve(o.bundle ?? '/', m.source ?? '');
     try {
-      tree = openTree(-100, source, { clone: true, recursive: rec }, source);
+      // Opened by create when we may not reach it ourselves: clone what it opened.
+      tree = sourceFd !== undefined
+        ? openTree(sourceFd, '', { clone: true, recursive: rec, emptyPath: true }, source)
+        : openTree(-100, source, { clone: true, recursive: rec }, source);
     } catch (e) {
       throw new Error(`bind source ${source}: ${errno(e) ?? (e as Error).message}`);
+    } finally {
+      if (sourceFd !== undefined) closeFd(sourceFd);
     }
   }
   try {

@@ -178,7 +178,7 @@ export class Root {
     return { fd: this.create(unsafe, asFile, mode), created: true };
   }
 
-  private create(unsafe: string, asFile: boolean, mode: number): number {
+  private create(unsafe: string, asFile: boolean, mode: number, links = 0): number {
     if (!asFile) return this.mkdirAll(unsafe, mode);
     const { dirFd, name } = this.mkdirAllParent(unsafe);
     try {
@@ -186,14 +186,39 @@ export class Root {
       try {
         fd = openat(dirFd, name, O_CREAT | O_EXCL | O_NOFOLLOW | O_RDONLY, mode, cleanPath(unsafe));
       } catch (e) {
-        // Made meanwhile, or a dangling symlink: resolve it again (inside the root).
         if (errnoOf(e) !== 'EEXIST') throw e;
-        return this.open(unsafe);
+        // A dangling symlink (the lookup found nothing): the file is made
+        // where it points, inside the root, as runc does.
+        const target = this.danglingTarget(dirFd, name);
+        if (target === undefined) return this.open(unsafe); // made meanwhile
+        if (links >= MAX_SYMLINKS) throw new RootPathError(`${cleanPath(unsafe)}: ELOOP (too many levels of symbolic links)`, 'ELOOP');
+        return this.create(target, asFile, mode, links + 1);
       }
       return fd;
     } finally {
       closeQuietly(dirFd);
     }
+  }
+
+  /** Where the symlink `name` in `dirFd` points, as a path inside the root; undefined when it is not a symlink. */
+  private danglingTarget(dirFd: number, name: string): string | undefined {
+    const fd = openat(dirFd, name, O_PATH | O_NOFOLLOW, 0, name);
+    try {
+      if (!fs.fstatSync(fd).isSymbolicLink()) return undefined;
+      const target = readlinkat(fd, '', name);
+      return target.startsWith('/') ? target : path.posix.join(this.insidePathOf(dirFd), target);
+    } finally {
+      closeQuietly(fd);
+    }
+  }
+
+  /** The path inside the root of a directory fd under it ("/" for the root). */
+  private insidePathOf(dirFd: number): string {
+    const host = this.pathOf(dirFd);
+    if (this.path === '/') return host;
+    if (host === this.path) return '/';
+    if (host.startsWith(this.path + '/')) return host.slice(this.path.length);
+    throw new RootPathError(`${host}: not under the container's root ${this.path}`);
   }
 
   /** symlink(target) at `unsafe` (its parent created as needed); EEXIST is thrown. */

@@ -94,3 +94,10 @@ export function setAmbient(caps: number[]): void {
     }
   }
 }
+
+/** The calling thread's capability bounding set (PR_CAPBSET_READ for each capability the kernel knows). */
+export function boundingSet(): number[] {
+  const out: number[] = [];
+  for (let c = 0; c <= lastCap(); c++) if (prctl(PR.CAPBSET_READ, c, 0, `read ${CAPABILITY_NAMES[c] ?? c} from bounding set`) === 1) out.push(c);
+  return out;
+}

@@ -90,8 +90,8 @@ export function sendFd(sock: number, fd: number, payload: string): void {
   new FdMessage(payload).send(sock, fd);
 }
 
-/** Receive one fd sent with SCM_RIGHTS (tests and the pty relay use it). */
-export function recvFd(sock: number): { fd: number; payload: string } {
+/** One recvmsg: the fd sent with SCM_RIGHTS and the data; undefined at end of stream. */
+function recvOne(sock: number): { fd: number; payload: string } | undefined {
   const b = new NativeBlock(8192);
   const data = b.alloc(4096);
   const iov = b.alloc(16);
@@ -105,6 +105,25 @@ export function recvFd(sock: number): { fd: number; payload: string } {
   b.view.writeBigUInt64LE(64n, msg.offset + 40);
   const n = Number(recvmsgCall([sock, Number(msg.address), MSG_CMSG_CLOEXEC], 'SCM_RIGHTS'));
   const controllen = Number(b.view.readBigUInt64LE(msg.offset + 40));
+  if (n === 0 && controllen === 0) return undefined;
   if (controllen < 20 || b.view.readInt32LE(cmsg.offset + 12) !== SCM_RIGHTS) throw new Error('no fd received');
   return { fd: b.view.readInt32LE(cmsg.offset + 16), payload: b.view.toString('utf8', data.offset, data.offset + n) };
+}
+
+/** Receive one fd sent with SCM_RIGHTS (tests and the pty relay use it). */
+export function recvFd(sock: number): { fd: number; payload: string } {
+  const r = recvOne(sock);
+  if (!r) throw new Error('no fd received');
+  return r;
+}
+
+/**
+ * Every fd sent with sendFd until the peer closes its end. On a stream
+ * socket the kernel never merges two messages that carry fds, so each
+ * payload comes back whole with its fd.
+ */
+export function recvFdsUntilEof(sock: number): Array<{ fd: number; payload: string }> {
+  const out: Array<{ fd: number; payload: string }> = [];
+  for (let r = recvOne(sock); r; r = recvOne(sock)) out.push(r);
+  return out;
 }

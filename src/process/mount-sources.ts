@@ -1,5 +1,17 @@
 /**
- * Idmapped bind mounts, prepared by `create` on the host side. Setting
+ * Bind mount sources, prepared by `create` on the host side.
+ *
+ * Plain bind sources of a container with its own user and mount namespaces
+ * (openBindSourcesIn): the init, root of its user namespace only, may not
+ * reach a source under a directory only the host's root may enter. As runc
+ * does, `create` opens them (O_PATH, as host root) inside the init's mount
+ * namespace, before the init mounts anything, and sends them to the init,
+ * which clones them as it clones its own. Opened there and not in the
+ * host's namespace, they are the init's copies of the host's mounts: the
+ * kernel's locks on them (read-only, nosuid, ...) hold in the container, and
+ * they get the init's propagation.
+ *
+ * Idmapped bind mounts need the host side in any case. Setting
  * MOUNT_ATTR_IDMAP needs CAP_SYS_ADMIN in the user namespace that owns the
  * source filesystem (the host's), which a user-namespaced init does not
  * have. So, as runc does, `create` clones the source (open_tree
@@ -16,9 +28,10 @@ import path from 'node:path';
 import { UserError } from '../errors.js';
 import { cloneChain } from '../linux/clone-chain.js';
 import { NativeBlock } from '../linux/memory.js';
-import { MOUNT_ATTR, closeFd, mountSetattr, openTree } from '../linux/mount.js';
-import { CLONE } from '../linux/ns.js';
-import { socketPair } from '../linux/socket.js';
+import { MOUNT_ATTR, closeFd, fchdir, mountSetattr, openTree } from '../linux/mount.js';
+import { CLONE, setns, unshare } from '../linux/ns.js';
+import { sendFd, socketPair } from '../linux/socket.js';
+import { O_DIRECTORY, O_PATH } from '../linux/openat2.js';
 import { waitPid } from '../linux/wait.js';
 
 interface IdMap {
@@ -146,4 +159,60 @@ export function prepareIdmappedMounts(spec: any, bundle: string): PreparedMounts
   for (const fd of userns.values()) closeFd(fd);
   userns.clear();
   return { fds, close };
+}
+
+function isBindMount(m: SpecMount): boolean {
+  const o = m.options ?? [];
+  return m.type === 'bind' || o.includes('bind') || o.includes('rbind');
+}
+
+/**
+ * Indices (in spec.mounts) of the plain bind mounts whose sources `create`
+ * opens for the init: with a new mount namespace and a user namespace.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function bindSourcesToOpen(spec: any): number[] {
+  const ns: Array<{ type: string; path?: string }> = spec.linux?.namespaces ?? [];
+  if (!ns.some((n) => n.type === 'user') || !ns.some((n) => n.type === 'mount' && !n.path)) return [];
+  const out: number[] = [];
+  (spec.mounts ?? []).forEach((m: SpecMount, i: number) => {
+    if (isBindMount(m) && !isIdmappedMount(m)) out.push(i);
+  });
+  return out;
+}
+
+/**
+ * Open each listed bind source (O_PATH, following symlinks) as host root
+ * inside the mount namespace of process `pid`, and send each fd on `sock`
+ * with its index. A source that cannot be opened is left to the init, which
+ * reports it as for any other container. This thread enters that namespace
+ * (after unshare(CLONE_FS): the kernel requires it of a process with
+ * threads) and comes back to its own, and to its own working directory.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function sendBindSources(pid: number, spec: any, bundle: string, indices: number[], sock: number): void {
+  if (indices.length === 0) return;
+  const own = fs.openSync('/proc/self/ns/mnt', fs.constants.O_RDONLY);
+  const cwd = fs.openSync('.', O_PATH | O_DIRECTORY);
+  const target = fs.openSync(`/proc/${pid}/ns/mnt`, fs.constants.O_RDONLY);
+  const opened: Array<[number, number]> = [];
+  try {
+    unshare(CLONE.FS, 'CLONE_FS');
+    setns(target, CLONE.NEWNS, "the init's mount namespace");
+    try {
+      for (const i of indices) {
+        const source = path.resolve(bundle, spec.mounts[i].source ?? '');
+        try {
+          opened.push([i, fs.openSync(source, O_PATH)]);
+        } catch {}
+      }
+    } finally {
+      setns(own, CLONE.NEWNS, "runts' own mount namespace");
+      fchdir(cwd);
+    }
+    for (const [i, fd] of opened) sendFd(sock, fd, String(i));
+  } finally {
+    for (const [, fd] of opened) closeFd(fd);
+    for (const fd of [own, cwd, target]) fs.closeSync(fd);
+  }
 }

@@ -34,6 +34,12 @@ export interface InitBootstrap {
   hookState: Record<string, unknown>;
   /** Idmapped bind mounts prepared by `create` (src/process/mount-sources.ts): inherited fds by index in spec.mounts. */
   mountFds?: Record<string, number>;
+  /**
+   * Inherited socket on which `create` sends plain bind sources it opened in
+   * the init's mount namespace (O_PATH fds, each with its index in
+   * spec.mounts as the data) and then closes (mount-sources.ts).
+   */
+  bindSourcesFd?: number;
 }
 
 /** Everything a process started by `runts exec` needs (src/init/exec-init.ts). */

@@ -3,7 +3,7 @@
  * and the one place where errors become messages and exit codes.
  */
 import { commands, globalFlags } from './cli/commands.js';
-import { parseFlags, UsageError } from './cli/argv.js';
+import { parseFlags, reorderArgs, UsageError } from './cli/argv.js';
 import { Logger } from './cli/log.js';
 import type { CommandContext, GlobalOptions } from './cli/context.js';
 import { isUserError } from './errors.js';
@@ -35,17 +35,15 @@ async function main(argv: string[]): Promise<number> {
     }
     const spec = commands.find((c) => c.name === name);
     if (!spec) throw new UsageError(`No help topic for '${name}'`);
-    const cmdArgv = rest.slice(1);
-    if (cmdArgv.includes('--help') || cmdArgv.includes('-h')) {
-      const helpAt = cmdArgv.findIndex((a) => a === '--help' || a === '-h');
-      const firstPositional = cmdArgv.findIndex((a) => !a.startsWith('-'));
-      if (firstPositional === -1 || helpAt < firstPositional) {
-        const { showHelp } = await import('./cli/help.js');
-        showHelp(name);
-        return 0;
-      }
+    // runc's commands take -h/--help among their own flags (after the ID too, where flags are reordered).
+    const flags = [...spec.flags, ...globalFlags.filter((f) => f.name === 'help')];
+    const cmdArgv = spec.keepOrder ? rest.slice(1) : reorderArgs(rest.slice(1), flags);
+    const { values, rest: args } = parseFlags(cmdArgv, flags);
+    if (values.help) {
+      const { showHelp } = await import('./cli/help.js');
+      showHelp(name);
+      return 0;
     }
-    const { values, rest: args } = parseFlags(cmdArgv, spec.flags);
     const [min, max] = typeof spec.args === 'number' ? [spec.args, spec.args] : spec.args;
     if (args.length < min || args.length > max) {
       const want = min === max ? `exactly ${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;

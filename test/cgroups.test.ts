@@ -571,6 +571,58 @@ describe('commands', () => {
     assert.match(bad.stderr, /invalid value for memory/);
   });
 
+  v1Test('update takes its flags after the ID too, as runc (cpuset, CFS period, real-time period and runtime)', (t) => {
+    // Real-time runtime for the container must fit in its parent's: grant some to this run's parent
+    // cgroup (given back when the suite removes it).
+    const parentCpu = path.dirname(cg('cpu', 'rt'));
+    fs.mkdirSync(parentCpu, { recursive: true });
+    fs.writeFileSync(path.join(parentCpu, 'cpu.rt_runtime_us'), '100000');
+    const dir = bundle('rt', 'sleep 30', (c) => {
+      c.linux.resources.cpu = { realtimePeriod: 1000000, realtimeRuntime: 50000 };
+    });
+    runDetached(dir, 'rt');
+    t.after(() => del('rt'));
+    const cpu = cg('cpu', 'rt');
+    assert.equal(read(cpu, 'cpu.rt_runtime_us'), '50000');
+    let r = runts(['--root', root, 'update', 'rt', '--cpuset-cpus', '0']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(read(cg('cpuset', 'rt'), 'cpuset.cpus'), '0');
+    r = runts(['--root', root, 'update', 'rt', '--cpu-period', '900000']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(read(cpu, 'cpu.cfs_period_us'), '900000');
+    // A period below the current runtime is refused by the kernel until the runtime is lowered first.
+    r = runts(['--root', root, 'update', 'rt', '--cpu-rt-period', '40000', '--cpu-rt-runtime', '3000']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual([read(cpu, 'cpu.rt_period_us'), read(cpu, 'cpu.rt_runtime_us')], ['40000', '3000']);
+    r = runts(['--root', root, 'update', 'rt', '--cpu-rt-period', '1000000', '--cpu-rt-runtime', '80000']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual([read(cpu, 'cpu.rt_period_us'), read(cpu, 'cpu.rt_runtime_us')], ['1000000', '80000']);
+    // More than the parent grants: the kernel's EINVAL, as under runc.
+    r = runts(['--root', root, 'update', 'rt', '--cpu-rt-runtime', '200000']);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /cpu\.rt_runtime_us.*invalid argument|EINVAL/i);
+  });
+
+  anyTest('kill with signal 0 checks liveness: status 0 while running, as runc (also with --all)', { skip: !haveRunc && 'runc is not installed' }, (t) => {
+    const rroot = path.join(base, 'runc-kill0');
+    const outcomes = (cli: string, r: string, id: string) => {
+      const k = (args: string[]) => spawnSync(cli, ['--root', r, 'kill', ...args], { encoding: 'utf8' }).status;
+      return [k([id, '0']), k(['--all', id, '0']), k([id, '0', '--all'])];
+    };
+    const results: Record<string, number[][]> = {};
+    for (const [cli, r, id] of [[RUNTS, root, 'k0'], ['runc', rroot, 'runc-k0']]) {
+      const dir = bundle(id, 'until [ -e /stop ]; do sleep 0.05; done');
+      assert.equal(spawnSync(cli, ['--root', r, 'run', '-d', '--bundle', dir, id], { stdio: 'ignore' }).status, 0);
+      t.after(() => spawnSync(cli, ['--root', r, 'delete', '--force', id]));
+      const running = outcomes(cli, r, id);
+      fs.writeFileSync(path.join(dir, 'rootfs', 'stop'), '');
+      assert.ok(waitFor(() => spawnSync(cli, ['--root', r, 'state', id], { encoding: 'utf8' }).stdout.includes('"stopped"')), `${id} stops`);
+      results[cli] = [running, outcomes(cli, r, id)];
+    }
+    assert.deepEqual(results[RUNTS], [[0, 0, 0], [1, 0, 0]]);
+    assert.deepEqual(results[RUNTS], results.runc);
+  });
+
   v1Test('events --stats has runc\'s structure (compared with runc on the same config)', { skip: !haveRunc && 'runc is not installed' }, (t) => {
     const dir = bundle('stats', 'sleep 30', (c) => {
       c.linux.resources.memory = { limit: 104857600 };

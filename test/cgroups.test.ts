@@ -609,7 +609,7 @@ describe('commands', () => {
       const k = (args: string[]) => spawnSync(cli, ['--root', r, 'kill', ...args], { encoding: 'utf8' }).status;
       return [k([id, '0']), k(['--all', id, '0']), k([id, '0', '--all'])];
     };
-    const results: Record<string, number[][]> = {};
+    const results: Record<string, Array<Array<number | null>>> = {};
     for (const [cli, r, id] of [[RUNTS, root, 'k0'], ['runc', rroot, 'runc-k0']]) {
       const dir = bundle(id, 'until [ -e /stop ]; do sleep 0.05; done');
       assert.equal(spawnSync(cli, ['--root', r, 'run', '-d', '--bundle', dir, id], { stdio: 'ignore' }).status, 0);

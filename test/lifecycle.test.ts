@@ -466,6 +466,28 @@ describe('hooks', () => {
     assert.equal(sc.cwd, '/etc', 'startContainer: the process\'s cwd');
   });
 
+  test('a failing poststart or poststop hook warns, and the remaining hooks of its list still run', () => {
+    const marks = path.join(base, 'after-fail');
+    fs.mkdirSync(marks);
+    const mark = (name: string) => ({ path: '/bin/sh', args: ['sh', '-c', `touch ${marks}/${name}`] });
+    const dir = bundle('sleep 30', (c) => {
+      c.hooks = {
+        poststart: [{ path: '/bin/false' }, mark('poststart')],
+        poststop: [{ path: '/bin/sh', args: ['sh', '-c', 'exit 3'] }, mark('poststop')],
+      };
+    });
+    assert.equal(runtsDetached(['--root', root, 'create', '--bundle', dir, 'postfail']).status, 0);
+    const start = runts(['--root', root, 'start', 'postfail']);
+    assert.equal(start.status, 0, 'the container keeps running');
+    assert.match(start.stderr, /poststart hook \/bin\/false: exit status 1/);
+    assert.ok(fs.existsSync(path.join(marks, 'poststart')), 'the next poststart hook ran');
+    assert.equal(JSON.parse(runts(['--root', root, 'state', 'postfail']).stdout).status, 'running');
+    const del = runts(['--root', root, 'delete', '--force', 'postfail']);
+    assert.equal(del.status, 0);
+    assert.match(del.stderr, /poststop hook \/bin\/sh: exit status 3/);
+    assert.ok(fs.existsSync(path.join(marks, 'poststop')), 'the next poststop hook ran');
+  });
+
   test('a failing prestart hook aborts create and leaves nothing', () => {
     const dir = bundle('true', (c) => (c.hooks = { prestart: [{ path: '/bin/false' }] }));
     const r = runtsDetached(['--root', root, 'create', '--bundle', dir, 'badhook']);

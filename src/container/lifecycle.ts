@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { MNT_DETACH, umount2 } from '../linux/mount.js';
-import { hostHooks, runHooks, type Hook } from './hooks.js';
+import { hostHooks, runHooksWarning, type Hook } from './hooks.js';
 import { hookState } from './create.js';
 import { EXEC_FIFO, type ContainerRecord, type StateStore } from './state-store.js';
 import { containerStatus, isInitAlive } from './status.js';
@@ -58,12 +58,8 @@ export function startContainer(store: StateStore, id: string, hookCwd?: string):
     rec.started = true;
     store.write(rec);
     const spec = rec.config as Spec;
-    try {
-      runHooks('poststart', spec.hooks?.poststart, hookState(rec, 'running', rec.pid), hostHooks(hookCwd));
-    } catch (e) {
-      // The runtime-spec: a failing poststart hook is logged, the container keeps running.
-      warn((e as Error).message);
-    }
+    // The runtime-spec: a failing poststart hook is logged, the container keeps running.
+    runHooksWarning('poststart', spec.hooks?.poststart, hookState(rec, 'running', rec.pid), hostHooks(hookCwd), warn);
     return rec;
   } finally {
     lock.release();
@@ -233,9 +229,5 @@ export function destroy(store: StateStore, rec: ContainerRecord, hookCwd?: strin
   }
   store.remove(rec.id);
   const spec = rec.config as Spec;
-  try {
-    runHooks('poststop', spec.hooks?.poststop, hookState(rec, 'stopped', 0), hostHooks(hookCwd));
-  } catch (e) {
-    warn((e as Error).message);
-  }
+  runHooksWarning('poststop', spec.hooks?.poststop, hookState(rec, 'stopped', 0), hostHooks(hookCwd), warn);
 }

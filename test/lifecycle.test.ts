@@ -500,6 +500,31 @@ describe('hooks', () => {
 });
 
 describe('terminal', () => {
+  test('a non-root process owns its pty slave (run and exec --tty --user), as runc: uid 1000, devpts\' tty group, 620', async () => {
+    const dir = bundle('true', (c) => {
+      c.process.terminal = true;
+      c.process.user = { uid: 1000, gid: 1000 };
+      c.process.args = ['sh', '-c', 'stat -L -c "owner=%u:%g:%a" /proc/self/fd/0; sleep 30'];
+    });
+    const sock = path.join(base, 'owner.sock');
+    const receiver = await consoleReceiver(sock);
+    const r = runtsDetached(['--root', root, 'run', '-d', '--console-socket', sock, '--bundle', dir, 'ttyowner']);
+    assert.equal(r.status, 0, r.stderr);
+    try {
+      // Measured with runc 1.1.5 on the same bundle: owner=1000:5:620.
+      const execSock = path.join(base, 'owner-exec.sock');
+      const execReceiver = await consoleReceiver(execSock);
+      const e = runtsDetached(['--root', root, 'exec', '-d', '-t', '--user', '1000:1000', '--console-socket', execSock, 'ttyowner',
+        'stat', '-L', '-c', 'exec-owner=%u:%g:%a', '/proc/self/fd/0']);
+      assert.equal(e.status, 0, e.stderr);
+      assert.match(await execReceiver.output, /exec-owner=1000:5:620/);
+    } finally {
+      runts(['--root', root, 'delete', '--force', 'ttyowner']);
+    }
+    assert.match(await receiver.output, /owner=1000:5:620/);
+  });
+
+
   test('--console-socket receives the pty master and reads the output through it', async () => {
     const dir = bundle('true', (c) => {
       c.process.terminal = true;

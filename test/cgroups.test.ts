@@ -603,6 +603,36 @@ describe('commands', () => {
     assert.match(r.stderr, /cpu\.rt_runtime_us.*invalid argument|EINVAL/i);
   });
 
+  v1Test('a cgroup that is already frozen is refused before anything is made; one with processes is warned about, as runc', (t) => {
+    const frozen = cg('freezer', 'prefrozen');
+    fs.mkdirSync(frozen, { recursive: true });
+    fs.writeFileSync(path.join(frozen, 'freezer.state'), 'FROZEN');
+    t.after(() => fs.writeFileSync(path.join(frozen, 'freezer.state'), 'THAWED'));
+    const dir = bundle('prefrozen', 'true');
+    const r = runts(['--root', root, 'run', '--bundle', dir, 'prefrozen'], { timeout: 20_000 });
+    assert.deepEqual([r.status, r.stderr], [1, "runts: container's cgroup unexpectedly frozen\n"]);
+    assert.equal(fs.existsSync(path.join(root, 'prefrozen')), false, 'no state left');
+    for (const m of mounts.filter((x) => !x.subsystems.includes('freezer'))) {
+      assert.equal(fs.existsSync(path.join(m.mountpoint, PARENT, 'prefrozen')), false, `no cgroup made in ${m.mountpoint}`);
+    }
+    if (haveRunc) {
+      const theirs = spawnSync('runc', ['--root', path.join(base, 'runc-frozen'), 'run', '--bundle', dir, 'runc-prefrozen'], { encoding: 'utf8', timeout: 20_000 });
+      assert.equal(theirs.status, 1);
+      assert.match(theirs.stderr, /container's cgroup unexpectedly frozen/);
+    }
+
+    // A cgroup that already has a process: a warning, and the container runs.
+    const busy = cg('devices', 'prebusy');
+    fs.mkdirSync(busy, { recursive: true });
+    const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+    t.after(() => sleeper.kill('SIGKILL'));
+    fs.writeFileSync(path.join(busy, 'cgroup.procs'), String(sleeper.pid));
+    const warned = runts(['--root', root, 'run', '--bundle', bundle('prebusy', 'echo ran'), 'prebusy']);
+    assert.equal(warned.status, 0, warned.stderr);
+    assert.equal(warned.stdout, 'ran\n');
+    assert.match(warned.stderr, /^runts: warning: container's cgroup is not empty: 1 process\(es\) found\n/);
+  });
+
   anyTest('kill with signal 0 checks liveness: status 0 while running, as runc (also with --all)', { skip: !haveRunc && 'runc is not installed' }, (t) => {
     const rroot = path.join(base, 'runc-kill0');
     const outcomes = (cli: string, r: string, id: string) => {

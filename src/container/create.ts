@@ -23,6 +23,7 @@ import { validateContainerId } from './id.js';
 import { SPEC_VERSION } from '../version.js';
 import { managerForSpec, removeCgroupDirs, type Manager } from '../cgroups/index.js';
 import { O_PATH } from '../linux/openat2.js';
+import { warn } from '../output.js';
 
 
 export interface CreateOptions {
@@ -128,6 +129,9 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
     const cg = managerForSpec(spec, o.id);
     cgroup = cg.manager;
     cgroupsExisted = new Set(cgroup.paths().filter((p) => fs.existsSync(p)));
+    // As runc, before anything is made: a cgroup that is already frozen would
+    // hold the init forever; one that already has processes is only warned about.
+    checkExistingCgroup(cgroup);
     const fifo = path.join(dir, EXEC_FIFO);
     mkfifo(fifo, 0o622);
     fs.chmodSync(fifo, 0o622); // not masked by the umask: a joined user namespace's root writes it as "other"
@@ -247,4 +251,16 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
     }
     lock.release();
   }
+}
+
+/** runc's checks of a cgroupsPath that exists before create (the init would hang in a frozen one). */
+function checkExistingCgroup(m: Manager): void {
+  if (m.exists()) {
+    const pids = m.allPids();
+    if (pids.length > 0) {
+      warn(`container's cgroup is not empty: ${pids.length} process(es) found`);
+      warn('DEPRECATED: running container in a non-empty cgroup won\'t be supported in runc 1.2; https://github.com/opencontainers/runc/issues/3132');
+    }
+  }
+  if (m.freezerState() === 'FROZEN') throw new UserError("container's cgroup unexpectedly frozen");
 }

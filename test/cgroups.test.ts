@@ -633,6 +633,37 @@ describe('commands', () => {
     assert.match(warned.stderr, /^runts: warning: container's cgroup is not empty: 1 process\(es\) found\n/);
   });
 
+  v1Test('device rules take the access letters runc takes (others ignored: "rwa" is "rw"; none left fails as in runc)', (t) => {
+    const outcome = (cli: string, r: string, access: string) => {
+      const id = `dev-${access}-${cli === RUNTS ? 'runts' : 'runc'}`;
+      // /dev/full is listed in linux.devices, so runc's default rules leave it out: only the rule under test allows it.
+      const dir = bundle(id, '{ head -c1 /dev/full >/dev/null && echo read; echo x > /dev/full; } 2>&1', (c) => {
+        c.linux.resources.devices = [
+          { allow: false, access: 'rwm' },
+          { allow: true, type: 'c', major: 1, minor: 7, access },
+        ];
+        c.linux.devices = [{ path: '/dev/full', type: 'c', major: 1, minor: 7, fileMode: 0o666 }];
+      });
+      t.after(() => spawnSync(cli, ['--root', r, 'delete', '--force', id]));
+      const res = spawnSync(cli, ['--root', r, 'run', '--bundle', dir, id], { encoding: 'utf8', timeout: 20_000 });
+      return { status: res.status, out: res.stdout, err: res.stderr };
+    };
+    for (const access of ['rwa', 'ra', 'x']) {
+      const ours = outcome(RUNTS, root, access);
+      if (access === 'x') {
+        assert.equal(ours.status, 1, ours.out);
+        assert.match(ours.err, /resulting devices cgroup doesn't precisely match target/);
+      } else {
+        const write = access.includes('w') ? 'sh: write error: No space left on device' : "sh: can't create /dev/full: Operation not permitted";
+        assert.equal(ours.out, `read\n${write}\n`, `${access}: r (and w) allowed, the rest ignored`);
+      }
+      if (haveRunc) {
+        const theirs = outcome('runc', path.join(base, 'runc-dev'), access);
+        assert.deepEqual([ours.status, ours.out], [theirs.status, theirs.out], `${access}: runc ${theirs.err}`);
+      }
+    }
+  });
+
   anyTest('kill with signal 0 checks liveness: status 0 while running, as runc (also with --all)', { skip: !haveRunc && 'runc is not installed' }, (t) => {
     const rroot = path.join(base, 'runc-kill0');
     const outcomes = (cli: string, r: string, id: string) => {

@@ -9,7 +9,7 @@ import type { CommandContext, GlobalOptions } from './cli/context.js';
 import { isUserError } from './errors.js';
 import { VERSION, COMMIT, SPEC_VERSION } from './version.js';
 import { useCodeCaches } from './code-cache.js';
-import { writeStderr, writeStdout } from './output.js';
+import { debug as debugLine, setDebugSink, writeStderr, writeStdout } from './output.js';
 
 // Commands are bundles of their own, compiled from their code caches.
 useCodeCaches();
@@ -23,6 +23,7 @@ async function main(argv: string[]): Promise<number> {
     const logFormat = g['log-format'];
     if (logFormat !== 'text' && logFormat !== 'json') throw new UsageError(`invalid log-format: ${String(logFormat)}`);
     log = new Logger(g.log as string | undefined, logFormat, debug);
+    if (debug) setDebugSink((msg) => log.debug(msg));
     if (g.version) {
       writeStdout(`runts version ${VERSION}\ncommit: ${COMMIT}\nspec: ${SPEC_VERSION}\nnode: ${process.version}\n`);
       return 0;
@@ -58,6 +59,7 @@ async function main(argv: string[]): Promise<number> {
       rootless: String(g.rootless),
     };
     const ctx: CommandContext = { command: name, globals, flags: values, args, log };
+    debugLine(`${name}: ${args.length ? `container ${JSON.stringify(args[0])}` : 'no arguments'}, root ${globals.root}`);
     const mod = await spec.load();
     const code = await mod.run(ctx);
     return typeof code === 'number' ? code : 0;

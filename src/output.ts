@@ -32,6 +32,24 @@ export function writeStderr(text: string): void {
   writeAll(2, text);
 }
 
+// On globalThis, not in a module variable: each command is a bundle of its
+// own with its own copy of this module, and the entry point sets the sink.
+const SINK = Symbol.for('runts.debugSink');
+type Sinks = { [SINK]?: (msg: string) => void };
+
+/** Where debug() writes: set once by the entry point when --debug is given (the logger's debug level). */
+export function setDebugSink(sink: ((msg: string) => void) | undefined): void {
+  (globalThis as Sinks)[SINK] = sink;
+}
+
+/**
+ * One line per step at debug level (runc's --debug): nothing without
+ * --debug. Never pass secrets or whole environments.
+ */
+export function debug(msg: string): void {
+  (globalThis as Sinks)[SINK]?.(msg);
+}
+
 /** `runts: warning: <msg>` on stderr, for problems that do not fail the command. */
 export function warn(msg: string): void {
   writeAll(2, `runts: warning: ${msg}\n`);

@@ -382,6 +382,34 @@ describe('create, start, state, kill, delete', () => {
   });
 });
 
+describe('--debug', () => {
+  test('writes one debug line per step, to --log in its format or to stderr; nothing without --debug; no environment', () => {
+    const dir = bundle('echo ran', (c) => {
+      c.process.env.push('RUNTS_SECRET=hunter2');
+      c.hooks = { poststart: [{ path: '/bin/true' }] };
+    });
+    const log = path.join(base, 'debug.json');
+    const r = runts(['--root', root, '--debug', '--log', log, '--log-format', 'json', 'run', '--bundle', dir, 'dbg']);
+    assert.equal(r.status, 0, r.stderr);
+    const lines = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.ok(lines.every((l) => l.level === 'debug' && typeof l.msg === 'string' && l.time), 'JSON lines with level, msg, time');
+    const msgs = lines.map((l) => l.msg).join('\n');
+    for (const step of [/loaded and validated .*config\.json/, /init started: pid \d+/, /init: ready/, /exec\.fifo read/, /running poststart hook \/bin\/true/, /container process \d+ ended: exit status 0/]) {
+      assert.match(msgs, step);
+    }
+    assert.doesNotMatch(fs.readFileSync(log, 'utf8'), /hunter2/, 'no environment in the log');
+
+    const text = runts(['--root', root, '--debug', 'run', '--bundle', dir, 'dbg2']);
+    assert.equal(text.status, 0, text.stderr);
+    assert.match(text.stderr, /^runts: debug: run: container "dbg2"/m);
+    assert.match(text.stderr, /^runts: debug: init started: pid \d+/m);
+
+    const quiet = path.join(base, 'quiet.log');
+    assert.equal(runts(['--root', root, '--log', quiet, 'run', '--bundle', dir, 'dbg3']).status, 0);
+    assert.equal(fs.existsSync(quiet) ? fs.readFileSync(quiet, 'utf8') : '', '', 'no debug lines without --debug');
+  });
+});
+
 describe('hooks', () => {
   test('each hook kind runs at its moment with the state on stdin', () => {
     const dir = path.join(base, 'hooks');

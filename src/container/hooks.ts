@@ -5,6 +5,7 @@
  * poststart and poststop hooks: those warn, and the next hooks still run.
  */
 import { UserError } from '../errors.js';
+import { debug } from '../output.js';
 
 // Loaded on first use: child_process brings Node's stream and net modules
 // (~7 ms of every `create` here), and most containers have no hooks.
@@ -49,6 +50,7 @@ export function envRecord(list: string[]): Record<string, string> {
 
 /** Run one hook; throws a UserError naming the hook when it fails or times out. */
 function runHook(kind: HookName, hook: Hook, input: string, where: HookContext): void {
+  debug(`running ${kind} hook ${hook.path}`);
   const args = hook.args && hook.args.length > 0 ? hook.args : [hook.path];
   const r = childProcess().spawnSync(hook.path, args.slice(1), {
     argv0: args[0],

@@ -13,7 +13,7 @@ import { EXEC_FIFO, type ContainerRecord, type StateStore } from './state-store.
 import { containerStatus, isInitAlive } from './status.js';
 import { parseSignal } from './signals.js';
 import { loadManager } from '../cgroups/index.js';
-import { warn } from '../output.js';
+import { debug, warn } from '../output.js';
 
 const SIGKILL = 9;
 
@@ -62,6 +62,7 @@ export function startContainer(store: StateStore, id: string, hookCwd?: string):
     if (status !== 'created') throw new UserError('cannot start an already running container');
     const fifoPath = path.join(store.dir(id), EXEC_FIFO);
     if (!readExecFifo(fifoPath, rec)) throw new UserError('cannot start a container that has stopped');
+    debug(`exec.fifo read: init ${rec.pid} released to exec the process`);
     fs.rmSync(fifoPath, { force: true });
     rec.started = true;
     store.write(rec);

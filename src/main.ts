@@ -9,7 +9,7 @@ import type { CommandContext, GlobalOptions } from './cli/context.js';
 import { isUserError } from './errors.js';
 import { VERSION, COMMIT, SPEC_VERSION } from './version.js';
 import { useCodeCaches } from './code-cache.js';
-import { debug as debugLine, setDebugSink, writeStderr, writeStdout } from './output.js';
+import { debug as debugLine, setLogSinks, writeStderr, writeStdout } from './output.js';
 
 // Commands are bundles of their own, compiled from their code caches.
 useCodeCaches();
@@ -23,7 +23,8 @@ async function main(argv: string[]): Promise<number> {
     const logFormat = g['log-format'];
     if (logFormat !== 'text' && logFormat !== 'json') throw new UsageError(`invalid log-format: ${String(logFormat)}`);
     log = new Logger(g.log as string | undefined, logFormat, debug);
-    if (debug) setDebugSink((msg) => log.debug(msg));
+    const logger = log;
+    setLogSinks({ warn: (msg) => logger.warn(msg), debug: debug ? (msg) => logger.debug(msg) : undefined });
     if (g.version) {
       writeStdout(`runts version ${VERSION}\ncommit: ${COMMIT}\nspec: ${SPEC_VERSION}\nnode: ${process.version}\n`);
       return 0;

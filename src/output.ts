@@ -32,14 +32,21 @@ export function writeStderr(text: string): void {
   writeAll(2, text);
 }
 
-// On globalThis, not in a module variable: each command is a bundle of its
-// own with its own copy of this module, and the entry point sets the sink.
-const SINK = Symbol.for('runts.debugSink');
-type Sinks = { [SINK]?: (msg: string) => void };
+// On globalThis, not in module variables: each command is a bundle of its
+// own with its own copy of this module, and the entry point sets the sinks.
+const SINKS = Symbol.for('runts.logSinks');
+interface LogSinks {
+  debug?: (msg: string) => void;
+  warn?: (msg: string) => void;
+}
+const sinks = (): LogSinks => ((globalThis as { [SINKS]?: LogSinks })[SINKS] ??= {});
 
-/** Where debug() writes: set once by the entry point when --debug is given (the logger's debug level). */
-export function setDebugSink(sink: ((msg: string) => void) | undefined): void {
-  (globalThis as Sinks)[SINK] = sink;
+/**
+ * Route debug() and warn() to the logger (set once by the entry point):
+ * debug lines only with --debug, warnings to the --log file when there is one.
+ */
+export function setLogSinks(s: LogSinks): void {
+  Object.assign(sinks(), s);
 }
 
 /**
@@ -47,10 +54,12 @@ export function setDebugSink(sink: ((msg: string) => void) | undefined): void {
  * --debug. Never pass secrets or whole environments.
  */
 export function debug(msg: string): void {
-  (globalThis as Sinks)[SINK]?.(msg);
+  sinks().debug?.(msg);
 }
 
-/** `runts: warning: <msg>` on stderr, for problems that do not fail the command. */
+/** A problem that does not fail the command: the logger's warning, else `runts: warning: <msg>` on stderr. */
 export function warn(msg: string): void {
-  writeAll(2, `runts: warning: ${msg}\n`);
+  const sink = sinks().warn;
+  if (sink) sink(msg);
+  else writeAll(2, `runts: warning: ${msg}\n`);
 }

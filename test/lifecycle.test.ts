@@ -386,13 +386,15 @@ describe('--debug', () => {
   test('writes one debug line per step, to --log in its format or to stderr; nothing without --debug; no environment', () => {
     const dir = bundle('echo ran', (c) => {
       c.process.env.push('RUNTS_SECRET=hunter2');
-      c.hooks = { poststart: [{ path: '/bin/true' }] };
+      c.hooks = { poststart: [{ path: '/bin/true' }, { path: '/bin/false' }] };
     });
     const log = path.join(base, 'debug.json');
     const r = runts(['--root', root, '--debug', '--log', log, '--log-format', 'json', 'run', '--bundle', dir, 'dbg']);
     assert.equal(r.status, 0, r.stderr);
     const lines = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    assert.ok(lines.every((l) => l.level === 'debug' && typeof l.msg === 'string' && l.time), 'JSON lines with level, msg, time');
+    assert.ok(lines.every((l) => typeof l.msg === 'string' && l.time), 'JSON lines with level, msg, time');
+    assert.deepEqual(lines.filter((l) => l.level !== 'debug').map((l) => [l.level, l.msg]), [['warning', 'poststart hook /bin/false: exit status 1, stdout: , stderr: ']], 'warnings go to the log too, as runc\'s');
+    assert.equal(r.stderr, '', 'with --log, nothing on stderr');
     const msgs = lines.map((l) => l.msg).join('\n');
     for (const step of [/loaded and validated .*config\.json/, /init started: pid \d+/, /init: ready/, /exec\.fifo read/, /running poststart hook \/bin\/true/, /container process \d+ ended: exit status 0/]) {
       assert.match(msgs, step);
@@ -406,7 +408,8 @@ describe('--debug', () => {
 
     const quiet = path.join(base, 'quiet.log');
     assert.equal(runts(['--root', root, '--log', quiet, 'run', '--bundle', dir, 'dbg3']).status, 0);
-    assert.equal(fs.existsSync(quiet) ? fs.readFileSync(quiet, 'utf8') : '', '', 'no debug lines without --debug');
+    assert.doesNotMatch(fs.readFileSync(quiet, 'utf8'), /level=debug/, 'no debug lines without --debug');
+    assert.match(fs.readFileSync(quiet, 'utf8'), /level=warning msg="poststart hook \/bin\/false/, 'the warning, in text format');
   });
 });
 

@@ -380,6 +380,30 @@ describe('create, start, state, kill, delete', () => {
     assert.equal(runts(['--root', root, 'delete', 'created-del']).status, 0);
     assert.equal(alive(pid), false);
   });
+
+  test('start returns once the init is released, and at once when the init dies while start waits', async () => {
+    // The startContainer hook runs in the init after start opened exec.fifo: it holds start there.
+    const slow = bundle('sleep 30', (c) => (c.hooks = { startContainer: [{ path: '/bin/sleep', args: ['sleep', '0.5'] }] }));
+    assert.equal(runtsDetached(['--root', root, 'create', '--bundle', slow, 'slowstart']).status, 0);
+    const t0 = Date.now();
+    const ok = runts(['--root', root, 'start', 'slowstart']);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.ok(Date.now() - t0 >= 500, 'start waited for the init');
+    assert.equal(JSON.parse(runts(['--root', root, 'state', 'slowstart']).stdout).status, 'running');
+    runts(['--root', root, 'delete', '--force', 'slowstart']);
+
+    const dying = bundle('sleep 30', (c) => (c.hooks = { startContainer: [{ path: '/bin/sleep', args: ['sleep', '20'] }] }));
+    assert.equal(runtsDetached(['--root', root, 'create', '--bundle', dying, 'diestart']).status, 0);
+    const pid = JSON.parse(runts(['--root', root, 'state', 'diestart']).stdout).pid;
+    const started = runtsAsync(['--root', root, 'start', 'diestart'], { timeout: 15_000 });
+    await new Promise((r) => setTimeout(r, 1000));
+    const killedAt = Date.now();
+    process.kill(pid, 'SIGKILL');
+    const r = await started;
+    assert.deepEqual([r.status, r.stderr], [1, 'runts: cannot start a container that has stopped\n']);
+    assert.ok(Date.now() - killedAt < 5000, `start ended ${Date.now() - killedAt} ms after the init died`);
+    runts(['--root', root, 'delete', '--force', 'diestart']);
+  });
 });
 
 describe('--debug', () => {

@@ -94,22 +94,45 @@ const SCENARIOS = [
   // Needs root, /bin/busybox (busybox-static) and a working `runts run`.
   {
     name: 'run /bin/true in the default bundle',
-    setup(tmp) {
-      const bundle = path.join(tmp, 'bundle');
-      // test/rootfs.ts is TypeScript: build the bundle in a child node with tsx (a devDependency).
-      const code =
-        `const m = await import(${JSON.stringify(path.join(ROOT, 'test', 'rootfs.ts'))});` +
-        'const { makeBundle } = m.makeBundle ? m : m.default;' + // tsx loads it as CommonJS
-        `makeBundle(${JSON.stringify(bundle)}, (c) => { c.process.terminal = false; c.process.args = ['/bin/true']; });`;
-      execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: ROOT, stdio: 'inherit' });
-      const roots = { runts: path.join(tmp, 'root-runts'), runc: path.join(tmp, 'root-runc') };
-      return { bundle, roots };
-    },
+    setup: (tmp) => trueBundle(tmp),
     // `run` (not detached) deletes the container when its process exits, so the id can be reused.
     args: (rt, s) => ['--root', s.roots[rt], 'run', '--bundle', s.bundle, `bench-${rt}`],
     expect: 0,
   },
+  {
+    // `start` alone: the container is made (untimed) before every run, and deleted before the next.
+    name: 'start of a created /bin/true container',
+    setup: (tmp) => trueBundle(tmp),
+    before(rt, s) {
+      const bin = rt === 'runts' ? RUNTS : RUNC;
+      const root = ['--root', s.roots[rt]];
+      spawnSync(bin, [...root, 'delete', '--force', `bench-${rt}`], { env: childEnv, stdio: 'ignore' });
+      // The init keeps the stdio it inherits until start: give it none of ours.
+      const r = spawnSync(bin, [...root, 'create', '--bundle', s.bundle, `bench-${rt}`], { env: childEnv, stdio: 'ignore', timeout: 60_000 });
+      if (r.status !== 0) throw new Error(`${rt} create failed`);
+    },
+    args: (rt, s) => ['--root', s.roots[rt], 'start', `bench-${rt}`],
+    expect: 0,
+    teardown(s) {
+      for (const [rt, bin] of [['runts', RUNTS], ['runc', RUNC]]) {
+        spawnSync(bin, ['--root', s.roots[rt], 'delete', '--force', `bench-${rt}`], { env: childEnv, stdio: 'ignore' });
+      }
+    },
+  },
 ];
+
+/** A bundle whose process is /bin/true, and a state root per runtime. */
+function trueBundle(tmp) {
+  const bundle = path.join(tmp, 'bundle');
+  // test/rootfs.ts is TypeScript: build the bundle in a child node with tsx (a devDependency).
+  const code =
+    `const m = await import(${JSON.stringify(path.join(ROOT, 'test', 'rootfs.ts'))});` +
+    'const { makeBundle } = m.makeBundle ? m : m.default;' + // tsx loads it as CommonJS
+    `makeBundle(${JSON.stringify(bundle)}, (c) => { c.process.terminal = false; c.process.args = ['/bin/true']; });`;
+  execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: ROOT, stdio: 'inherit' });
+  const roots = { runts: path.join(tmp, 'root-runts'), runc: path.join(tmp, 'root-runc') };
+  return { bundle, roots };
+}
 
 // ---- measuring ---------------------------------------------------------------
 function median(xs) {

@@ -3,13 +3,13 @@
  * and the one place where errors become messages and exit codes.
  */
 import { commands, globalFlags } from './cli/commands.js';
-import { parseFlags, UsageError } from './cli/argv.js';
+import { parseFlags, reorderArgs, UsageError } from './cli/argv.js';
 import { Logger } from './cli/log.js';
 import type { CommandContext, GlobalOptions } from './cli/context.js';
 import { isUserError } from './errors.js';
 import { VERSION, COMMIT, SPEC_VERSION } from './version.js';
 import { useCodeCaches } from './code-cache.js';
-import { writeStderr, writeStdout } from './output.js';
+import { debug as debugLine, setLogSinks, writeStderr, writeStdout } from './output.js';
 
 // Commands are bundles of their own, compiled from their code caches.
 useCodeCaches();
@@ -23,6 +23,8 @@ async function main(argv: string[]): Promise<number> {
     const logFormat = g['log-format'];
     if (logFormat !== 'text' && logFormat !== 'json') throw new UsageError(`invalid log-format: ${String(logFormat)}`);
     log = new Logger(g.log as string | undefined, logFormat, debug);
+    const logger = log;
+    setLogSinks({ warn: (msg) => logger.warn(msg), debug: debug ? (msg) => logger.debug(msg) : undefined });
     if (g.version) {
       writeStdout(`runts version ${VERSION}\ncommit: ${COMMIT}\nspec: ${SPEC_VERSION}\nnode: ${process.version}\n`);
       return 0;
@@ -35,17 +37,15 @@ async function main(argv: string[]): Promise<number> {
     }
     const spec = commands.find((c) => c.name === name);
     if (!spec) throw new UsageError(`No help topic for '${name}'`);
-    const cmdArgv = rest.slice(1);
-    if (cmdArgv.includes('--help') || cmdArgv.includes('-h')) {
-      const helpAt = cmdArgv.findIndex((a) => a === '--help' || a === '-h');
-      const firstPositional = cmdArgv.findIndex((a) => !a.startsWith('-'));
-      if (firstPositional === -1 || helpAt < firstPositional) {
-        const { showHelp } = await import('./cli/help.js');
-        showHelp(name);
-        return 0;
-      }
+    // runc's commands take -h/--help among their own flags (after the ID too, where flags are reordered).
+    const flags = [...spec.flags, ...globalFlags.filter((f) => f.name === 'help')];
+    const cmdArgv = spec.keepOrder ? rest.slice(1) : reorderArgs(rest.slice(1), flags);
+    const { values, rest: args } = parseFlags(cmdArgv, flags);
+    if (values.help) {
+      const { showHelp } = await import('./cli/help.js');
+      showHelp(name);
+      return 0;
     }
-    const { values, rest: args } = parseFlags(cmdArgv, spec.flags);
     const [min, max] = typeof spec.args === 'number' ? [spec.args, spec.args] : spec.args;
     if (args.length < min || args.length > max) {
       const want = min === max ? `exactly ${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
@@ -60,6 +60,7 @@ async function main(argv: string[]): Promise<number> {
       rootless: String(g.rootless),
     };
     const ctx: CommandContext = { command: name, globals, flags: values, args, log };
+    debugLine(`${name}: ${args.length ? `container ${JSON.stringify(args[0])}` : 'no arguments'}, root ${globals.root}`);
     const mod = await spec.load();
     const code = await mod.run(ctx);
     return typeof code === 'number' ? code : 0;

@@ -32,7 +32,34 @@ export function writeStderr(text: string): void {
   writeAll(2, text);
 }
 
-/** `runts: warning: <msg>` on stderr, for problems that do not fail the command. */
+// On globalThis, not in module variables: each command is a bundle of its
+// own with its own copy of this module, and the entry point sets the sinks.
+const SINKS = Symbol.for('runts.logSinks');
+interface LogSinks {
+  debug?: (msg: string) => void;
+  warn?: (msg: string) => void;
+}
+const sinks = (): LogSinks => ((globalThis as { [SINKS]?: LogSinks })[SINKS] ??= {});
+
+/**
+ * Route debug() and warn() to the logger (set once by the entry point):
+ * debug lines only with --debug, warnings to the --log file when there is one.
+ */
+export function setLogSinks(s: LogSinks): void {
+  Object.assign(sinks(), s);
+}
+
+/**
+ * One line per step at debug level (runc's --debug): nothing without
+ * --debug. Never pass secrets or whole environments.
+ */
+export function debug(msg: string): void {
+  sinks().debug?.(msg);
+}
+
+/** A problem that does not fail the command: the logger's warning, else `runts: warning: <msg>` on stderr. */
 export function warn(msg: string): void {
-  writeAll(2, `runts: warning: ${msg}\n`);
+  const sink = sinks().warn;
+  if (sink) sink(msg);
+  else writeAll(2, `runts: warning: ${msg}\n`);
 }

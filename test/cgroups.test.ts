@@ -571,6 +571,119 @@ describe('commands', () => {
     assert.match(bad.stderr, /invalid value for memory/);
   });
 
+  v1Test('update takes its flags after the ID too, as runc (cpuset, CFS period, real-time period and runtime)', (t) => {
+    // Real-time runtime for the container must fit in its parent's: grant some to this run's parent
+    // cgroup (given back when the suite removes it).
+    const parentCpu = path.dirname(cg('cpu', 'rt'));
+    fs.mkdirSync(parentCpu, { recursive: true });
+    fs.writeFileSync(path.join(parentCpu, 'cpu.rt_runtime_us'), '100000');
+    const dir = bundle('rt', 'sleep 30', (c) => {
+      c.linux.resources.cpu = { realtimePeriod: 1000000, realtimeRuntime: 50000 };
+    });
+    runDetached(dir, 'rt');
+    t.after(() => del('rt'));
+    const cpu = cg('cpu', 'rt');
+    assert.equal(read(cpu, 'cpu.rt_runtime_us'), '50000');
+    let r = runts(['--root', root, 'update', 'rt', '--cpuset-cpus', '0']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(read(cg('cpuset', 'rt'), 'cpuset.cpus'), '0');
+    r = runts(['--root', root, 'update', 'rt', '--cpu-period', '900000']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(read(cpu, 'cpu.cfs_period_us'), '900000');
+    // A period below the current runtime is refused by the kernel until the runtime is lowered first.
+    r = runts(['--root', root, 'update', 'rt', '--cpu-rt-period', '40000', '--cpu-rt-runtime', '3000']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual([read(cpu, 'cpu.rt_period_us'), read(cpu, 'cpu.rt_runtime_us')], ['40000', '3000']);
+    r = runts(['--root', root, 'update', 'rt', '--cpu-rt-period', '1000000', '--cpu-rt-runtime', '80000']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual([read(cpu, 'cpu.rt_period_us'), read(cpu, 'cpu.rt_runtime_us')], ['1000000', '80000']);
+    // More than the parent grants: the kernel's EINVAL, as under runc.
+    r = runts(['--root', root, 'update', 'rt', '--cpu-rt-runtime', '200000']);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /cpu\.rt_runtime_us.*invalid argument|EINVAL/i);
+  });
+
+  v1Test('a cgroup that is already frozen is refused before anything is made; one with processes is warned about, as runc', (t) => {
+    const frozen = cg('freezer', 'prefrozen');
+    fs.mkdirSync(frozen, { recursive: true });
+    fs.writeFileSync(path.join(frozen, 'freezer.state'), 'FROZEN');
+    t.after(() => fs.writeFileSync(path.join(frozen, 'freezer.state'), 'THAWED'));
+    const dir = bundle('prefrozen', 'true');
+    const r = runts(['--root', root, 'run', '--bundle', dir, 'prefrozen'], { timeout: 20_000 });
+    assert.deepEqual([r.status, r.stderr], [1, "runts: container's cgroup unexpectedly frozen\n"]);
+    assert.equal(fs.existsSync(path.join(root, 'prefrozen')), false, 'no state left');
+    for (const m of mounts.filter((x) => !x.subsystems.includes('freezer'))) {
+      assert.equal(fs.existsSync(path.join(m.mountpoint, PARENT, 'prefrozen')), false, `no cgroup made in ${m.mountpoint}`);
+    }
+    if (haveRunc) {
+      const theirs = spawnSync('runc', ['--root', path.join(base, 'runc-frozen'), 'run', '--bundle', dir, 'runc-prefrozen'], { encoding: 'utf8', timeout: 20_000 });
+      assert.equal(theirs.status, 1);
+      assert.match(theirs.stderr, /container's cgroup unexpectedly frozen/);
+    }
+
+    // A cgroup that already has a process: a warning, and the container runs.
+    const busy = cg('devices', 'prebusy');
+    fs.mkdirSync(busy, { recursive: true });
+    const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+    t.after(() => sleeper.kill('SIGKILL'));
+    fs.writeFileSync(path.join(busy, 'cgroup.procs'), String(sleeper.pid));
+    const warned = runts(['--root', root, 'run', '--bundle', bundle('prebusy', 'echo ran'), 'prebusy']);
+    assert.equal(warned.status, 0, warned.stderr);
+    assert.equal(warned.stdout, 'ran\n');
+    assert.match(warned.stderr, /^runts: warning: container's cgroup is not empty: 1 process\(es\) found\n/);
+  });
+
+  v1Test('device rules take the access letters runc takes (others ignored: "rwa" is "rw"; none left fails as in runc)', (t) => {
+    const outcome = (cli: string, r: string, access: string) => {
+      const id = `dev-${access}-${cli === RUNTS ? 'runts' : 'runc'}`;
+      // /dev/full is listed in linux.devices, so runc's default rules leave it out: only the rule under test allows it.
+      const dir = bundle(id, '{ head -c1 /dev/full >/dev/null && echo read; echo x > /dev/full; } 2>&1', (c) => {
+        c.linux.resources.devices = [
+          { allow: false, access: 'rwm' },
+          { allow: true, type: 'c', major: 1, minor: 7, access },
+        ];
+        c.linux.devices = [{ path: '/dev/full', type: 'c', major: 1, minor: 7, fileMode: 0o666 }];
+      });
+      t.after(() => spawnSync(cli, ['--root', r, 'delete', '--force', id]));
+      const res = spawnSync(cli, ['--root', r, 'run', '--bundle', dir, id], { encoding: 'utf8', timeout: 20_000 });
+      return { status: res.status, out: res.stdout, err: res.stderr };
+    };
+    for (const access of ['rwa', 'ra', 'x']) {
+      const ours = outcome(RUNTS, root, access);
+      if (access === 'x') {
+        assert.equal(ours.status, 1, ours.out);
+        assert.match(ours.err, /resulting devices cgroup doesn't precisely match target/);
+      } else {
+        const write = access.includes('w') ? 'sh: write error: No space left on device' : "sh: can't create /dev/full: Operation not permitted";
+        assert.equal(ours.out, `read\n${write}\n`, `${access}: r (and w) allowed, the rest ignored`);
+      }
+      if (haveRunc) {
+        const theirs = outcome('runc', path.join(base, 'runc-dev'), access);
+        assert.deepEqual([ours.status, ours.out], [theirs.status, theirs.out], `${access}: runc ${theirs.err}`);
+      }
+    }
+  });
+
+  anyTest('kill with signal 0 checks liveness: status 0 while running, as runc (also with --all)', { skip: !haveRunc && 'runc is not installed' }, (t) => {
+    const rroot = path.join(base, 'runc-kill0');
+    const outcomes = (cli: string, r: string, id: string) => {
+      const k = (args: string[]) => spawnSync(cli, ['--root', r, 'kill', ...args], { encoding: 'utf8' }).status;
+      return [k([id, '0']), k(['--all', id, '0']), k([id, '0', '--all'])];
+    };
+    const results: Record<string, Array<Array<number | null>>> = {};
+    for (const [cli, r, id] of [[RUNTS, root, 'k0'], ['runc', rroot, 'runc-k0']]) {
+      const dir = bundle(id, 'until [ -e /stop ]; do sleep 0.05; done');
+      assert.equal(spawnSync(cli, ['--root', r, 'run', '-d', '--bundle', dir, id], { stdio: 'ignore' }).status, 0);
+      t.after(() => spawnSync(cli, ['--root', r, 'delete', '--force', id]));
+      const running = outcomes(cli, r, id);
+      fs.writeFileSync(path.join(dir, 'rootfs', 'stop'), '');
+      assert.ok(waitFor(() => spawnSync(cli, ['--root', r, 'state', id], { encoding: 'utf8' }).stdout.includes('"stopped"')), `${id} stops`);
+      results[cli] = [running, outcomes(cli, r, id)];
+    }
+    assert.deepEqual(results[RUNTS], [[0, 0, 0], [1, 0, 0]]);
+    assert.deepEqual(results[RUNTS], results.runc);
+  });
+
   v1Test('events --stats has runc\'s structure (compared with runc on the same config)', { skip: !haveRunc && 'runc is not installed' }, (t) => {
     const dir = bundle('stats', 'sleep 30', (c) => {
       c.linux.resources.memory = { limit: 104857600 };

@@ -13,6 +13,8 @@ import { validateContainerId } from '../src/container/id.js';
 import { StateStore } from '../src/container/state-store.js';
 import { processStartTime } from '../src/container/status.js';
 import { tabulate } from '../src/cli/list.js';
+import { reorderArgs } from '../src/cli/argv.js';
+import { commands } from '../src/cli/commands.js';
 import { goJson } from '../src/cli/go-json.js';
 import { featuresDocument, MOUNT_OPTIONS } from '../src/spec/features.js';
 import { defaultSpec } from '../src/spec/defaults.js';
@@ -103,6 +105,40 @@ describe('errors and global flags', () => {
       assert.deepEqual([r.status, r.stderr, r.stdout], [1, `runts: ${args[0]} is not implemented yet\n`, '']);
     });
   }
+
+  test('flags after the container ID are reordered as runc\'s urfave/cli does (not for exec and ps)', () => {
+    const flags = commands.find((c) => c.name === 'update')!.flags;
+    assert.deepEqual(reorderArgs(['c1', '--cpuset-cpus', '1'], flags), ['--cpuset-cpus', '1', 'c1']);
+    assert.deepEqual(reorderArgs(['c1', '--cpu-quota', '-1'], flags), ['--cpu-quota', '-1', 'c1'], 'a value may start with -');
+    assert.deepEqual(reorderArgs(['c1', '--memory=1m', 'x'], flags), ['--memory=1m', 'c1', 'x']);
+    assert.deepEqual(reorderArgs(['c1', '--', '--memory', '1'], flags), ['--', 'c1', '--memory', '1'], '-- ends reordering, moved first');
+    assert.deepEqual(reorderArgs(['c1', '--bogus', '1'], flags), ['c1', '--bogus', '1'], 'unknown flags stay positional');
+    const kill = commands.find((c) => c.name === 'kill')!.flags;
+    assert.deepEqual(reorderArgs(['c1', '--all', '9'], kill), ['--all', '9', 'c1'], 'runc moves the word after a bool flag too');
+    assert.equal(commands.find((c) => c.name === 'exec')!.keepOrder, true);
+    assert.equal(commands.find((c) => c.name === 'ps')!.keepOrder, true);
+  });
+
+  test('the same argument orders give runc\'s outcome on a missing container', { skip: !hasRunc && 'no runc' }, (t) => {
+    const root = rootIn(t);
+    // "missing": the command reached the container lookup; "usage": the argument count was refused.
+    const outcome = (r: { status: number | null; stdout: string; stderr: string }) =>
+      /does not exist/.test(r.stderr) ? 'missing' : /requires/.test(r.stderr) ? 'usage' : /NAME:|runts \w+ /.test(r.stdout) ? 'help' : `other ${r.status}: ${r.stderr}`;
+    const cases = [
+      ['update', 'nope', '--cpuset-cpus', '1'], ['update', 'nope', '--cpu-period', '900000'],
+      ['update', 'nope', '--cpu-rt-period', '900001', '--cpu-rt-runtime', '600001'], ['update', 'nope', '--', '--memory', '1'],
+      ['kill', 'nope', '9', '--all'], ['kill', 'nope', '--', '0'], ['kill', '--all', 'nope', '0'], ['state', 'nope', '--bogus'],
+      ['pause', 'nope', '-x'], ['events', 'nope', '--stats'], ['events', 'nope', '--interval', '1s'], ['ps', 'nope', '-f', 'json'],
+      ['exec', 'nope', 'sh', '--tty'], ['exec', 'nope', '--', 'sh'], ['delete', '--', 'nope'], ['state', 'nope', '--help'],
+      ['list', '-q', 'extra'],
+    ];
+    for (const args of cases) {
+      const ours = runts(['--root', root, ...args]);
+      const theirs = runc(['--root', root, ...args]);
+      assert.equal(outcome(ours), outcome(theirs), args.join(' '));
+      assert.equal(ours.status, theirs.status, args.join(' '));
+    }
+  });
 
   test('errors carry no stack trace without --debug', (t) => {
     const root = rootIn(t);

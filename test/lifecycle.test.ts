@@ -380,6 +380,61 @@ describe('create, start, state, kill, delete', () => {
     assert.equal(runts(['--root', root, 'delete', 'created-del']).status, 0);
     assert.equal(alive(pid), false);
   });
+
+  test('start returns once the init is released, and at once when the init dies while start waits', async () => {
+    // The startContainer hook runs in the init after start opened exec.fifo: it holds start there.
+    const slow = bundle('sleep 30', (c) => (c.hooks = { startContainer: [{ path: '/bin/sleep', args: ['sleep', '0.5'] }] }));
+    assert.equal(runtsDetached(['--root', root, 'create', '--bundle', slow, 'slowstart']).status, 0);
+    const t0 = Date.now();
+    const ok = runts(['--root', root, 'start', 'slowstart']);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.ok(Date.now() - t0 >= 500, 'start waited for the init');
+    assert.equal(JSON.parse(runts(['--root', root, 'state', 'slowstart']).stdout).status, 'running');
+    runts(['--root', root, 'delete', '--force', 'slowstart']);
+
+    const dying = bundle('sleep 30', (c) => (c.hooks = { startContainer: [{ path: '/bin/sleep', args: ['sleep', '20'] }] }));
+    assert.equal(runtsDetached(['--root', root, 'create', '--bundle', dying, 'diestart']).status, 0);
+    const pid = JSON.parse(runts(['--root', root, 'state', 'diestart']).stdout).pid;
+    const started = runtsAsync(['--root', root, 'start', 'diestart'], { timeout: 15_000 });
+    await new Promise((r) => setTimeout(r, 1000));
+    const killedAt = Date.now();
+    process.kill(pid, 'SIGKILL');
+    const r = await started;
+    assert.deepEqual([r.status, r.stderr], [1, 'runts: cannot start a container that has stopped\n']);
+    assert.ok(Date.now() - killedAt < 5000, `start ended ${Date.now() - killedAt} ms after the init died`);
+    runts(['--root', root, 'delete', '--force', 'diestart']);
+  });
+});
+
+describe('--debug', () => {
+  test('writes one debug line per step, to --log in its format or to stderr; nothing without --debug; no environment', () => {
+    const dir = bundle('echo ran', (c) => {
+      c.process.env.push('RUNTS_SECRET=hunter2');
+      c.hooks = { poststart: [{ path: '/bin/true' }, { path: '/bin/false' }] };
+    });
+    const log = path.join(base, 'debug.json');
+    const r = runts(['--root', root, '--debug', '--log', log, '--log-format', 'json', 'run', '--bundle', dir, 'dbg']);
+    assert.equal(r.status, 0, r.stderr);
+    const lines = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.ok(lines.every((l) => typeof l.msg === 'string' && l.time), 'JSON lines with level, msg, time');
+    assert.deepEqual(lines.filter((l) => l.level !== 'debug').map((l) => [l.level, l.msg]), [['warning', 'poststart hook /bin/false: exit status 1, stdout: , stderr: ']], 'warnings go to the log too, as runc\'s');
+    assert.equal(r.stderr, '', 'with --log, nothing on stderr');
+    const msgs = lines.map((l) => l.msg).join('\n');
+    for (const step of [/loaded and validated .*config\.json/, /init started: pid \d+/, /init: ready/, /exec\.fifo read/, /running poststart hook \/bin\/true/, /container process \d+ ended: exit status 0/]) {
+      assert.match(msgs, step);
+    }
+    assert.doesNotMatch(fs.readFileSync(log, 'utf8'), /hunter2/, 'no environment in the log');
+
+    const text = runts(['--root', root, '--debug', 'run', '--bundle', dir, 'dbg2']);
+    assert.equal(text.status, 0, text.stderr);
+    assert.match(text.stderr, /^runts: debug: run: container "dbg2"/m);
+    assert.match(text.stderr, /^runts: debug: init started: pid \d+/m);
+
+    const quiet = path.join(base, 'quiet.log');
+    assert.equal(runts(['--root', root, '--log', quiet, 'run', '--bundle', dir, 'dbg3']).status, 0);
+    assert.doesNotMatch(fs.readFileSync(quiet, 'utf8'), /level=debug/, 'no debug lines without --debug');
+    assert.match(fs.readFileSync(quiet, 'utf8'), /level=warning msg="poststart hook \/bin\/false/, 'the warning, in text format');
+  });
 });
 
 describe('hooks', () => {
@@ -466,6 +521,28 @@ describe('hooks', () => {
     assert.equal(sc.cwd, '/etc', 'startContainer: the process\'s cwd');
   });
 
+  test('a failing poststart or poststop hook warns, and the remaining hooks of its list still run', () => {
+    const marks = path.join(base, 'after-fail');
+    fs.mkdirSync(marks);
+    const mark = (name: string) => ({ path: '/bin/sh', args: ['sh', '-c', `touch ${marks}/${name}`] });
+    const dir = bundle('sleep 30', (c) => {
+      c.hooks = {
+        poststart: [{ path: '/bin/false' }, mark('poststart')],
+        poststop: [{ path: '/bin/sh', args: ['sh', '-c', 'exit 3'] }, mark('poststop')],
+      };
+    });
+    assert.equal(runtsDetached(['--root', root, 'create', '--bundle', dir, 'postfail']).status, 0);
+    const start = runts(['--root', root, 'start', 'postfail']);
+    assert.equal(start.status, 0, 'the container keeps running');
+    assert.match(start.stderr, /poststart hook \/bin\/false: exit status 1/);
+    assert.ok(fs.existsSync(path.join(marks, 'poststart')), 'the next poststart hook ran');
+    assert.equal(JSON.parse(runts(['--root', root, 'state', 'postfail']).stdout).status, 'running');
+    const del = runts(['--root', root, 'delete', '--force', 'postfail']);
+    assert.equal(del.status, 0);
+    assert.match(del.stderr, /poststop hook \/bin\/sh: exit status 3/);
+    assert.ok(fs.existsSync(path.join(marks, 'poststop')), 'the next poststop hook ran');
+  });
+
   test('a failing prestart hook aborts create and leaves nothing', () => {
     const dir = bundle('true', (c) => (c.hooks = { prestart: [{ path: '/bin/false' }] }));
     const r = runtsDetached(['--root', root, 'create', '--bundle', dir, 'badhook']);
@@ -478,6 +555,31 @@ describe('hooks', () => {
 });
 
 describe('terminal', () => {
+  test('a non-root process owns its pty slave (run and exec --tty --user), as runc: uid 1000, devpts\' tty group, 620', async () => {
+    const dir = bundle('true', (c) => {
+      c.process.terminal = true;
+      c.process.user = { uid: 1000, gid: 1000 };
+      c.process.args = ['sh', '-c', 'stat -L -c "owner=%u:%g:%a" /proc/self/fd/0; sleep 30'];
+    });
+    const sock = path.join(base, 'owner.sock');
+    const receiver = await consoleReceiver(sock);
+    const r = runtsDetached(['--root', root, 'run', '-d', '--console-socket', sock, '--bundle', dir, 'ttyowner']);
+    assert.equal(r.status, 0, r.stderr);
+    try {
+      // Measured with runc 1.1.5 on the same bundle: owner=1000:5:620.
+      const execSock = path.join(base, 'owner-exec.sock');
+      const execReceiver = await consoleReceiver(execSock);
+      const e = runtsDetached(['--root', root, 'exec', '-d', '-t', '--user', '1000:1000', '--console-socket', execSock, 'ttyowner',
+        'stat', '-L', '-c', 'exec-owner=%u:%g:%a', '/proc/self/fd/0']);
+      assert.equal(e.status, 0, e.stderr);
+      assert.match(await execReceiver.output, /exec-owner=1000:5:620/);
+    } finally {
+      runts(['--root', root, 'delete', '--force', 'ttyowner']);
+    }
+    assert.match(await receiver.output, /owner=1000:5:620/);
+  });
+
+
   test('--console-socket receives the pty master and reads the output through it', async () => {
     const dir = bundle('true', (c) => {
       c.process.terminal = true;

@@ -18,6 +18,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { containerSuite, hostMountsUnder, runts, runtsAsync, tempDir, RUNTS, ROOT_DIR } from './helpers.js';
 import { makeBundle } from './rootfs.js';
 import { ProcfsHandle } from '../src/linux/procfs.js';
+import { enosysStub, wantsEnosysStub } from '../src/init/seccomp-enosys.js';
 import {
   apparmorEnabled,
   applyApparmorLabel,
@@ -63,6 +64,45 @@ function initPid(id: string): number {
   return JSON.parse(runts(['--root', root, 'state', id]).stdout).pid;
 }
 
+
+/**
+ * A static x86-64 ELF executable that makes syscall `nr` (no arguments) and
+ * exits with the errno it got (0 on success): no compiler needed.
+ */
+function syscallProbe(nr: number): Buffer {
+  const code = Buffer.from([
+    0xb8, ...u32le(nr), // mov eax, nr
+    0x0f, 0x05, // syscall
+    0xf7, 0xd8, // neg eax
+    0x89, 0xc7, // mov edi, eax
+    0xb8, 0x3c, 0, 0, 0, // mov eax, 60 (exit)
+    0x0f, 0x05, // syscall
+  ]);
+  const base = 0x400000;
+  const ehdr = Buffer.alloc(64);
+  Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]).copy(ehdr); // ELF, 64-bit, little-endian, version 1
+  ehdr.writeUInt16LE(2, 16); // ET_EXEC
+  ehdr.writeUInt16LE(0x3e, 18); // EM_X86_64
+  ehdr.writeUInt32LE(1, 20);
+  ehdr.writeBigUInt64LE(BigInt(base + 64 + 56), 24); // entry: right after the headers
+  ehdr.writeBigUInt64LE(64n, 32); // program headers at 64
+  ehdr.writeUInt16LE(64, 52);
+  ehdr.writeUInt16LE(56, 54);
+  ehdr.writeUInt16LE(1, 56);
+  const phdr = Buffer.alloc(56);
+  const size = BigInt(64 + 56 + code.length);
+  phdr.writeUInt32LE(1, 0); // PT_LOAD
+  phdr.writeUInt32LE(5, 4); // R+X
+  phdr.writeBigUInt64LE(BigInt(base), 16);
+  phdr.writeBigUInt64LE(BigInt(base), 24);
+  phdr.writeBigUInt64LE(size, 32);
+  phdr.writeBigUInt64LE(size, 40);
+  phdr.writeBigUInt64LE(0x1000n, 48);
+  return Buffer.concat([ehdr, phdr, code]);
+}
+function u32le(n: number): number[] {
+  return [n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, (n >>> 24) & 0xff];
+}
 
 const allowAllBut = (syscalls: Config[], extra: Config = {}) => ({ defaultAction: 'SCMP_ACT_ALLOW', syscalls, ...extra });
 
@@ -264,6 +304,65 @@ describe('seccomp', () => {
     const arch = p.archMap.find((a: Config) => a.architecture === 'SCMP_ARCH_X86_64');
     return { defaultAction: p.defaultAction, defaultErrnoRet: p.defaultErrnoRet, architectures: [arch.architecture, ...arch.subArchitectures], syscalls };
   }
+
+  test('unit: the ENOSYS stub, run by a small cBPF interpreter: per architecture, x32 apart, others to the filter', () => {
+    const X86_64 = 0xc000003e;
+    const I386 = 0x40000003;
+    const stub = enosysStub(new Map([[X86_64, { plain: 450, x32: 0x40000000 | 547 }], [I386, { plain: 460 }]]));
+    const amd64Only = enosysStub(new Map([[X86_64, { plain: 450 }]]));
+    // Returns "ENOSYS" or "filter" (fell through past the stub).
+    const runStub = (prog: Buffer, arch: number, nr: number): string => {
+      let acc = 0;
+      for (let pc = 0; pc < prog.length / 8; pc++) {
+        const code = prog.readUInt16LE(8 * pc);
+        const jt = prog[8 * pc + 2];
+        const jf = prog[8 * pc + 3];
+        const k = prog.readUInt32LE(8 * pc + 4);
+        if (code === 0x20) acc = k === 4 ? arch : nr;
+        else if (code === 0x15) pc += acc === k ? jt : jf;
+        else if (code === 0x25) pc += acc > k ? jt : jf;
+        else if (code === 0x45) pc += (acc & k) !== 0 ? jt : jf;
+        else if (code === 0x05) pc += k;
+        else if (code === 0x06) return k === (0x50000 | 38) ? 'ENOSYS' : `ret ${k}`;
+        else throw new Error(`opcode ${code}`);
+      }
+      return 'filter';
+    };
+    assert.equal(runStub(stub, X86_64, 1000), 'ENOSYS');
+    assert.equal(runStub(stub, X86_64, 450), 'filter');
+    assert.equal(runStub(stub, X86_64, 39), 'filter');
+    assert.equal(runStub(stub, X86_64, 0x40000000 | 548), 'ENOSYS');
+    assert.equal(runStub(stub, X86_64, 0x40000000 | 500), 'filter');
+    assert.equal(runStub(stub, I386, 461), 'ENOSYS');
+    assert.equal(runStub(stub, I386, 455), 'filter');
+    assert.equal(runStub(stub, 0xc00000b7 /* aarch64: not in the profile */, 5000), 'filter');
+    assert.equal(runStub(amd64Only, X86_64, 0x40000000 | 9999), 'filter', 'x32 not listed: the filter\'s bad-arch action');
+    assert.equal(enosysStub(new Map()).length, 0);
+    assert.equal(wantsEnosysStub('SCMP_ACT_ERRNO', 1), true);
+    assert.equal(wantsEnosysStub('SCMP_ACT_ERRNO', 38), false);
+    assert.equal(wantsEnosysStub('SCMP_ACT_ALLOW', undefined), false);
+    assert.equal(wantsEnosysStub('SCMP_ACT_KILL', undefined), true);
+  });
+
+  test('a syscall number beyond the profile\'s highest fails with ENOSYS, as under runc; a known one gets the default errno', () => {
+    // podman's profile with Docker's default errno (EPERM; podman's own is ENOSYS). /probeN makes
+    // syscall N and exits with the errno it got: 1000 is beyond the profile, 400 unassigned within it.
+    const patch = (c: Config, dir: string) => {
+      c.linux.seccomp = { ...podmanProfile(c.process.capabilities.bounding), defaultErrnoRet: 1 };
+      for (const nr of [1000, 400]) {
+        fs.writeFileSync(path.join(dir, 'rootfs', `probe${nr}`), syscallProbe(nr), { mode: 0o755 });
+      }
+    };
+    const script = 'for n in 1000 400; do /probe$n; echo "$n=$?"; done';
+    const dir = suite.bundle(script, patch);
+    const r = run(dir, 'enosys');
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n'), ['1000=38', '400=1'], 'ENOSYS beyond the profile, EPERM within');
+    if (fs.existsSync('/usr/sbin/runc')) {
+      const theirs = spawnSync('/usr/sbin/runc', ['--root', path.join(base, 'runc-enosys'), 'run', '--bundle', dir, 'runc-enosys'], { encoding: 'utf8', timeout: 30_000 });
+      assert.equal(theirs.stdout, r.stdout, theirs.stderr);
+    }
+  });
 
   test("podman's default profile runs a busybox shell: with and without no_new_privs, and in a user namespace", () => {
     const script = 'echo hello; ls / | wc -l; mkdir /tmp/d && rmdir /tmp/d && echo dirs; ps -o pid,comm | wc -l; grep -E "^(Seccomp|NoNewPrivs):" /proc/self/status | tr "\\n\\t" "  "; echo';

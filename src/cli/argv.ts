@@ -4,6 +4,9 @@
  * separate value (`--flag=false` is allowed); parsing of a command's flags
  * stops at the first positional argument or at `--`, so
  * `exec <id> sh -c 'x'` passes `-c` to the container's command.
+ * Commands other than exec and ps first move their flags in front of the
+ * positionals (reorderArgs), as urfave/cli v1 does for runc, so that
+ * `update ID --memory 1M` works.
  * It exists because loading yargs costs more than the whole of `runts state`.
  */
 import { UserError } from '../errors.js';
@@ -15,6 +18,42 @@ export class UsageError extends UserError {}
 
 function lookup(flags: FlagSpec[], name: string): FlagSpec | undefined {
   return flags.find((f) => f.name === name || f.alias === name);
+}
+
+/** Whether `arg` names one of `flags` (`-x`, `--x`, `--x=v`), as urfave/cli's argIsFlag. */
+function isFlag(flags: FlagSpec[], arg: string): boolean {
+  if (arg === '-' || arg === '--' || !arg.startsWith('-')) return false;
+  const name = arg.replace(/^--?/, '').split('=')[0];
+  return lookup(flags, name) !== undefined;
+}
+
+/**
+ * urfave/cli v1's argument reordering (runc 1.1.5): every known flag, with the
+ * argument after it when that one is not itself a known flag and the flag has
+ * no `=value`, goes first; the rest keep their order behind them. A `--` ends
+ * the reordering and moves to the front of the rest. As in runc, the argument
+ * after a boolean flag moves too (`kill ID --all 9` becomes `--all 9 ID`).
+ */
+export function reorderArgs(argv: string[], flags: FlagSpec[]): string[] {
+  const moved: string[] = [];
+  let rest: string[] = [];
+  let mayBeValue = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (mayBeValue && !isFlag(flags, arg)) {
+      mayBeValue = false;
+      moved.push(arg);
+    } else if (arg === '--') {
+      rest = ['--', ...rest, ...argv.slice(i + 1)];
+      break;
+    } else if (isFlag(flags, arg)) {
+      moved.push(arg);
+      mayBeValue = !arg.includes('=');
+    } else {
+      rest.push(arg);
+    }
+  }
+  return [...moved, ...rest];
 }
 
 /** Parse flags from argv until the first positional; returns values and the rest. */

@@ -23,6 +23,8 @@ export interface CommandSpec {
   /** Exact positional count, or [min, max] (max Infinity for "rest"). */
   args: number | [number, number];
   flags: FlagSpec[];
+  /** Flags only before the first positional (runc's SkipArgReorder: exec, ps pass the rest on). */
+  keepOrder?: boolean;
   load: () => Promise<{ run: (ctx: CommandContext) => Promise<number | void> | number | void }>;
 }
 
@@ -88,12 +90,12 @@ export const commands: CommandSpec[] = [
     load: lazy(() => import('./list.js')),
   },
   {
-    name: 'ps', usage: 'ps [command options] <container-id> [ps options]', describe: 'ps displays the processes running inside a container', args: [1, Infinity],
+    name: 'ps', usage: 'ps [command options] <container-id> [ps options]', describe: 'ps displays the processes running inside a container', args: [1, Infinity], keepOrder: true,
     flags: [{ name: 'format', alias: 'f', type: 'string', describe: 'select one of: table or json', default: 'table' }],
     load: lazy(() => import('./ps.js')),
   },
   {
-    name: 'exec', usage: 'exec [command options] <container-id> <command> [command options]', describe: 'execute new process inside the container', args: [1, Infinity],
+    name: 'exec', usage: 'exec [command options] <container-id> <command> [command options]', describe: 'execute new process inside the container', args: [1, Infinity], keepOrder: true,
     flags: [
       consoleSocket, pidfdSocket,
       { name: 'cwd', type: 'string', describe: 'current working directory in the container' },

@@ -5,7 +5,7 @@
  * printed, to stderr, as `runts: <message>`.
  */
 import fs from 'node:fs';
-import { warn, writeStderr } from '../output.js';
+import { writeStderr } from '../output.js';
 
 export type Level = 'debug' | 'info' | 'warning' | 'error';
 
@@ -47,7 +47,7 @@ export class Logger {
   }
   warn(msg: string): void {
     this.write('warning', msg);
-    if (!this.file) warn(msg);
+    if (!this.file) writeStderr(`runts: warning: ${msg}\n`);
   }
   /** Log an error: to the log file if any, and always to stderr. */
   error(msg: string): void {

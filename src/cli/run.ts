@@ -16,6 +16,7 @@ import { waitPidAsync } from '../linux/wait.js';
 import { PtyRelay } from '../process/pty-relay.js';
 import { createOptions } from './create.js';
 import { UserError } from '../errors.js';
+import { debug } from '../output.js';
 
 const FORWARDED: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGCONT'];
 
@@ -60,6 +61,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   };
   for (const s of FORWARDED) process.on(s, forward);
   const status = await waitPidAsync(pid);
+  debug(`container process ${pid} ended: ${status.signal ? `signal ${status.signal}` : `exit status ${status.code}`}`);
   for (const s of FORWARDED) process.off(s, forward);
   await relay?.finish();
   if (ctx.flags.keep !== true) {

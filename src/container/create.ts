@@ -24,6 +24,7 @@ import { validateContainerId } from './id.js';
 import { SPEC_VERSION } from '../version.js';
 import { managerForSpec, removeCgroupDirs, type Manager } from '../cgroups/index.js';
 import { O_PATH } from '../linux/openat2.js';
+import { debug, warn } from '../output.js';
 
 
 export interface CreateOptions {
@@ -86,6 +87,7 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
   validateContainerId(o.id);
   const bundle = path.resolve(o.bundle);
   const spec = loadBundleConfig(bundle) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  debug(`loaded and validated ${path.join(bundle, 'config.json')}`);
   if (!spec.process) throw new UserError('config.json: process is required to create a container');
   const hasConsole = o.consoleSocket !== undefined || o.consoleSocketFd !== undefined;
   if (spec.process.terminal && !hasConsole) {
@@ -143,6 +145,10 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
     const cg = managerForSpec(spec, o.id);
     cgroup = cg.manager;
     cgroupsExisted = new Set(cgroup.paths().filter((p) => fs.existsSync(p)));
+    // As runc, before anything is made: a cgroup that is already frozen would
+    // hold the init forever; one that already has processes is only warned about.
+    checkExistingCgroup(cgroup);
+    debug(`cgroup: ${cgroup.paths().join(', ') || 'none'}`);
     const fifo = path.join(dir, EXEC_FIFO);
     mkfifo(fifo, 0o622);
     fs.chmodSync(fifo, 0o622); // not masked by the umask: a joined user namespace's root writes it as "other"
@@ -225,6 +231,7 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
     mountSources.close();
     pid = spawned.pid;
     channel = spawned.channel;
+    debug(`init started: pid ${pid}, in its cgroup`);
     record.pid = pid;
     const bootstrapState = hookState(record, 'creating', pid);
 
@@ -237,6 +244,7 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
       }
       if (msg.type === 'error') throw new UserError(msg.message);
       if (msg.type === 'run-hooks') {
+        debug('init: mounts done; setting cgroup resources, then prestart and createRuntime hooks');
         try {
           cgroup.set(cg.resources);
         } catch (e) {
@@ -247,7 +255,10 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
         channel.send({ type: 'hooks-done' });
         continue;
       }
-      if (msg.type === 'ready') break;
+      if (msg.type === 'ready') {
+        debug('init: ready, waiting on exec.fifo for start');
+        break;
+      }
     }
     channel.close();
     record.pidStartTime = processStartTime(pid) ?? '';
@@ -277,4 +288,16 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
     }
     lock.release();
   }
+}
+
+/** runc's checks of a cgroupsPath that exists before create (the init would hang in a frozen one). */
+function checkExistingCgroup(m: Manager): void {
+  if (m.exists()) {
+    const pids = m.allPids();
+    if (pids.length > 0) {
+      warn(`container's cgroup is not empty: ${pids.length} process(es) found`);
+      warn('DEPRECATED: running container in a non-empty cgroup won\'t be supported in runc 1.2; https://github.com/opencontainers/runc/issues/3132');
+    }
+  }
+  if (m.freezerState() === 'FROZEN') throw new UserError("container's cgroup unexpectedly frozen");
 }

@@ -1,9 +1,11 @@
 /**
  * OCI hooks: each runs with the container's state on stdin, its own args
  * (args[0] is argv[0]) and env, and an optional timeout in seconds. A hook
- * that fails or times out fails the operation it belongs to.
+ * that fails or times out fails the operation it belongs to, except
+ * poststart and poststop hooks: those warn, and the next hooks still run.
  */
 import { UserError } from '../errors.js';
+import { debug } from '../output.js';
 
 // Loaded on first use: child_process brings Node's stream and net modules
 // (~7 ms of every `create` here), and most containers have no hooks.
@@ -46,28 +48,48 @@ export function envRecord(list: string[]): Record<string, string> {
   return env;
 }
 
+/** Run one hook; throws a UserError naming the hook when it fails or times out. */
+function runHook(kind: HookName, hook: Hook, input: string, where: HookContext): void {
+  debug(`running ${kind} hook ${hook.path}`);
+  const args = hook.args && hook.args.length > 0 ? hook.args : [hook.path];
+  const r = childProcess().spawnSync(hook.path, args.slice(1), {
+    argv0: args[0],
+    env: hook.env ? envRecord(hook.env) : where.env,
+    cwd: where.cwd,
+    input,
+    timeout: hook.timeout ? hook.timeout * 1000 : undefined,
+    killSignal: 'SIGKILL',
+    stdio: ['pipe', 'pipe', 'pipe'],
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const out = `stdout: ${r.stdout?.toString().trim() ?? ''}, stderr: ${r.stderr?.toString().trim() ?? ''}`;
+  // A hook need not read the state: EPIPE on its stdin is not a failure.
+  const code = (r.error as NodeJS.ErrnoException | undefined)?.code;
+  if (r.error && code !== 'EPIPE') {
+    if (code === 'ETIMEDOUT') throw new UserError(`${kind} hook ${hook.path}: timed out after ${hook.timeout}s`);
+    throw new UserError(`${kind} hook ${hook.path}: ${code ?? r.error.message}`);
+  }
+  if (r.signal) throw new UserError(`${kind} hook ${hook.path}: killed by ${r.signal}, ${out}`);
+  if (r.status !== 0) throw new UserError(`${kind} hook ${hook.path}: exit status ${r.status}, ${out}`);
+}
+
+/** Run hooks in order; the first that fails stops the list and fails the operation. */
 export function runHooks(kind: HookName, hooks: Hook[] | undefined, state: Record<string, unknown>, where: HookContext): void {
   const input = JSON.stringify(state);
+  for (const hook of hooks ?? []) runHook(kind, hook, input, where);
+}
+
+/**
+ * Hooks whose failure must not stop anything (poststart, poststop): the
+ * runtime-spec asks for a warning and the remaining hooks still run.
+ */
+export function runHooksWarning(kind: HookName, hooks: Hook[] | undefined, state: Record<string, unknown>, where: HookContext, warn: (msg: string) => void): void {
+  const input = JSON.stringify(state);
   for (const hook of hooks ?? []) {
-    const args = hook.args && hook.args.length > 0 ? hook.args : [hook.path];
-    const r = childProcess().spawnSync(hook.path, args.slice(1), {
-      argv0: args[0],
-      env: hook.env ? envRecord(hook.env) : where.env,
-      cwd: where.cwd,
-      input,
-      timeout: hook.timeout ? hook.timeout * 1000 : undefined,
-      killSignal: 'SIGKILL',
-      stdio: ['pipe', 'pipe', 'pipe'],
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    const out = `stdout: ${r.stdout?.toString().trim() ?? ''}, stderr: ${r.stderr?.toString().trim() ?? ''}`;
-    // A hook need not read the state: EPIPE on its stdin is not a failure.
-    const code = (r.error as NodeJS.ErrnoException | undefined)?.code;
-    if (r.error && code !== 'EPIPE') {
-      if (code === 'ETIMEDOUT') throw new UserError(`${kind} hook ${hook.path}: timed out after ${hook.timeout}s`);
-      throw new UserError(`${kind} hook ${hook.path}: ${code ?? r.error.message}`);
+    try {
+      runHook(kind, hook, input, where);
+    } catch (e) {
+      warn((e as Error).message);
     }
-    if (r.signal) throw new UserError(`${kind} hook ${hook.path}: killed by ${r.signal}, ${out}`);
-    if (r.status !== 0) throw new UserError(`${kind} hook ${hook.path}: exit status ${r.status}, ${out}`);
   }
 }

@@ -6,37 +6,45 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { MNT_DETACH, umount2 } from '../linux/mount.js';
-import { hostHooks, runHooks, type Hook } from './hooks.js';
+import { pidfdOpen, waitReadable } from '../linux/poll.js';
+import { hostHooks, runHooksWarning, type Hook } from './hooks.js';
 import { hookState } from './create.js';
 import { EXEC_FIFO, type ContainerRecord, type StateStore } from './state-store.js';
 import { containerStatus, isInitAlive } from './status.js';
 import { parseSignal } from './signals.js';
 import { loadManager } from '../cgroups/index.js';
-import { warn } from '../output.js';
+import { debug, warn } from '../output.js';
 
 const SIGKILL = 9;
 
 type Spec = { hooks?: Record<string, Hook[] | undefined> };
 
 /**
- * Read the init's byte from exec.fifo. Non-blocking, polling the init: an
- * init that died after `create` must not leave `start` waiting forever.
+ * Read the init's byte from exec.fifo, returning as soon as it is written.
+ * The wait (poll on the fifo and a pidfd of the init) also ends when the
+ * init dies after `create`, so `start` never waits forever.
  */
 function readExecFifo(fifoPath: string, rec: ContainerRecord): boolean {
   const fd = fs.openSync(fifoPath, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  let pidfd: number | undefined;
   const sab = new Int32Array(new SharedArrayBuffer(4));
   try {
-    for (let wait = 1; ; wait = Math.min(wait * 2, 20)) {
+    for (let woken = false; ; ) {
       try {
         if (fs.readSync(fd, Buffer.alloc(1), 0, 1, null) === 1) return true;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
       }
       if (!isInitAlive(rec)) return false;
-      Atomics.wait(sab, 0, 0, wait);
+      // Woken with nothing to read (the fifo hung up, the init still there): not a reason to spin.
+      if (woken) Atomics.wait(sab, 0, 0, 1);
+      // Without a pidfd (kernels before 5.3), look at the init again every 20 ms.
+      pidfd ??= pidfdOpen(rec.pid);
+      woken = waitReadable(pidfd === undefined ? [fd] : [fd, pidfd], pidfd === undefined ? 20 : 1000);
     }
   } finally {
     fs.closeSync(fd);
+    if (pidfd !== undefined) fs.closeSync(pidfd);
   }
 }
 
@@ -54,16 +62,13 @@ export function startContainer(store: StateStore, id: string, hookCwd?: string):
     if (status !== 'created') throw new UserError('cannot start an already running container');
     const fifoPath = path.join(store.dir(id), EXEC_FIFO);
     if (!readExecFifo(fifoPath, rec)) throw new UserError('cannot start a container that has stopped');
+    debug(`exec.fifo read: init ${rec.pid} released to exec the process`);
     fs.rmSync(fifoPath, { force: true });
     rec.started = true;
     store.write(rec);
     const spec = rec.config as Spec;
-    try {
-      runHooks('poststart', spec.hooks?.poststart, hookState(rec, 'running', rec.pid), hostHooks(hookCwd));
-    } catch (e) {
-      // The runtime-spec: a failing poststart hook is logged, the container keeps running.
-      warn((e as Error).message);
-    }
+    // The runtime-spec: a failing poststart hook is logged, the container keeps running.
+    runHooksWarning('poststart', spec.hooks?.poststart, hookState(rec, 'running', rec.pid), hostHooks(hookCwd), warn);
     return rec;
   } finally {
     lock.release();
@@ -233,9 +238,5 @@ export function destroy(store: StateStore, rec: ContainerRecord, hookCwd?: strin
   }
   store.remove(rec.id);
   const spec = rec.config as Spec;
-  try {
-    runHooks('poststop', spec.hooks?.poststop, hookState(rec, 'stopped', 0), hostHooks(hookCwd));
-  } catch (e) {
-    warn((e as Error).message);
-  }
+  runHooksWarning('poststop', spec.hooks?.poststop, hookState(rec, 'stopped', 0), hostHooks(hookCwd), warn);
 }

@@ -5,7 +5,8 @@ import { UserError } from '../errors.js';
 export function parseSignal(s: string): number {
   if (/^\d+$/.test(s)) {
     const n = Number(s);
-    if (n < 1 || n > 64) throw new UserError(`invalid signal: ${s}`);
+    // 0 checks that the process exists, as kill(2) and runc allow.
+    if (n > 64) throw new UserError(`invalid signal: ${s}`);
     return n;
   }
   const name = s.toUpperCase().startsWith('SIG') ? s.toUpperCase() : `SIG${s.toUpperCase()}`;

@@ -80,7 +80,7 @@ function setupAndExec(b: ExecBootstrap, channel: SyncChannel): void {
   let ptySlave: number | undefined;
   if (proc.terminal) {
     if (b.consoleSocketFd === undefined) throw new Error('terminal requested but no console socket');
-    const pty = openPty('/dev/ptmx');
+    const pty = openPty('/dev/ptmx', proc.user?.uid ?? 0);
     if (proc.consoleSize) setWindowSize(pty.master, proc.consoleSize.height, proc.consoleSize.width);
     sendFd(b.consoleSocketFd, pty.master, pty.slavePath);
     fs.closeSync(pty.master);

@@ -197,7 +197,7 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
 
   let ptySlave: number | undefined;
   if (proc.terminal) {
-    const pty = openPty('/dev/ptmx');
+    const pty = openPty('/dev/ptmx', proc.user?.uid ?? 0);
     if (proc.consoleSize) setWindowSize(pty.master, proc.consoleSize.height, proc.consoleSize.width);
     if (b.consoleSocketFd === undefined) throw new Error('terminal requested but no console socket');
     sendFd(b.consoleSocketFd, pty.master, pty.slavePath);

@@ -48,6 +48,7 @@ import {
 } from '../linux/seccomp.js';
 export { SECCOMP_ACTIONS, SECCOMP_KNOWN_FLAGS, SECCOMP_OPERATORS, seccompFeatures } from '../linux/seccomp.js';
 import { connectUnix } from '../linux/socket.js';
+import { enosysStub, lastSyscalls, wantsEnosysStub } from './seccomp-enosys.js';
 import fs from 'node:fs';
 
 const EPERM = 1;
@@ -168,7 +169,12 @@ export function compileSeccomp(config: LinuxSeccomp | undefined): CompiledSeccom
         else filter.addRule(action, nr, conds, `${name} (${where})`);
       }
     }
-    return { program: new BpfProgram(filter.exportBpf()), flags, notify, skipped };
+    let program = filter.exportBpf();
+    if (wantsEnosysStub(config.defaultAction, config.defaultErrnoRet ?? undefined)) {
+      const names = (config.syscalls ?? []).flatMap((r) => r.names);
+      program = Buffer.concat([enosysStub(lastSyscalls(config.architectures ?? [], names)), program]);
+    }
+    return { program: new BpfProgram(program), flags, notify, skipped };
   } finally {
     filter.release();
   }

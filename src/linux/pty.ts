@@ -2,6 +2,9 @@
 import fs from 'node:fs';
 import { DataType, libcFunction } from './libc.js';
 import { NativeBlock } from './memory.js';
+import { fchownFd } from './openat2.js';
+
+const KEEP_ID = 0xffffffff; // (gid_t)-1: chown leaves it as it is
 
 const TIOCSPTLCK = 0x40045431;
 const TIOCGPTN = 0x80045430;
@@ -11,7 +14,12 @@ const TIOCSCTTY = 0x540e;
 const ioctlPtr = libcFunction('ioctl', DataType.I32, [DataType.I32, DataType.U64, DataType.I64]);
 const setsidCall = libcFunction('setsid', DataType.I32, []);
 
-export function openPty(ptmxPath: string): { master: number; slave: number; slavePath: string } {
+/**
+ * A new pty from `ptmxPath`. The slave is given to `ownerUid` (the container
+ * process's uid, as runc does; its group stays devpts' tty group), so that a
+ * non-root process owns its terminal.
+ */
+export function openPty(ptmxPath: string, ownerUid = 0): { master: number; slave: number; slavePath: string } {
   const master = fs.openSync(ptmxPath, fs.constants.O_RDWR | fs.constants.O_NOCTTY);
   const b = new NativeBlock(16);
   const n = b.alloc(4);
@@ -20,6 +28,7 @@ export function openPty(ptmxPath: string): { master: number; slave: number; slav
   ioctlPtr([master, TIOCGPTN, Number(n.address)], 'ptsname');
   const slavePath = `/dev/pts/${b.view.readInt32LE(n.offset)}`;
   const slave = fs.openSync(slavePath, fs.constants.O_RDWR | fs.constants.O_NOCTTY);
+  if (ownerUid !== 0) fchownFd(slave, ownerUid, KEEP_ID, slavePath);
   return { master, slave, slavePath };
 }
 

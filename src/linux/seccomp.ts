@@ -46,6 +46,7 @@ const seccompRelease = libraryFunction<number>(LIB, 'seccomp_release', DataType.
 const seccompArchAdd = negErrno('seccomp_arch_add', [I64, DataType.U32]);
 const seccompArchResolveName = libraryFunction<number>(LIB, 'seccomp_arch_resolve_name', DataType.U32, [DataType.String], () => false);
 const seccompSyscallResolveName = libraryFunction<number>(LIB, 'seccomp_syscall_resolve_name', DataType.I32, [DataType.String], () => false);
+const seccompSyscallResolveNameArch = libraryFunction<number>(LIB, 'seccomp_syscall_resolve_name_arch', DataType.I32, [DataType.U32, DataType.String], () => false);
 const seccompRuleAddArray = negErrno('seccomp_rule_add_array', [I64, DataType.U32, DataType.I32, DataType.U32, I64]);
 const seccompAttrSet = negErrno('seccomp_attr_set', [I64, DataType.I32, DataType.U32]);
 const seccompExportBpf = negErrno('seccomp_export_bpf', [I64, DataType.I32]);
@@ -152,6 +153,13 @@ export function resolveSyscall(name: string): number | undefined {
   openLibseccomp();
   const nr = seccompSyscallResolveName([name]);
   return nr === -1 ? undefined : nr; // __NR_SCMP_ERROR
+}
+
+/** The number of `name` on the architecture `token` (archToken), or undefined when it has none there. */
+export function resolveSyscallForArch(name: string, token: number): number | undefined {
+  openLibseccomp();
+  const nr = seccompSyscallResolveNameArch([token >>> 0, name]);
+  return nr < 0 ? undefined : nr; // __NR_SCMP_ERROR, or a pseudo number: not a real syscall of that arch
 }
 
 /** One argument comparison (struct scmp_arg_cmp). */

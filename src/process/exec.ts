@@ -15,6 +15,7 @@
  * The container's namespaces are opened here as fds, and the init's pid is
  * checked afterwards, so a recycled pid cannot put the process elsewhere.
  */
+import { debug } from '../output.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { NAMESPACE_PROC_NAMES } from '../linux/ns.js';
@@ -210,6 +211,7 @@ export function startExec(t: ExecTarget, o: ExecOptions): StartedExec {
     for (const fd of toClose.splice(0)) fs.closeSync(fd);
 
     const { pid, channel } = spawned;
+    debug(`exec: process started as pid ${pid}, joining ${[...nsFds.keys()].join(', ')} namespaces`);
     let ready = false;
     let failure: string | undefined;
     for (;;) {
@@ -222,6 +224,7 @@ export function startExec(t: ExecTarget, o: ExecOptions): StartedExec {
       if (msg.type === 'ready') ready = true;
     }
     channel.close();
+    debug(ready ? 'exec: the program runs' : `exec: failed: ${failure ?? 'exited early'}`);
     if (failure !== undefined || !ready) {
       killAndReap(pid);
       throw new ExecStartError(failure ?? 'the exec process exited before it started the program');

@@ -3,9 +3,31 @@ import { CgroupFileError, getU64, intStr, parseKeyValues, readOptional, writeFil
 import type { Resources, Stats } from '../types.js';
 import { join, type Subsystem } from './subsystem.js';
 
+/**
+ * A period and the budget within it (CFS quota, real-time runtime) depend on
+ * each other: a new period may be refused (EINVAL) against the current
+ * budget, so when both are given it is retried after the budget, as runc does.
+ */
+function setPeriodAndBudget(dir: string | undefined, periodFile: string, period: number, budgetFile: string, budget: number): void {
+  let pending = '';
+  if (period !== 0) {
+    pending = intStr(period);
+    try {
+      writeFile(dir, periodFile, pending);
+      pending = '';
+    } catch (e) {
+      if ((e as CgroupFileError).code !== 'EINVAL' || budget === 0) throw e;
+    }
+  }
+  if (budget !== 0) {
+    writeFile(dir, budgetFile, intStr(budget));
+    if (pending) writeFile(dir, periodFile, pending);
+  }
+}
+
+/** Real-time bandwidth; the parents' are never written (they are not the container's). */
 function setRtSched(dir: string | undefined, r: Resources): void {
-  if (r.cpuRtPeriod !== 0) writeFile(dir, 'cpu.rt_period_us', intStr(r.cpuRtPeriod));
-  if (r.cpuRtRuntime !== 0) writeFile(dir, 'cpu.rt_runtime_us', intStr(r.cpuRtRuntime));
+  setPeriodAndBudget(dir, 'cpu.rt_period_us', r.cpuRtPeriod, 'cpu.rt_runtime_us', r.cpuRtRuntime);
 }
 
 function setCpu(dir: string | undefined, r: Resources): void {
@@ -16,21 +38,7 @@ function setCpu(dir: string | undefined, r: Resources): void {
     if (want > read) throw new Error(`the maximum allowed cpu-shares is ${read}`);
     if (want < read) throw new Error(`the minimum allowed cpu-shares is ${read}`);
   }
-  // A new period may be refused (EINVAL) against the current quota: retry it after the quota.
-  let period = '';
-  if (r.cpuPeriod !== 0) {
-    period = intStr(r.cpuPeriod);
-    try {
-      writeFile(dir, 'cpu.cfs_period_us', period);
-      period = '';
-    } catch (e) {
-      if ((e as CgroupFileError).code !== 'EINVAL' || r.cpuQuota === 0) throw e;
-    }
-  }
-  if (r.cpuQuota !== 0) {
-    writeFile(dir, 'cpu.cfs_quota_us', intStr(r.cpuQuota));
-    if (period) writeFile(dir, 'cpu.cfs_period_us', period);
-  }
+  setPeriodAndBudget(dir, 'cpu.cfs_period_us', r.cpuPeriod, 'cpu.cfs_quota_us', r.cpuQuota);
   if (r.cpuBurst !== undefined) writeFile(dir, 'cpu.cfs_burst_us', intStr(r.cpuBurst));
   if (r.cpuIdle !== undefined) writeFile(dir, 'cpu.idle', intStr(r.cpuIdle));
   setRtSched(dir, r);

@@ -1,0 +1,37 @@
+/** poll(2) and pidfd_open(2): waiting for an fd to become readable or a process to end, without polling in JS. */
+import { DataType, libcFunction, SyscallError } from './libc.js';
+
+const { I32, I64, U8Array } = DataType;
+const POLLIN = 0x1;
+const SYS_pidfd_open = 434; // x86-64 and arm64 alike
+
+const pollCall = libcFunction<number>('poll', I32, [U8Array, I32, I32]);
+const syscall3 = libcFunction<number>('syscall', I64, [I64, I64, I64]);
+
+/**
+ * Wait until one of `fds` is readable (or hung up), at most `timeoutMs`
+ * (-1: no limit). Returns whether one is; an interrupted wait counts as not.
+ */
+export function waitReadable(fds: number[], timeoutMs: number): boolean {
+  // struct pollfd { int fd; short events; short revents; }: the result needs only the count.
+  const buf = Buffer.alloc(8 * fds.length);
+  fds.forEach((fd, i) => {
+    buf.writeInt32LE(fd, 8 * i);
+    buf.writeInt16LE(POLLIN, 8 * i + 4);
+  });
+  try {
+    return pollCall([buf, fds.length, timeoutMs], 'poll') > 0;
+  } catch (e) {
+    if (e instanceof SyscallError && e.code === 'EINTR') return false;
+    throw e;
+  }
+}
+
+/** A pidfd for `pid` (readable once the process has ended), or undefined where the kernel has none (before 5.3) or the process is gone. */
+export function pidfdOpen(pid: number): number | undefined {
+  try {
+    return syscall3([SYS_pidfd_open, pid, 0], 'pidfd_open');
+  } catch {
+    return undefined;
+  }
+}

@@ -184,6 +184,37 @@ describe('inside the container', () => {
     assert.match(r.stdout, /Max processes\s+300\s+400\s+processes/);
   });
 
+  test('rlimits too low for Node: RLIMIT_NOFILE 8 as under runc (set last, before exec)', () => {
+    const r = run(
+      bundle('ulimit -n; ls /proc/self/fd | wc -l; id -u', (c) => {
+        c.process.user = { uid: 1000, gid: 1000 };
+        c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 8, hard: 8 }];
+      }),
+    );
+    assert.equal(r.status, 0, r.stderr);
+    // runc on the same bundle: "8", four fds (0-2 and ls's own), uid 1000.
+    assert.deepEqual(r.stdout.trim().split('\n'), ['8', '4', '1000']);
+  });
+
+  test('signals: nothing ignored or blocked (Node ignores SIGPIPE and SIGXFSZ), `yes | head` kills yes with SIGPIPE', () => {
+    // yes's status through fd 3: the shell's $? is that of head.
+    const r = run(bundle('grep -E "^Sig(Ign|Blk)" /proc/self/status; { (yes; echo "yes=$?" >&3) | head -c1; } 3>&1'));
+    assert.equal(r.status, 0, r.stderr);
+    // runc 1.1.5 on the same bundle: SigBlk 0, SigIgn 0, yes=141 and no message.
+    assert.equal(r.stdout, 'SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nyyes=141\n');
+    assert.equal(r.stderr, '');
+  });
+
+  test('a uid that setresuid would take as "unchanged" (4294967295) never runs the process as root', () => {
+    for (const user of [{ uid: 4294967295, gid: 0 }, { uid: 0, gid: 4294967295 }, { uid: 0, gid: 0, additionalGids: [4294967295] }]) {
+      const r = run(bundle('id; echo RAN', (c) => (c.process.user = user)));
+      assert.notEqual(r.status, 0, JSON.stringify(user));
+      assert.doesNotMatch(r.stdout, /RAN/);
+      // One line: the validation's range check (as runc's) or the init's check of its ids.
+      assert.match(r.stderr, /^runts( init)?: .*(uid|gid|identity|range|groups)/m, r.stderr);
+    }
+  });
+
   test('the five capability sets are exactly the config\'s, and the same as runc\'s', () => {
     const caps = {
       bounding: ['CAP_CHOWN', 'CAP_KILL', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_ADMIN'],

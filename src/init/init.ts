@@ -11,7 +11,8 @@ import { SyncChannel, type InitBootstrap, type ParentMessage } from '../process/
 import { envRecord, runHooks } from '../container/hooks.js';
 import { CLONE, NAMESPACE_FLAGS, setns, unshare } from '../linux/ns.js';
 import { setdomainname, sethostname } from '../linux/uts.js';
-import { setrlimit } from '../linux/rlimit.js';
+import { applyDeferredRlimits, applyRlimits, type Rlimit } from './rlimits.js';
+import { resetSignals } from '../linux/signal.js';
 import { cloexecFrom, dup3, setCloexec } from '../linux/fd.js';
 import { execve, prepareExec, type PreparedExec } from '../linux/exec.js';
 import { sendFd } from '../linux/socket.js';
@@ -19,7 +20,7 @@ import { chroot } from '../linux/mount.js';
 import { makeControllingTerminal, openPty, setWindowSize } from '../linux/pty.js';
 import { enterRoot, finishRoot, mountAll, prepareRoot, setupConsole, setupDev, type RootfsOptions } from './rootfs.js';
 import { checkSysctls, namespaceId, writeSysctls } from './sysctl.js';
-import { applyCredentials, homeFor } from './credentials.js';
+import { applyCredentials, homeFor, setgroupsAllowed } from './credentials.js';
 import { prctl } from '../linux/prctl.js';
 import { closeScriptFd } from '../linux/exeseal.js';
 import { SPEC_VERSION } from '../version.js';
@@ -27,6 +28,7 @@ import {
   applyProcessAttributes,
   beforeCredentials,
   beforeExec,
+  beforeLimits,
   beforeReady,
   joinContainerKeyring,
   openProcfs,
@@ -196,7 +198,7 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
   // Before the read-only and masked paths (/proc/sys is one), as runc does.
   writeSysctls(spec.linux?.sysctl, procfs);
   if (hasMountNs) finishRoot(spec);
-  for (const r of proc.rlimits ?? []) setrlimit(r.type, BigInt(r.soft), BigInt(r.hard));
+  const rlimits = applyRlimits(proc.rlimits);
   applyProcessAttributes(proc, spec.linux, procfs);
 
   const exec = prepareProcessExec(proc);
@@ -218,7 +220,7 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
   fs.writeSync(fifo, '0');
   fs.closeSync(fifo);
 
-  execProcess(proc, exec, { ptySlave, preserveFds: b.preserveFds, security });
+  execProcess(proc, exec, { ptySlave, preserveFds: b.preserveFds, security, rlimits });
 }
 
 /**
@@ -245,15 +247,20 @@ export function prepareProcessExec(proc: any): PreparedExec & { env: string[] } 
 export function execProcess(
   proc: any, // eslint-disable-line @typescript-eslint/no-explicit-any
   exec: PreparedExec,
-  o: { ptySlave?: number; preserveFds: number; security?: Security },
+  o: { ptySlave?: number; preserveFds: number; security?: Security; rlimits: Rlimit[] },
 ): never {
   const user = proc.user ?? { uid: 0, gid: 0 };
   // Nothing but stdio and the preserved fds reaches the container. Marked
   // first: close_range is not in every seccomp profile (runtime-tools'
   // default has none), and the filter may be in force from the next line on.
   cloexecFrom(3 + o.preserveFds);
+  const groupsAllowed = setgroupsAllowed();
+  if (o.security) beforeLimits(o.security);
+  // No file is opened from here on: RLIMIT_NOFILE may be below the number
+  // of fds Node holds. Before seccomp, which may not allow prlimit64.
+  applyDeferredRlimits(o.rlimits);
   if (o.security) beforeCredentials(o.security);
-  applyCredentials(user, proc.capabilities, proc.noNewPrivileges === true);
+  applyCredentials(user, proc.capabilities, proc.noNewPrivileges === true, groupsAllowed);
   process.umask(user.umask ?? 0o022);
   process.chdir(proc.cwd ?? '/');
   verifyCwd();
@@ -269,5 +276,7 @@ export function execProcess(
     } catch {}
   }
   if (o.security) beforeExec(o.security);
+  // Node ignores SIGPIPE and SIGXFSZ, and ignored signals survive execve.
+  resetSignals();
   execve(exec);
 }

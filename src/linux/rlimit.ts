@@ -19,3 +19,13 @@ export function setrlimit(type: string, soft: bigint, hard: bigint): void {
   b.view.writeBigUInt64LE(BigInt.asUintN(64, hard), lim.offset + 8);
   prlimitCall([0, resource, Number(lim.address), 0], `${type} ${soft}:${hard}`);
 }
+
+/** The calling process's [soft, hard] limit of `type`. */
+export function getrlimit(type: string): [bigint, bigint] {
+  const resource = RLIMITS[type];
+  if (resource === undefined) throw new Error(`unknown rlimit ${type}`);
+  const b = new NativeBlock(32);
+  const lim = b.alloc(16);
+  prlimitCall([0, resource, 0, Number(lim.address)], type);
+  return [b.view.readBigUInt64LE(lim.offset), b.view.readBigUInt64LE(lim.offset + 8)];
+}

@@ -579,6 +579,33 @@ describe('no host leaks', () => {
     assert.match(hook, /\/proc\/1\/exe: Read-only file system/, hook);
   });
 
+  test('the sealed view of node needs no temp dir: none made, none left, even where TMPDIR does not exist', (t) => {
+    const tmp = tempDir(t);
+    const id = 'exe-tmpdir';
+    const out = path.join(base, `create-out-${++n}`);
+    const fds = [fs.openSync(out, 'w'), fs.openSync(`${out}.err`, 'w')];
+    let r;
+    try {
+      // TMPDIR missing: a temp-dir based layer would fall back to the bind mount (exe "/").
+      r = spawnSync(RUNTS, ['--root', root, 'create', '--bundle', bundle('true'), id], {
+        stdio: ['ignore', fds[0], fds[1]],
+        env: { ...process.env, TMPDIR: path.join(tmp, 'missing') },
+        timeout: 30_000,
+      });
+    } finally {
+      fds.forEach((fd) => fs.closeSync(fd));
+    }
+    try {
+      assert.equal(r.status, 0, fs.readFileSync(`${out}.err`, 'utf8'));
+      assert.equal(fs.readlinkSync(`/proc/${initPid(id)}/exe`), '/' + path.basename(fs.realpathSync(process.execPath)), 'the overlay view');
+    } finally {
+      runts(['--root', root, 'delete', '--force', id]);
+    }
+    const env = { ...process.env, TMPDIR: tmp };
+    assert.equal(runts(['--root', root, 'run', '--bundle', bundle('true'), `${id}-2`], { env }).status, 0);
+    assert.deepEqual(fs.readdirSync(tmp), []);
+  });
+
   test('runts exec while the init is still Node: /proc/1/exe not writable, /proc/1 guarded (not dumpable)', () => {
     const id = 'exe-exec';
     assert.equal(create(bundle('true'), id).status, 0);

@@ -344,6 +344,66 @@ describe('seccomp', () => {
     }
   });
 
+  /** The fixture agent on `sock`, answering `count` calls; resolves once it listens. */
+  async function startAgent(sock: string, count: number) {
+    const agent = spawn('python3', [path.join(ROOT_DIR, 'test/fixtures/seccomp/agent.py'), sock, String(count)], { stdio: ['ignore', 'pipe', 'ignore'] });
+    await new Promise((r) => agent.stdout.once('data', r));
+    return agent;
+  }
+
+  const notifyMkdir = (sock: string) => allowAllBut([{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_NOTIFY' }], { listenerPath: sock });
+
+  test('with a notify agent, a startContainer hook gets stdio only, not what runts inherited (as runc: 4 entries in its fd dir)', async () => {
+    const sock = path.join(base, 'agent-fds.sock');
+    const agent = await startAgent(sock, 0);
+    try {
+      const dir = bundle('cat /tmp/hook-fds', (c) => {
+        c.linux.seccomp = notifyMkdir(sock);
+        c.hooks = { startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'ls /proc/self/fd > /tmp/hook-fds'] }] };
+      });
+      // runts gets fds 3-5 from its caller, none meant for the container.
+      const r = spawnSync(RUNTS, ['--root', root, 'run', '--bundle', dir, 'hook-fds'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'], timeout: 30_000 });
+      assert.equal(r.status, 0, r.stderr);
+      // 0-2 and ls's own directory fd.
+      assert.deepEqual(r.stdout.trim().split('\n'), ['0', '1', '2', '3']);
+    } finally {
+      agent.kill();
+    }
+  });
+
+  test('a failing startContainer hook under a terminal: `run` ends at once with the error, as runc (it waited for ever)', async () => {
+    const sock = path.join(base, 'agent-hang.sock');
+    const agent = await startAgent(sock, 0);
+    try {
+      const dir = bundle('echo main', (c) => {
+        c.process.terminal = true;
+        c.linux.seccomp = notifyMkdir(sock);
+        c.hooks = { startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'exit 3'] }] };
+      });
+      // runts on a pty of its own (foreground run relays the container's pty to it).
+      const py = `
+import os, pty, sys, time, select
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+end = time.time() + 15
+while time.time() < end:
+    if select.select([fd], [], [], 0.1)[0]:
+        try: os.read(fd, 4096)
+        except OSError: pass
+    p, st = os.waitpid(pid, os.WNOHANG)
+    if p:
+        print("exit", os.waitstatus_to_exitcode(st)); sys.exit(0)
+os.kill(pid, 9); os.waitpid(pid, 0); print("hung")
+`;
+      const r = spawnSync('python3', ['-c', py, RUNTS, '--root', root, 'run', '--bundle', dir, 'hook-fails'], { encoding: 'utf8', timeout: 30_000 });
+      assert.equal(r.stdout.trim(), 'exit 1', r.stderr);
+      assert.equal(fs.existsSync(path.join(root, 'hook-fails')), false, 'the container was removed');
+    } finally {
+      agent.kill();
+    }
+  });
+
   test('the agent message has runc\'s shape', () => {
     const s = listenerPayload({ ociVersion: '1.2.0', pid: 42, state: { ociVersion: '1.2.0', id: 'x', status: 'creating', pid: 42, bundle: '/b' } });
     assert.equal(s, '{"ociVersion":"1.2.0","fds":["seccompFd"],"pid":42,"state":{"ociVersion":"1.2.0","id":"x","status":"creating","pid":42,"bundle":"/b"}}');

@@ -45,6 +45,10 @@ export function runInit(): void {
   // script's fd, and no /proc/<pid>/ file of ours (not dumpable until execve).
   closeScriptFd();
   prctl(4 /* PR_SET_DUMPABLE */, 0, 0, 'not dumpable');
+  // What runts inherited from its caller reaches neither the hooks nor the
+  // container (runc's hooks get stdio only); the fds the init uses stay
+  // open, and the preserved ones are let through again right before execve.
+  cloexecFrom(3);
   const channel = new SyncChannel(Number(process.env._RUNTS_SYNC_FD));
   delete process.env._RUNTS_SYNC_FD;
   let reported = false;

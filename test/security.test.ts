@@ -681,6 +681,94 @@ describe('no host leaks', () => {
     }
   });
 
+  /**
+   * CVE-2019-5736 with an attacker in the container: a static watcher as
+   * the container's process opens /proc/<pid>/exe of every process it sees
+   * (read-only and O_PATH) in a tight loop and keeps every fd; then runts
+   * execs `n` times (the first right after start) and creates `joins`
+   * containers in its PID namespace. From the host: no kept fd is the
+   * host's node binary, and none opens for writing.
+   */
+  function watchExecs(t: { skip(m: string): void; after(fn: () => void): void }, o: { id: string; n: number; joins: number; patch: (c: Config) => void }): void {
+    const cc = spawnSync('gcc', ['--version']);
+    if (cc.status !== 0) return t.skip('needs gcc to build the static watcher');
+    const dir = bundle('', (c) => {
+      c.process.args = ['/bin/exe-watcher'];
+      // Every fd kept: up to four per exec.
+      c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 8192, hard: 8192 }];
+      o.patch(c);
+    });
+    const built = spawnSync('gcc', ['-static', '-O2', '-o', path.join(dir, 'rootfs/bin/exe-watcher'), path.join(ROOT_DIR, 'test/fixtures/exe-watcher.c')], { encoding: 'utf8' });
+    if (built.status !== 0) return t.skip(`no static build of the watcher: ${built.stderr.split('\n')[0]}`);
+    const userns = (JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')).linux.namespaces as Config[]).some((ns) => ns.type === 'user');
+    if (userns) spawnSync('chown', ['-R', '100000:100000', path.join(dir, 'rootfs')]);
+    const out = path.join(base, `watcher-${o.id}`);
+    const fds = [fs.openSync(out, 'w'), fs.openSync(`${out}.err`, 'w')];
+    try {
+      const r = spawnSync(RUNTS, ['--root', root, 'create', '--bundle', dir, o.id], { stdio: ['ignore', fds[0], fds[1]], timeout: 30_000 });
+      assert.equal(r.status, 0, fs.readFileSync(`${out}.err`, 'utf8'));
+    } finally {
+      fds.forEach((fd) => fs.closeSync(fd));
+    }
+    try {
+      const watcher = initPid(o.id);
+      assert.equal(runts(['--root', root, 'start', o.id]).status, 0);
+      for (let i = 0; i < 200 && !fs.readFileSync(out, 'utf8').includes('ready'); i++) spawnSync('sleep', ['0.01']);
+      for (let i = 0; i < o.n; i++) {
+        const r = runts(['--root', root, 'exec', o.id, 'true']);
+        assert.equal(r.status, 0, r.stderr);
+      }
+      const joiner = bundle('true', (c) => {
+        c.linux.namespaces = (c.linux.namespaces as Config[]).filter((ns) => ns.type !== 'pid').concat([{ type: 'pid', path: `/proc/${watcher}/ns/pid` }]);
+      });
+      for (let i = 0; i < o.joins; i++) {
+        const id = `${o.id}-join${i}`;
+        assert.equal(create(joiner, id).status, 0);
+        assert.equal(runts(['--root', root, 'start', id]).status, 0);
+        runts(['--root', root, 'delete', '--force', id]);
+      }
+      const node = fs.statSync(fs.realpathSync(process.execPath));
+      const seen: string[] = [];
+      // Its stdio (files of this test) aside: fds 3.. are what it opened.
+      for (const fd of fs.readdirSync(`/proc/${watcher}/fd`).filter((f) => Number(f) > 2)) {
+        const p = `/proc/${watcher}/fd/${fd}`;
+        let st: fs.Stats;
+        try {
+          st = fs.statSync(p);
+        } catch {
+          continue;
+        }
+        const target = fs.readlinkSync(p);
+        seen.push(target);
+        assert.ok(!(st.dev === node.dev && st.ino === node.ino), `the watcher holds the host's node (fd ${fd} -> ${target})`);
+        // Any view of node (the sealed one has node's inode on an overlay): read-only.
+        if (st.ino === node.ino) assert.throws(() => fs.closeSync(fs.openSync(p, 'r+')), /EROFS|ETXTBSY/, `fd ${fd} -> ${target} opens for writing`);
+      }
+      // The watcher works: it caught each exec, as runts' sealed node or as the program.
+      assert.ok(seen.filter((s) => s === '/bin/busybox' || s === '/node').length >= o.n / 2, seen.join(' '));
+    } finally {
+      runts(['--root', root, 'delete', '--force', o.id]);
+    }
+  }
+
+  test('a watcher in the container never gets the host\'s node from runts exec or a create joining its PID namespace (default caps)', (t) => {
+    watchExecs(t, { id: 'watch', n: 120, joins: 5, patch: () => {} });
+  });
+
+  test('... nor in a user namespace where the container has CAP_SYS_PTRACE (it did: runts\' clone was dumpable)', (t) => {
+    watchExecs(t, {
+      id: 'watch-userns',
+      n: 80,
+      joins: 0,
+      patch: (c) => {
+        c.linux.namespaces.push({ type: 'user' });
+        c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+        c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+        for (const k of Object.keys(c.process.capabilities)) c.process.capabilities[k] = [...new Set([...c.process.capabilities[k], 'CAP_SYS_PTRACE'])];
+      },
+    });
+  });
+
   test('the init\'s argv and environment name nothing of the host', () => {
     const id = 'argv';
     assert.equal(create(bundle('true'), id, []).status, 0);

@@ -123,6 +123,24 @@ function adoptGrandchild(mid: number, midSync: number): number {
   return init;
 }
 
+/** The clone chain, in the PID namespace at `pidNsPath` when given (the parent enters it for that one child). */
+function cloneInto(pidNsPath: string | undefined, flags: number, steps: ChainStep[], block: NativeBlock): number {
+  if (!pidNsPath) return cloneChain(flags, steps, block);
+  const own = fs.openSync('/proc/self/ns/pid', fs.constants.O_RDONLY);
+  const target = fs.openSync(pidNsPath, fs.constants.O_RDONLY);
+  try {
+    setns(target, CLONE.NEWPID, `pid namespace ${pidNsPath}`);
+    try {
+      return cloneChain(flags, steps, block);
+    } finally {
+      setns(own, CLONE.NEWPID, 'own pid namespace');
+    }
+  } finally {
+    fs.closeSync(own);
+    fs.closeSync(target);
+  }
+}
+
 export function spawnInit(o: SpawnInitOptions): SpawnedInit {
   const [parentEnd, childEnd] = socketPair();
   const block = new NativeBlock(1 << 20);
@@ -197,23 +215,21 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
     }
     const cloneFlags = nested ? 0 : o.cloneFlags;
 
+    // CVE-2019-5736: until its execve the child is a copy of this process,
+    // whose /proc/<pid>/exe is the host's node, and (exec, or a joined PID
+    // namespace) already visible in the container. Not dumpable, that link
+    // needs CAP_SYS_PTRACE in the host's user namespace, even once the chain
+    // is root of the container's user namespace. The flag is the memory
+    // map's, copied by clone: ours is restored right after. Not for a
+    // rootless runts, which must still write the child's uid_map (and whose
+    // node binary the container's user could not write anyway).
+    const undumpable = process.geteuid?.() === 0;
+    if (undumpable) prctl(PR.SET_DUMPABLE, 0, 0, 'not dumpable');
     let pid: number;
-    if (o.pidNsPath) {
-      const own = fs.openSync('/proc/self/ns/pid', fs.constants.O_RDONLY);
-      const target = fs.openSync(o.pidNsPath, fs.constants.O_RDONLY);
-      try {
-        setns(target, CLONE.NEWPID, `pid namespace ${o.pidNsPath}`);
-        try {
-          pid = cloneChain(cloneFlags, steps, block);
-        } finally {
-          setns(own, CLONE.NEWPID, 'own pid namespace');
-        }
-      } finally {
-        fs.closeSync(own);
-        fs.closeSync(target);
-      }
-    } else {
-      pid = cloneChain(cloneFlags, steps, block);
+    try {
+      pid = cloneInto(o.pidNsPath, cloneFlags, steps, block);
+    } finally {
+      if (undumpable) prctl(PR.SET_DUMPABLE, 1, 0, 'dumpable');
     }
     for (const fd of toClose) fs.closeSync(fd);
     toClose.length = 0;

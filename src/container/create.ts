@@ -9,6 +9,7 @@ import path from 'node:path';
 import { UserError } from '../errors.js';
 import { loadBundleConfig } from '../spec/load.js';
 import { mkfifo } from '../linux/fs.js';
+import { faultPoint } from '../process/fault.js';
 import { SyscallError } from '../linux/libc.js';
 import { NAMESPACE_FLAGS, CLONE, namespaceTypeOf } from '../linux/ns.js';
 import { connectUnix } from '../linux/socket.js';
@@ -220,10 +221,14 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
       }
       if (msg.type === 'ready') break;
     }
-    channel.close();
+    faultPoint('ready');
     record.pidStartTime = processStartTime(pid) ?? '';
     store.write(record);
     if (o.pidFile) writeFileAtomic(path.resolve(o.pidFile), String(pid));
+    // Only a container on record may outlive us: until this message the
+    // init ends when create does (EOF).
+    channel.send({ type: 'created' });
+    channel.close();
     return { record, pid };
   } catch (e) {
     channel?.close();

@@ -21,7 +21,7 @@ import { makeControllingTerminal, openPty, setWindowSize } from '../linux/pty.js
 import { enterRoot, finishRoot, mountAll, prepareRoot, setupConsole, setupDev, type RootfsOptions } from './rootfs.js';
 import { checkSysctls, namespaceId, writeSysctls } from './sysctl.js';
 import { applyCredentials, homeFor, setgroupsAllowed } from './credentials.js';
-import { prctl } from '../linux/prctl.js';
+import { PR, prctl } from '../linux/prctl.js';
 import { closeScriptFd } from '../linux/exeseal.js';
 import { SPEC_VERSION } from '../version.js';
 import {
@@ -210,8 +210,13 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
   // kernel refuses fails create, which then removes the container.
   beforeReady(security);
 
+  // The container outlives runts, as runc's: no death signal from here on
+  // (the chain set it). Instead, until create has recorded the container,
+  // its death is an EOF here, and the init ends.
+  prctl(PR.SET_PDEATHSIG, 0, 0, 'no parent death signal');
   channel.send({ type: 'ready' });
   markReported();
+  if (channel.receive<ParentMessage>()?.type !== 'created') throw new Error('runts create went away before the container was recorded');
 
   // Block until `start` opens the fifo for reading. The startContainer
   // hooks run before the byte that lets `start` go on, so they always
@@ -259,6 +264,8 @@ export function execProcess(
   // default has none), and the filter may be in force from the next line on.
   cloexecFrom(3 + o.preserveFds);
   const groupsAllowed = setgroupsAllowed();
+  // The program outlives runts (`runts exec` too): no death signal.
+  prctl(PR.SET_PDEATHSIG, 0, 0, 'no parent death signal');
   if (o.security) beforeLimits(o.security);
   // No file is opened from here on: RLIMIT_NOFILE may be below the number
   // of fds Node holds. Before seccomp, which may not allow prlimit64.

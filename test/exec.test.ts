@@ -154,9 +154,9 @@ describe('the exec\'ed process is in the container', () => {
     assert.equal(r.stdout, 'SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nyyes=141\n');
   });
 
-  test('RLIMIT_NOFILE 8 and a wrong identity: the limit holds, the identity is refused', () => {
+  test('RLIMIT_NOFILE 8 and RLIMIT_AS 100 MB, and a wrong identity: the limits hold, the identity is refused', () => {
     const file = path.join(base, 'process-nofile.json');
-    fs.writeFileSync(file, JSON.stringify({ args: ['sh', '-c', 'ulimit -n; id -u'], cwd: '/', user: { uid: 1000, gid: 1000 }, rlimits: [{ type: 'RLIMIT_NOFILE', soft: 8, hard: 8 }] }));
+    fs.writeFileSync(file, JSON.stringify({ args: ['sh', '-c', 'ulimit -n; id -u'], cwd: '/', user: { uid: 1000, gid: 1000 }, rlimits: [{ type: 'RLIMIT_NOFILE', soft: 8, hard: 8 }, { type: 'RLIMIT_AS', soft: 100 << 20, hard: 100 << 20 }] }));
     const r = runts(['--root', root, 'exec', '-p', file, ID]);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, '8\n1000\n');

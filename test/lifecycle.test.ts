@@ -186,16 +186,20 @@ describe('inside the container', () => {
     assert.match(r.stdout, /Max processes\s+300\s+400\s+processes/);
   });
 
-  test('rlimits too low for Node: RLIMIT_NOFILE 8 as under runc (set last, before exec)', () => {
+  test('rlimits too low for Node: RLIMIT_NOFILE 8, RLIMIT_AS 100 MB, RLIMIT_DATA 32 MB as under runc (set last, before exec)', () => {
     const r = run(
-      bundle('ulimit -n; ls /proc/self/fd | wc -l; id -u', (c) => {
+      bundle('ulimit -n; ulimit -v; ulimit -d; ls /proc/self/fd | wc -l; id -u', (c) => {
         c.process.user = { uid: 1000, gid: 1000 };
-        c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 8, hard: 8 }];
+        c.process.rlimits = [
+          { type: 'RLIMIT_NOFILE', soft: 8, hard: 8 },
+          { type: 'RLIMIT_AS', soft: 100 << 20, hard: 100 << 20 },
+          { type: 'RLIMIT_DATA', soft: 32 << 20, hard: 32 << 20 },
+        ];
       }),
     );
     assert.equal(r.status, 0, r.stderr);
-    // runc on the same bundle: "8", four fds (0-2 and ls's own), uid 1000.
-    assert.deepEqual(r.stdout.trim().split('\n'), ['8', '4', '1000']);
+    // runc on the same bundle: 8, the limits in KiB, four fds (0-2 and ls's own), uid 1000.
+    assert.deepEqual(r.stdout.trim().split('\n'), ['8', '102400', '32768', '4', '1000']);
   });
 
   test('signals: nothing ignored or blocked (Node ignores SIGPIPE and SIGXFSZ), `yes | head` kills yes with SIGPIPE', () => {

@@ -11,7 +11,7 @@ import { SyncChannel, type InitBootstrap, type ParentMessage } from '../process/
 import { envRecord, runHooks } from '../container/hooks.js';
 import { CLONE, NAMESPACE_FLAGS, setns, unshare } from '../linux/ns.js';
 import { setdomainname, sethostname } from '../linux/uts.js';
-import { applyDeferredRlimits, applyRlimits, type Rlimit } from './rlimits.js';
+import { applyDeferredRlimits, applyRlimits, type DeferredRlimits } from './rlimits.js';
 import { resetSignals } from '../linux/signal.js';
 import { cloexecFrom, dup3, setCloexec } from '../linux/fd.js';
 import { execve, prepareExec, type PreparedExec } from '../linux/exec.js';
@@ -256,7 +256,7 @@ export function prepareProcessExec(proc: any): PreparedExec & { env: string[] } 
 export function execProcess(
   proc: any, // eslint-disable-line @typescript-eslint/no-explicit-any
   exec: PreparedExec,
-  o: { ptySlave?: number; preserveFds: number; security?: Security; rlimits: Rlimit[] },
+  o: { ptySlave?: number; preserveFds: number; security?: Security; rlimits: DeferredRlimits },
 ): never {
   const user = proc.user ?? { uid: 0, gid: 0 };
   // Nothing but stdio and the preserved fds reaches the container. Marked
@@ -289,5 +289,6 @@ export function execProcess(
   if (o.security) beforeExec(o.security);
   // Node ignores SIGPIPE and SIGXFSZ, and ignored signals survive execve.
   resetSignals();
+  o.rlimits.last();
   execve(exec);
 }

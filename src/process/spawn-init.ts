@@ -16,6 +16,7 @@ import { sealedExecutable } from '../linux/exeseal.js';
 import { SyncChannel, type ExecBootstrap, type InitBootstrap, type InitMessage } from './protocol.js';
 import { O_PATH } from '../linux/openat2.js';
 import { faultPoint } from './fault.js';
+import { inheritedSealedFd } from './reexec.js';
 
 /** Written by the parent when the chain may go on: the first character of the init's executable path. */
 const SYNC_BYTE = '/';
@@ -167,7 +168,9 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
 
     // CVE-2019-5736: Node runs from a read-only view of its binary, and the
     // argv names no host path (see src/linux/exeseal.ts).
-    const sealed = sealedExecutable();
+    // A runts already re-executed from the sealed view (reexec.ts) passes its own on.
+    const inheritedFd = inheritedSealedFd();
+    const sealed = inheritedFd !== undefined ? { fd: inheritedFd } : sealedExecutable();
     if (sealed) toClose.push(sealed.fd);
     const exePath = sealed ? `/proc/self/fd/${sealed.fd}` : process.execPath;
     // The parent's sync byte is the first character of the path execve

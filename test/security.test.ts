@@ -771,11 +771,11 @@ describe('no host leaks', () => {
     });
   });
 
-  test('... nor without a user namespace where the container has CAP_SYS_PTRACE (runts execs itself sealed first)', (t) => {
+  test('... nor without a user namespace where the container has CAP_SYS_PTRACE, from exec or a create joining it (runts execs itself sealed first)', (t) => {
     watchExecs(t, {
       id: 'watch-ptrace',
       n: 60,
-      joins: 0,
+      joins: 3,
       patch: (c) => {
         for (const k of Object.keys(c.process.capabilities)) c.process.capabilities[k] = [...new Set([...c.process.capabilities[k], 'CAP_SYS_PTRACE'])];
       },

@@ -10,6 +10,7 @@ import { UserError } from '../errors.js';
 import { loadBundleConfig } from '../spec/load.js';
 import { mkfifo } from '../linux/fs.js';
 import { faultPoint } from '../process/fault.js';
+import { ptraceInReach, reexecSealed } from '../process/reexec.js';
 import { SyscallError } from '../linux/libc.js';
 import { NAMESPACE_FLAGS, CLONE, namespaceTypeOf } from '../linux/ns.js';
 import { connectUnix } from '../linux/socket.js';
@@ -116,6 +117,8 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
     }
   }
   const newCgroupNs = namespaces.some((n) => n.type === 'cgroup' && !n.path);
+  // Before anything is made: this may re-execute runts (CVE-2019-5736, see reexec.ts).
+  if (pidNsPath && ptraceInReach(pidNsPath)) reexecSealed(o.preserveFds);
 
   const dir = store.createDir(o.id);
   const lock = store.lock(o.id);

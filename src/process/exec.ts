@@ -157,7 +157,7 @@ function checkPreservedFds(n: number): number[] {
  */
 export function startExec(t: ExecTarget, o: ExecOptions): StartedExec {
   // Before anything is opened or started: this may re-execute runts.
-  if (ptraceInReach(t.initPid)) reexecSealed(o.preserveFds);
+  if (ptraceInReach(`/proc/${t.initPid}/ns/pid`)) reexecSealed(o.preserveFds);
   const preserved = checkPreservedFds(o.preserveFds);
   const cgroups = cgroupTargets(t.cgroupPaths, o.subCgroupPaths);
   const toClose: number[] = [];

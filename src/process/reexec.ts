@@ -33,12 +33,13 @@ export function inheritedSealedFd(): number | undefined {
 }
 
 /**
- * True when a process in the PID namespace of `pid` runs in our own user
- * namespace with CAP_SYS_PTRACE in its bounding set (so it has or can get
- * it over the host's user namespace).
+ * True when a process in the PID namespace at `pidNsPath` (a /proc/<pid>/ns/pid
+ * or a bind mount of one) runs in our own user namespace with
+ * CAP_SYS_PTRACE in its bounding set (so it has or can get it over the
+ * host's user namespace).
  */
-export function ptraceInReach(pid: number): boolean {
-  const pidNs = fs.readlinkSync(`/proc/${pid}/ns/pid`);
+export function ptraceInReach(pidNsPath: string): boolean {
+  const pidNs = `pid:[${fs.statSync(pidNsPath).ino}]`;
   const userNs = fs.readlinkSync('/proc/self/ns/user');
   for (const p of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(p)) continue;

@@ -147,6 +147,25 @@ describe('the exec\'ed process is in the container', () => {
     assert.deepEqual(statusLines(inside.join('\n'), re), statusLines(fs.readFileSync(`/proc/${initPid}/status`, 'utf8'), re));
   });
 
+  test('signals: nothing ignored or blocked, `yes | head` kills yes with SIGPIPE (as runc)', () => {
+    // runc 1.1.5 on the same container: SigBlk 0, SigIgn 0 and yes=141 without a message.
+    const r = exec(ID, ['sh', '-c', 'grep -E "^Sig(Ign|Blk)" /proc/self/status; { (yes; echo "yes=$?" >&3) | head -c1; } 3>&1']);
+    assert.equal(r.stderr, '');
+    assert.equal(r.stdout, 'SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nyyes=141\n');
+  });
+
+  test('RLIMIT_NOFILE 8 and RLIMIT_AS 100 MB, and a wrong identity: the limits hold, the identity is refused', () => {
+    const file = path.join(base, 'process-nofile.json');
+    fs.writeFileSync(file, JSON.stringify({ args: ['sh', '-c', 'ulimit -n; id -u'], cwd: '/', user: { uid: 1000, gid: 1000 }, rlimits: [{ type: 'RLIMIT_NOFILE', soft: 8, hard: 8 }, { type: 'RLIMIT_AS', soft: 100 << 20, hard: 100 << 20 }] }));
+    const r = runts(['--root', root, 'exec', '-p', file, ID]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, '8\n1000\n');
+    const bad = runts(['--root', root, 'exec', '--user', '4294967295', ID, 'sh', '-c', 'echo RAN']);
+    assert.notEqual(bad.status, 0);
+    assert.doesNotMatch(bad.stdout, /RAN/);
+    assert.match(bad.stderr, /^runts: .*(uid|identity|range)/m, bad.stderr);
+  });
+
   test('the container\'s seccomp filter holds for the exec\'ed process too', () => {
     const id = 'seccomp';
     const pid = startContainer(

@@ -6,9 +6,11 @@ import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { consoleReceiver, containerSuite, hostMountsUnder, runts, runtsAsync, tempDir, RUNTS } from './helpers.js';
 import { makeBundle } from './rootfs.js';
+import { cgroupMounts } from '../src/cgroups/mounts.js';
+import { removePath } from '../src/cgroups/fsutil.js';
 
 type Config = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -182,6 +184,41 @@ describe('inside the container', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /Max open files\s+512\s+1000\s+files/);
     assert.match(r.stdout, /Max processes\s+300\s+400\s+processes/);
+  });
+
+  test('rlimits too low for Node: RLIMIT_NOFILE 8, RLIMIT_AS 100 MB, RLIMIT_DATA 32 MB as under runc (set last, before exec)', () => {
+    const r = run(
+      bundle('ulimit -n; ulimit -v; ulimit -d; ls /proc/self/fd | wc -l; id -u', (c) => {
+        c.process.user = { uid: 1000, gid: 1000 };
+        c.process.rlimits = [
+          { type: 'RLIMIT_NOFILE', soft: 8, hard: 8 },
+          { type: 'RLIMIT_AS', soft: 100 << 20, hard: 100 << 20 },
+          { type: 'RLIMIT_DATA', soft: 32 << 20, hard: 32 << 20 },
+        ];
+      }),
+    );
+    assert.equal(r.status, 0, r.stderr);
+    // runc on the same bundle: 8, the limits in KiB, four fds (0-2 and ls's own), uid 1000.
+    assert.deepEqual(r.stdout.trim().split('\n'), ['8', '102400', '32768', '4', '1000']);
+  });
+
+  test('signals: nothing ignored or blocked (Node ignores SIGPIPE and SIGXFSZ), `yes | head` kills yes with SIGPIPE', () => {
+    // yes's status through fd 3: the shell's $? is that of head.
+    const r = run(bundle('grep -E "^Sig(Ign|Blk)" /proc/self/status; { (yes; echo "yes=$?" >&3) | head -c1; } 3>&1'));
+    assert.equal(r.status, 0, r.stderr);
+    // runc 1.1.5 on the same bundle: SigBlk 0, SigIgn 0, yes=141 and no message.
+    assert.equal(r.stdout, 'SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nyyes=141\n');
+    assert.equal(r.stderr, '');
+  });
+
+  test('a uid that setresuid would take as "unchanged" (4294967295) never runs the process as root', () => {
+    for (const user of [{ uid: 4294967295, gid: 0 }, { uid: 0, gid: 4294967295 }, { uid: 0, gid: 0, additionalGids: [4294967295] }]) {
+      const r = run(bundle('id; echo RAN', (c) => (c.process.user = user)));
+      assert.notEqual(r.status, 0, JSON.stringify(user));
+      assert.doesNotMatch(r.stdout, /RAN/);
+      // One line: the validation's range check (as runc's) or the init's check of its ids.
+      assert.match(r.stderr, /^runts( init)?: .*(uid|gid|identity|range|groups)/m, r.stderr);
+    }
   });
 
   test('the five capability sets are exactly the config\'s, and the same as runc\'s', () => {
@@ -593,5 +630,128 @@ describe('terminal', () => {
     runts(['--root', root, 'delete', '--force', 'tty']);
     assert.match(out, /\/dev\/pts\/\d+/);
     assert.match(out, /through-the-pty/);
+  });
+});
+
+describe('a killed runts ends everything it started', () => {
+  /** Live processes that are a copy of runts naming `id`, or hold an fd on `dir` or below it. */
+  function survivors(id: string, dir: string): string[] {
+    const found: string[] = [];
+    for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid)) {
+      try {
+        const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        let holds = cmdline.includes(id) && cmdline.some((a) => a === 'create' || a === 'exec');
+        for (const fd of holds ? [] : fs.readdirSync(`/proc/${pid}/fd`)) {
+          const target = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+          if (target === dir || target.startsWith(dir + '/')) holds = true;
+        }
+        if (holds && alive(Number(pid))) found.push(`${pid} ${cmdline.join(' ')}`);
+      } catch {}
+    }
+    return found;
+  }
+
+  function waitFor(what: () => string[], ms: number): string[] {
+    let left = what();
+    for (const end = Date.now() + ms; left.length && Date.now() < end; left = what()) spawnSync('sleep', ['0.05']);
+    return left;
+  }
+
+  function lockFree(dir: string): boolean {
+    // flock(1) on the container's directory, without waiting.
+    return !fs.existsSync(dir) || spawnSync('flock', ['-n', '-E', '99', dir, 'true']).status === 0;
+  }
+
+  const PARENT = `/runts-test-kill-${process.pid}`;
+  after(() => {
+    for (const m of cgroupMounts()) {
+      const dir = path.join(m.mountpoint, PARENT);
+      for (let i = 0; i < 50 && fs.existsSync(dir) && !removePath(dir); i++) spawnSync('sleep', ['0.1']);
+    }
+  });
+
+  test('create SIGKILLed at each phase and at many times: no process of it survives, nothing holds the lock, delete -f returns at once', async () => {
+    const userA = runtsDetached(['--root', root, 'create', '--bundle', bundle('sleep 60', (c) => {
+      c.linux.namespaces.push({ type: 'user' });
+      c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    }), 'kill-usera']);
+    assert.equal(userA.status, 0, userA.stderr);
+    try {
+      const userNs = `/proc/${JSON.parse(runts(['--root', root, 'state', 'kill-usera']).stdout).pid}/ns/user`;
+      const kinds: Array<[string, (c: Config) => void]> = [
+        ['plain', () => {}],
+        // Joins a user namespace and makes new ones: the nested chain (a middle process).
+        ['nested', (c) => c.linux.namespaces.push({ type: 'user', path: userNs })],
+      ];
+      const points: Array<{ fault?: string; delay?: number }> = [
+        ...['clone', 'sync', 'booted', 'ready'].map((fault) => ({ fault })),
+        ...[0, 15, 30, 50, 75, 100, 130, 170, 220, 300].map((delay) => ({ delay })),
+      ];
+      let k = 0;
+      for (const [kind, patch] of kinds) {
+        for (const point of points) {
+          const id = `kill-${process.pid}-${++k}`;
+          const dir = bundle('sleep 60', (c) => {
+            c.linux.cgroupsPath = `${PARENT}/${id}`;
+            patch(c);
+          });
+          const what = `${kind} ${point.fault ?? `${point.delay} ms`}`;
+          const child = spawn(RUNTS, ['--root', root, 'create', '--bundle', dir, id], {
+            stdio: 'ignore',
+            env: point.fault ? { ...process.env, _RUNTS_FAULT: point.fault } : process.env,
+          });
+          const timer = point.delay !== undefined ? setTimeout(() => child.kill('SIGKILL'), point.delay) : undefined;
+          await new Promise((r) => child.on('close', r));
+          clearTimeout(timer);
+          const stateDir = path.join(root, id);
+          if (!fs.existsSync(path.join(stateDir, 'state.json'))) {
+            // Not on record: nothing of it may live on (the chain, its middle process, the init).
+            assert.deepEqual(waitFor(() => survivors(id, stateDir), 3000), [], what);
+            assert.ok(lockFree(stateDir), `${what}: the lock is free`);
+          }
+          const t0 = Date.now();
+          const del = runts(['--root', root, 'delete', '--force', id], { timeout: 15_000 });
+          assert.equal(del.signal, null, `${what}: delete -f returned`);
+          assert.ok(Date.now() - t0 < 10_000, `${what}: delete -f took ${Date.now() - t0} ms`);
+          assert.deepEqual(waitFor(() => survivors(id, stateDir), 3000), [], what);
+          // What a half-made container leaves to delete -f is another test's subject.
+          fs.rmSync(stateDir, { recursive: true, force: true });
+        }
+      }
+    } finally {
+      runts(['--root', root, 'delete', '--force', 'kill-usera']);
+    }
+  });
+
+  test('runts exec SIGKILLed at each phase: its process ends with it, the container keeps running', async () => {
+    const id = 'kill-exec';
+    const r = runtsDetached(['--root', root, 'run', '-d', '--bundle', bundle('sleep 60'), id]);
+    assert.equal(r.status, 0, r.stderr);
+    try {
+      const init = JSON.parse(runts(['--root', root, 'state', id]).stdout).pid;
+      const pidNs = fs.readlinkSync(`/proc/${init}/ns/pid`);
+      const inContainer = () =>
+        fs.readdirSync('/proc').filter((p) => {
+          try {
+            return /^\d+$/.test(p) && Number(p) !== init && fs.readlinkSync(`/proc/${p}/ns/pid`) === pidNs && alive(Number(p));
+          } catch {
+            return false;
+          }
+        });
+      const points: Array<{ fault?: string; delay?: number }> = [{ fault: 'clone' }, { fault: 'sync' }, { fault: 'booted' }, ...[0, 20, 50, 90, 140].map((delay) => ({ delay }))];
+      for (const point of points) {
+        const child = spawn(RUNTS, ['--root', root, 'exec', id, 'sleep', '30'], { stdio: 'ignore', env: point.fault ? { ...process.env, _RUNTS_FAULT: point.fault } : process.env });
+        const timer = point.delay !== undefined ? setTimeout(() => child.kill('SIGKILL'), point.delay) : undefined;
+        await new Promise((res) => child.on('close', res));
+        clearTimeout(timer);
+        // An exec that got as far as its program may leave it running (as runc's); the rest ends.
+        const left = waitFor(() => inContainer().filter((p) => !fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith('sleep')), 3000);
+        assert.deepEqual(left, [], JSON.stringify(point));
+      }
+      assert.equal(JSON.parse(runts(['--root', root, 'state', id]).stdout).status, 'running');
+    } finally {
+      runts(['--root', root, 'delete', '--force', id]);
+    }
   });
 });

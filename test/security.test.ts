@@ -443,6 +443,66 @@ describe('seccomp', () => {
     }
   });
 
+  /** The fixture agent on `sock`, answering `count` calls; resolves once it listens. */
+  async function startAgent(sock: string, count: number) {
+    const agent = spawn('python3', [path.join(ROOT_DIR, 'test/fixtures/seccomp/agent.py'), sock, String(count)], { stdio: ['ignore', 'pipe', 'ignore'] });
+    await new Promise((r) => agent.stdout.once('data', r));
+    return agent;
+  }
+
+  const notifyMkdir = (sock: string) => allowAllBut([{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_NOTIFY' }], { listenerPath: sock });
+
+  test('with a notify agent, a startContainer hook gets stdio only, not what runts inherited (as runc: 4 entries in its fd dir)', async () => {
+    const sock = path.join(base, 'agent-fds.sock');
+    const agent = await startAgent(sock, 0);
+    try {
+      const dir = bundle('cat /tmp/hook-fds', (c) => {
+        c.linux.seccomp = notifyMkdir(sock);
+        c.hooks = { startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'ls /proc/self/fd > /tmp/hook-fds'] }] };
+      });
+      // runts gets fds 3-5 from its caller, none meant for the container.
+      const r = spawnSync(RUNTS, ['--root', root, 'run', '--bundle', dir, 'hook-fds'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'], timeout: 30_000 });
+      assert.equal(r.status, 0, r.stderr);
+      // 0-2 and ls's own directory fd.
+      assert.deepEqual(r.stdout.trim().split('\n'), ['0', '1', '2', '3']);
+    } finally {
+      agent.kill();
+    }
+  });
+
+  test('a failing startContainer hook under a terminal: `run` ends at once with the error, as runc (it waited for ever)', async () => {
+    const sock = path.join(base, 'agent-hang.sock');
+    const agent = await startAgent(sock, 0);
+    try {
+      const dir = bundle('echo main', (c) => {
+        c.process.terminal = true;
+        c.linux.seccomp = notifyMkdir(sock);
+        c.hooks = { startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'exit 3'] }] };
+      });
+      // runts on a pty of its own (foreground run relays the container's pty to it).
+      const py = `
+import os, pty, sys, time, select
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+end = time.time() + 15
+while time.time() < end:
+    if select.select([fd], [], [], 0.1)[0]:
+        try: os.read(fd, 4096)
+        except OSError: pass
+    p, st = os.waitpid(pid, os.WNOHANG)
+    if p:
+        print("exit", os.waitstatus_to_exitcode(st)); sys.exit(0)
+os.kill(pid, 9); os.waitpid(pid, 0); print("hung")
+`;
+      const r = spawnSync('python3', ['-c', py, RUNTS, '--root', root, 'run', '--bundle', dir, 'hook-fails'], { encoding: 'utf8', timeout: 30_000 });
+      assert.equal(r.stdout.trim(), 'exit 1', r.stderr);
+      assert.equal(fs.existsSync(path.join(root, 'hook-fails')), false, 'the container was removed');
+    } finally {
+      agent.kill();
+    }
+  });
+
   test('the agent message has runc\'s shape', () => {
     const s = listenerPayload({ ociVersion: '1.2.0', pid: 42, state: { ociVersion: '1.2.0', id: 'x', status: 'creating', pid: 42, bundle: '/b' } });
     assert.equal(s, '{"ociVersion":"1.2.0","fds":["seccompFd"],"pid":42,"state":{"ociVersion":"1.2.0","id":"x","status":"creating","pid":42,"bundle":"/b"}}');
@@ -678,6 +738,33 @@ describe('no host leaks', () => {
     assert.match(hook, /\/proc\/1\/exe: Read-only file system/, hook);
   });
 
+  test('the sealed view of node needs no temp dir: none made, none left, even where TMPDIR does not exist', (t) => {
+    const tmp = tempDir(t);
+    const id = 'exe-tmpdir';
+    const out = path.join(base, `create-out-${++n}`);
+    const fds = [fs.openSync(out, 'w'), fs.openSync(`${out}.err`, 'w')];
+    let r;
+    try {
+      // TMPDIR missing: a temp-dir based layer would fall back to the bind mount (exe "/").
+      r = spawnSync(RUNTS, ['--root', root, 'create', '--bundle', bundle('true'), id], {
+        stdio: ['ignore', fds[0], fds[1]],
+        env: { ...process.env, TMPDIR: path.join(tmp, 'missing') },
+        timeout: 30_000,
+      });
+    } finally {
+      fds.forEach((fd) => fs.closeSync(fd));
+    }
+    try {
+      assert.equal(r.status, 0, fs.readFileSync(`${out}.err`, 'utf8'));
+      assert.equal(fs.readlinkSync(`/proc/${initPid(id)}/exe`), '/' + path.basename(fs.realpathSync(process.execPath)), 'the overlay view');
+    } finally {
+      runts(['--root', root, 'delete', '--force', id]);
+    }
+    const env = { ...process.env, TMPDIR: tmp };
+    assert.equal(runts(['--root', root, 'run', '--bundle', bundle('true'), `${id}-2`], { env }).status, 0);
+    assert.deepEqual(fs.readdirSync(tmp), []);
+  });
+
   test('runts exec while the init is still Node: /proc/1/exe not writable, /proc/1 guarded (not dumpable)', () => {
     const id = 'exe-exec';
     assert.equal(create(bundle('true'), id).status, 0);
@@ -691,6 +778,107 @@ describe('no host leaks', () => {
     } finally {
       runts(['--root', root, 'delete', '--force', id]);
     }
+  });
+
+  /**
+   * CVE-2019-5736 with an attacker in the container: a static watcher as
+   * the container's process opens /proc/<pid>/exe of every process it sees
+   * (read-only and O_PATH) in a tight loop and keeps every fd; then runts
+   * execs `n` times (the first right after start) and creates `joins`
+   * containers in its PID namespace. From the host: no kept fd is the
+   * host's node binary, and none opens for writing.
+   */
+  function watchExecs(t: { skip(m: string): void; after(fn: () => void): void }, o: { id: string; n: number; joins: number; patch: (c: Config) => void }): void {
+    const cc = spawnSync('gcc', ['--version']);
+    if (cc.status !== 0) return t.skip('needs gcc to build the static watcher');
+    const dir = bundle('', (c) => {
+      c.process.args = ['/bin/exe-watcher'];
+      // Every fd kept: up to four per exec.
+      c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 8192, hard: 8192 }];
+      o.patch(c);
+    });
+    const built = spawnSync('gcc', ['-static', '-O2', '-o', path.join(dir, 'rootfs/bin/exe-watcher'), path.join(ROOT_DIR, 'test/fixtures/exe-watcher.c')], { encoding: 'utf8' });
+    if (built.status !== 0) return t.skip(`no static build of the watcher: ${built.stderr.split('\n')[0]}`);
+    const userns = (JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')).linux.namespaces as Config[]).some((ns) => ns.type === 'user');
+    if (userns) spawnSync('chown', ['-R', '100000:100000', path.join(dir, 'rootfs')]);
+    const out = path.join(base, `watcher-${o.id}`);
+    const fds = [fs.openSync(out, 'w'), fs.openSync(`${out}.err`, 'w')];
+    try {
+      const r = spawnSync(RUNTS, ['--root', root, 'create', '--bundle', dir, o.id], { stdio: ['ignore', fds[0], fds[1]], timeout: 30_000 });
+      assert.equal(r.status, 0, fs.readFileSync(`${out}.err`, 'utf8'));
+    } finally {
+      fds.forEach((fd) => fs.closeSync(fd));
+    }
+    try {
+      const watcher = initPid(o.id);
+      assert.equal(runts(['--root', root, 'start', o.id]).status, 0);
+      for (let i = 0; i < 200 && !fs.readFileSync(out, 'utf8').includes('ready'); i++) spawnSync('sleep', ['0.01']);
+      for (let i = 0; i < o.n; i++) {
+        const r = runts(['--root', root, 'exec', o.id, 'true']);
+        assert.equal(r.status, 0, r.stderr);
+      }
+      const joiner = bundle('true', (c) => {
+        c.linux.namespaces = (c.linux.namespaces as Config[]).filter((ns) => ns.type !== 'pid').concat([{ type: 'pid', path: `/proc/${watcher}/ns/pid` }]);
+      });
+      for (let i = 0; i < o.joins; i++) {
+        const id = `${o.id}-join${i}`;
+        assert.equal(create(joiner, id).status, 0);
+        assert.equal(runts(['--root', root, 'start', id]).status, 0);
+        runts(['--root', root, 'delete', '--force', id]);
+      }
+      const node = fs.statSync(fs.realpathSync(process.execPath));
+      const seen: string[] = [];
+      // Its stdio (files of this test) aside: fds 3.. are what it opened.
+      for (const fd of fs.readdirSync(`/proc/${watcher}/fd`).filter((f) => Number(f) > 2)) {
+        const p = `/proc/${watcher}/fd/${fd}`;
+        // The watcher's own /proc directory fd comes and goes.
+        let st: fs.Stats;
+        let target: string;
+        try {
+          st = fs.statSync(p);
+          target = fs.readlinkSync(p);
+        } catch {
+          continue;
+        }
+        seen.push(target);
+        assert.ok(!(st.dev === node.dev && st.ino === node.ino), `the watcher holds the host's node (fd ${fd} -> ${target})`);
+        // Any view of node (the sealed one has node's inode on an overlay): read-only.
+        if (st.ino === node.ino) assert.throws(() => fs.closeSync(fs.openSync(p, 'r+')), /EROFS|ETXTBSY/, `fd ${fd} -> ${target} opens for writing`);
+      }
+      // The watcher works: it caught each exec, as runts' sealed node or as the program.
+      assert.ok(seen.filter((s) => s === '/bin/busybox' || s === '/node').length >= o.n / 2, seen.join(' '));
+    } finally {
+      runts(['--root', root, 'delete', '--force', o.id]);
+    }
+  }
+
+  test('a watcher in the container never gets the host\'s node from runts exec or a create joining its PID namespace (default caps)', (t) => {
+    watchExecs(t, { id: 'watch', n: 120, joins: 5, patch: () => {} });
+  });
+
+  test('... nor in a user namespace where the container has CAP_SYS_PTRACE (it did: runts\' clone was dumpable)', (t) => {
+    watchExecs(t, {
+      id: 'watch-userns',
+      n: 80,
+      joins: 0,
+      patch: (c) => {
+        c.linux.namespaces.push({ type: 'user' });
+        c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+        c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+        for (const k of Object.keys(c.process.capabilities)) c.process.capabilities[k] = [...new Set([...c.process.capabilities[k], 'CAP_SYS_PTRACE'])];
+      },
+    });
+  });
+
+  test('... nor without a user namespace where the container has CAP_SYS_PTRACE, from exec or a create joining it (runts execs itself sealed first)', (t) => {
+    watchExecs(t, {
+      id: 'watch-ptrace',
+      n: 60,
+      joins: 3,
+      patch: (c) => {
+        for (const k of Object.keys(c.process.capabilities)) c.process.capabilities[k] = [...new Set([...c.process.capabilities[k], 'CAP_SYS_PTRACE'])];
+      },
+    });
   });
 
   test('the init\'s argv and environment name nothing of the host', () => {

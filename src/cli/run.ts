@@ -50,6 +50,10 @@ export async function run(ctx: CommandContext): Promise<number> {
     try {
       deleteContainer(store, opts.id, true, bundleDir);
     } catch {}
+    // The init is gone (e.g. a startContainer hook failed): stop relaying,
+    // or reading our stdin would keep runts waiting for ever (and the
+    // terminal raw).
+    await relay?.finish(0);
     throw e;
   }
   if (detach) return 0;

@@ -9,6 +9,8 @@ import path from 'node:path';
 import { UserError } from '../errors.js';
 import { loadBundleConfig } from '../spec/load.js';
 import { mkfifo } from '../linux/fs.js';
+import { faultPoint } from '../process/fault.js';
+import { ptraceInReach, reexecSealed } from '../process/reexec.js';
 import { SyscallError } from '../linux/libc.js';
 import { NAMESPACE_FLAGS, CLONE, namespaceTypeOf } from '../linux/ns.js';
 import { connectUnix, socketPair } from '../linux/socket.js';
@@ -121,6 +123,8 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
     }
   }
   const newCgroupNs = namespaces.some((n) => n.type === 'cgroup' && !n.path);
+  // Before anything is made: this may re-execute runts (CVE-2019-5736, see reexec.ts).
+  if (pidNsPath && ptraceInReach(pidNsPath)) reexecSealed(o.preserveFds);
 
   const dir = store.createDir(o.id);
   const lock = store.lock(o.id);
@@ -260,10 +264,14 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
         break;
       }
     }
-    channel.close();
+    faultPoint('ready');
     record.pidStartTime = processStartTime(pid) ?? '';
     store.write(record);
     if (o.pidFile) writeFileAtomic(path.resolve(o.pidFile), String(pid));
+    // Only a container on record may outlive us: until this message the
+    // init ends when create does (EOF).
+    channel.send({ type: 'created' });
+    channel.close();
     return { record, pid };
   } catch (e) {
     channel?.close();

@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import { SyncChannel, type ExecBootstrap, type ParentMessage } from '../process/protocol.js';
 import { CLONE, NAMESPACE_FLAGS, setns, unshare } from '../linux/ns.js';
-import { setrlimit } from '../linux/rlimit.js';
+import { applyRlimits } from './rlimits.js';
 import { sendFd } from '../linux/socket.js';
 import { openPty, setWindowSize } from '../linux/pty.js';
 import { prctl } from '../linux/prctl.js';
@@ -88,7 +88,7 @@ function setupAndExec(b: ExecBootstrap, channel: SyncChannel): void {
     ptySlave = pty.slave;
   }
 
-  for (const r of proc.rlimits ?? []) setrlimit(r.type, BigInt(r.soft), BigInt(r.hard));
+  const rlimits = applyRlimits(proc.rlimits);
   // oom_score_adj (the container's: see withContainerDefaults), scheduler,
   // I/O priority and the container's personality.
   applyProcessAttributes(proc, { personality: b.personality }, procfs);
@@ -101,5 +101,5 @@ function setupAndExec(b: ExecBootstrap, channel: SyncChannel): void {
   beforeReady(security);
   channel.send({ type: 'ready' });
   // The SELinux exec label, seccomp, credentials, cwd check, fds, execve.
-  execProcess(proc, exec, { ptySlave, preserveFds: b.preserveFds, security, cwdEntered });
+  execProcess(proc, exec, { ptySlave, preserveFds: b.preserveFds, security, cwdEntered, rlimits });
 }

@@ -11,7 +11,8 @@ import { SyncChannel, type InitBootstrap, type ParentMessage } from '../process/
 import { envRecord, runHooks } from '../container/hooks.js';
 import { CLONE, NAMESPACE_FLAGS, setns, unshare } from '../linux/ns.js';
 import { setdomainname, sethostname } from '../linux/uts.js';
-import { setrlimit } from '../linux/rlimit.js';
+import { applyDeferredRlimits, applyRlimits, type DeferredRlimits } from './rlimits.js';
+import { resetSignals } from '../linux/signal.js';
 import { cloexecFrom, dup3, setCloexec } from '../linux/fd.js';
 import { execve, prepareExec, type PreparedExec } from '../linux/exec.js';
 import { recvFdsUntilEof, sendFd } from '../linux/socket.js';
@@ -19,14 +20,15 @@ import { chroot } from '../linux/mount.js';
 import { makeControllingTerminal, openPty, setWindowSize } from '../linux/pty.js';
 import { enterRoot, finishRoot, mountAll, prepareRoot, setupConsole, setupDev, type RootfsOptions } from './rootfs.js';
 import { checkSysctls, namespaceId, writeSysctls } from './sysctl.js';
-import { applyCredentials, homeFor } from './credentials.js';
-import { prctl } from '../linux/prctl.js';
+import { applyCredentials, homeFor, setgroupsAllowed } from './credentials.js';
+import { PR, prctl } from '../linux/prctl.js';
 import { closeScriptFd } from '../linux/exeseal.js';
 import { SPEC_VERSION } from '../version.js';
 import {
   applyProcessAttributes,
   beforeCredentials,
   beforeExec,
+  beforeLimits,
   beforeReady,
   joinContainerKeyring,
   openProcfs,
@@ -45,6 +47,10 @@ export function runInit(): void {
   // script's fd, and no /proc/<pid>/ file of ours (not dumpable until execve).
   closeScriptFd();
   prctl(4 /* PR_SET_DUMPABLE */, 0, 0, 'not dumpable');
+  // What runts inherited from its caller reaches neither the hooks nor the
+  // container (runc's hooks get stdio only); the fds the init uses stay
+  // open, and the preserved ones are let through again right before execve.
+  cloexecFrom(3);
   const channel = new SyncChannel(Number(process.env._RUNTS_SYNC_FD));
   delete process.env._RUNTS_SYNC_FD;
   let reported = false;
@@ -217,7 +223,7 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
   // Before the read-only and masked paths (/proc/sys is one), as runc does.
   writeSysctls(spec.linux?.sysctl, procfs);
   if (hasMountNs) finishRoot(spec);
-  for (const r of proc.rlimits ?? []) setrlimit(r.type, BigInt(r.soft), BigInt(r.hard));
+  const rlimits = applyRlimits(proc.rlimits);
   applyProcessAttributes(proc, spec.linux, procfs);
 
   // Before `ready`, so that a cwd that cannot be entered fails create (runc's
@@ -229,8 +235,13 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
   // kernel refuses fails create, which then removes the container.
   beforeReady(security);
 
+  // The container outlives runts, as runc's: no death signal from here on
+  // (the chain set it). Instead, until create has recorded the container,
+  // its death is an EOF here, and the init ends.
+  prctl(PR.SET_PDEATHSIG, 0, 0, 'no parent death signal');
   channel.send({ type: 'ready' });
   markReported();
+  if (channel.receive<ParentMessage>()?.type !== 'created') throw new Error('runts create went away before the container was recorded');
 
   // Block until `start` opens the fifo for reading. The startContainer
   // hooks run before the byte that lets `start` go on, so they always
@@ -243,7 +254,7 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
   fs.writeSync(fifo, '0');
   fs.closeSync(fifo);
 
-  execProcess(proc, exec, { ptySlave, preserveFds: b.preserveFds, security, cwdEntered });
+  execProcess(proc, exec, { ptySlave, preserveFds: b.preserveFds, security, cwdEntered, rlimits });
 }
 
 /**
@@ -271,15 +282,22 @@ export function prepareProcessExec(proc: any): PreparedExec & { env: string[] } 
 export function execProcess(
   proc: any, // eslint-disable-line @typescript-eslint/no-explicit-any
   exec: PreparedExec,
-  o: { ptySlave?: number; preserveFds: number; security?: Security; cwdEntered?: boolean },
+  o: { ptySlave?: number; preserveFds: number; security?: Security; cwdEntered?: boolean; rlimits: DeferredRlimits },
 ): never {
   const user = proc.user ?? { uid: 0, gid: 0 };
   // Nothing but stdio and the preserved fds reaches the container. Marked
   // first: close_range is not in every seccomp profile (runtime-tools'
   // default has none), and the filter may be in force from the next line on.
   cloexecFrom(3 + o.preserveFds);
+  const groupsAllowed = setgroupsAllowed();
+  // The program outlives runts (`runts exec` too): no death signal.
+  prctl(PR.SET_PDEATHSIG, 0, 0, 'no parent death signal');
+  if (o.security) beforeLimits(o.security);
+  // No file is opened from here on: RLIMIT_NOFILE may be below the number
+  // of fds Node holds. Before seccomp, which may not allow prlimit64.
+  applyDeferredRlimits(o.rlimits);
   if (o.security) beforeCredentials(o.security);
-  applyCredentials(user, proc.capabilities, proc.noNewPrivileges === true);
+  applyCredentials(user, proc.capabilities, proc.noNewPrivileges === true, groupsAllowed);
   process.umask(user.umask ?? 0o022);
   // Unless entered before the credentials changed (cwd.ts).
   if (!o.cwdEntered) enterCwdAsUser(proc.cwd);
@@ -296,5 +314,8 @@ export function execProcess(
     } catch {}
   }
   if (o.security) beforeExec(o.security);
+  // Node ignores SIGPIPE and SIGXFSZ, and ignored signals survive execve.
+  resetSignals();
+  o.rlimits.last();
   execve(exec);
 }

@@ -10,8 +10,10 @@
  *                          scheduler, I/O priority (errors reach create)
  *   beforeReady            right before `ready`: the AppArmor exec label
  *                          (as runc: a refused profile fails create)
- *   beforeCredentials      in execProcess: the SELinux exec label; seccomp
- *                          when no_new_privs is not set (needs CAP_SYS_ADMIN)
+ *   beforeLimits           in execProcess: the SELinux exec label, before
+ *                          the rlimits that may allow no new fd
+ *   beforeCredentials      in execProcess: seccomp when no_new_privs is not
+ *                          set (needs CAP_SYS_ADMIN)
  *   verifyCwd              in execProcess, after chdir (CVE-2024-21626)
  *   beforeExec             in execProcess, after the fds are closed:
  *                          seccomp with no_new_privs, then only execve
@@ -154,10 +156,14 @@ export function beforeReady(s: Security): void {
   applyApparmorLabel(s.procfs, s.labels);
 }
 
-/** The SELinux exec label, then seccomp when it needs CAP_SYS_ADMIN (no no_new_privs). Right before the credentials change. */
-export function beforeCredentials(s: Security): void {
+/** The SELinux exec label; the last use of procfs (after it the rlimits may allow no new fd). */
+export function beforeLimits(s: Security): void {
   applySelinuxLabel(s.procfs, s.labels);
   s.procfs.close();
+}
+
+/** seccomp when it needs CAP_SYS_ADMIN (no no_new_privs). Right before the credentials change. */
+export function beforeCredentials(s: Security): void {
   if (s.seccomp && !s.noNewPrivileges) installSeccomp(s.seccomp);
 }
 

@@ -23,3 +23,30 @@ export function setgroups(gids: number[]): void {
   gids.forEach((g, i) => b.view.writeUInt32LE(g, arr.offset + 4 * i));
   setgroupsCall([gids.length, Number(arr.address)], `groups ${gids.join(',')}`);
 }
+
+const getresuidCall = libcFunction('getresuid', DataType.I32, [DataType.I64, DataType.I64, DataType.I64]);
+const getresgidCall = libcFunction('getresgid', DataType.I32, [DataType.I64, DataType.I64, DataType.I64]);
+const getgroupsCall = libcFunction('getgroups', DataType.I32, [DataType.I32, DataType.I64]);
+
+export interface Identity {
+  /** Real, effective and saved user ids. */
+  uids: [number, number, number];
+  gids: [number, number, number];
+  /** Supplementary groups, in the kernel's (sorted) order. */
+  groups: number[];
+}
+
+/** The calling thread's ids as the kernel holds them. */
+export function currentIdentity(): Identity {
+  const b = new NativeBlock(64);
+  const ids = b.alloc(24);
+  const read3 = (off: number): [number, number, number] => [0, 4, 8].map((o) => b.view.readUInt32LE(ids.offset + off + o)) as [number, number, number];
+  getresuidCall([Number(ids.address), Number(ids.address + 4n), Number(ids.address + 8n)], 'getresuid');
+  getresgidCall([Number(ids.address + 12n), Number(ids.address + 16n), Number(ids.address + 20n)], 'getresgid');
+  const n = getgroupsCall([0, 0], 'getgroups');
+  const g = new NativeBlock(Math.max(16, 4 * n));
+  const arr = g.alloc(4 * n);
+  const m = getgroupsCall([n, Number(arr.address)], 'getgroups');
+  const groups = Array.from({ length: m }, (_, i) => g.view.readUInt32LE(arr.offset + 4 * i));
+  return { uids: read3(0), gids: read3(12), groups };
+}

@@ -10,7 +10,7 @@
  * from its path but from a read-only view of it:
  *
  * 1. an overlayfs made with fsopen/fsmount whose only layers are the
- *    directory holding the real binary and an empty directory. It is
+ *    directory holding the real binary and an empty detached tmpfs. It is
  *    detached (never attached anywhere, so nothing can remount it), mounted
  *    MS_RDONLY, and an overlay without an upper layer has no way to write
  *    through to its lower layers at all; or, where overlayfs is not
@@ -30,7 +30,6 @@
  * A copy (memfd) was the alternative: ~100 MB per container for Node.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { ffi, openLibrary } from './libc.js';
 import { MOUNT_ATTR, closeFd, mountSetattr, newFsMount, openTree } from './mount.js';
@@ -44,11 +43,14 @@ function escapeLowerDir(p: string): string {
 
 /** O_PATH fd of `binary` through a detached, read-only overlayfs. */
 function viaOverlay(binary: string): number {
-  // overlayfs wants two lower layers to run without an upper one; the second is empty.
-  const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'runts-exeseal-'));
+  // overlayfs wants two lower layers to run without an upper one; the
+  // second is an empty tmpfs that is never attached anywhere, named through
+  // its fd: no directory on the host to create, or to leave behind when
+  // runts is killed.
+  const empty = newFsMount('tmpfs', 'runts-exeseal', [], 'size=4k,nr_inodes=1,mode=0555', READ_ONLY_VIEW, 'empty tmpfs');
   try {
     // Quoted: mount data is split at commas outside quotes. xino=off only keeps dmesg quiet.
-    const lowerdir = `${escapeLowerDir(path.dirname(binary))}:${escapeLowerDir(empty)}`;
+    const lowerdir = `${escapeLowerDir(path.dirname(binary))}:/proc/self/fd/${empty}`;
     const mnt = newFsMount('overlay', '', [], `lowerdir="${lowerdir}",xino=off`, READ_ONLY_VIEW, 'overlay');
     try {
       return openat(mnt, path.basename(binary), O_PATH | O_NOFOLLOW, 0, `${binary} in overlay`);
@@ -56,7 +58,7 @@ function viaOverlay(binary: string): number {
       closeFd(mnt);
     }
   } finally {
-    fs.rmdirSync(empty);
+    closeFd(empty);
   }
 }
 

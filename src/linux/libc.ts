@@ -148,15 +148,19 @@ export function libraryFunction<R = number>(
   retType: FieldType,
   paramsType: FieldType[],
   failed: (value: R) => boolean = (v) => (v as unknown) === -1,
-): (args: unknown[], subject?: string) => R {
+): CFunction<R> {
   let call: RawFn | undefined;
-  return (args, subject) => {
+  const fn = (args: unknown[], subject?: string) => {
     call ??= defineRaw(library, name, retType, paramsType, true);
     const r = call(args);
     if (failed(r.value as R)) throw new SyscallError(name, r.errnoCode, subject);
     return r.value as R;
   };
+  return Object.assign(fn, { define: () => void (call ??= defineRaw(library, name, retType, paramsType, true)) });
 }
+
+/** A declared C function; `define()` binds it now (declaring allocates: not where memory may be short). */
+export type CFunction<R> = ((args: unknown[], subject?: string) => R) & { define(): void };
 
 /** Declare a libc function; see libraryFunction. */
 export function libcFunction<R = number>(
@@ -164,7 +168,7 @@ export function libcFunction<R = number>(
   retType: FieldType,
   paramsType: FieldType[],
   failed: (value: R) => boolean = (v) => (v as unknown) === -1,
-): (args: unknown[], subject?: string) => R {
+): CFunction<R> {
   return libraryFunction<R>('libc', name, retType, paramsType, failed);
 }
 

@@ -3,6 +3,8 @@ import { DataType, libcFunction } from './libc.js';
 
 export const PR = {
   SET_PDEATHSIG: 1,
+  GET_PDEATHSIG: 2,
+  SET_DUMPABLE: 4,
   SET_KEEPCAPS: 8,
   CAPBSET_READ: 23,
   CAPBSET_DROP: 24,

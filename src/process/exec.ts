@@ -24,6 +24,7 @@ import { connectUnix, recvFd, socketPair } from '../linux/socket.js';
 import { killAndReap } from '../linux/wait.js';
 import { spawnInit, type SpawnInitOptions } from './spawn-init.js';
 import type { InitMessage } from './protocol.js';
+import { ptraceInReach, reexecSealed } from './reexec.js';
 
 /** The running container to exec into. */
 export interface ExecTarget {
@@ -156,6 +157,8 @@ function checkPreservedFds(n: number): number[] {
  * the process's own message when it could not start it.
  */
 export function startExec(t: ExecTarget, o: ExecOptions): StartedExec {
+  // Before anything is opened or started: this may re-execute runts.
+  if (ptraceInReach(`/proc/${t.initPid}/ns/pid`)) reexecSealed(o.preserveFds);
   const preserved = checkPreservedFds(o.preserveFds);
   const cgroups = cgroupTargets(t.cgroupPaths, o.subCgroupPaths);
   const toClose: number[] = [];

@@ -70,6 +70,8 @@ export interface ExecBootstrap {
 export type ParentMessage =
   | { type: 'bootstrap'; bootstrap: InitBootstrap }
   | { type: 'hooks-done' }
+  /** `create` recorded the container: the init may outlive it now. */
+  | { type: 'created' }
   | { type: 'exec'; bootstrap: ExecBootstrap };
 
 export type InitMessage =

@@ -15,6 +15,12 @@ import { socketPair } from '../linux/socket.js';
 import { sealedExecutable } from '../linux/exeseal.js';
 import { SyncChannel, type ExecBootstrap, type InitBootstrap, type InitMessage } from './protocol.js';
 import { O_PATH } from '../linux/openat2.js';
+import { faultPoint } from './fault.js';
+import { inheritedSealedFd } from './reexec.js';
+
+/** Written by the parent when the chain may go on: the first character of the init's executable path. */
+const SYNC_BYTE = '/';
+const SIGKILL = 9;
 
 export interface IdMapping {
   containerID: number;
@@ -123,6 +129,24 @@ function adoptGrandchild(mid: number, midSync: number): number {
   return init;
 }
 
+/** The clone chain, in the PID namespace at `pidNsPath` when given (the parent enters it for that one child). */
+function cloneInto(pidNsPath: string | undefined, flags: number, steps: ChainStep[], block: NativeBlock): number {
+  if (!pidNsPath) return cloneChain(flags, steps, block);
+  const own = fs.openSync('/proc/self/ns/pid', fs.constants.O_RDONLY);
+  const target = fs.openSync(pidNsPath, fs.constants.O_RDONLY);
+  try {
+    setns(target, CLONE.NEWPID, `pid namespace ${pidNsPath}`);
+    try {
+      return cloneChain(flags, steps, block);
+    } finally {
+      setns(own, CLONE.NEWPID, 'own pid namespace');
+    }
+  } finally {
+    fs.closeSync(own);
+    fs.closeSync(target);
+  }
+}
+
 export function spawnInit(o: SpawnInitOptions): SpawnedInit {
   const [parentEnd, childEnd] = socketPair();
   const block = new NativeBlock(1 << 20);
@@ -135,11 +159,36 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
         setCloexec(fd, false);
       } catch {}
     }
+    // Namespaces created after joining a user namespace must be owned by
+    // it: the chain clones them with a grandchild, which becomes the init
+    // (runc's nsexec forks twice for the same reason).
+    const nested = o.userNsPath !== undefined && o.cloneFlags !== 0;
+    const midSync = nested ? socketPair() : undefined;
+    if (midSync) toClose.push(midSync[1]);
+
+    // CVE-2019-5736: Node runs from a read-only view of its binary, and the
+    // argv names no host path (see src/linux/exeseal.ts).
+    // A runts already re-executed from the sealed view (reexec.ts) passes its own on.
+    const inheritedFd = inheritedSealedFd();
+    const sealed = inheritedFd !== undefined ? { fd: inheritedFd } : sealedExecutable();
+    if (sealed) toClose.push(sealed.fd);
+    const exePath = sealed ? `/proc/self/fd/${sealed.fd}` : process.execPath;
+    // The parent's sync byte is the first character of the path execve
+    // runs: a chain whose parent died (EOF) has an empty path, its execve
+    // fails and it exits.
+    if (exePath[0] !== SYNC_BYTE) throw new Error(`not an absolute path: ${exePath}`);
+    const exePathAddr = block.cString(exePath);
+    block.view[Number(exePathAddr - block.address)] = 0;
+
     const steps: ChainStep[] = [];
     // Before the wait, so the parent can write the offsets while the
     // namespace is still empty (execve is what moves the init into it).
     if (o.newTimeNs) steps.push({ fn: 'unshare', args: [CLONE.NEWTIME] });
-    steps.push({ fn: 'read', args: [childEnd, byte.address, 1] });
+    // The chain's copies of the parent's ends go first: the parent's death
+    // must be an EOF for every read below.
+    steps.push({ fn: 'close', args: [parentEnd] });
+    if (midSync) steps.push({ fn: 'close', args: [midSync[0]] });
+    steps.push({ fn: 'read', args: [childEnd, exePathAddr, 1] });
     if (o.userNsPath) {
       const userNsFd = fs.openSync(o.userNsPath, fs.constants.O_RDONLY);
       toClose.push(userNsFd);
@@ -150,26 +199,17 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
       toClose.push(timeNsFd);
       steps.push({ fn: 'setns', args: [timeNsFd, CLONE.NEWTIME] });
     }
-    // Namespaces created after joining a user namespace must be owned by
-    // it: the chain clones them with a grandchild, which becomes the init
-    // (runc's nsexec forks twice for the same reason).
-    const nested = o.userNsPath !== undefined && o.cloneFlags !== 0;
-    let midSync: [number, number] | undefined;
-    let initSteps = steps;
-    if (nested) {
-      midSync = socketPair();
-      toClose.push(midSync[1]);
-      initSteps = [];
-    }
+    // Die with the parent: after every credential change (which clears it).
+    // The nested init's parent is the middle process, which exits by design:
+    // it has none, and ends on EOF of its sync socket instead.
+    const dieWithParent: ChainStep = { fn: 'prctl', args: [PR.SET_PDEATHSIG, SIGKILL, 0, 0, 0] };
+    if (midSync) steps.push(dieWithParent);
+    const initSteps = midSync ? [] : steps;
     if (o.userNsPath || (o.cloneFlags & CLONE.NEWUSER) !== 0) {
       // Root of the user namespace, or the execve below drops every capability.
       initSteps.push({ fn: 'setresgid', args: [0, 0, 0] }, { fn: 'setresuid', args: [0, 0, 0] });
     }
-    // CVE-2019-5736: Node runs from a read-only view of its binary, and the
-    // argv names no host path (see src/linux/exeseal.ts).
-    const sealed = sealedExecutable();
-    if (sealed) toClose.push(sealed.fd);
-    const exePath = sealed ? `/proc/self/fd/${sealed.fd}` : process.execPath;
+    if (!midSync) initSteps.push(dieWithParent);
     // The init reads its code (script, chunks, the ffi-rs addon) below an
     // inherited fd on runts' package directory: as root of a user namespace
     // (host uid 100000) it may not walk the path there (a clone under /root
@@ -188,7 +228,7 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
     ];
     const env = [`_RUNTS_SYNC_FD=${childEnd}`, 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'];
     initSteps.push(
-      { fn: 'execve', args: [block.cString(exePath), block.cStringArray(argv), block.cStringArray(env)] },
+      { fn: 'execve', args: [exePathAddr, block.cStringArray(argv), block.cStringArray(env)] },
       { fn: '_exit', args: [127] },
     );
     if (midSync) {
@@ -197,24 +237,23 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
     }
     const cloneFlags = nested ? 0 : o.cloneFlags;
 
+    // CVE-2019-5736: until its execve the child is a copy of this process,
+    // whose /proc/<pid>/exe is the host's node, and (exec, or a joined PID
+    // namespace) already visible in the container. Not dumpable, that link
+    // needs CAP_SYS_PTRACE in the host's user namespace, even once the chain
+    // is root of the container's user namespace. The flag is the memory
+    // map's, copied by clone: ours is restored right after. Not for a
+    // rootless runts, which must still write the child's uid_map (and whose
+    // node binary the container's user could not write anyway).
+    const undumpable = process.geteuid?.() === 0;
+    if (undumpable) prctl(PR.SET_DUMPABLE, 0, 0, 'not dumpable');
     let pid: number;
-    if (o.pidNsPath) {
-      const own = fs.openSync('/proc/self/ns/pid', fs.constants.O_RDONLY);
-      const target = fs.openSync(o.pidNsPath, fs.constants.O_RDONLY);
-      try {
-        setns(target, CLONE.NEWPID, `pid namespace ${o.pidNsPath}`);
-        try {
-          pid = cloneChain(cloneFlags, steps, block);
-        } finally {
-          setns(own, CLONE.NEWPID, 'own pid namespace');
-        }
-      } finally {
-        fs.closeSync(own);
-        fs.closeSync(target);
-      }
-    } else {
-      pid = cloneChain(cloneFlags, steps, block);
+    try {
+      pid = cloneInto(o.pidNsPath, cloneFlags, steps, block);
+    } finally {
+      if (undumpable) prctl(PR.SET_DUMPABLE, 1, 0, 'dumpable');
     }
+    faultPoint('clone');
     for (const fd of toClose) fs.closeSync(fd);
     toClose.length = 0;
 
@@ -225,12 +264,14 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
         if (o.uidMappings?.length) writeMappings(pid, 'uid_map', o.uidMappings);
         if (o.gidMappings?.length) writeMappings(pid, 'gid_map', o.gidMappings);
       }
-      fs.writeSync(parentEnd, 'x');
+      fs.writeSync(parentEnd, SYNC_BYTE);
+      faultPoint('sync');
       if (midSync) pid = adoptGrandchild(pid, midSync[0]);
       const booted = channel.receive<InitMessage>();
       if (booted?.type !== 'booted') {
         throw new Error(booted?.type === 'error' ? booted.message : 'the container init exited before it started');
       }
+      faultPoint('booted');
       o.onBooted?.(pid);
       channel.send(o.exec ? { type: 'exec', bootstrap: o.exec } : { type: 'bootstrap', bootstrap: o.bootstrap as InitBootstrap });
     } catch (e) {

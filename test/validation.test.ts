@@ -1,9 +1,9 @@
 // config.json validation: schema errors, semantic checks, JSON syntax errors and the
 // configs that real engines produce. Run: node --import tsx --test test/validation.test.ts
 
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { defaultSpec } from '../src/spec/defaults.js';
 import { featuresDocument } from '../src/spec/features.js';
 import { checkConfig, describeSchemaErrors, type ConfigIssue } from '../src/spec/validate.js';
 import { validateFeatures, validateRuncState, validateState } from '../src/spec/validators.gen.js';
+import { containerSuite, runts, RUNTS } from './helpers.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures');
 
@@ -429,7 +430,8 @@ describe('parseConfigText and loadBundleConfig', () => {
         assert.ok(err instanceof UserError);
         assert.equal(err.exitCode, 1);
         const [head, ...lines] = err.message.split('\n');
-        assert.equal(head, 'invalid config.json:');
+        // The first line alone is a complete summary: clients keep only one line.
+        assert.equal(head, `invalid config.json: 3 problems; first: ${lines[0]!.trim()}`);
         assert.equal(lines.length, 3, err.message);
         assert.ok(lines.every((l) => l.startsWith('  ')));
         assert.ok(lines.some((l) => l.startsWith('  ociVersion: ')));
@@ -505,5 +507,115 @@ describe('other generated validators', () => {
     assert.equal(validateRuncState(state), true);
     assert.equal(validateRuncState({ ...state, created: 'yesterday' }), false);
     assert.equal(validateRuncState({ ...state, extra: 1 }), false);
+  });
+});
+
+describe('ids, process settings and error texts (issue 21)', () => {
+  test('uids and gids beyond 2147483647 are refused as runc refuses them', () => {
+    const range = /^uids and gids must be in range 0-2147483647 \(got \d+\)$/;
+    assertIssue(issuesAfter((c) => (c.process.user = { uid: 4294967295, gid: 0 })), 'process.user.uid', range);
+    assertIssue(issuesAfter((c) => (c.process.user = { uid: 0, gid: 2147483648 })), 'process.user.gid', range);
+    assertIssue(issuesAfter((c) => (c.process.user = { uid: 0, gid: 0, additionalGids: [5, 4294967295] })), 'process.user.additionalGids[1]', range);
+    assert.deepEqual(issuesAfter((c) => (c.process.user = { uid: 2147483647, gid: 2147483647, additionalGids: [2147483647] })), []);
+  });
+
+  test('id mappings whose range passes 4294967295 are refused', () => {
+    const userNs = (c: Json) => {
+      c.linux.namespaces.push({ type: 'user' });
+      c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    };
+    assertIssue(issuesAfter((c) => {
+      userNs(c);
+      c.linux.uidMappings = [{ containerID: 0, hostID: 4294967295, size: 1 }];
+    }), 'linux.uidMappings[0].hostID', /must not exceed 4294967295/);
+    assertIssue(issuesAfter((c) => {
+      userNs(c);
+      c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 4294967295 }];
+    }), 'linux.uidMappings[0].hostID');
+    assert.deepEqual(issuesAfter((c) => {
+      userNs(c);
+      c.linux.uidMappings = [{ containerID: 0, hostID: 2147483648, size: 65536 }];
+    }), []);
+  });
+
+  test('a NUL byte in cwd, too many additionalGids, effective caps not permitted', () => {
+    assertIssue(issuesAfter((c) => (c.process.cwd = '/tmp\0x')), 'process.cwd', 'must not contain a NUL byte');
+    const many = issuesAfter((c) => (c.process.user.additionalGids = Array.from({ length: 70000 }, (_, i) => i)));
+    assert.equal(many.length, 1, 'one issue for the whole list');
+    assertIssue(many, 'process.user.additionalGids', /at most 65536 entries.*NGROUPS_MAX.*70000/);
+    assert.ok(many[0]!.message.length < 200);
+    assert.deepEqual(issuesAfter((c) => (c.process.user.additionalGids = Array.from({ length: 65536 }, (_, i) => i))), []);
+    assertIssue(
+      issuesAfter((c) => (c.process.capabilities = { effective: ['CAP_CHOWN', 'CAP_KILL'], permitted: [] })),
+      'process.capabilities.permitted',
+      /must include every capability of capabilities.effective \(missing CAP_CHOWN, CAP_KILL\)/,
+    );
+  });
+
+  test('one problem: the message is one line naming the field', () => {
+    const config = minimal();
+    config.process.user.uid = 4294967295;
+    assert.throws(() => parseConfigText(JSON.stringify(config), 'config.json'), {
+      message: 'invalid config.json: process.user.uid: uids and gids must be in range 0-2147483647 (got 4294967295)',
+    });
+  });
+});
+
+describe('on real containers: refused at create, nothing left (issue 21)', () => {
+  const { root, bundle } = containerSuite(after);
+  const refused = (patch: (c: Json) => void, firstLine: RegExp) => {
+    const r = runts(['--root', root, 'run', '--bundle', bundle('id', patch), 'refused']);
+    assert.equal(r.status, 1, r.stderr);
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.match(lines[0]!, firstLine);
+    assert.ok(r.stderr.length < 1000, `a short error (${r.stderr.length} bytes)`);
+    assert.equal(r.stdout, '', 'the container never ran');
+    assert.ok(!existsSync(join(root, 'refused')), 'no state left');
+  };
+
+  test('uid 4294967295 (setresuid -1) never runs the container as root', () => {
+    refused(
+      (c) => (c.process.user = { uid: 4294967295, gid: 4294967295 }),
+      /^runts: invalid config.json: 2 problems; first: process.user.uid: uids and gids must be in range 0-2147483647 \(got 4294967295\)$/,
+    );
+    refused((c) => (c.process.user = { uid: 0, gid: 0, additionalGids: [4294967295] }), /process.user.additionalGids\[0\]: uids and gids must be in range/);
+    const r = runts(['--root', root, 'run', '--bundle', bundle('id -u; id -g; id -G', (c) => (c.process.user = { uid: 2147483647, gid: 2147483647, additionalGids: [2147483647] })), 'top-id']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, '2147483647\n2147483647\n2147483647\n');
+  });
+
+  test('exec --user and process.json with ids beyond 2147483647 are refused', (t) => {
+    const id = 'exec-ids';
+    // The detached container keeps its stdio: give it none, or spawnSync waits for it.
+    const started = spawnSync(RUNTS, ['--root', root, 'run', '-d', '--bundle', bundle('sleep 60'), id], { stdio: 'ignore', timeout: 30_000 });
+    assert.equal(started.status, 0);
+    t.after(() => runts(['--root', root, 'delete', '--force', id]));
+    for (const user of ['4294967295', '0:4294967295', '2147483648:0']) {
+      const r = runts(['--root', root, 'exec', '--user', user, id, 'id']);
+      assert.equal(r.status, 255, `--user ${user}: ${r.stdout}`); // runc exec fails with 255 too
+      assert.match(r.stderr, /^runts: .*uids and gids must be in range 0-2147483647\n$/);
+    }
+    const g = runts(['--root', root, 'exec', '--additional-gids', '4294967295', id, 'id']);
+    assert.equal(g.status, 255, g.stdout);
+    assert.match(g.stderr, /user.additionalGids\[0\]: uids and gids must be in range 0-2147483647/);
+    const file = join(root, '..', 'process.json');
+    writeFileSync(file, JSON.stringify({ cwd: '/', args: ['id'], user: { uid: 4294967295, gid: 0 } }));
+    const p = runts(['--root', root, 'exec', '--process', file, id]);
+    assert.equal(p.status, 255, p.stdout);
+    assert.match(p.stderr, /^runts: exec failed: invalid process: user.uid: uids and gids must be in range 0-2147483647 \(got 4294967295\)\n$/);
+    const ok = runts(['--root', root, 'exec', '--user', '2147483647:2147483647', id, 'id', '-u']);
+    assert.equal(ok.stdout, '2147483647\n', ok.stderr);
+  });
+
+  test('a NUL in cwd, 70000 additionalGids, effective caps that are not permitted fail at create', () => {
+    refused((c) => (c.process.cwd = '/tmp\0x'), /^runts: invalid config.json: process.cwd: must not contain a NUL byte$/);
+    refused(
+      (c) => (c.process.user.additionalGids = Array.from({ length: 70000 }, (_, i) => i)),
+      /^runts: invalid config.json: process.user.additionalGids: must have at most 65536 entries/,
+    );
+    refused(
+      (c) => (c.process.capabilities.permitted = []),
+      /^runts: invalid config.json: process.capabilities.permitted: must include every capability of capabilities.effective \(missing CAP_AUDIT_WRITE, CAP_KILL, CAP_NET_BIND_SERVICE\)$/,
+    );
   });
 });

@@ -19,6 +19,7 @@ import { ExecStartError, startExec } from '../process/exec.js';
 import { PtyRelay } from '../process/pty-relay.js';
 import { waitPidAsync } from '../linux/wait.js';
 import { selinuxEnabled } from '../init/lsm.js';
+import { describeIssues, processIssues } from '../spec/validate.js';
 
 type Process = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 type Spec = {
@@ -61,10 +62,14 @@ function validateProcessSpec(p: Process | undefined): asserts p is Process {
   if (p.env !== undefined && (!Array.isArray(p.env) || !p.env.every((e: unknown) => typeof e === 'string'))) {
     throw new Error('env must be an array of strings');
   }
+  const issues = processIssues(p);
+  if (issues.length > 0) throw new Error(describeIssues('invalid process', issues));
 }
 
 function parseId(what: string, s: string): number {
-  if (!/^\d+$/.test(s) || Number(s) > 0xffffffff) throw new Error(`bad ${what}: strconv.Atoi: parsing ${JSON.stringify(s)}: invalid syntax`);
+  if (!/^\d+$/.test(s)) throw new Error(`bad ${what}: strconv.Atoi: parsing ${JSON.stringify(s)}: invalid syntax`);
+  // runc refuses these when it sets up the user; an id past int32 must never reach setresuid.
+  if (BigInt(s) > 2147483647n) throw new Error(`--user ${what} ${s}: uids and gids must be in range 0-2147483647`);
   return Number(s);
 }
 

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Spec } from './types.gen.js';
-import { checkConfig } from './validate.js';
+import { checkConfig, describeIssues } from './validate.js';
 
 /** Reads, parses and validates `<bundleDir>/config.json`. */
 export function loadBundleConfig(bundleDir: string): Spec {
@@ -30,7 +30,7 @@ export function parseConfigText(text: string, sourceName: string): Spec {
   }
   const issues = checkConfig(raw);
   if (issues.length > 0) {
-    throw new UserError(`invalid config.json:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`);
+    throw new UserError(describeIssues('invalid config.json', issues));
   }
   return raw as Spec;
 }

@@ -28,6 +28,17 @@ export function checkConfig(raw: unknown): ConfigIssue[] {
   return finish([...schema, ...semantic], raw);
 }
 
+/**
+ * An error text for a list of issues whose first line alone says what is wrong (clients such
+ * as containerd keep one line): `<title>: <path>: <message>` for one issue, else
+ * `<title>: N problems; first: <path>: <message>` followed by every issue, one per line.
+ */
+export function describeIssues(title: string, issues: readonly ConfigIssue[]): string {
+  const line = (i: ConfigIssue) => `${i.path}: ${i.message}`;
+  if (issues.length === 1) return `${title}: ${line(issues[0]!)}`;
+  return `${title}: ${issues.length} problems; first: ${line(issues[0]!)}\n${issues.map((i) => `  ${line(i)}`).join('\n')}`;
+}
+
 /** Words ajv errors as issues; usable with any generated validator (features, state, ...). */
 export function describeSchemaErrors(errors: readonly ValidationError[], data: unknown): ConfigIssue[] {
   return finish(schemaIssues(errors, data), data);
@@ -243,6 +254,8 @@ const obj = (v: unknown): Obj | undefined => (isObject(v) ? v : undefined);
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
+/** An integer as config.json holds it: a number, or a bigint beyond 2^53 (src/json.ts). */
+const isInteger = (v: unknown): v is number | bigint => Number.isInteger(v) || typeof v === 'bigint';
 
 const RLIMITS = new Set([
   'RLIMIT_AS', 'RLIMIT_CORE', 'RLIMIT_CPU', 'RLIMIT_DATA', 'RLIMIT_FSIZE', 'RLIMIT_LOCKS',
@@ -304,6 +317,8 @@ function semanticIssues(raw: unknown, clean: (path: Segment[]) => boolean): RawI
     // accepted: containerd and CRI-O send both, and only the runtime can compare them.)
     if (!present && userNs && !userNs.path) add(['linux', key], 'is required when creating a new user namespace');
   }
+
+  for (const key of ['uidMappings', 'gidMappings'] as const) checkIdMappings(linux[key], ['linux', key], add);
 
   // Time namespace offsets.
   const timeOffsets = obj(linux.timeOffsets);
@@ -377,26 +392,70 @@ function checkProcess(config: Obj, add: Add): void {
   }
   const proc = obj(config.process);
   if (!proc) return;
+  checkProcessFields(proc, (path, message) => add(['process', ...path], message));
+}
 
+/**
+ * Checks of a process object that the schema cannot express, with paths relative to it:
+ * config.json's `process`, and `runts exec`'s process (process.json or flags).
+ */
+export function processIssues(proc: unknown): ConfigIssue[] {
+  const issues: RawIssue[] = [];
+  if (isObject(proc)) checkProcessFields(proc, (path, message) => issues.push({ path, message }));
+  return issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
+}
+
+// runc (libcontainer/user) refuses ids above int32's range: setresuid(-1) would mean "unchanged".
+const MAX_ID = 2147483647;
+const ID_RANGE = `uids and gids must be in range 0-${MAX_ID}`;
+// The kernel's NGROUPS_MAX: setgroups(2) fails with EINVAL beyond it.
+const NGROUPS_MAX = 65536;
+
+function checkProcessFields(proc: Obj, add: Add): void {
   const cwd = str(proc.cwd);
-  if (cwd !== undefined && !cwd.startsWith('/')) add(['process', 'cwd'], 'must be an absolute path');
-  if (proc.args === undefined) add(['process', 'args'], 'is required');
-  else if (Array.isArray(proc.args) && proc.args.length === 0) add(['process', 'args'], 'must not be empty');
+  if (cwd !== undefined && !cwd.startsWith('/')) add(['cwd'], 'must be an absolute path');
+  else if (cwd?.includes('\0')) add(['cwd'], 'must not contain a NUL byte');
+
+  const user = obj(proc.user);
+  for (const k of ['uid', 'gid'] as const) {
+    const id = user?.[k];
+    if (isInteger(id) && id > MAX_ID) add(['user', k], `${ID_RANGE} (got ${id})`);
+  }
+  const groups = arr(user?.additionalGids);
+  if (groups.length > NGROUPS_MAX) {
+    // One line, not one per gid: the kernel refuses the list as a whole.
+    add(['user', 'additionalGids'], `must have at most ${NGROUPS_MAX} entries (the kernel's NGROUPS_MAX), got ${groups.length}`);
+  } else {
+    groups.forEach((g, i) => {
+      if (isInteger(g) && g > MAX_ID) add(['user', 'additionalGids', i], `${ID_RANGE} (got ${g})`);
+    });
+  }
+  if (proc.args === undefined) add(['args'], 'is required');
+  else if (Array.isArray(proc.args) && proc.args.length === 0) add(['args'], 'must not be empty');
 
   arr(proc.env).forEach((entry, i) => {
     if (typeof entry !== 'string') return;
     const eq = entry.indexOf('=');
-    if (eq <= 0) add(['process', 'env', i], `must have the form NAME=value (got ${JSON.stringify(entry)})`);
-    else if (entry.includes('\0')) add(['process', 'env', i], 'must not contain a NUL byte');
+    if (eq <= 0) add(['env', i], `must have the form NAME=value (got ${JSON.stringify(entry)})`);
+    else if (entry.includes('\0')) add(['env', i], 'must not contain a NUL byte');
   });
 
   const caps = obj(proc.capabilities);
   for (const set of CAPABILITY_SETS) {
     arr(caps?.[set]).forEach((name, i) => {
       if (typeof name === 'string' && !/^CAP_[A-Z_]+$/.test(name)) {
-        add(['process', 'capabilities', set, i], `must be a capability name such as CAP_CHOWN (got ${JSON.stringify(name)})`);
+        add(['capabilities', set, i], `must be a capability name such as CAP_CHOWN (got ${JSON.stringify(name)})`);
       }
     });
+  }
+  // capset(2) refuses an effective set that is not a subset of the permitted one (EPERM).
+  if (caps && Array.isArray(caps.effective)) {
+    const permitted = new Set(arr(caps.permitted));
+    const missing = caps.effective.filter((c) => typeof c === 'string' && !permitted.has(c));
+    if (missing.length > 0) {
+      const shownCaps = missing.length > 3 ? `${missing.slice(0, 3).join(', ')} and ${missing.length - 3} more` : missing.join(', ');
+      add(['capabilities', 'permitted'], `must include every capability of capabilities.effective (missing ${shownCaps})`);
+    }
   }
 
   const seenRlimits = new Map<string, number>();
@@ -404,14 +463,14 @@ function checkProcess(config: Obj, add: Add): void {
     const rl = obj(r);
     const type = str(rl?.type);
     if (!rl || type === undefined) return;
-    if (!type.startsWith('RLIMIT_')) add(['process', 'rlimits', i, 'type'], `must be an RLIMIT_* name (got ${JSON.stringify(type)})`);
-    else if (!RLIMITS.has(type)) add(['process', 'rlimits', i, 'type'], `is not a known resource limit (got ${JSON.stringify(type)})`);
+    if (!type.startsWith('RLIMIT_')) add(['rlimits', i, 'type'], `must be an RLIMIT_* name (got ${JSON.stringify(type)})`);
+    else if (!RLIMITS.has(type)) add(['rlimits', i, 'type'], `is not a known resource limit (got ${JSON.stringify(type)})`);
     const first = seenRlimits.get(type);
-    if (first !== undefined) add(['process', 'rlimits', i, 'type'], `duplicates process.rlimits[${first}] (each type may appear once)`);
+    if (first !== undefined) add(['rlimits', i, 'type'], `duplicates process.rlimits[${first}] (each type may appear once)`);
     else seenRlimits.set(type, i);
     const soft = num(rl.soft);
     const hard = num(rl.hard);
-    if (soft !== undefined && hard !== undefined && soft > hard) add(['process', 'rlimits', i, 'soft'], 'must not exceed hard');
+    if (soft !== undefined && hard !== undefined && soft > hard) add(['rlimits', i, 'soft'], 'must not exceed hard');
   });
 
   // Same rules as runc's validator: fields that the chosen policy would ignore are mistakes.
@@ -420,21 +479,37 @@ function checkProcess(config: Obj, add: Add): void {
   if (sched && policy) {
     const nice = num(sched.nice);
     if ((policy === 'SCHED_OTHER' || policy === 'SCHED_BATCH') && nice !== undefined && (nice < -20 || nice > 19)) {
-      add(['process', 'scheduler', 'nice'], `must be between -20 and 19 with policy ${policy}`);
+      add(['scheduler', 'nice'], `must be between -20 and 19 with policy ${policy}`);
     }
     if (num(sched.priority) && policy !== 'SCHED_FIFO' && policy !== 'SCHED_RR') {
-      add(['process', 'scheduler', 'priority'], 'can only be set with policy SCHED_FIFO or SCHED_RR');
+      add(['scheduler', 'priority'], 'can only be set with policy SCHED_FIFO or SCHED_RR');
     }
     for (const k of ['runtime', 'deadline', 'period'] as const) {
-      if (num(sched[k]) && policy !== 'SCHED_DEADLINE') add(['process', 'scheduler', k], 'can only be set with policy SCHED_DEADLINE');
+      if (num(sched[k]) && policy !== 'SCHED_DEADLINE') add(['scheduler', k], 'can only be set with policy SCHED_DEADLINE');
     }
   }
+}
+
+/** The kernel refuses a uid_map/gid_map line whose range passes 4294967295 (u32 -1 is "no id"). */
+function checkIdMappings(list: unknown, at: Segment[], add: Add): void {
+  arr(list).forEach((m, i) => {
+    const map = obj(m);
+    const size = map?.size;
+    if (!isInteger(size)) return;
+    for (const k of ['containerID', 'hostID'] as const) {
+      const id = map![k];
+      if (isInteger(id) && BigInt(id) + BigInt(size) > 4294967295n) {
+        add([...at, i, k], `${k} + size must not exceed 4294967295 (the kernel refuses the mapping), got ${id} + ${size}`);
+      }
+    }
+  });
 }
 
 function checkMounts(config: Obj, add: Add): void {
   arr(config.mounts).forEach((m, i) => {
     const mount = obj(m);
     if (!mount) return;
+    for (const key of ['uidMappings', 'gidMappings'] as const) checkIdMappings(mount[key], ['mounts', i, key], add);
     const dest = str(mount.destination);
     if (dest !== undefined && !dest.startsWith('/')) add(['mounts', i, 'destination'], 'must be an absolute path');
     for (const k of ['destination', 'source', 'type'] as const) {

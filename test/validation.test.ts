@@ -573,6 +573,13 @@ describe('on real containers: refused at create, nothing left (issue 21)', () =>
     assert.ok(!existsSync(join(root, 'refused')), 'no state left');
   };
 
+  const refusedAtStart = (dir: string, message: RegExp) => {
+    const r = runts(['--root', root, 'run', '--bundle', dir, 'refused']);
+    assert.equal(r.status, 1, r.stdout);
+    assert.match(r.stderr, message);
+    assert.ok(!existsSync(join(root, 'refused')), 'no state left');
+  };
+
   test('uid 4294967295 (setresuid -1) never runs the container as root', () => {
     refused(
       (c) => (c.process.user = { uid: 4294967295, gid: 4294967295 }),
@@ -607,6 +614,24 @@ describe('on real containers: refused at create, nothing left (issue 21)', () =>
     assert.equal(ok.stdout, '2147483647\n', ok.stderr);
   });
 
+  test('RLIMIT_CORE 2^64-1 is RLIM_INFINITY inside; RLIMIT_NOFILE 2^64-1 fails as under runc (no CAP_SYS_RESOURCE)', () => {
+    const unlimited = '18446744073709551615';
+    // JSON.stringify cannot write 2^64-1 exactly: write 0 and replace the literal in the file.
+    const make = (type: string, script: string) => {
+      const dir = bundle(script, (c) => (c.process.rlimits = [{ type, hard: 0, soft: 0 }]));
+      const file = join(dir, 'config.json');
+      const cfg = JSON.stringify(JSON.parse(readFileSync(file, 'utf8')));
+      assert.ok(cfg.includes('"hard":0,"soft":0'));
+      writeFileSync(file, cfg.replace('"hard":0,"soft":0', `"hard":${unlimited},"soft":${unlimited}`));
+      return dir;
+    };
+    const core = runts(['--root', root, 'run', '--bundle', make('RLIMIT_CORE', 'grep "core file" /proc/self/limits; ulimit -c'), 'core']);
+    assert.equal(core.status, 0, core.stderr);
+    assert.match(core.stdout, /^Max core file size\s+unlimited\s+unlimited\s+bytes\s*\nunlimited\n$/);
+    // Root here cannot raise NOFILE past its own hard limit: runc fails with EPERM as well.
+    refusedAtStart(make('RLIMIT_NOFILE', 'true'), /RLIMIT_NOFILE 18446744073709551615:18446744073709551615: EPERM/);
+  });
+
   test('a NUL in cwd, 70000 additionalGids, effective caps that are not permitted fail at create', () => {
     refused((c) => (c.process.cwd = '/tmp\0x'), /^runts: invalid config.json: process.cwd: must not contain a NUL byte$/);
     refused(
@@ -618,4 +643,158 @@ describe('on real containers: refused at create, nothing left (issue 21)', () =>
       /^runts: invalid config.json: process.capabilities.permitted: must include every capability of capabilities.effective \(missing CAP_AUDIT_WRITE, CAP_KILL, CAP_NET_BIND_SERVICE\)$/,
     );
   });
+});
+
+describe('exact 64-bit integers, nesting and clear texts (issue 21)', () => {
+  const text = (mutate: (c: Json) => void, edit: (t: string) => string = (t) => t) => {
+    const c = minimal();
+    mutate(c);
+    return edit(JSON.stringify(c));
+  };
+
+  test('integers beyond 2^53 keep their exact value; beyond 2^64-1 they are refused', () => {
+    const spec = parseConfigText(text((c) => {
+      c.process.rlimits = [{ type: 'RLIMIT_CORE', hard: 0, soft: 0 }];
+      c.linux.resources = { memory: { limit: 0 } };
+    }, (t) => t.replace('"hard":0,"soft":0', '"hard":18446744073709551615,"soft":18446744073709551614').replace('"limit":0', '"limit":9223372036854775807')), 'config.json') as Json;
+    assert.equal(spec.process.rlimits[0].hard, 18446744073709551615n);
+    assert.equal(spec.process.rlimits[0].soft, 18446744073709551614n);
+    assert.equal(spec.linux.resources.memory.limit, 9223372036854775807n);
+    assert.throws(() => parseConfigText(text((c) => (c.process.rlimits = [{ type: 'RLIMIT_CORE', hard: 0, soft: 0 }]), (t) => t.replace('"hard":0', '"hard":18446744073709551616')), 'config.json'), {
+      message: 'invalid config.json: process.rlimits[0].hard: must be at most 18446744073709551615',
+    });
+    // int64 fields: one past 2^63-1 is refused even though a double cannot tell them apart.
+    assert.throws(() => parseConfigText(text((c) => (c.linux.resources = { memory: { limit: 0 } }), (t) => t.replace('"limit":0', '"limit":9223372036854775808')), 'config.json'), {
+      message: 'invalid config.json: linux.resources.memory.limit: must be at most 9223372036854775807',
+    });
+  });
+
+  test('the exact value survives the sync channel and the state file (stringifyJson/parseJson)', async () => {
+    const { parseJson, stringifyJson } = await import('../src/json.js');
+    const doc = { a: 18446744073709551615n, b: [-9223372036854775808n, 1, 'x'], s: '18446744073709551615' };
+    const back = parseJson(stringifyJson(doc)).value;
+    assert.deepEqual(back, doc);
+  });
+
+  test('1e400, a NUL in cgroupsPath, deep nesting: messages name the field', () => {
+    assert.throws(() => parseConfigText(text(() => {}, (t) => t.replace('"uid":0', '"uid":1e400')), 'config.json'), {
+      message: 'invalid config.json: process.user.uid: must be an integer (got 1e400)',
+    });
+    assert.throws(() => parseConfigText(text((c) => (c.linux.cgroupsPath = '/a\0b')), 'config.json'), {
+      message: 'invalid config.json: linux.cgroupsPath: must not contain a NUL byte',
+    });
+    const deep = text(() => {}, (t) => `${t.slice(0, -1)},"x":${'['.repeat(100000)}${']'.repeat(100000)}}`);
+    assert.throws(() => parseConfigText(deep, 'config.json'), { message: 'config.json: invalid JSON: nested more than 1000 levels deep' });
+    // Extension fields nested as deep as that are fine.
+    const ok = text(() => {}, (t) => `${t.slice(0, -1)},"x":${'['.repeat(999)}${']'.repeat(999)}}`);
+    assert.ok(parseConfigText(ok, 'config.json'));
+  });
+
+  test('many problems: every one listed, the first line a summary', () => {
+    const t = text((c) => (c.process.user = { uid: 4294967295, gid: 4294967295, additionalGids: [4294967295] }));
+    assert.throws(() => parseConfigText(t, 'config.json'), (err: Error) => {
+      const lines = err.message.split('\n');
+      assert.equal(lines[0], 'invalid config.json: 3 problems; first: process.user.uid: uids and gids must be in range 0-2147483647 (got 4294967295)');
+      assert.deepEqual(lines.slice(1).map((l) => l.split(':')[0]!.trim()), ['process.user.uid', 'process.user.gid', 'process.user.additionalGids[0]']);
+      return true;
+    });
+  });
+});
+
+describe("Go's null: read as absent, as runc reads it (issue 13)", () => {
+  // Every optional member the schema knows, for each object of the config, set to null.
+  const schemas = new Map<string, Json>(
+    ['config.schema.json', 'config-linux.schema.json', 'defs.schema.json'].map((f) => [f, JSON.parse(readFileSync(join(import.meta.dirname, '..', 'schemas', f), 'utf8'))]),
+  );
+  const resolve = (node: Json, file: string): [Json, string] => {
+    while (node?.$ref) {
+      const [f, ptr = ''] = String(node.$ref).split('#');
+      file = f || file;
+      node = ptr.split('/').filter(Boolean).reduce((n: Json, k: string) => n?.[k], schemas.get(file));
+    }
+    return [node, file];
+  };
+  // Fields runts (and runc) need on Linux though the schema makes them optional.
+  const NEEDED = new Set(['root', 'process', 'linux', 'process.args', 'process.cwd', 'linux.namespaces', 'process.user']);
+  const nullEveryOptional = (value: Json, schemaNode: Json, file: string, at: string): number => {
+    const [node, f] = resolve(schemaNode, file);
+    let n = 0;
+    if (Array.isArray(value)) {
+      if (node?.items) for (const v of value) n += nullEveryOptional(v, node.items, f, at);
+      return n;
+    }
+    if (value === null || typeof value !== 'object' || !node?.properties) return n;
+    const required = new Set<string>(node.required ?? []);
+    for (const [k, sub] of Object.entries(node.properties)) {
+      const path = at ? `${at}.${k}` : k;
+      if (k in value) n += nullEveryOptional(value[k], sub, f, path);
+      else if (!required.has(k) && !NEEDED.has(path)) {
+        value[k] = null;
+        n++;
+      }
+    }
+    return n;
+  };
+
+  test('a config with every optional member null loads, and nothing downstream sees a null', () => {
+    const c = minimal();
+    c.mounts = [{ destination: '/proc', type: 'proc', source: 'proc' }];
+    c.process.capabilities = { bounding: ['CAP_KILL'] };
+    c.linux.resources = { memory: {} };
+    const count = nullEveryOptional(c, { $ref: 'config.schema.json' }, 'config.schema.json', '');
+    assert.ok(count > 40, `nulled ${count} members`);
+    const spec = parseConfigText(JSON.stringify(c), 'config.json');
+    assert.ok(!JSON.stringify(spec).includes('null'), JSON.stringify(spec));
+  });
+
+  test('null for a required member is still an error; null inside string maps too', () => {
+    assertIssueText(() => {
+      const c = minimal();
+      c.process.args = null;
+      return c;
+    }, 'process.args: is required');
+    assertIssueText(() => {
+      const c = minimal();
+      c.root.path = null;
+      return c;
+    }, 'root.path: is required');
+    assertIssueText(() => {
+      const c = minimal();
+      c.annotations = { a: null };
+      return c;
+    }, 'annotations.a: must be a string (got null)');
+  });
+
+  describe('on real containers', () => {
+    const { root, bundle } = containerSuite(after);
+
+    test('a runts spec config with every optional member null runs', () => {
+      let count = 0;
+      const dir = bundle('echo ran; id -u', (c) => (count = nullEveryOptional(c, { $ref: 'config.schema.json' }, 'config.schema.json', '')));
+      assert.ok(count > 30, `nulled ${count} members`);
+      const r = runts(['--root', root, 'run', '--bundle', dir, 'all-null']);
+      assert.equal(r.stderr, '');
+      assert.equal(r.stdout, 'ran\n0\n');
+      assert.equal(r.status, 0);
+    });
+
+    test("podman's seccomp profile (\"args\": null) applies", (t) => {
+      const profile = '/usr/share/containers/seccomp.json';
+      if (!existsSync(profile)) return t.skip(`${profile} missing (golang-github-containers-common)`);
+      const text = readFileSync(profile, 'utf8');
+      assert.match(text, /"args": null/);
+      const dir = bundle('grep -E "^Seccomp(_filters)?:" /proc/self/status', (c) => (c.linux.seccomp = JSON.parse(text)));
+      const r = runts(['--root', root, 'run', '--bundle', dir, 'podman-seccomp']);
+      assert.equal(r.stderr, '');
+      assert.match(r.stdout, /^Seccomp:\s+2\nSeccomp_filters:\s+1\n$/);
+      assert.equal(r.status, 0);
+    });
+  });
+
+  function assertIssueText(make: () => Json, expected: string): void {
+    assert.throws(() => parseConfigText(JSON.stringify(make()), 'config.json'), (err: Error) => {
+      assert.ok(err.message.split('\n').some((l) => l.trim() === expected || l.endsWith(`: ${expected}`)), err.message);
+      return true;
+    });
+  }
 });

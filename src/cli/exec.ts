@@ -20,6 +20,7 @@ import { PtyRelay } from '../process/pty-relay.js';
 import { waitPidAsync } from '../linux/wait.js';
 import { selinuxEnabled } from '../init/lsm.js';
 import { describeIssues, processIssues } from '../spec/validate.js';
+import { parseSpecJson } from '../spec/load.js';
 
 type Process = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 type Spec = {
@@ -83,12 +84,8 @@ export function processFromFlags(flags: CommandContext['flags'], args: string[],
     } catch (e) {
       throw new Error(`open ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`);
     }
-    let p: Process;
-    try {
-      p = JSON.parse(text);
-    } catch (e) {
-      throw new Error(`${file}: ${(e as Error).message}`);
-    }
+    // As config.json: exact 64-bit integers (rlimits), null members absent (Go's reading).
+    const p = parseSpecJson(text, file).value as Process;
     validateProcessSpec(p);
     return p;
   }

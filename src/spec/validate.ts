@@ -18,9 +18,12 @@ interface RawIssue {
   message: string;
 }
 
-/** Every problem with a parsed config.json; empty when it is usable. */
-export function checkConfig(raw: unknown): ConfigIssue[] {
-  const schema = validateConfig(raw) ? [] : schemaIssues(validateConfig.errors ?? [], raw);
+/**
+ * Every problem with a parsed config.json; empty when it is usable. `sources` gives, by
+ * formatted path, the literal text of numbers a double cannot show (1e400, 2^64), for messages.
+ */
+export function checkConfig(raw: unknown, sources?: ReadonlyMap<string, string>): ConfigIssue[] {
+  const schema = validateConfig(raw) ? [] : schemaIssues(validateConfig.errors ?? [], raw, sources);
   // Semantic checks only look at subtrees the schema accepted, so a value of the wrong type
   // yields one clear message instead of a cascade.
   const clean = (path: Segment[]) => !schema.some((e) => overlaps(e.path, path));
@@ -58,16 +61,8 @@ export function formatPath(path: readonly Segment[]): string {
 
 /** De-duplicates and sorts into document order, so the list reads top to bottom. */
 function finish(issues: RawIssue[], data: unknown): ConfigIssue[] {
-  const order = issues.length > 1 ? documentOrder(data) : new Map<string, number>();
-  const rank = (path: Segment[]) => {
-    // A missing property ranks with the closest ancestor that exists.
-    for (let n = path.length; n >= 0; n--) {
-      const r = order.get(formatPath(path.slice(0, n)));
-      if (r !== undefined) return r;
-    }
-    return 0;
-  };
-  const sorted = issues.map((i, n) => ({ i, n, r: rank(i.path) })).sort((a, b) => a.r - b.r || a.n - b.n);
+  const compare = documentOrder(data);
+  const sorted = issues.map((i, n) => ({ i, n })).sort((a, b) => compare(a.i.path, b.i.path) || a.n - b.n);
   const seen = new Set<string>();
   const out: ConfigIssue[] = [];
   for (const { i } of sorted) {
@@ -81,16 +76,29 @@ function finish(issues: RawIssue[], data: unknown): ConfigIssue[] {
   return out;
 }
 
-/** Position of every node of the document in a depth-first walk, keyed by formatted path. */
-function documentOrder(data: unknown): Map<string, number> {
-  const order = new Map<string, number>();
-  const visit = (node: unknown, path: Segment[]) => {
-    order.set(formatPath(path), order.size);
-    if (Array.isArray(node)) node.forEach((v, i) => visit(v, [...path, i]));
-    else if (isObject(node)) for (const [k, v] of Object.entries(node)) visit(v, [...path, k]);
+/**
+ * Compares two paths by where they are in the document (depth-first, keys in their order).
+ * Only the objects on the paths compared are looked at, so sorting costs nothing like a walk
+ * of a large document. A missing property sorts right after its parent.
+ */
+function documentOrder(data: unknown): (a: readonly Segment[], b: readonly Segment[]) => number {
+  const keyIndex = new Map<object, Map<string, number>>();
+  const indexOf = (node: unknown, key: Segment): number => {
+    if (typeof key === 'number') return key;
+    if (!isObject(node)) return -1;
+    let keys = keyIndex.get(node);
+    if (!keys) keyIndex.set(node, (keys = new Map(Object.keys(node).map((k, i) => [k, i]))));
+    return keys.get(key) ?? -1;
   };
-  visit(data, []);
-  return order;
+  return (a, b) => {
+    let node: unknown = data;
+    const n = Math.min(a.length, b.length);
+    for (let d = 0; d < n; d++) {
+      if (a[d] !== b[d]) return indexOf(node, a[d]!) - indexOf(node, b[d]!);
+      node = (node as Record<string | number, unknown> | undefined)?.[a[d]!];
+    }
+    return a.length - b.length;
+  };
 }
 
 /** True when one path is a prefix of the other (same node, ancestor or descendant). */
@@ -141,7 +149,8 @@ function describeType(types: string): string {
 }
 
 /** A short rendering of the offending value, to show next to a type error. */
-function shown(value: unknown): string {
+function shown(value: unknown, source?: string): string {
+  if (source !== undefined) return source.length > 40 ? `${source.slice(0, 37)}...` : source;
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
@@ -155,13 +164,13 @@ function valueAt(data: unknown, path: readonly Segment[]): unknown {
   return node;
 }
 
-function sentence(e: ValidationError, value: unknown): string {
+function sentence(e: ValidationError, value: unknown, source?: string): string {
   const p = e.params as Record<string, unknown>;
   switch (e.keyword) {
     case 'required':
       return 'is required';
     case 'type':
-      return `must be ${describeType(String(p.type))} (got ${shown(value)})`;
+      return `must be ${describeType(String(p.type))} (got ${shown(value, source)})`;
     case 'enum':
       return `must be one of: ${(p.allowedValues as unknown[]).map((v) => (v === '' ? '""' : String(v))).join(', ')}`;
     case 'minimum': {
@@ -197,7 +206,8 @@ function sentence(e: ValidationError, value: unknown): string {
   }
 }
 
-function schemaIssues(errors: readonly ValidationError[], data: unknown): RawIssue[] {
+function schemaIssues(errors: readonly ValidationError[], data: unknown, sources?: ReadonlyMap<string, string>): RawIssue[] {
+  const sourceAt = (path: Segment[]) => sources?.get(formatPath(path));
   // allErrors makes anyOf/oneOf report every failed branch. A branch that merely had the
   // wrong type says nothing useful on its own, so fold those into one "must be X or Y", and
   // keep only the deeper errors of branches that did match the type.
@@ -229,14 +239,14 @@ function schemaIssues(errors: readonly ValidationError[], data: unknown): RawIss
       issues.push({
         path,
         message: types
-          ? `must be ${describeType([...new Set(types)].join(','))} (got ${shown(valueAt(data, path))})`
+          ? `must be ${describeType([...new Set(types)].join(','))} (got ${shown(valueAt(data, path), sourceAt(path))})`
           : e.keyword === 'oneOf'
             ? 'must match exactly one of the allowed forms'
             : 'does not match any of the allowed forms',
       });
       continue;
     }
-    issues.push({ path, message: sentence(e, valueAt(data, path)) });
+    issues.push({ path, message: sentence(e, valueAt(data, path), sourceAt(path)) });
   }
   return issues;
 }
@@ -305,6 +315,7 @@ function semanticIssues(raw: unknown, clean: (path: Segment[]) => boolean): RawI
   if (typeof config.domainname === 'string' && config.domainname !== '' && lacksNs('uts')) {
     add(['domainname'], 'cannot be set without a uts namespace in linux.namespaces');
   }
+  checkNulBytes(config, add);
   if (!linux) return issues;
 
   // User namespace and id mappings (runc: libcontainer/configs/validate).
@@ -377,6 +388,34 @@ function semanticIssues(raw: unknown, clean: (path: Segment[]) => boolean): RawI
 }
 
 type Add = (path: Segment[], message: string) => void;
+
+/**
+ * Strings that become C strings (paths, argv, labels) cannot hold a NUL: the kernel would
+ * see them cut short, and Node refuses them with an internal message. (mounts, env and cwd
+ * are checked with the rest of their object.)
+ */
+function checkNulBytes(config: Obj, add: Add): void {
+  const check = (path: Segment[], v: unknown) => {
+    if (typeof v === 'string' && v.includes('\0')) add(path, 'must not contain a NUL byte');
+  };
+  const linux = obj(config.linux);
+  const proc = obj(config.process);
+  check(['root', 'path'], obj(config.root)?.path);
+  for (const k of ['hostname', 'domainname'] as const) check([k], config[k]);
+  arr(proc?.args).forEach((a, i) => check(['process', 'args', i], a));
+  for (const k of ['apparmorProfile', 'selinuxLabel'] as const) check(['process', k], proc?.[k]);
+  for (const k of ['cgroupsPath', 'mountLabel'] as const) check(['linux', k], linux?.[k]);
+  check(['linux', 'seccomp', 'listenerPath'], obj(linux?.seccomp)?.listenerPath);
+  for (const k of ['namespaces', 'devices'] as const) arr(linux?.[k]).forEach((e, i) => check(['linux', k, i, 'path'], obj(e)?.path));
+  for (const k of ['maskedPaths', 'readonlyPaths'] as const) arr(linux?.[k]).forEach((p, i) => check(['linux', k, i], p));
+  const hooks = obj(config.hooks);
+  for (const kind of HOOK_KINDS) {
+    arr(hooks?.[kind]).forEach((h, i) => {
+      check(['hooks', kind, i, 'path'], obj(h)?.path);
+      for (const k of ['args', 'env'] as const) arr(obj(h)?.[k]).forEach((a, j) => check(['hooks', kind, i, k, j], a));
+    });
+  }
+}
 
 function checkRoot(config: Obj, add: Add): void {
   // Optional in the spec (Windows Hyper-V has none), required on Linux.

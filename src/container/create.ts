@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { loadBundleConfig } from '../spec/load.js';
+import type { Spec } from '../spec/types.gen.js';
 import { mkfifo } from '../linux/fs.js';
 import { SyscallError } from '../linux/libc.js';
 import { NAMESPACE_FLAGS, CLONE, namespaceTypeOf } from '../linux/ns.js';
@@ -38,6 +39,8 @@ export interface CreateOptions {
   noPivot: boolean;
   noNewKeyring: boolean;
   preserveFds: number;
+  /** The bundle's config.json already loaded by the caller (`run`): read and checked once. */
+  spec?: Spec;
 }
 
 export interface Created {
@@ -82,7 +85,7 @@ function checkNamespacePath(type: string, nsPath: string): void {
 export function createContainer(store: StateStore, o: CreateOptions): Created {
   validateContainerId(o.id);
   const bundle = path.resolve(o.bundle);
-  const spec = loadBundleConfig(bundle) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const spec = (o.spec ?? loadBundleConfig(bundle)) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
   if (!spec.process) throw new UserError('config.json: process is required to create a container');
   const hasConsole = o.consoleSocket !== undefined || o.consoleSocketFd !== undefined;
   if (spec.process.terminal && !hasConsole) {
@@ -188,7 +191,8 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
         preserveFds: o.preserveFds,
         joinNamespaces: join,
         unshareCgroupNs: newCgroupNs,
-        hookState: hookState(record, 'created', 0),
+        // Without annotations: the init takes them from spec, so a large config is not sent twice.
+        hookState: hookState({ ...record, annotations: undefined }, 'created', 0),
         mountFds: mountSources.fds,
       },
     });

@@ -47,6 +47,8 @@ export function envRecord(list: string[]): Record<string, string> {
 }
 
 export function runHooks(kind: HookName, hooks: Hook[] | undefined, state: Record<string, unknown>, where: HookContext): void {
+  // The state carries the annotations, megabytes in some configs: written only when needed.
+  if (!hooks || hooks.length === 0) return;
   const input = JSON.stringify(state);
   for (const hook of hooks ?? []) {
     const args = hook.args && hook.args.length > 0 ? hook.args : [hook.path];

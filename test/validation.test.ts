@@ -652,6 +652,15 @@ describe('on real containers: refused at create, nothing left (issue 21)', () =>
     const core = runts(['--root', root, 'run', '--bundle', make('RLIMIT_CORE', 'grep "core file" /proc/self/limits; ulimit -c'), 'core']);
     assert.equal(core.status, 0, core.stderr);
     assert.match(core.stdout, /^Max core file size\s+unlimited\s+unlimited\s+bytes\s*\nunlimited\n$/);
+    // The exact value also survives the state file and the exec bootstrap.
+    const started = spawnSync(RUNTS, ['--root', root, 'run', '-d', '--bundle', make('RLIMIT_CORE', 'sleep 60'), 'core-exec'], { stdio: 'ignore', timeout: 30_000 });
+    assert.equal(started.status, 0);
+    try {
+      const e = runts(['--root', root, 'exec', 'core-exec', 'sh', '-c', 'ulimit -c']);
+      assert.equal(e.stdout, 'unlimited\n', e.stderr);
+    } finally {
+      runts(['--root', root, 'delete', '--force', 'core-exec']);
+    }
     // Root here cannot raise NOFILE past its own hard limit: runc fails with EPERM as well.
     refusedAtStart(make('RLIMIT_NOFILE', 'true'), /RLIMIT_NOFILE 18446744073709551615:18446744073709551615: EPERM/);
   });

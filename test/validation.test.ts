@@ -1,10 +1,10 @@
 // config.json validation: schema errors, semantic checks, JSON syntax errors and the
 // configs that real engines produce. Run: node --import tsx --test test/validation.test.ts
 
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../src/errors.js';
@@ -13,6 +13,7 @@ import { defaultSpec } from '../src/spec/defaults.js';
 import { featuresDocument } from '../src/spec/features.js';
 import { checkConfig, describeSchemaErrors, type ConfigIssue } from '../src/spec/validate.js';
 import { validateFeatures, validateRuncState, validateState } from '../src/spec/validators.gen.js';
+import { containerSuite, runts, RUNTS } from './helpers.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures');
 
@@ -429,7 +430,8 @@ describe('parseConfigText and loadBundleConfig', () => {
         assert.ok(err instanceof UserError);
         assert.equal(err.exitCode, 1);
         const [head, ...lines] = err.message.split('\n');
-        assert.equal(head, 'invalid config.json:');
+        // The first line alone is a complete summary: clients keep only one line.
+        assert.equal(head, `invalid config.json: 3 problems; first: ${lines[0]!.trim()}`);
         assert.equal(lines.length, 3, err.message);
         assert.ok(lines.every((l) => l.startsWith('  ')));
         assert.ok(lines.some((l) => l.startsWith('  ociVersion: ')));
@@ -451,6 +453,30 @@ describe('parseConfigText and loadBundleConfig', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test('a config.json past 64 MiB is refused before it is read (issue 14.3)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'runts-bundle-'));
+    try {
+      const file = join(dir, 'config.json');
+      writeFileSync(file, '');
+      truncateSync(file, 64 * 1024 * 1024 + 1); // sparse: nothing to read if it were read
+      const t0 = performance.now();
+      assert.throws(() => loadBundleConfig(dir), { message: `${file}: too large (67108865 bytes; at most 67108864)` });
+      assert.ok(performance.now() - t0 < 1000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('parsing and checking cost linear time: 10 MB of annotations in well under 2 s', () => {
+    const c = minimal();
+    c.annotations = {};
+    for (let i = 0; i < 10000; i++) c.annotations[`k.${i}`] = 'v'.repeat(1000);
+    const text = JSON.stringify(c);
+    const t0 = performance.now();
+    parseConfigText(text, 'config.json');
+    assert.ok(performance.now() - t0 < 2000, `${performance.now() - t0} ms`);
   });
 
   test('a valid bundle loads as a Spec, BOM and all', () => {
@@ -506,4 +532,315 @@ describe('other generated validators', () => {
     assert.equal(validateRuncState({ ...state, created: 'yesterday' }), false);
     assert.equal(validateRuncState({ ...state, extra: 1 }), false);
   });
+});
+
+describe('ids, process settings and error texts (issue 21)', () => {
+  test('uids and gids beyond 2147483647 are refused as runc refuses them', () => {
+    const range = /^uids and gids must be in range 0-2147483647 \(got \d+\)$/;
+    assertIssue(issuesAfter((c) => (c.process.user = { uid: 4294967295, gid: 0 })), 'process.user.uid', range);
+    assertIssue(issuesAfter((c) => (c.process.user = { uid: 0, gid: 2147483648 })), 'process.user.gid', range);
+    assertIssue(issuesAfter((c) => (c.process.user = { uid: 0, gid: 0, additionalGids: [5, 4294967295] })), 'process.user.additionalGids[1]', range);
+    assert.deepEqual(issuesAfter((c) => (c.process.user = { uid: 2147483647, gid: 2147483647, additionalGids: [2147483647] })), []);
+  });
+
+  test('id mappings whose range passes 4294967295 are refused', () => {
+    const userNs = (c: Json) => {
+      c.linux.namespaces.push({ type: 'user' });
+      c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    };
+    assertIssue(issuesAfter((c) => {
+      userNs(c);
+      c.linux.uidMappings = [{ containerID: 0, hostID: 4294967295, size: 1 }];
+    }), 'linux.uidMappings[0].hostID', /must not exceed 4294967295/);
+    assertIssue(issuesAfter((c) => {
+      userNs(c);
+      c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 4294967295 }];
+    }), 'linux.uidMappings[0].hostID');
+    assert.deepEqual(issuesAfter((c) => {
+      userNs(c);
+      c.linux.uidMappings = [{ containerID: 0, hostID: 2147483648, size: 65536 }];
+    }), []);
+  });
+
+  test('a NUL byte in cwd, too many additionalGids, effective caps not permitted', () => {
+    assertIssue(issuesAfter((c) => (c.process.cwd = '/tmp\0x')), 'process.cwd', 'must not contain a NUL byte');
+    const many = issuesAfter((c) => (c.process.user.additionalGids = Array.from({ length: 70000 }, (_, i) => i)));
+    assert.equal(many.length, 1, 'one issue for the whole list');
+    assertIssue(many, 'process.user.additionalGids', /at most 65536 entries.*NGROUPS_MAX.*70000/);
+    assert.ok(many[0]!.message.length < 200);
+    assert.deepEqual(issuesAfter((c) => (c.process.user.additionalGids = Array.from({ length: 65536 }, (_, i) => i))), []);
+    assertIssue(
+      issuesAfter((c) => (c.process.capabilities = { effective: ['CAP_CHOWN', 'CAP_KILL'], permitted: [] })),
+      'process.capabilities.permitted',
+      /must include every capability of capabilities.effective \(missing CAP_CHOWN, CAP_KILL\)/,
+    );
+  });
+
+  test('one problem: the message is one line naming the field', () => {
+    const config = minimal();
+    config.process.user.uid = 4294967295;
+    assert.throws(() => parseConfigText(JSON.stringify(config), 'config.json'), {
+      message: 'invalid config.json: process.user.uid: uids and gids must be in range 0-2147483647 (got 4294967295)',
+    });
+  });
+});
+
+describe('on real containers: refused at create, nothing left (issue 21)', () => {
+  const { root, bundle } = containerSuite(after);
+  const refused = (patch: (c: Json) => void, firstLine: RegExp) => {
+    const r = runts(['--root', root, 'run', '--bundle', bundle('id', patch), 'refused']);
+    assert.equal(r.status, 1, r.stderr);
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.match(lines[0]!, firstLine);
+    assert.ok(r.stderr.length < 1000, `a short error (${r.stderr.length} bytes)`);
+    assert.equal(r.stdout, '', 'the container never ran');
+    assert.ok(!existsSync(join(root, 'refused')), 'no state left');
+  };
+
+  const refusedAtStart = (dir: string, message: RegExp) => {
+    const r = runts(['--root', root, 'run', '--bundle', dir, 'refused']);
+    assert.equal(r.status, 1, r.stdout);
+    assert.match(r.stderr, message);
+    assert.ok(!existsSync(join(root, 'refused')), 'no state left');
+  };
+
+  test('uid 4294967295 (setresuid -1) never runs the container as root', () => {
+    refused(
+      (c) => (c.process.user = { uid: 4294967295, gid: 4294967295 }),
+      /^runts: invalid config.json: 2 problems; first: process.user.uid: uids and gids must be in range 0-2147483647 \(got 4294967295\)$/,
+    );
+    refused((c) => (c.process.user = { uid: 0, gid: 0, additionalGids: [4294967295] }), /process.user.additionalGids\[0\]: uids and gids must be in range/);
+    const r = runts(['--root', root, 'run', '--bundle', bundle('id -u; id -g; id -G', (c) => (c.process.user = { uid: 2147483647, gid: 2147483647, additionalGids: [2147483647] })), 'top-id']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, '2147483647\n2147483647\n2147483647\n');
+  });
+
+  test('exec --user and process.json with ids beyond 2147483647 are refused', (t) => {
+    const id = 'exec-ids';
+    // The detached container keeps its stdio: give it none, or spawnSync waits for it.
+    const started = spawnSync(RUNTS, ['--root', root, 'run', '-d', '--bundle', bundle('sleep 60'), id], { stdio: 'ignore', timeout: 30_000 });
+    assert.equal(started.status, 0);
+    t.after(() => runts(['--root', root, 'delete', '--force', id]));
+    for (const user of ['4294967295', '0:4294967295', '2147483648:0']) {
+      const r = runts(['--root', root, 'exec', '--user', user, id, 'id']);
+      assert.equal(r.status, 255, `--user ${user}: ${r.stdout}`); // runc exec fails with 255 too
+      assert.match(r.stderr, /^runts: .*uids and gids must be in range 0-2147483647\n$/);
+    }
+    const g = runts(['--root', root, 'exec', '--additional-gids', '4294967295', id, 'id']);
+    assert.equal(g.status, 255, g.stdout);
+    assert.match(g.stderr, /user.additionalGids\[0\]: uids and gids must be in range 0-2147483647/);
+    const file = join(root, '..', 'process.json');
+    writeFileSync(file, JSON.stringify({ cwd: '/', args: ['id'], user: { uid: 4294967295, gid: 0 } }));
+    const p = runts(['--root', root, 'exec', '--process', file, id]);
+    assert.equal(p.status, 255, p.stdout);
+    assert.match(p.stderr, /^runts: exec failed: invalid process: user.uid: uids and gids must be in range 0-2147483647 \(got 4294967295\)\n$/);
+    const ok = runts(['--root', root, 'exec', '--user', '2147483647:2147483647', id, 'id', '-u']);
+    assert.equal(ok.stdout, '2147483647\n', ok.stderr);
+  });
+
+  test('RLIMIT_CORE 2^64-1 is RLIM_INFINITY inside; RLIMIT_NOFILE 2^64-1 fails as under runc (no CAP_SYS_RESOURCE)', () => {
+    const unlimited = '18446744073709551615';
+    // JSON.stringify cannot write 2^64-1 exactly: write 0 and replace the literal in the file.
+    const make = (type: string, script: string) => {
+      const dir = bundle(script, (c) => (c.process.rlimits = [{ type, hard: 0, soft: 0 }]));
+      const file = join(dir, 'config.json');
+      const cfg = JSON.stringify(JSON.parse(readFileSync(file, 'utf8')));
+      assert.ok(cfg.includes('"hard":0,"soft":0'));
+      writeFileSync(file, cfg.replace('"hard":0,"soft":0', `"hard":${unlimited},"soft":${unlimited}`));
+      return dir;
+    };
+    const core = runts(['--root', root, 'run', '--bundle', make('RLIMIT_CORE', 'grep "core file" /proc/self/limits; ulimit -c'), 'core']);
+    assert.equal(core.status, 0, core.stderr);
+    assert.match(core.stdout, /^Max core file size\s+unlimited\s+unlimited\s+bytes\s*\nunlimited\n$/);
+    // The exact value also survives the state file and the exec bootstrap.
+    const started = spawnSync(RUNTS, ['--root', root, 'run', '-d', '--bundle', make('RLIMIT_CORE', 'sleep 60'), 'core-exec'], { stdio: 'ignore', timeout: 30_000 });
+    assert.equal(started.status, 0);
+    try {
+      const e = runts(['--root', root, 'exec', 'core-exec', 'sh', '-c', 'ulimit -c']);
+      assert.equal(e.stdout, 'unlimited\n', e.stderr);
+    } finally {
+      runts(['--root', root, 'delete', '--force', 'core-exec']);
+    }
+    // Root here cannot raise NOFILE past its own hard limit: runc fails with EPERM as well.
+    refusedAtStart(make('RLIMIT_NOFILE', 'true'), /RLIMIT_NOFILE 18446744073709551615:18446744073709551615: EPERM/);
+  });
+
+  test('10 MB of annotations: the container runs, in time linear in the config (issue 21.6)', () => {
+    const dir = bundle('echo ran', (c) => {
+      c.annotations = {};
+      for (let i = 0; i < 10000; i++) c.annotations[`k.${i}`] = 'v'.repeat(1000);
+    });
+    const t0 = performance.now();
+    const r = runts(['--root', root, 'run', '--bundle', dir, 'big-config'], { timeout: 60_000 });
+    const ms = performance.now() - t0;
+    assert.equal(r.stdout, 'ran\n', r.stderr);
+    // Before: about 25 s (the sync channel rescanned its buffer on every read); now ~3 s here.
+    assert.ok(ms < 15_000, `run took ${Math.round(ms)} ms`);
+  });
+
+  test('a NUL in cwd, 70000 additionalGids, effective caps that are not permitted fail at create', () => {
+    refused((c) => (c.process.cwd = '/tmp\0x'), /^runts: invalid config.json: process.cwd: must not contain a NUL byte$/);
+    refused(
+      (c) => (c.process.user.additionalGids = Array.from({ length: 70000 }, (_, i) => i)),
+      /^runts: invalid config.json: process.user.additionalGids: must have at most 65536 entries/,
+    );
+    refused(
+      (c) => (c.process.capabilities.permitted = []),
+      /^runts: invalid config.json: process.capabilities.permitted: must include every capability of capabilities.effective \(missing CAP_AUDIT_WRITE, CAP_KILL, CAP_NET_BIND_SERVICE\)$/,
+    );
+  });
+});
+
+describe('exact 64-bit integers, nesting and clear texts (issue 21)', () => {
+  const text = (mutate: (c: Json) => void, edit: (t: string) => string = (t) => t) => {
+    const c = minimal();
+    mutate(c);
+    return edit(JSON.stringify(c));
+  };
+
+  test('integers beyond 2^53 keep their exact value; beyond 2^64-1 they are refused', () => {
+    const spec = parseConfigText(text((c) => {
+      c.process.rlimits = [{ type: 'RLIMIT_CORE', hard: 0, soft: 0 }];
+      c.linux.resources = { memory: { limit: 0 } };
+    }, (t) => t.replace('"hard":0,"soft":0', '"hard":18446744073709551615,"soft":18446744073709551614').replace('"limit":0', '"limit":9223372036854775807')), 'config.json') as Json;
+    assert.equal(spec.process.rlimits[0].hard, 18446744073709551615n);
+    assert.equal(spec.process.rlimits[0].soft, 18446744073709551614n);
+    assert.equal(spec.linux.resources.memory.limit, 9223372036854775807n);
+    assert.throws(() => parseConfigText(text((c) => (c.process.rlimits = [{ type: 'RLIMIT_CORE', hard: 0, soft: 0 }]), (t) => t.replace('"hard":0', '"hard":18446744073709551616')), 'config.json'), {
+      message: 'invalid config.json: process.rlimits[0].hard: must be at most 18446744073709551615',
+    });
+    // int64 fields: one past 2^63-1 is refused even though a double cannot tell them apart.
+    assert.throws(() => parseConfigText(text((c) => (c.linux.resources = { memory: { limit: 0 } }), (t) => t.replace('"limit":0', '"limit":9223372036854775808')), 'config.json'), {
+      message: 'invalid config.json: linux.resources.memory.limit: must be at most 9223372036854775807',
+    });
+  });
+
+  test('the exact value survives the sync channel and the state file (stringifyJson/parseJson)', async () => {
+    const { parseJson, stringifyJson } = await import('../src/json.js');
+    const doc = { a: 18446744073709551615n, b: [-9223372036854775808n, 1, 'x'], s: '18446744073709551615' };
+    const back = parseJson(stringifyJson(doc)).value;
+    assert.deepEqual(back, doc);
+  });
+
+  test('1e400, a NUL in cgroupsPath, deep nesting: messages name the field', () => {
+    assert.throws(() => parseConfigText(text(() => {}, (t) => t.replace('"uid":0', '"uid":1e400')), 'config.json'), {
+      message: 'invalid config.json: process.user.uid: must be an integer (got 1e400)',
+    });
+    assert.throws(() => parseConfigText(text((c) => (c.linux.cgroupsPath = '/a\0b')), 'config.json'), {
+      message: 'invalid config.json: linux.cgroupsPath: must not contain a NUL byte',
+    });
+    const deep = text(() => {}, (t) => `${t.slice(0, -1)},"x":${'['.repeat(100000)}${']'.repeat(100000)}}`);
+    assert.throws(() => parseConfigText(deep, 'config.json'), { message: 'config.json: invalid JSON: nested more than 1000 levels deep' });
+    // Extension fields nested as deep as that are fine.
+    const ok = text(() => {}, (t) => `${t.slice(0, -1)},"x":${'['.repeat(999)}${']'.repeat(999)}}`);
+    assert.ok(parseConfigText(ok, 'config.json'));
+  });
+
+  test('many problems: every one listed, the first line a summary', () => {
+    const t = text((c) => (c.process.user = { uid: 4294967295, gid: 4294967295, additionalGids: [4294967295] }));
+    assert.throws(() => parseConfigText(t, 'config.json'), (err: Error) => {
+      const lines = err.message.split('\n');
+      assert.equal(lines[0], 'invalid config.json: 3 problems; first: process.user.uid: uids and gids must be in range 0-2147483647 (got 4294967295)');
+      assert.deepEqual(lines.slice(1).map((l) => l.split(':')[0]!.trim()), ['process.user.uid', 'process.user.gid', 'process.user.additionalGids[0]']);
+      return true;
+    });
+  });
+});
+
+describe("Go's null: read as absent, as runc reads it (issue 13)", () => {
+  // Every optional member the schema knows, for each object of the config, set to null.
+  const schemas = new Map<string, Json>(
+    ['config.schema.json', 'config-linux.schema.json', 'defs.schema.json'].map((f) => [f, JSON.parse(readFileSync(join(import.meta.dirname, '..', 'schemas', f), 'utf8'))]),
+  );
+  const resolve = (node: Json, file: string): [Json, string] => {
+    while (node?.$ref) {
+      const [f, ptr = ''] = String(node.$ref).split('#');
+      file = f || file;
+      node = ptr.split('/').filter(Boolean).reduce((n: Json, k: string) => n?.[k], schemas.get(file));
+    }
+    return [node, file];
+  };
+  // Fields runts (and runc) need on Linux though the schema makes them optional.
+  const NEEDED = new Set(['root', 'process', 'linux', 'process.args', 'process.cwd', 'linux.namespaces', 'process.user']);
+  const nullEveryOptional = (value: Json, schemaNode: Json, file: string, at: string): number => {
+    const [node, f] = resolve(schemaNode, file);
+    let n = 0;
+    if (Array.isArray(value)) {
+      if (node?.items) for (const v of value) n += nullEveryOptional(v, node.items, f, at);
+      return n;
+    }
+    if (value === null || typeof value !== 'object' || !node?.properties) return n;
+    const required = new Set<string>(node.required ?? []);
+    for (const [k, sub] of Object.entries(node.properties)) {
+      const path = at ? `${at}.${k}` : k;
+      if (k in value) n += nullEveryOptional(value[k], sub, f, path);
+      else if (!required.has(k) && !NEEDED.has(path)) {
+        value[k] = null;
+        n++;
+      }
+    }
+    return n;
+  };
+
+  test('a config with every optional member null loads, and nothing downstream sees a null', () => {
+    const c = minimal();
+    c.mounts = [{ destination: '/proc', type: 'proc', source: 'proc' }];
+    c.process.capabilities = { bounding: ['CAP_KILL'] };
+    c.linux.resources = { memory: {} };
+    const count = nullEveryOptional(c, { $ref: 'config.schema.json' }, 'config.schema.json', '');
+    assert.ok(count > 40, `nulled ${count} members`);
+    const spec = parseConfigText(JSON.stringify(c), 'config.json');
+    assert.ok(!JSON.stringify(spec).includes('null'), JSON.stringify(spec));
+  });
+
+  test('null for a required member is still an error; null inside string maps too', () => {
+    assertIssueText(() => {
+      const c = minimal();
+      c.process.args = null;
+      return c;
+    }, 'process.args: is required');
+    assertIssueText(() => {
+      const c = minimal();
+      c.root.path = null;
+      return c;
+    }, 'root.path: is required');
+    assertIssueText(() => {
+      const c = minimal();
+      c.annotations = { a: null };
+      return c;
+    }, 'annotations.a: must be a string (got null)');
+  });
+
+  describe('on real containers', () => {
+    const { root, bundle } = containerSuite(after);
+
+    test('a runts spec config with every optional member null runs', () => {
+      let count = 0;
+      const dir = bundle('echo ran; id -u', (c) => (count = nullEveryOptional(c, { $ref: 'config.schema.json' }, 'config.schema.json', '')));
+      assert.ok(count > 30, `nulled ${count} members`);
+      const r = runts(['--root', root, 'run', '--bundle', dir, 'all-null']);
+      assert.equal(r.stderr, '');
+      assert.equal(r.stdout, 'ran\n0\n');
+      assert.equal(r.status, 0);
+    });
+
+    test("podman's seccomp profile (\"args\": null) applies", (t) => {
+      const profile = '/usr/share/containers/seccomp.json';
+      if (!existsSync(profile)) return t.skip(`${profile} missing (golang-github-containers-common)`);
+      const text = readFileSync(profile, 'utf8');
+      assert.match(text, /"args": null/);
+      const dir = bundle('grep -E "^Seccomp(_filters)?:" /proc/self/status', (c) => (c.linux.seccomp = JSON.parse(text)));
+      const r = runts(['--root', root, 'run', '--bundle', dir, 'podman-seccomp']);
+      assert.equal(r.stderr, '');
+      assert.match(r.stdout, /^Seccomp:\s+2\nSeccomp_filters:\s+1\n$/);
+      assert.equal(r.status, 0);
+    });
+  });
+
+  function assertIssueText(make: () => Json, expected: string): void {
+    assert.throws(() => parseConfigText(JSON.stringify(make()), 'config.json'), (err: Error) => {
+      assert.ok(err.message.split('\n').some((l) => l.trim() === expected || l.endsWith(`: ${expected}`)), err.message);
+      return true;
+    });
+  }
 });

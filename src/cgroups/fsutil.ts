@@ -119,8 +119,12 @@ export function getValueByKey(dir: string, file: string, key: string): bigint {
   return 0n;
 }
 
-/** An integer as the kernel wants it: no exponent, no fraction. */
-export function intStr(n: number): string {
+/**
+ * An integer as the kernel wants it: no exponent, no fraction. Values of config.json beyond
+ * 2^53 arrive as exact bigints (src/json.ts), though typed as numbers by the spec types.
+ */
+export function intStr(n: number | bigint): string {
+  if (typeof n === 'bigint') return n.toString();
   if (!Number.isFinite(n)) throw new Error(`invalid number ${n}`);
   return BigInt(Math.trunc(n)).toString();
 }

@@ -10,7 +10,8 @@ import { emptyResources, type DeviceRule, type DeviceType, type Resources } from
 /** runc 1.1's shares (2..262144) → cpu.weight (1..10000). */
 export function sharesToWeight(shares: number): number {
   if (shares === 0) return 0;
-  return 1 + Math.floor(((shares - 2) * 9999) / 262142);
+  // Number(): shares past 2^53 arrive as bigints; the kernel clamps the weight anyway.
+  return 1 + Math.floor(((Number(shares) - 2) * 9999) / 262142);
 }
 
 /** blkio.weight (10..1000) → io.weight (1..10000). */
@@ -26,7 +27,9 @@ export function swapToV2(memorySwap: number, memory: number): number {
   if (memory === 0 || memory === -1) throw new Error('unable to set swap limit without memory limit');
   if (memory < 0) throw new Error(`invalid memory value: ${memory}`);
   if (memorySwap < memory) throw new Error('memory+swap limit should be >= memory limit');
-  return memorySwap - memory;
+  // Exact: either may be a bigint (a config value past 2^53).
+  const swap = BigInt(memorySwap) - BigInt(memory);
+  return (swap <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(swap) : swap) as number;
 }
 
 export function deviceRulesFromSpec(devices: NonNullable<LinuxResources['devices']>): DeviceRule[] {

@@ -20,6 +20,8 @@ import { PtyRelay } from '../process/pty-relay.js';
 import { waitPidAsync } from '../linux/wait.js';
 import { selinuxEnabled } from '../init/lsm.js';
 import { checkCapabilities } from '../process/capabilities.js';
+import { describeIssues, processIssues } from '../spec/validate.js';
+import { parseSpecJson } from '../spec/load.js';
 
 type Process = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 type Spec = {
@@ -62,10 +64,14 @@ function validateProcessSpec(p: Process | undefined): asserts p is Process {
   if (p.env !== undefined && (!Array.isArray(p.env) || !p.env.every((e: unknown) => typeof e === 'string'))) {
     throw new Error('env must be an array of strings');
   }
+  const issues = processIssues(p);
+  if (issues.length > 0) throw new Error(describeIssues('invalid process', issues));
 }
 
 function parseId(what: string, s: string): number {
-  if (!/^\d+$/.test(s) || Number(s) > 0xffffffff) throw new Error(`bad ${what}: strconv.Atoi: parsing ${JSON.stringify(s)}: invalid syntax`);
+  if (!/^\d+$/.test(s)) throw new Error(`bad ${what}: strconv.Atoi: parsing ${JSON.stringify(s)}: invalid syntax`);
+  // runc refuses these when it sets up the user; an id past int32 must never reach setresuid.
+  if (BigInt(s) > 2147483647n) throw new Error(`--user ${what} ${s}: uids and gids must be in range 0-2147483647`);
   return Number(s);
 }
 
@@ -79,12 +85,8 @@ export function processFromFlags(flags: CommandContext['flags'], args: string[],
     } catch (e) {
       throw new Error(`open ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`);
     }
-    let p: Process;
-    try {
-      p = JSON.parse(text);
-    } catch (e) {
-      throw new Error(`${file}: ${(e as Error).message}`);
-    }
+    // As config.json: exact 64-bit integers (rlimits), null members absent (Go's reading).
+    const p = parseSpecJson(text, file).value as Process;
     validateProcessSpec(p);
     return p;
   }

@@ -28,11 +28,13 @@ export async function run(ctx: CommandContext): Promise<number> {
   const bundleDir = path.resolve(opts.bundle);
 
   let relaySocket: number | undefined;
-  if (!detach && !opts.consoleSocket && loadBundleConfig(opts.bundle).process?.terminal) {
+  // Loaded once for the terminal decision and for create (a large config costs per read).
+  opts.spec = loadBundleConfig(opts.bundle);
+  if (!detach && !opts.consoleSocket && opts.spec.process?.terminal) {
     const [ours, theirs] = socketPair();
     relaySocket = ours;
     opts.consoleSocketFd = theirs;
-  } else if (detach && !opts.consoleSocket && loadBundleConfig(opts.bundle).process?.terminal) {
+  } else if (detach && !opts.consoleSocket && opts.spec.process?.terminal) {
     throw new UserError('cannot allocate tty if runts will detach without setting console socket');
   }
 

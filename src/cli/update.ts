@@ -6,6 +6,7 @@
  * not given becomes 0, "leave as is"); the whole set is written again
  * (devices untouched) and kept in the container's record for later updates.
  */
+import { parseJson } from '../json.js';
 import fs from 'node:fs';
 import { UserError } from '../errors.js';
 import { StateStore } from '../container/state-store.js';
@@ -45,7 +46,8 @@ function defaults(): Update {
 function fromJson(text: string): Update {
   let doc: LinuxResources;
   try {
-    doc = JSON.parse(text) as LinuxResources;
+    // Exact 64-bit integers, as config.json (memory limits past 2^53 stay exact).
+    doc = parseJson(text).value as LinuxResources;
   } catch (e) {
     throw new UserError((e as Error).message);
   }

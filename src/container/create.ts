@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { loadBundleConfig } from '../spec/load.js';
+import type { Spec } from '../spec/types.gen.js';
 import { mkfifo } from '../linux/fs.js';
 import { faultPoint } from '../process/fault.js';
 import { ptraceInReach, reexecSealed } from '../process/reexec.js';
@@ -44,6 +45,8 @@ export interface CreateOptions {
   preserveFds: number;
   /** Where warnings go (the --log file, or stderr). */
   warn?: (msg: string) => void;
+  /** The bundle's config.json already loaded by the caller (`run`): read and checked once. */
+  spec?: Spec;
 }
 
 export interface Created {
@@ -88,7 +91,7 @@ function checkNamespacePath(type: string, nsPath: string): void {
 export function createContainer(store: StateStore, o: CreateOptions): Created {
   validateContainerId(o.id);
   const bundle = path.resolve(o.bundle);
-  const spec = loadBundleConfig(bundle) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const spec = (o.spec ?? loadBundleConfig(bundle)) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
   debug(`loaded and validated ${path.join(bundle, 'config.json')}`);
   if (!spec.process) throw new UserError('config.json: process is required to create a container');
   const hasConsole = o.consoleSocket !== undefined || o.consoleSocketFd !== undefined;
@@ -225,7 +228,8 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
         preserveFds: o.preserveFds,
         joinNamespaces: join,
         unshareCgroupNs: newCgroupNs,
-        hookState: hookState(record, 'created', 0),
+        // Without annotations: the init takes them from spec, so a large config is not sent twice.
+        hookState: hookState({ ...record, annotations: undefined }, 'created', 0),
         mountFds: mountSources.fds,
         bindSourcesFd: sourcesSocket[1],
       },

@@ -75,6 +75,8 @@ function runHook(kind: HookName, hook: Hook, input: string, where: HookContext):
 
 /** Run hooks in order; the first that fails stops the list and fails the operation. */
 export function runHooks(kind: HookName, hooks: Hook[] | undefined, state: Record<string, unknown>, where: HookContext): void {
+  // The state carries the annotations, megabytes in some configs: written only when needed.
+  if (!hooks || hooks.length === 0) return;
   const input = JSON.stringify(state);
   for (const hook of hooks ?? []) runHook(kind, hook, input, where);
 }

@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseJson, stringifyJson } from '../json.js';
 import { UserError } from '../errors.js';
 import { FileLock } from '../linux/flock.js';
 import { validateContainerId } from './id.js';
@@ -66,7 +67,7 @@ export class StateStore {
       throw e;
     }
     try {
-      return JSON.parse(text) as ContainerRecord;
+      return parseJson(text).value as ContainerRecord;
     } catch {
       throw new UserError(`corrupt state file ${file}`);
     }
@@ -92,7 +93,8 @@ export class StateStore {
   write(rec: ContainerRecord): void {
     const dir = this.dir(rec.id);
     const tmp = path.join(dir, `.${STATE_FILE}.${process.pid}.tmp`);
-    fs.writeFileSync(tmp, JSON.stringify(rec), { mode: 0o600 });
+    // stringifyJson: the config's 64-bit integers stay exact (and bigints do not throw).
+    fs.writeFileSync(tmp, stringifyJson(rec), { mode: 0o600 });
     fs.renameSync(tmp, path.join(dir, STATE_FILE));
   }
 

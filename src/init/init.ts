@@ -40,6 +40,11 @@ import { O_PATH } from '../linux/openat2.js';
 import { setLinkUp } from '../linux/netdev.js';
 import { createCwd, enterCwd, enterCwdAsUser } from './cwd.js';
 
+/** The hook state `create` sent, with the config's annotations (sent once, in spec). */
+function hookStateOf(b: InitBootstrap): Record<string, unknown> {
+  return b.spec.annotations ? { ...b.hookState, annotations: b.spec.annotations } : b.hookState;
+}
+
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export function runInit(): void {
@@ -190,7 +195,7 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
   const reply = channel.receive<ParentMessage>();
   if (reply?.type !== 'hooks-done') throw new Error('init: runts went away during hooks');
   // As runc's init: the container process's environment, from the rootfs (still a host path here).
-  runHooks('createContainer', spec.hooks?.createContainer, b.hookState, { env: envRecord(proc.env ?? []), cwd: b.rootfs });
+  runHooks('createContainer', spec.hooks?.createContainer, hookStateOf(b), { env: envRecord(proc.env ?? []), cwd: b.rootfs });
 
   if (hasMountNs) enterRoot(rootOpts, b.noPivot);
   else {
@@ -250,7 +255,7 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
   fs.closeSync(execFifo);
   channel.close();
   // As runc's init: the process's environment (HOME filled in) and working directory.
-  runHooks('startContainer', spec.hooks?.startContainer, { ...b.hookState, status: 'created', pid: process.pid }, { env: envRecord(exec.env), cwd: proc.cwd ?? '/' });
+  runHooks('startContainer', spec.hooks?.startContainer, { ...hookStateOf(b), status: 'created', pid: process.pid }, { env: envRecord(exec.env), cwd: proc.cwd ?? '/' });
   fs.writeSync(fifo, '0');
   fs.closeSync(fifo);
 

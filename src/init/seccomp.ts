@@ -67,10 +67,10 @@ function actionValue(name: string, errnoRet: number | undefined, where: string):
 }
 
 const U64_MAX = (1n << 64n) - 1n;
-/** JSON numbers above 2^53 lose precision; 2^64-1 parses to 2^64: clamp it back. */
-function u64(v: number | undefined): bigint {
+/** An argument value: values past 2^53 arrive as exact bigints (src/json.ts). */
+function u64(v: number | bigint | undefined): bigint {
   if (v === undefined) return 0n;
-  const b = BigInt(Math.trunc(v));
+  const b = typeof v === 'bigint' ? v : BigInt(Math.trunc(v));
   if (b > U64_MAX) return U64_MAX;
   return BigInt.asUintN(64, b);
 }

@@ -4,6 +4,7 @@
  * the only module src/process/ and src/init/ share.
  */
 import fs from 'node:fs';
+import { parseJson, stringifyJson } from '../json.js';
 
 /** Everything the init needs, sent once it runs. */
 export interface InitBootstrap {
@@ -81,38 +82,50 @@ export type InitMessage =
   | { type: 'ready' }
   | { type: 'error'; message: string };
 
-/** A message channel on a blocking socket fd. */
+/**
+ * A message channel on a blocking socket fd. Each message is one line of JSON written by
+ * stringifyJson, so 64-bit integers of the config (RLIM_INFINITY, memory limits) reach the
+ * other side exactly. Reading costs linear time in the message: only newly read bytes are
+ * searched for the newline, and a message is decoded once, when it is complete.
+ */
 export class SyncChannel {
-  private pending = '';
+  /** Bytes read after the last complete message, not yet searched for a newline. */
+  private rest: Buffer = Buffer.alloc(0);
+  /** Parts of the message being received (none of them holds a newline). */
+  private parts: Buffer[] = [];
 
   constructor(readonly fd: number) {}
 
   send(msg: ParentMessage | InitMessage): void {
-    const data = Buffer.from(JSON.stringify(msg) + '\n');
+    const data = Buffer.from(stringifyJson(msg) + '\n');
     let off = 0;
     while (off < data.length) off += fs.writeSync(this.fd, data, off);
   }
 
   /** Blocks for the next message; undefined at end of stream (the peer is gone). */
   receive<T extends ParentMessage | InitMessage>(): T | undefined {
-    const buf = Buffer.alloc(65536);
     for (;;) {
-      const nl = this.pending.indexOf('\n');
+      const nl = this.rest.indexOf(0x0a);
       if (nl >= 0) {
-        const line = this.pending.slice(0, nl);
-        this.pending = this.pending.slice(nl + 1);
-        return JSON.parse(line) as T;
+        this.parts.push(this.rest.subarray(0, nl));
+        this.rest = this.rest.subarray(nl + 1);
+        const line = Buffer.concat(this.parts).toString('utf8');
+        this.parts = [];
+        return parseJson(line).value as T;
       }
+      if (this.rest.length > 0) this.parts.push(this.rest);
+      const buf = Buffer.allocUnsafe(READ_SIZE);
       let n: number;
       try {
         n = fs.readSync(this.fd, buf, 0, buf.length, null);
       } catch (e) {
+        this.rest = Buffer.alloc(0);
         if ((e as NodeJS.ErrnoException).code === 'EAGAIN' || (e as NodeJS.ErrnoException).code === 'EINTR') continue;
         if ((e as NodeJS.ErrnoException).code === 'ECONNRESET') return undefined;
         throw e;
       }
       if (n === 0) return undefined;
-      this.pending += buf.toString('utf8', 0, n);
+      this.rest = buf.subarray(0, n);
     }
   }
 
@@ -122,3 +135,6 @@ export class SyncChannel {
     } catch {}
   }
 }
+
+// Large enough that a config of megabytes arrives in few reads; most messages are far smaller.
+const READ_SIZE = 1 << 20;

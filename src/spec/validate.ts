@@ -18,14 +18,28 @@ interface RawIssue {
   message: string;
 }
 
-/** Every problem with a parsed config.json; empty when it is usable. */
-export function checkConfig(raw: unknown): ConfigIssue[] {
-  const schema = validateConfig(raw) ? [] : schemaIssues(validateConfig.errors ?? [], raw);
+/**
+ * Every problem with a parsed config.json; empty when it is usable. `sources` gives, by
+ * formatted path, the literal text of numbers a double cannot show (1e400, 2^64), for messages.
+ */
+export function checkConfig(raw: unknown, sources?: ReadonlyMap<string, string>): ConfigIssue[] {
+  const schema = validateConfig(raw) ? [] : schemaIssues(validateConfig.errors ?? [], raw, sources);
   // Semantic checks only look at subtrees the schema accepted, so a value of the wrong type
   // yields one clear message instead of a cascade.
   const clean = (path: Segment[]) => !schema.some((e) => overlaps(e.path, path));
   const semantic = semanticIssues(raw, clean).filter((s) => clean(s.path));
   return finish([...schema, ...semantic], raw);
+}
+
+/**
+ * An error text for a list of issues whose first line alone says what is wrong (clients such
+ * as containerd keep one line): `<title>: <path>: <message>` for one issue, else
+ * `<title>: N problems; first: <path>: <message>` followed by every issue, one per line.
+ */
+export function describeIssues(title: string, issues: readonly ConfigIssue[]): string {
+  const line = (i: ConfigIssue) => `${i.path}: ${i.message}`;
+  if (issues.length === 1) return `${title}: ${line(issues[0]!)}`;
+  return `${title}: ${issues.length} problems; first: ${line(issues[0]!)}\n${issues.map((i) => `  ${line(i)}`).join('\n')}`;
 }
 
 /** Words ajv errors as issues; usable with any generated validator (features, state, ...). */
@@ -47,16 +61,8 @@ export function formatPath(path: readonly Segment[]): string {
 
 /** De-duplicates and sorts into document order, so the list reads top to bottom. */
 function finish(issues: RawIssue[], data: unknown): ConfigIssue[] {
-  const order = issues.length > 1 ? documentOrder(data) : new Map<string, number>();
-  const rank = (path: Segment[]) => {
-    // A missing property ranks with the closest ancestor that exists.
-    for (let n = path.length; n >= 0; n--) {
-      const r = order.get(formatPath(path.slice(0, n)));
-      if (r !== undefined) return r;
-    }
-    return 0;
-  };
-  const sorted = issues.map((i, n) => ({ i, n, r: rank(i.path) })).sort((a, b) => a.r - b.r || a.n - b.n);
+  const compare = documentOrder(data);
+  const sorted = issues.map((i, n) => ({ i, n })).sort((a, b) => compare(a.i.path, b.i.path) || a.n - b.n);
   const seen = new Set<string>();
   const out: ConfigIssue[] = [];
   for (const { i } of sorted) {
@@ -70,16 +76,29 @@ function finish(issues: RawIssue[], data: unknown): ConfigIssue[] {
   return out;
 }
 
-/** Position of every node of the document in a depth-first walk, keyed by formatted path. */
-function documentOrder(data: unknown): Map<string, number> {
-  const order = new Map<string, number>();
-  const visit = (node: unknown, path: Segment[]) => {
-    order.set(formatPath(path), order.size);
-    if (Array.isArray(node)) node.forEach((v, i) => visit(v, [...path, i]));
-    else if (isObject(node)) for (const [k, v] of Object.entries(node)) visit(v, [...path, k]);
+/**
+ * Compares two paths by where they are in the document (depth-first, keys in their order).
+ * Only the objects on the paths compared are looked at, so sorting costs nothing like a walk
+ * of a large document. A missing property sorts right after its parent.
+ */
+function documentOrder(data: unknown): (a: readonly Segment[], b: readonly Segment[]) => number {
+  const keyIndex = new Map<object, Map<string, number>>();
+  const indexOf = (node: unknown, key: Segment): number => {
+    if (typeof key === 'number') return key;
+    if (!isObject(node)) return -1;
+    let keys = keyIndex.get(node);
+    if (!keys) keyIndex.set(node, (keys = new Map(Object.keys(node).map((k, i) => [k, i]))));
+    return keys.get(key) ?? -1;
   };
-  visit(data, []);
-  return order;
+  return (a, b) => {
+    let node: unknown = data;
+    const n = Math.min(a.length, b.length);
+    for (let d = 0; d < n; d++) {
+      if (a[d] !== b[d]) return indexOf(node, a[d]!) - indexOf(node, b[d]!);
+      node = (node as Record<string | number, unknown> | undefined)?.[a[d]!];
+    }
+    return a.length - b.length;
+  };
 }
 
 /** True when one path is a prefix of the other (same node, ancestor or descendant). */
@@ -130,7 +149,8 @@ function describeType(types: string): string {
 }
 
 /** A short rendering of the offending value, to show next to a type error. */
-function shown(value: unknown): string {
+function shown(value: unknown, source?: string): string {
+  if (source !== undefined) return source.length > 40 ? `${source.slice(0, 37)}...` : source;
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
@@ -144,13 +164,13 @@ function valueAt(data: unknown, path: readonly Segment[]): unknown {
   return node;
 }
 
-function sentence(e: ValidationError, value: unknown): string {
+function sentence(e: ValidationError, value: unknown, source?: string): string {
   const p = e.params as Record<string, unknown>;
   switch (e.keyword) {
     case 'required':
       return 'is required';
     case 'type':
-      return `must be ${describeType(String(p.type))} (got ${shown(value)})`;
+      return `must be ${describeType(String(p.type))} (got ${shown(value, source)})`;
     case 'enum':
       return `must be one of: ${(p.allowedValues as unknown[]).map((v) => (v === '' ? '""' : String(v))).join(', ')}`;
     case 'minimum': {
@@ -186,7 +206,8 @@ function sentence(e: ValidationError, value: unknown): string {
   }
 }
 
-function schemaIssues(errors: readonly ValidationError[], data: unknown): RawIssue[] {
+function schemaIssues(errors: readonly ValidationError[], data: unknown, sources?: ReadonlyMap<string, string>): RawIssue[] {
+  const sourceAt = (path: Segment[]) => sources?.get(formatPath(path));
   // allErrors makes anyOf/oneOf report every failed branch. A branch that merely had the
   // wrong type says nothing useful on its own, so fold those into one "must be X or Y", and
   // keep only the deeper errors of branches that did match the type.
@@ -218,14 +239,14 @@ function schemaIssues(errors: readonly ValidationError[], data: unknown): RawIss
       issues.push({
         path,
         message: types
-          ? `must be ${describeType([...new Set(types)].join(','))} (got ${shown(valueAt(data, path))})`
+          ? `must be ${describeType([...new Set(types)].join(','))} (got ${shown(valueAt(data, path), sourceAt(path))})`
           : e.keyword === 'oneOf'
             ? 'must match exactly one of the allowed forms'
             : 'does not match any of the allowed forms',
       });
       continue;
     }
-    issues.push({ path, message: sentence(e, valueAt(data, path)) });
+    issues.push({ path, message: sentence(e, valueAt(data, path), sourceAt(path)) });
   }
   return issues;
 }
@@ -243,6 +264,8 @@ const obj = (v: unknown): Obj | undefined => (isObject(v) ? v : undefined);
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
+/** An integer as config.json holds it: a number, or a bigint beyond 2^53 (src/json.ts). */
+const isInteger = (v: unknown): v is number | bigint => Number.isInteger(v) || typeof v === 'bigint';
 
 const RLIMITS = new Set([
   'RLIMIT_AS', 'RLIMIT_CORE', 'RLIMIT_CPU', 'RLIMIT_DATA', 'RLIMIT_FSIZE', 'RLIMIT_LOCKS',
@@ -292,6 +315,7 @@ function semanticIssues(raw: unknown, clean: (path: Segment[]) => boolean): RawI
   if (typeof config.domainname === 'string' && config.domainname !== '' && lacksNs('uts')) {
     add(['domainname'], 'cannot be set without a uts namespace in linux.namespaces');
   }
+  checkNulBytes(config, add);
   if (!linux) return issues;
 
   // User namespace and id mappings (runc: libcontainer/configs/validate).
@@ -304,6 +328,8 @@ function semanticIssues(raw: unknown, clean: (path: Segment[]) => boolean): RawI
     // accepted: containerd and CRI-O send both, and only the runtime can compare them.)
     if (!present && userNs && !userNs.path) add(['linux', key], 'is required when creating a new user namespace');
   }
+
+  for (const key of ['uidMappings', 'gidMappings'] as const) checkIdMappings(linux[key], ['linux', key], add);
 
   // Time namespace offsets.
   const timeOffsets = obj(linux.timeOffsets);
@@ -363,6 +389,34 @@ function semanticIssues(raw: unknown, clean: (path: Segment[]) => boolean): RawI
 
 type Add = (path: Segment[], message: string) => void;
 
+/**
+ * Strings that become C strings (paths, argv, labels) cannot hold a NUL: the kernel would
+ * see them cut short, and Node refuses them with an internal message. (mounts, env and cwd
+ * are checked with the rest of their object.)
+ */
+function checkNulBytes(config: Obj, add: Add): void {
+  const check = (path: Segment[], v: unknown) => {
+    if (typeof v === 'string' && v.includes('\0')) add(path, 'must not contain a NUL byte');
+  };
+  const linux = obj(config.linux);
+  const proc = obj(config.process);
+  check(['root', 'path'], obj(config.root)?.path);
+  for (const k of ['hostname', 'domainname'] as const) check([k], config[k]);
+  arr(proc?.args).forEach((a, i) => check(['process', 'args', i], a));
+  for (const k of ['apparmorProfile', 'selinuxLabel'] as const) check(['process', k], proc?.[k]);
+  for (const k of ['cgroupsPath', 'mountLabel'] as const) check(['linux', k], linux?.[k]);
+  check(['linux', 'seccomp', 'listenerPath'], obj(linux?.seccomp)?.listenerPath);
+  for (const k of ['namespaces', 'devices'] as const) arr(linux?.[k]).forEach((e, i) => check(['linux', k, i, 'path'], obj(e)?.path));
+  for (const k of ['maskedPaths', 'readonlyPaths'] as const) arr(linux?.[k]).forEach((p, i) => check(['linux', k, i], p));
+  const hooks = obj(config.hooks);
+  for (const kind of HOOK_KINDS) {
+    arr(hooks?.[kind]).forEach((h, i) => {
+      check(['hooks', kind, i, 'path'], obj(h)?.path);
+      for (const k of ['args', 'env'] as const) arr(obj(h)?.[k]).forEach((a, j) => check(['hooks', kind, i, k, j], a));
+    });
+  }
+}
+
 function checkRoot(config: Obj, add: Add): void {
   // Optional in the spec (Windows Hyper-V has none), required on Linux.
   if (config.root === undefined) add(['root'], 'is required');
@@ -377,26 +431,70 @@ function checkProcess(config: Obj, add: Add): void {
   }
   const proc = obj(config.process);
   if (!proc) return;
+  checkProcessFields(proc, (path, message) => add(['process', ...path], message));
+}
 
+/**
+ * Checks of a process object that the schema cannot express, with paths relative to it:
+ * config.json's `process`, and `runts exec`'s process (process.json or flags).
+ */
+export function processIssues(proc: unknown): ConfigIssue[] {
+  const issues: RawIssue[] = [];
+  if (isObject(proc)) checkProcessFields(proc, (path, message) => issues.push({ path, message }));
+  return issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
+}
+
+// runc (libcontainer/user) refuses ids above int32's range: setresuid(-1) would mean "unchanged".
+const MAX_ID = 2147483647;
+const ID_RANGE = `uids and gids must be in range 0-${MAX_ID}`;
+// The kernel's NGROUPS_MAX: setgroups(2) fails with EINVAL beyond it.
+const NGROUPS_MAX = 65536;
+
+function checkProcessFields(proc: Obj, add: Add): void {
   const cwd = str(proc.cwd);
-  if (cwd !== undefined && !cwd.startsWith('/')) add(['process', 'cwd'], 'must be an absolute path');
-  if (proc.args === undefined) add(['process', 'args'], 'is required');
-  else if (Array.isArray(proc.args) && proc.args.length === 0) add(['process', 'args'], 'must not be empty');
+  if (cwd !== undefined && !cwd.startsWith('/')) add(['cwd'], 'must be an absolute path');
+  else if (cwd?.includes('\0')) add(['cwd'], 'must not contain a NUL byte');
+
+  const user = obj(proc.user);
+  for (const k of ['uid', 'gid'] as const) {
+    const id = user?.[k];
+    if (isInteger(id) && id > MAX_ID) add(['user', k], `${ID_RANGE} (got ${id})`);
+  }
+  const groups = arr(user?.additionalGids);
+  if (groups.length > NGROUPS_MAX) {
+    // One line, not one per gid: the kernel refuses the list as a whole.
+    add(['user', 'additionalGids'], `must have at most ${NGROUPS_MAX} entries (the kernel's NGROUPS_MAX), got ${groups.length}`);
+  } else {
+    groups.forEach((g, i) => {
+      if (isInteger(g) && g > MAX_ID) add(['user', 'additionalGids', i], `${ID_RANGE} (got ${g})`);
+    });
+  }
+  if (proc.args === undefined) add(['args'], 'is required');
+  else if (Array.isArray(proc.args) && proc.args.length === 0) add(['args'], 'must not be empty');
 
   arr(proc.env).forEach((entry, i) => {
     if (typeof entry !== 'string') return;
     const eq = entry.indexOf('=');
-    if (eq <= 0) add(['process', 'env', i], `must have the form NAME=value (got ${JSON.stringify(entry)})`);
-    else if (entry.includes('\0')) add(['process', 'env', i], 'must not contain a NUL byte');
+    if (eq <= 0) add(['env', i], `must have the form NAME=value (got ${JSON.stringify(entry)})`);
+    else if (entry.includes('\0')) add(['env', i], 'must not contain a NUL byte');
   });
 
   const caps = obj(proc.capabilities);
   for (const set of CAPABILITY_SETS) {
     arr(caps?.[set]).forEach((name, i) => {
       if (typeof name === 'string' && !/^CAP_[A-Z_]+$/.test(name)) {
-        add(['process', 'capabilities', set, i], `must be a capability name such as CAP_CHOWN (got ${JSON.stringify(name)})`);
+        add(['capabilities', set, i], `must be a capability name such as CAP_CHOWN (got ${JSON.stringify(name)})`);
       }
     });
+  }
+  // capset(2) refuses an effective set that is not a subset of the permitted one (EPERM).
+  if (caps && Array.isArray(caps.effective)) {
+    const permitted = new Set(arr(caps.permitted));
+    const missing = caps.effective.filter((c) => typeof c === 'string' && !permitted.has(c));
+    if (missing.length > 0) {
+      const shownCaps = missing.length > 3 ? `${missing.slice(0, 3).join(', ')} and ${missing.length - 3} more` : missing.join(', ');
+      add(['capabilities', 'permitted'], `must include every capability of capabilities.effective (missing ${shownCaps})`);
+    }
   }
 
   const seenRlimits = new Map<string, number>();
@@ -404,14 +502,14 @@ function checkProcess(config: Obj, add: Add): void {
     const rl = obj(r);
     const type = str(rl?.type);
     if (!rl || type === undefined) return;
-    if (!type.startsWith('RLIMIT_')) add(['process', 'rlimits', i, 'type'], `must be an RLIMIT_* name (got ${JSON.stringify(type)})`);
-    else if (!RLIMITS.has(type)) add(['process', 'rlimits', i, 'type'], `is not a known resource limit (got ${JSON.stringify(type)})`);
+    if (!type.startsWith('RLIMIT_')) add(['rlimits', i, 'type'], `must be an RLIMIT_* name (got ${JSON.stringify(type)})`);
+    else if (!RLIMITS.has(type)) add(['rlimits', i, 'type'], `is not a known resource limit (got ${JSON.stringify(type)})`);
     const first = seenRlimits.get(type);
-    if (first !== undefined) add(['process', 'rlimits', i, 'type'], `duplicates process.rlimits[${first}] (each type may appear once)`);
+    if (first !== undefined) add(['rlimits', i, 'type'], `duplicates process.rlimits[${first}] (each type may appear once)`);
     else seenRlimits.set(type, i);
     const soft = num(rl.soft);
     const hard = num(rl.hard);
-    if (soft !== undefined && hard !== undefined && soft > hard) add(['process', 'rlimits', i, 'soft'], 'must not exceed hard');
+    if (soft !== undefined && hard !== undefined && soft > hard) add(['rlimits', i, 'soft'], 'must not exceed hard');
   });
 
   // Same rules as runc's validator: fields that the chosen policy would ignore are mistakes.
@@ -420,21 +518,37 @@ function checkProcess(config: Obj, add: Add): void {
   if (sched && policy) {
     const nice = num(sched.nice);
     if ((policy === 'SCHED_OTHER' || policy === 'SCHED_BATCH') && nice !== undefined && (nice < -20 || nice > 19)) {
-      add(['process', 'scheduler', 'nice'], `must be between -20 and 19 with policy ${policy}`);
+      add(['scheduler', 'nice'], `must be between -20 and 19 with policy ${policy}`);
     }
     if (num(sched.priority) && policy !== 'SCHED_FIFO' && policy !== 'SCHED_RR') {
-      add(['process', 'scheduler', 'priority'], 'can only be set with policy SCHED_FIFO or SCHED_RR');
+      add(['scheduler', 'priority'], 'can only be set with policy SCHED_FIFO or SCHED_RR');
     }
     for (const k of ['runtime', 'deadline', 'period'] as const) {
-      if (num(sched[k]) && policy !== 'SCHED_DEADLINE') add(['process', 'scheduler', k], 'can only be set with policy SCHED_DEADLINE');
+      if (num(sched[k]) && policy !== 'SCHED_DEADLINE') add(['scheduler', k], 'can only be set with policy SCHED_DEADLINE');
     }
   }
+}
+
+/** The kernel refuses a uid_map/gid_map line whose range passes 4294967295 (u32 -1 is "no id"). */
+function checkIdMappings(list: unknown, at: Segment[], add: Add): void {
+  arr(list).forEach((m, i) => {
+    const map = obj(m);
+    const size = map?.size;
+    if (!isInteger(size)) return;
+    for (const k of ['containerID', 'hostID'] as const) {
+      const id = map![k];
+      if (isInteger(id) && BigInt(id) + BigInt(size) > 4294967295n) {
+        add([...at, i, k], `${k} + size must not exceed 4294967295 (the kernel refuses the mapping), got ${id} + ${size}`);
+      }
+    }
+  });
 }
 
 function checkMounts(config: Obj, add: Add): void {
   arr(config.mounts).forEach((m, i) => {
     const mount = obj(m);
     if (!mount) return;
+    for (const key of ['uidMappings', 'gidMappings'] as const) checkIdMappings(mount[key], ['mounts', i, key], add);
     const dest = str(mount.destination);
     if (dest !== undefined && !dest.startsWith('/')) add(['mounts', i, 'destination'], 'must be an absolute path');
     for (const k of ['destination', 'source', 'type'] as const) {

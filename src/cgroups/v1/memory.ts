@@ -32,7 +32,7 @@ function setMemoryAndSwap(dir: string | undefined, r: Resources): void {
   if (r.memory === -1 && swap === 0 && dir && exists(path.join(dir, SWAP_LIMIT))) swap = -1;
   if (r.memory !== 0 && swap !== 0) {
     const cur = getU64(dir!, LIMIT);
-    if (swap === -1 || cur < BigInt(Math.trunc(swap))) {
+    if (swap === -1 || cur < BigInt(intStr(swap))) {
       setSwap(dir, swap);
       setMemory(dir, r.memory);
       return;

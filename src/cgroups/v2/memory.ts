@@ -21,7 +21,7 @@ export function setMemory(dir: string, r: Resources): void {
   if (mem !== '') {
     if (r.checkBeforeUpdate && r.memory > 0) {
       const current = getU64(dir, 'memory.current');
-      if (current > BigInt(Math.trunc(r.memory))) {
+      if (current > BigInt(intStr(r.memory))) {
         throw new Error(`rejecting memory limit ${mem} below the current usage ${current}`);
       }
     }

@@ -23,6 +23,7 @@ import { connectUnix, recvFd, socketPair } from '../linux/socket.js';
 import { killAndReap } from '../linux/wait.js';
 import { spawnInit, type SpawnInitOptions } from './spawn-init.js';
 import type { InitMessage } from './protocol.js';
+import { pausePoint } from '../pause-point.js';
 
 /** The running container to exec into. */
 export interface ExecTarget {
@@ -196,7 +197,11 @@ export function startExec(t: ExecTarget, o: ExecOptions): StartedExec {
         annotations: t.annotations,
         joinKeyring: t.joinKeyring,
       },
-      onBooted: (pid) => joinCgroups(cgroups, pid),
+      onSpawned: () => pausePoint('exec:spawned'),
+      onBooted: (pid) => {
+        joinCgroups(cgroups, pid);
+        pausePoint('exec:cgroups');
+      },
     };
     let spawned: ReturnType<typeof spawnInit>;
     try {
@@ -222,6 +227,7 @@ export function startExec(t: ExecTarget, o: ExecOptions): StartedExec {
       if (msg.type === 'ready') ready = true;
     }
     channel.close();
+    pausePoint('exec:ready');
     if (failure !== undefined || !ready) {
       killAndReap(pid);
       throw new ExecStartError(failure ?? 'the exec process exited before it started the program');

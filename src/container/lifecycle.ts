@@ -181,7 +181,14 @@ const FORCE_LOCK_GIVE_UP_MS = 5_000;
 
 /** `hookCwd`: where poststop hooks run (`run`: the bundle, as runc). */
 export function deleteContainer(store: StateStore, id: string, force: boolean, hookCwd?: string): void {
-  const lock = force ? lockForForcedDelete(store, id) : store.lock(id);
+  let lock: FileLock;
+  try {
+    lock = force ? lockForForcedDelete(store, id) : store.lock(id);
+  } catch (e) {
+    // runc 1.1: `delete --force` of a container that does not exist succeeds, silently.
+    if (force && e instanceof UserError && e.message === 'container does not exist') return;
+    throw e;
+  }
   try {
     pausePoint('delete:locked');
     const rec = store.readRecord(id);

@@ -377,6 +377,27 @@ describe('namespaces', () => {
 });
 
 describe('create, start, state, kill, delete', () => {
+  test('delete of a container that does not exist: --force exits 0 silently, plain delete fails (as runc 1.1)', () => {
+    const runc = '/usr/sbin/runc';
+    const cases: Array<[string[], number, string]> = [
+      [['delete', '--force', 'nosuch'], 0, ''],
+      [['delete', '-f', 'nosuch'], 0, ''],
+      [['delete', 'nosuch'], 1, 'container does not exist'],
+    ];
+    for (const [args, status, msg] of cases) {
+      const r = runts(['--root', root, ...args]);
+      assert.deepEqual([r.status, r.stdout, r.stderr], [status, '', msg ? `runts: ${msg}\n` : ''], args.join(' '));
+      if (fs.existsSync(runc)) {
+        const rr = spawnSync(runc, ['--root', path.join(base, 'runc-root'), ...args], { encoding: 'utf8' });
+        assert.equal(rr.status, status, `runc ${args.join(' ')}: ${rr.stderr}`);
+        if (msg) assert.ok(rr.stderr.includes(msg), `runc ${args.join(' ')}: ${rr.stderr}`);
+        else assert.equal(rr.stderr, '', `runc ${args.join(' ')}`);
+      }
+    }
+    // An invalid ID is still an error with --force (as runc).
+    assert.equal(runts(['--root', root, 'delete', '--force', '../x']).status, 1);
+  });
+
   test('the full cycle, with pid file, leaves nothing', () => {
     const dir = bundle('sleep 60');
     const id = 'cycle';

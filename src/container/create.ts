@@ -21,7 +21,8 @@ import { bindSourcesToOpen, prepareIdmappedMounts, sendBindSources, type Prepare
 import { checkCapabilities } from '../process/capabilities.js';
 import type { InitMessage } from '../process/protocol.js';
 import { hostHooks, runHooks } from './hooks.js';
-import { EXEC_FIFO, type ContainerRecord, type StateStore } from './state-store.js';
+import { EXEC_FIFO, type ContainerRecord, type CreatingIntent, type StateStore } from './state-store.js';
+import { pausePoint } from '../pause-point.js';
 import { processStartTime } from './status.js';
 import { validateContainerId } from './id.js';
 import { SPEC_VERSION } from '../version.js';
@@ -131,6 +132,7 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
 
   const dir = store.createDir(o.id);
   const lock = store.lock(o.id);
+  pausePoint('create:dir');
   let pid = 0;
   let consoleFd: number | undefined;
   let channel: import('../process/protocol.js').SyncChannel | undefined;
@@ -156,16 +158,6 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
     // hold the init forever; one that already has processes is only warned about.
     checkExistingCgroup(cgroup);
     debug(`cgroup: ${cgroup.paths().join(', ') || 'none'}`);
-    const fifo = path.join(dir, EXEC_FIFO);
-    mkfifo(fifo, 0o622);
-    fs.chmodSync(fifo, 0o622); // not masked by the umask: a joined user namespace's root writes it as "other"
-
-    if ((cloneFlags & CLONE.NEWUSER) !== 0) {
-      fs.chownSync(fifo, hostRootId(spec.linux?.uidMappings), hostRootId(spec.linux?.gidMappings));
-    }
-    if (o.consoleSocket) consoleFd = connectUnix(o.consoleSocket);
-    else if (o.consoleSocketFd !== undefined) consoleFd = o.consoleSocketFd;
-
     const record: ContainerRecord = {
       ociVersion: spec.ociVersion ?? SPEC_VERSION,
       id: o.id,
@@ -177,8 +169,31 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
       owner: '',
       annotations: spec.annotations,
       config: spec,
+      cgroupPaths: cgroup.paths(),
       ...(o.noNewKeyring ? { noNewKeyring: true } : {}),
     };
+    // The intent, before anything is made: if this process dies from here
+    // on, `delete --force` finds what it made from this record. Without the
+    // config (only what removal reads): a large one is written once, at the end.
+    const intent: CreatingIntent = {
+      creator: { pid: process.pid, startTime: processStartTime(process.pid) ?? '' },
+      newCgroupPaths: cgroup.paths().filter((p) => !cgroupsExisted.has(p)),
+      helpers: [],
+    };
+    const writeIntent = () =>
+      store.write({ ...record, annotations: undefined, config: { linux: { namespaces: spec.linux?.namespaces } }, creating: intent });
+    writeIntent();
+    pausePoint('create:intent');
+
+    const fifo = path.join(dir, EXEC_FIFO);
+    mkfifo(fifo, 0o622);
+    fs.chmodSync(fifo, 0o622); // not masked by the umask: a joined user namespace's root writes it as "other"
+
+    if ((cloneFlags & CLONE.NEWUSER) !== 0) {
+      fs.chownSync(fifo, hostRootId(spec.linux?.uidMappings), hostRootId(spec.linux?.gidMappings));
+    }
+    if (o.consoleSocket) consoleFd = connectUnix(o.consoleSocket);
+    else if (o.consoleSocketFd !== undefined) consoleFd = o.consoleSocketFd;
 
     const execFifoFd = fs.openSync(fifo, O_PATH);
     const inheritFds = Array.from({ length: o.preserveFds }, (_, i) => 3 + i);
@@ -199,8 +214,15 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
       uidMappings: spec.linux?.uidMappings,
       gidMappings: spec.linux?.gidMappings,
       inheritFds,
+      onSpawned: (spawnedPid) => {
+        // A nested clone reports its middle process first, then the init.
+        if (record.pid > 0) intent.helpers.push({ pid: record.pid, startTime: record.pidStartTime });
+        record.pid = spawnedPid;
+        record.pidStartTime = processStartTime(spawnedPid) ?? '';
+        writeIntent();
+        pausePoint('create:spawned');
+      },
       onBooted: (initPid) => {
-        record.cgroupPaths = cgroup!.paths();
         try {
           cgroup!.apply(initPid);
         } catch (e) {
@@ -214,6 +236,7 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
             closeSourcesSocket([ours]); // the init reads until this end is closed
           }
         }
+        pausePoint('create:cgroups');
       },
       bootstrap: {
         id: o.id,
@@ -253,6 +276,7 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
       if (msg.type === 'error') throw new UserError(msg.message);
       if (msg.type === 'run-hooks') {
         debug('init: mounts done; setting cgroup resources, then prestart and createRuntime hooks');
+        pausePoint('create:hooks');
         try {
           cgroup.set(cg.resources);
         } catch (e) {
@@ -269,8 +293,10 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
       }
     }
     faultPoint('ready');
+    pausePoint('create:ready');
     record.pidStartTime = processStartTime(pid) ?? '';
     store.write(record);
+    pausePoint('create:recorded');
     if (o.pidFile) writeFileAtomic(path.resolve(o.pidFile), String(pid));
     // Only a container on record may outlive us: until this message the
     // init ends when create does (EOF).

@@ -9,8 +9,10 @@ import { MNT_DETACH, umount2 } from '../linux/mount.js';
 import { pidfdOpen, waitReadable } from '../linux/poll.js';
 import { hostHooks, runHooksWarning, type Hook } from './hooks.js';
 import { hookState } from './create.js';
-import { EXEC_FIFO, type ContainerRecord, type StateStore } from './state-store.js';
-import { containerStatus, isInitAlive } from './status.js';
+import { EXEC_FIFO, type ContainerRecord, type ProcessRef, type StateStore } from './state-store.js';
+import { containerStatus, isInitAlive, processStartTime } from './status.js';
+import { flockHolders, type FileLock } from '../linux/flock.js';
+import { pausePoint } from '../pause-point.js';
 import { parseSignal } from './signals.js';
 import { loadManager } from '../cgroups/index.js';
 import { debug, warn } from '../output.js';
@@ -61,8 +63,10 @@ export function startContainer(store: StateStore, id: string, hookCwd?: string):
     if (status === 'paused') throw new UserError('cannot start a container in the paused state');
     if (status !== 'created') throw new UserError('cannot start an already running container');
     const fifoPath = path.join(store.dir(id), EXEC_FIFO);
+    pausePoint('start:locked');
     if (!readExecFifo(fifoPath, rec)) throw new UserError('cannot start a container that has stopped');
     debug(`exec.fifo read: init ${rec.pid} released to exec the process`);
+    pausePoint('start:released');
     fs.rmSync(fifoPath, { force: true });
     rec.started = true;
     store.write(rec);
@@ -170,17 +174,35 @@ function waitGone(rec: ContainerRecord, timeoutMs: number): boolean {
   return true;
 }
 
+/**
+ * How long `delete --force` waits for the container's lock while a live
+ * runts process holds it (a `start`, a slow `create`) before it kills that
+ * process and takes over. A lock held for a `create` that is dead is taken
+ * over at once.
+ */
+const FORCE_LOCK_WAIT_MS = 5_000;
+/** After that, how long it keeps trying before it gives up (a holder it may not kill). */
+const FORCE_LOCK_GIVE_UP_MS = 5_000;
+
 /** `hookCwd`: where poststop hooks run (`run`: the bundle, as runc). */
 export function deleteContainer(store: StateStore, id: string, force: boolean, hookCwd?: string): void {
-  const lock = store.lock(id);
+  let lock: FileLock;
   try {
-    let rec: ContainerRecord;
-    try {
-      rec = store.read(id);
-    } catch (e) {
-      // A directory without a state file is a half-made container: remove it.
-      store.remove(id);
-      throw e;
+    lock = force ? lockForForcedDelete(store, id) : store.lock(id);
+  } catch (e) {
+    // runc 1.1: `delete --force` of a container that does not exist succeeds, silently.
+    if (force && e instanceof UserError && e.message === 'container does not exist') return;
+    throw e;
+  }
+  try {
+    pausePoint('delete:locked');
+    const rec = store.readRecord(id);
+    if (!rec || rec.creating) {
+      // We hold the lock, so its create is over: it died half-way. Such a
+      // container does not exist for runc either, but what was made goes.
+      removeHalfMade(store, id, rec);
+      if (force) return;
+      throw new UserError('container does not exist');
     }
     const status = containerStatus(store, rec);
     if (status !== 'stopped') {
@@ -196,10 +218,122 @@ export function deleteContainer(store: StateStore, id: string, force: boolean, h
       if (cgroup?.exists() && cgroup.freezerState() === 'FROZEN') cgroup.freeze('THAWED');
       if (!waitGone(rec, 10_000)) throw new UserError(`container ${id} did not stop after SIGKILL`);
     }
+    pausePoint('delete:killed');
     destroy(store, rec, hookCwd);
   } finally {
     lock.release();
   }
+}
+
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function isAlive(p: ProcessRef): boolean {
+  return p.pid > 0 && processStartTime(p.pid) === p.startTime;
+}
+
+/**
+ * The container's lock for `delete --force`, never waited for without
+ * bound: a process left by a killed `create` (a clone child that had not
+ * exec'd yet inherits the lock's fd) may hold it for ever. Holders that are
+ * runts processes are killed once the create is known dead, or after
+ * FORCE_LOCK_WAIT_MS for any other holder.
+ */
+function lockForForcedDelete(store: StateStore, id: string): FileLock {
+  const start = Date.now();
+  let dir: string | undefined;
+  for (;;) {
+    const lock = store.tryLock(id);
+    if (lock) return lock;
+    let rec: ContainerRecord | undefined;
+    try {
+      rec = store.readRecord(id);
+    } catch {}
+    const orphaned = rec?.creating !== undefined && !isAlive(rec.creating.creator);
+    const waited = Date.now() - start;
+    if (orphaned || waited > FORCE_LOCK_WAIT_MS) {
+      if (waited > FORCE_LOCK_WAIT_MS + FORCE_LOCK_GIVE_UP_MS) {
+        throw new UserError(`container ${id} is locked by another process`);
+      }
+      try {
+        dir ??= fs.realpathSync(store.dir(id));
+      } catch {
+        continue; // gone: the next tryLock says so
+      }
+      killRuntsHolders(dir);
+    }
+    sleepMs(10);
+  }
+}
+
+/** SIGKILL the runts processes (our own executable, not us) holding the lock on `dir`. */
+function killRuntsHolders(dir: string): void {
+  const self = fs.readlinkSync('/proc/self/exe');
+  for (const pid of flockHolders(dir)) {
+    if (pid === process.pid) continue;
+    try {
+      if (fs.readlinkSync(`/proc/${pid}/exe`) !== self) continue;
+      process.kill(pid, 'SIGKILL');
+    } catch {}
+  }
+}
+
+/** `pid` and its descendants, from /proc/<pid>/task/<tid>/children. */
+function withDescendants(pid: number, into: Set<number>): void {
+  if (into.has(pid)) return;
+  into.add(pid);
+  let tids: string[];
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return;
+  }
+  for (const tid of tids) {
+    let children = '';
+    try {
+      children = fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+    } catch {}
+    for (const c of children ? children.split(' ') : []) withDescendants(Number(c), into);
+  }
+}
+
+/** SIGKILL the live ones of `procs` (pid and start time must match) and all they started; wait until gone. */
+function killProcesses(procs: ProcessRef[]): void {
+  const pids = new Set<number>();
+  for (const p of procs) if (isAlive(p)) withDescendants(p.pid, pids);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {}
+  }
+  const end = Date.now() + 10_000;
+  for (const pid of pids) {
+    while (processStartTime(pid) !== undefined && Date.now() < end) sleepMs(5);
+  }
+}
+
+/**
+ * Remove what a `create` that died half-way made, from its intent record:
+ * its processes, the cgroups it made (never one that was there before),
+ * mounts it left in the rootfs, and the container's directory. Without a
+ * record the create made nothing but the directory.
+ */
+function removeHalfMade(store: StateStore, id: string, rec: ContainerRecord | undefined): void {
+  if (rec) {
+    killProcesses([{ pid: rec.pid, startTime: rec.pidStartTime }, ...(rec.creating?.helpers ?? [])]);
+    const cgroup = loadManager(rec.creating?.newCgroupPaths);
+    if (cgroup?.exists()) {
+      try {
+        if (cgroup.allPids().length > 0) cgroup.signalAll(SIGKILL);
+        cgroup.destroy();
+      } catch (e) {
+        warn((e as Error).message);
+      }
+    }
+    unmountRootfsLeftovers(rec);
+  }
+  store.remove(id);
 }
 
 /**
@@ -236,6 +370,7 @@ export function destroy(store: StateStore, rec: ContainerRecord, hookCwd?: strin
       warn((e as Error).message);
     }
   }
+  pausePoint('delete:cgroups');
   store.remove(rec.id);
   const spec = rec.config as Spec;
   runHooksWarning('poststop', spec.hooks?.poststop, hookState(rec, 'stopped', 0), hostHooks(hookCwd), warn);

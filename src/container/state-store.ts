@@ -35,6 +35,29 @@ export interface ContainerRecord {
   cgroupPaths?: string[];
   /** Created with --no-new-keyring: `exec` joins no session keyring either (runc's NoNewKeyring). */
   noNewKeyring?: boolean;
+  /**
+   * Present while `create` is making the container, written before it makes
+   * anything (cgroups, processes): what `delete --force` must remove when
+   * that create is killed half-way. `state`, `list` and every other command
+   * treat such a record as runc treats a container without state.json: it
+   * does not exist.
+   */
+  creating?: CreatingIntent;
+}
+
+/** A process identified across pid reuse: its pid and its start time. */
+export interface ProcessRef {
+  pid: number;
+  startTime: string;
+}
+
+export interface CreatingIntent {
+  /** The `runts create` (or `run`) process: while it lives, the container is being made. */
+  creator: ProcessRef;
+  /** The cgroup directories create makes (never one that existed before). */
+  newCgroupPaths: string[];
+  /** Processes create started besides the init (the middle process of a nested clone). */
+  helpers: ProcessRef[];
 }
 
 export const STATE_FILE = 'state.json';
@@ -52,8 +75,15 @@ export class StateStore {
     return fs.existsSync(path.join(this.dir(id), STATE_FILE));
   }
 
-  /** Read a container's record; `container does not exist` when absent. */
+  /** Read a container's record; `container does not exist` when absent or still being created. */
   read(id: string): ContainerRecord {
+    const rec = this.readRecord(id);
+    if (!rec || rec.creating) throw new UserError('container does not exist');
+    return rec;
+  }
+
+  /** The record as stored, half-made ones included; undefined without a state file. */
+  readRecord(id: string): ContainerRecord | undefined {
     const file = path.join(this.dir(id), STATE_FILE);
     let text: string;
     try {
@@ -61,9 +91,7 @@ export class StateStore {
     } catch (e) {
       // ENAMETOOLONG: a valid ID (up to 1024 chars) longer than NAME_MAX can
       // never have been created.
-      if (['ENOENT', 'ENOTDIR', 'ENAMETOOLONG'].includes((e as NodeJS.ErrnoException).code ?? '')) {
-        throw new UserError('container does not exist');
-      }
+      if (['ENOENT', 'ENOTDIR', 'ENAMETOOLONG'].includes((e as NodeJS.ErrnoException).code ?? '')) return undefined;
       throw e;
     }
     try {
@@ -120,8 +148,17 @@ export class StateStore {
    * not exist` when its directory is gone.
    */
   lock(id: string): FileLock {
+    return this.takeLock(id, true)!;
+  }
+
+  /** As lock, but undefined at once when another process holds it. */
+  tryLock(id: string): FileLock | undefined {
+    return this.takeLock(id, false);
+  }
+
+  private takeLock(id: string, wait: boolean): FileLock | undefined {
     try {
-      return FileLock.acquire(this.dir(id), 'exclusive');
+      return wait ? FileLock.acquire(this.dir(id), 'exclusive') : FileLock.tryAcquire(this.dir(id), 'exclusive');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as { code?: string }).code === 'ENOENT') {
         throw new UserError('container does not exist');

@@ -25,6 +25,7 @@ import { killAndReap } from '../linux/wait.js';
 import { spawnInit, type SpawnInitOptions } from './spawn-init.js';
 import type { InitMessage } from './protocol.js';
 import { ptraceInReach, reexecSealed } from './reexec.js';
+import { pausePoint } from '../pause-point.js';
 
 /** The running container to exec into. */
 export interface ExecTarget {
@@ -200,7 +201,11 @@ export function startExec(t: ExecTarget, o: ExecOptions): StartedExec {
         annotations: t.annotations,
         joinKeyring: t.joinKeyring,
       },
-      onBooted: (pid) => joinCgroups(cgroups, pid),
+      onSpawned: () => pausePoint('exec:spawned'),
+      onBooted: (pid) => {
+        joinCgroups(cgroups, pid);
+        pausePoint('exec:cgroups');
+      },
     };
     let spawned: ReturnType<typeof spawnInit>;
     try {
@@ -228,6 +233,7 @@ export function startExec(t: ExecTarget, o: ExecOptions): StartedExec {
     }
     channel.close();
     debug(ready ? 'exec: the program runs' : `exec: failed: ${failure ?? 'exited early'}`);
+    pausePoint('exec:ready');
     if (failure !== undefined || !ready) {
       killAndReap(pid);
       throw new ExecStartError(failure ?? 'the exec process exited before it started the program');

@@ -59,6 +59,13 @@ export interface SpawnInitOptions {
    * runc's own init needs 2.5 MB.
    */
   onBooted?: (pid: number) => void;
+  /**
+   * Called with each process the chain makes as soon as its pid is known and
+   * before it is let go: the clone child (with a nested clone, the middle
+   * process, then again with the init). `create` records them, so that a
+   * crash at any later point leaves nothing `delete --force` cannot find.
+   */
+  onSpawned?: (pid: number) => void;
 }
 
 export interface SpawnedInit {
@@ -110,7 +117,7 @@ function runningOrSleeping(pid: number): boolean {
  * /proc/<mid>/task/<mid>/children, let the middle process exit, and (as
  * child subreaper) become the init's parent, so `run` can wait for it.
  */
-function adoptGrandchild(mid: number, midSync: number): number {
+function adoptGrandchild(mid: number, midSync: number, onFound?: (pid: number) => void): number {
   prctl(PR.SET_CHILD_SUBREAPER, 1, 0, 'child subreaper');
   const sab = new Int32Array(new SharedArrayBuffer(4));
   let init = 0;
@@ -123,6 +130,7 @@ function adoptGrandchild(mid: number, midSync: number): number {
     else if (i > 5000 || !runningOrSleeping(mid)) throw new Error('the init process was not started');
     else Atomics.wait(sab, 0, 0, 1);
   }
+  onFound?.(init); // before the middle process goes: one of the two is always on record
   fs.writeSync(midSync, 'x');
   fs.closeSync(midSync);
   waitPid(mid);
@@ -259,6 +267,7 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
 
     const channel = new SyncChannel(parentEnd);
     try {
+      o.onSpawned?.(pid);
       if (o.newTimeNs) writeTimeOffsets(pid, o.newTimeNs.offsets ?? {});
       if ((o.cloneFlags & CLONE.NEWUSER) !== 0) {
         if (o.uidMappings?.length) writeMappings(pid, 'uid_map', o.uidMappings);
@@ -266,7 +275,7 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
       }
       fs.writeSync(parentEnd, SYNC_BYTE);
       faultPoint('sync');
-      if (midSync) pid = adoptGrandchild(pid, midSync[0]);
+      if (midSync) pid = adoptGrandchild(pid, midSync[0], o.onSpawned);
       const booted = channel.receive<InitMessage>();
       if (booted?.type !== 'booted') {
         throw new Error(booted?.type === 'error' ? booted.message : 'the container init exited before it started');

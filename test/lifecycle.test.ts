@@ -706,7 +706,7 @@ describe('a killed runts ends everything it started', () => {
         ['nested', (c) => c.linux.namespaces.push({ type: 'user', path: userNs })],
       ];
       const points: Array<{ fault?: string; delay?: number }> = [
-        ...['clone', 'sync', 'booted', 'ready'].map((fault) => ({ fault })),
+        ...['clone', 'sync', 'booted', 'create:ready'].map((fault) => ({ fault })),
         ...[0, 15, 30, 50, 75, 100, 130, 170, 220, 300].map((delay) => ({ delay })),
       ];
       let k = 0;
@@ -720,7 +720,7 @@ describe('a killed runts ends everything it started', () => {
           const what = `${kind} ${point.fault ?? `${point.delay} ms`}`;
           const child = spawn(RUNTS, ['--root', root, 'create', '--bundle', dir, id], {
             stdio: 'ignore',
-            env: point.fault ? { ...process.env, _RUNTS_FAULT: point.fault } : process.env,
+            env: point.fault ? { ...process.env, RUNTS_TEST_KILL_AT: point.fault } : process.env,
           });
           const timer = point.delay !== undefined ? setTimeout(() => child.kill('SIGKILL'), point.delay) : undefined;
           await new Promise((r) => child.on('close', r));
@@ -762,7 +762,7 @@ describe('a killed runts ends everything it started', () => {
         });
       const points: Array<{ fault?: string; delay?: number }> = [{ fault: 'clone' }, { fault: 'sync' }, { fault: 'booted' }, ...[0, 20, 50, 90, 140].map((delay) => ({ delay }))];
       for (const point of points) {
-        const child = spawn(RUNTS, ['--root', root, 'exec', id, 'sleep', '30'], { stdio: 'ignore', env: point.fault ? { ...process.env, _RUNTS_FAULT: point.fault } : process.env });
+        const child = spawn(RUNTS, ['--root', root, 'exec', id, 'sleep', '30'], { stdio: 'ignore', env: point.fault ? { ...process.env, RUNTS_TEST_KILL_AT: point.fault } : process.env });
         const timer = point.delay !== undefined ? setTimeout(() => child.kill('SIGKILL'), point.delay) : undefined;
         await new Promise((res) => child.on('close', res));
         clearTimeout(timer);

@@ -10,7 +10,6 @@ import { UserError } from '../errors.js';
 import { loadBundleConfig } from '../spec/load.js';
 import type { Spec } from '../spec/types.gen.js';
 import { mkfifo } from '../linux/fs.js';
-import { faultPoint } from '../process/fault.js';
 import { ptraceInReach, reexecSealed } from '../process/reexec.js';
 import { SyscallError } from '../linux/libc.js';
 import { NAMESPACE_FLAGS, CLONE, namespaceTypeOf } from '../linux/ns.js';
@@ -22,7 +21,7 @@ import { checkCapabilities } from '../process/capabilities.js';
 import type { InitMessage } from '../process/protocol.js';
 import { hostHooks, runHooks } from './hooks.js';
 import { EXEC_FIFO, type ContainerRecord, type CreatingIntent, type StateStore } from './state-store.js';
-import { pausePoint } from '../pause-point.js';
+import { pausePoint } from '../test-points.js';
 import { processStartTime } from './status.js';
 import { validateContainerId } from './id.js';
 import { SPEC_VERSION } from '../version.js';
@@ -292,7 +291,6 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
         break;
       }
     }
-    faultPoint('ready');
     pausePoint('create:ready');
     record.pidStartTime = processStartTime(pid) ?? '';
     store.write(record);

@@ -12,7 +12,7 @@ import { hookState } from './create.js';
 import { EXEC_FIFO, type ContainerRecord, type ProcessRef, type StateStore } from './state-store.js';
 import { containerStatus, isInitAlive, processStartTime } from './status.js';
 import { flockHolders, type FileLock } from '../linux/flock.js';
-import { pausePoint } from '../pause-point.js';
+import { pausePoint } from '../test-points.js';
 import { parseSignal } from './signals.js';
 import { loadManager } from '../cgroups/index.js';
 import { debug, warn } from '../output.js';

@@ -25,7 +25,7 @@ import { killAndReap } from '../linux/wait.js';
 import { spawnInit, type SpawnInitOptions } from './spawn-init.js';
 import type { InitMessage } from './protocol.js';
 import { ptraceInReach, reexecSealed } from './reexec.js';
-import { pausePoint } from '../pause-point.js';
+import { pausePoint } from '../test-points.js';
 
 /** The running container to exec into. */
 export interface ExecTarget {

@@ -15,7 +15,7 @@ import { socketPair } from '../linux/socket.js';
 import { sealedExecutable } from '../linux/exeseal.js';
 import { SyncChannel, type ExecBootstrap, type InitBootstrap, type InitMessage } from './protocol.js';
 import { O_PATH } from '../linux/openat2.js';
-import { faultPoint } from './fault.js';
+import { pausePoint } from '../test-points.js';
 import { inheritedSealedFd } from './reexec.js';
 
 /** Written by the parent when the chain may go on: the first character of the init's executable path. */
@@ -261,7 +261,7 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
     } finally {
       if (undumpable) prctl(PR.SET_DUMPABLE, 1, 0, 'dumpable');
     }
-    faultPoint('clone');
+    pausePoint('clone');
     for (const fd of toClose) fs.closeSync(fd);
     toClose.length = 0;
 
@@ -274,13 +274,13 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
         if (o.gidMappings?.length) writeMappings(pid, 'gid_map', o.gidMappings);
       }
       fs.writeSync(parentEnd, SYNC_BYTE);
-      faultPoint('sync');
+      pausePoint('sync');
       if (midSync) pid = adoptGrandchild(pid, midSync[0], o.onSpawned);
       const booted = channel.receive<InitMessage>();
       if (booted?.type !== 'booted') {
         throw new Error(booted?.type === 'error' ? booted.message : 'the container init exited before it started');
       }
-      faultPoint('booted');
+      pausePoint('booted');
       o.onBooted?.(pid);
       channel.send(o.exec ? { type: 'exec', bootstrap: o.exec } : { type: 'bootstrap', bootstrap: o.bootstrap as InitBootstrap });
     } catch (e) {

@@ -322,18 +322,22 @@ function killProcesses(procs: ProcessRef[]): void {
 function removeHalfMade(store: StateStore, id: string, rec: ContainerRecord | undefined): void {
   if (rec) {
     killProcesses([{ pid: rec.pid, startTime: rec.pidStartTime }, ...(rec.creating?.helpers ?? [])]);
-    const cgroup = loadManager(rec.creating?.newCgroupPaths);
-    if (cgroup?.exists()) {
-      try {
-        if (cgroup.allPids().length > 0) cgroup.signalAll(SIGKILL);
-        cgroup.destroy();
-      } catch (e) {
-        warn((e as Error).message);
-      }
-    }
+    killAndRemoveCgroups(rec.creating?.newCgroupPaths);
     unmountRootfsLeftovers(rec);
   }
   store.remove(id);
+}
+
+/** Kill whatever is left in the container's cgroups, then remove them; a failure is a warning. */
+function killAndRemoveCgroups(paths: string[] | undefined): void {
+  const cgroup = loadManager(paths);
+  if (!cgroup?.exists()) return;
+  try {
+    if (cgroup.allPids().length > 0) cgroup.signalAll(SIGKILL);
+    cgroup.destroy();
+  } catch (e) {
+    warn((e as Error).message);
+  }
 }
 
 /**
@@ -360,16 +364,8 @@ function unmountRootfsLeftovers(rec: ContainerRecord): void {
 /** Remove what a stopped container still holds, then run poststop hooks (from `hookCwd`). */
 export function destroy(store: StateStore, rec: ContainerRecord, hookCwd?: string): void {
   unmountRootfsLeftovers(rec);
-  const cgroup = loadManager(rec.cgroupPaths);
-  if (cgroup?.exists()) {
-    try {
-      // Without a PID namespace of its own, the container's processes outlive its init: runc kills them here.
-      if (cgroup.allPids().length > 0) cgroup.signalAll(SIGKILL);
-      cgroup.destroy();
-    } catch (e) {
-      warn((e as Error).message);
-    }
-  }
+  // Without a PID namespace of its own, the container's processes outlive its init: runc kills them here.
+  killAndRemoveCgroups(rec.cgroupPaths);
   pausePoint('delete:cgroups');
   store.remove(rec.id);
   const spec = rec.config as Spec;

@@ -7,14 +7,9 @@ import fs from 'node:fs';
 import { capNumber, capset, lastCap, limitBoundingSet, setAmbient } from '../linux/caps.js';
 import { currentIdentity, setgroups, setresgid, setresuid } from '../linux/creds.js';
 import { PR, prctl } from '../linux/prctl.js';
+import type { LinuxCapabilities } from '../spec/types.gen.js';
 
-interface ProcessCaps {
-  bounding?: string[];
-  effective?: string[];
-  permitted?: string[];
-  inheritable?: string[];
-  ambient?: string[];
-}
+type ProcessCaps = LinuxCapabilities;
 
 /** Names the kernel does not know are ignored, as runc does. */
 function numbers(names: string[] | undefined): number[] {

@@ -11,14 +11,9 @@
  */
 import { UserError } from '../errors.js';
 import { boundingSet, capNumber, lastCap } from '../linux/caps.js';
+import type { LinuxCapabilities } from '../spec/types.gen.js';
 
-interface ProcessCaps {
-  bounding?: string[];
-  effective?: string[];
-  permitted?: string[];
-  inheritable?: string[];
-  ambient?: string[];
-}
+type ProcessCaps = LinuxCapabilities;
 
 const SETS = ['bounding', 'effective', 'permitted', 'inheritable', 'ambient'] as const;
 /** The sets capset refuses to raise beyond the bounding set (dropping from bounding and raising ambient never fail). */

@@ -747,7 +747,8 @@ describe('a killed runts ends everything it started', () => {
 
   test('runts exec SIGKILLed at each phase: its process ends with it, the container keeps running', async () => {
     const id = 'kill-exec';
-    const r = runtsDetached(['--root', root, 'run', '-d', '--bundle', bundle('sleep 60'), id]);
+    // Long enough to outlast the test on a loaded machine (it took 65 s once).
+    const r = runtsDetached(['--root', root, 'run', '-d', '--bundle', bundle('sleep 600'), id]);
     assert.equal(r.status, 0, r.stderr);
     try {
       const init = JSON.parse(runts(['--root', root, 'state', id]).stdout).pid;

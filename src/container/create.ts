@@ -41,6 +41,8 @@ export interface CreateOptions {
   preserveFds: number;
   /** Where warnings go (the --log file, or stderr). */
   warn?: (msg: string) => void;
+  /** --systemd-cgroup: the cgroup is a transient systemd unit. */
+  systemdCgroup?: boolean;
 }
 
 export interface Created {
@@ -140,7 +142,7 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
     sourcesSocket = sourcesSocket.filter((fd) => !which.includes(fd));
   };
   try {
-    const cg = managerForSpec(spec, o.id);
+    const cg = managerForSpec(spec, o.id, { systemd: o.systemdCgroup });
     cgroup = cg.manager;
     cgroupsExisted = new Set(cgroup.paths().filter((p) => fs.existsSync(p)));
     const fifo = path.join(dir, EXEC_FIFO);
@@ -188,6 +190,7 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
       inheritFds,
       onBooted: (initPid) => {
         record.cgroupPaths = cgroup!.paths();
+        if (cgroup!.unit) record.cgroupUnit = cgroup!.unit;
         try {
           cgroup!.apply(initPid);
         } catch (e) {
@@ -261,7 +264,9 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
     // Remove the cgroups this create made (never one that was there before).
     if (cgroup) {
       try {
-        removeCgroupDirs(cgroup.paths().filter((p) => !cgroupsExisted.has(p)));
+        // A systemd unit is stopped (its directories go with it).
+        if (cgroup.unit) cgroup.destroy();
+        else removeCgroupDirs(cgroup.paths().filter((p) => !cgroupsExisted.has(p)));
       } catch {}
     }
     store.remove(o.id);

@@ -73,7 +73,7 @@ export function startContainer(store: StateStore, id: string, hookCwd?: string):
 export function killContainer(store: StateStore, id: string, signal: string, all: boolean): void {
   const rec = store.read(id);
   const sig = parseSignal(signal);
-  const cgroup = loadManager(rec.cgroupPaths);
+  const cgroup = loadManager(rec.cgroupPaths, undefined, rec.cgroupUnit);
   if (all && cgroup) {
     // As runc: every process in the container's cgroup, even once the init is gone.
     if (cgroup.exists()) {
@@ -108,7 +108,7 @@ export function pauseContainer(store: StateStore, id: string): void {
     const rec = store.read(id);
     const status = containerStatus(store, rec);
     if (status !== 'running' && status !== 'created') throw new UserError('container not running');
-    const cgroup = loadManager(rec.cgroupPaths);
+    const cgroup = loadManager(rec.cgroupPaths, undefined, rec.cgroupUnit);
     if (!cgroup) throw new UserError('cannot toggle freezer: cgroups not configured for container');
     cgroup.freeze('FROZEN');
   } finally {
@@ -121,7 +121,7 @@ export function resumeContainer(store: StateStore, id: string): void {
   try {
     const rec = store.read(id);
     if (containerStatus(store, rec) !== 'paused') throw new UserError('container not paused');
-    const cgroup = loadManager(rec.cgroupPaths);
+    const cgroup = loadManager(rec.cgroupPaths, undefined, rec.cgroupUnit);
     if (!cgroup) throw new UserError('cannot toggle freezer: cgroups not configured for container');
     cgroup.freeze('THAWED');
   } finally {
@@ -131,7 +131,7 @@ export function resumeContainer(store: StateStore, id: string): void {
 
 /** Host pids of the container: every process in its cgroup, else in its PID namespace. */
 function containerPids(rec: ContainerRecord): number[] {
-  const cgroup = loadManager(rec.cgroupPaths);
+  const cgroup = loadManager(rec.cgroupPaths, undefined, rec.cgroupUnit);
   if (cgroup?.exists()) {
     try {
       return [...new Set([rec.pid, ...cgroup.allPids()])];
@@ -187,7 +187,7 @@ export function deleteContainer(store: StateStore, id: string, force: boolean, h
           process.kill(pid, 'SIGKILL');
         } catch {}
       }
-      const cgroup = loadManager(rec.cgroupPaths);
+      const cgroup = loadManager(rec.cgroupPaths, undefined, rec.cgroupUnit);
       if (cgroup?.exists() && cgroup.freezerState() === 'FROZEN') cgroup.freeze('THAWED');
       if (!waitGone(rec, 10_000)) throw new UserError(`container ${id} did not stop after SIGKILL`);
     }
@@ -221,7 +221,7 @@ function unmountRootfsLeftovers(rec: ContainerRecord): void {
 /** Remove what a stopped container still holds, then run poststop hooks (from `hookCwd`). */
 export function destroy(store: StateStore, rec: ContainerRecord, hookCwd?: string): void {
   unmountRootfsLeftovers(rec);
-  const cgroup = loadManager(rec.cgroupPaths);
+  const cgroup = loadManager(rec.cgroupPaths, undefined, rec.cgroupUnit);
   if (cgroup?.exists()) {
     try {
       // Without a PID namespace of its own, the container's processes outlive its init: runc kills them here.

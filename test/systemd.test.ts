@@ -37,12 +37,13 @@ describe('systemd driver: unit names and cgroup paths (runc 1.1)', () => {
     assert.deepEqual(unitPlace('system.slice:docker:abc', 'id'), {
       unit: 'docker-abc.scope',
       slice: 'system.slice',
+      name: 'abc',
       cgroup: '/system.slice/docker-abc.scope',
     });
     assert.deepEqual(unitPlace('machine-libpod.slice:libpod:x', 'id').cgroup, '/machine.slice/machine-libpod.slice/libpod-x.scope');
   });
   test('an empty path is runc-<id>.scope in system.slice; an empty slice too', () => {
-    assert.deepEqual(unitPlace(undefined, 'c1'), { unit: 'runc-c1.scope', slice: 'system.slice', cgroup: '/system.slice/runc-c1.scope' });
+    assert.deepEqual(unitPlace(undefined, 'c1'), { unit: 'runc-c1.scope', slice: 'system.slice', name: 'c1', cgroup: '/system.slice/runc-c1.scope' });
     assert.equal(unitPlace('', 'c1').unit, 'runc-c1.scope');
     assert.equal(unitPlace(':p:n', 'c1').cgroup, '/system.slice/p-n.scope');
     assert.equal(unitPlace(undefined, 'c1', true).slice, 'user.slice');
@@ -51,7 +52,7 @@ describe('systemd driver: unit names and cgroup paths (runc 1.1)', () => {
     const p = unitPlace('test.slice:ignored:test-mine.slice', 'c');
     assert.equal(p.unit, 'test-mine.slice');
     assert.equal(p.cgroup, '/test.slice/test-mine.slice');
-    const props = byName(unitProperties(p, 'c', 42));
+    const props = byName(unitProperties(p, 42));
     assert.deepEqual(props.Wants, { sig: 'as', value: ['test.slice'] });
     assert.equal(props.Slice, undefined);
     assert.equal(props.Delegate, undefined);
@@ -68,8 +69,8 @@ describe('systemd driver: unit names and cgroup paths (runc 1.1)', () => {
     assert.throws(() => expandSlice('foo'), /invalid slice name/);
     assert.throws(() => unitPlace('notaslice:p:n', 'c'), /invalid slice name: notaslice/);
   });
-  test('a scope: Description, Slice, Delegate, PIDs, accounting, DefaultDependencies=no', () => {
-    const props = unitProperties(unitPlace('system.slice:docker:abc', 'abc'), 'abc', 1234);
+  test('a scope: Description (of the name, not the ID), Slice, Delegate, PIDs, accounting, DefaultDependencies=no', () => {
+    const props = unitProperties(unitPlace('system.slice:docker:abc', 'the-id'), 1234);
     assert.deepEqual(
       props.map(([n, v]) => `${n}=${v.sig}:${JSON.stringify(v.value)}`),
       [

@@ -222,10 +222,11 @@ function unmountRootfsLeftovers(rec: ContainerRecord): void {
 export function destroy(store: StateStore, rec: ContainerRecord, hookCwd?: string): void {
   unmountRootfsLeftovers(rec);
   const cgroup = loadManager(rec.cgroupPaths, undefined, rec.cgroupUnit);
-  if (cgroup?.exists()) {
+  // A systemd unit is stopped (and a failed one reset) even when its cgroup is gone already.
+  if (cgroup && (cgroup.exists() || cgroup.unit)) {
     try {
       // Without a PID namespace of its own, the container's processes outlive its init: runc kills them here.
-      if (cgroup.allPids().length > 0) cgroup.signalAll(SIGKILL);
+      if (cgroup.exists() && cgroup.allPids().length > 0) cgroup.signalAll(SIGKILL);
       cgroup.destroy();
     } catch (e) {
       warn((e as Error).message);

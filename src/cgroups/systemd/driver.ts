@@ -21,7 +21,6 @@ export function newSystemdManager(
   if (!isRunningSystemd()) throw new Error('systemd not running on this host, cannot use systemd cgroups manager');
   const m = new SystemdManager(place.unit, fsManagerFor(place.cgroup, unified, o.resources), {
     place,
-    id: o.id,
     resources: o.resources,
     extra,
   });

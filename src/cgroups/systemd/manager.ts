@@ -43,8 +43,8 @@ export class SystemdManager implements Manager {
   constructor(
     readonly unit: string,
     private fsm: V1Manager | V2Manager,
-    /** For a new container: where the unit goes, the container's ID, its resources and annotation properties. */
-    private start?: { place: UnitPlace; id: string; resources: Resources; extra: Property[] },
+    /** For a new container: where the unit goes, its resources and annotation properties. */
+    private start?: { place: UnitPlace; resources: Resources; extra: Property[] },
   ) {}
 
   /** Reach the bus now (before anything is created), for a clear error. */
@@ -82,7 +82,7 @@ export class SystemdManager implements Manager {
   apply(pid: number): void {
     const s = this.start;
     if (!s) throw new Error(`unit ${this.unit}: no configuration to start it with`);
-    const props = [...unitProperties(s.place, s.id, pid), ...this.resourceProperties(s.resources), ...s.extra];
+    const props = [...unitProperties(s.place, pid), ...this.resourceProperties(s.resources), ...s.extra];
     try {
       this.bus().startUnit(this.unit, props);
     } catch (e) {

@@ -19,6 +19,8 @@ export interface UnitPlace {
   unit: string;
   /** The slice it goes in ("system.slice" by default). */
   slice: string;
+  /** The name part of the path (the container's ID when the path is empty): the unit's description says it. */
+  name: string;
   /** The unit's cgroup, relative to the hierarchy's root ("/system.slice/docker-abc.scope"). */
   cgroup: string;
 }
@@ -60,15 +62,15 @@ export function unitPlace(cgroupsPath: string | undefined, id: string, rootless 
   if (!slice) slice = rootless ? 'user.slice' : 'system.slice';
   const unit = name.endsWith('.slice') ? name : `${prefix}-${name}.scope`;
   const parent = expandSlice(slice);
-  return { unit, slice, cgroup: (parent === '/' ? '' : parent) + '/' + unit };
+  return { unit, slice, name, cgroup: (parent === '/' ? '' : parent) + '/' + unit };
 }
 
 const prop = (name: string, sig: string, value: unknown): Property => [name, { sig, value }];
 const u64 = (n: number | bigint) => BigInt(n);
 
 /** The properties of a new unit: what runc's Apply sends, before the resources. */
-export function unitProperties(place: UnitPlace, id: string, pid: number): Property[] {
-  const props: Property[] = [prop('Description', 's', `libcontainer container ${id}`)];
+export function unitProperties(place: UnitPlace, pid: number): Property[] {
+  const props: Property[] = [prop('Description', 's', `libcontainer container ${place.name}`)];
   if (place.unit.endsWith('.slice')) {
     props.push(prop('Wants', 'as', [place.slice]));
   } else {

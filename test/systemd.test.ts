@@ -256,7 +256,19 @@ describe('systemd driver without systemd (this host): clear errors, nothing left
       DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${sock}`,
     });
     assert.equal(r.status, 1, r.stderr);
-    assert.equal(r.stderr, `runts: cannot connect to the D-Bus system bus at ${sock}: connect ENOENT ${sock}\n`);
+    assert.equal(r.stderr, `runts: cannot connect to the D-Bus system bus at ${sock}: ENOENT: no such file or directory, stat '${sock}'\n`);
+    assertNothingLeft(id);
+  });
+
+  test('a socket that does not answer as a bus: the error names it, the container is undone', () => {
+    const id = `s${++n}`;
+    const sock = path.join(base, 'not-a-bus');
+    fs.writeFileSync(sock, '');
+    const r = runWithSystemdDir(['--root', root, '--systemd-cgroup', 'run', '--bundle', bundle, id], {
+      DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${sock}`,
+    });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`^runts: unable to apply cgroup configuration: unable to start unit "runc-${id}.scope": cannot connect to the D-Bus system bus at ${sock}: .*ECONNREFUSED.*\\n$`));
     assertNothingLeft(id);
   });
 

@@ -44,9 +44,21 @@ export class SystemdBus {
   private worker: Worker;
   private port: MessagePort;
   private flag = new Int32Array(new SharedArrayBuffer(4));
+  /** The connect request's answer is still to be read (see the constructor). */
+  private connecting = true;
+  private versionNumber?: number;
   readonly address = systemBusAddress();
 
   constructor() {
+    // A socket that is not there fails here, at once and before anything is made.
+    const sock = addressSocket(this.address);
+    if (sock.startsWith('/')) {
+      try {
+        fs.statSync(sock);
+      } catch (e) {
+        throw new Error(`cannot connect to the D-Bus system bus at ${sock}: ${(e as Error).message}`);
+      }
+    }
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     this.worker = new Worker(workerPath(), {
@@ -56,13 +68,15 @@ export class SystemdBus {
       stderr: false,
     });
     this.worker.unref();
-    // Fail here, with the socket's name, when the bus cannot be reached.
-    this.request({ op: 'connect' }, (m) => `cannot connect to the D-Bus system bus at ${addressSocket(this.address)}: ${m}`);
+    // Connect without waiting: the worker starts and reaches the bus while
+    // this thread goes on (create spawns the init meanwhile); the first
+    // request reads the answer.
+    Atomics.store(this.flag, 0, 0);
+    this.port.postMessage({ op: 'connect' } satisfies BusRequest);
   }
 
-  private request(req: BusRequest, describe: (m: string) => string = (m) => m): unknown {
-    Atomics.store(this.flag, 0, 0);
-    this.port.postMessage(req);
+  /** Wait for the worker's answer to the request just posted. */
+  private answer(describe: (m: string) => string): unknown {
     if (Atomics.wait(this.flag, 0, 0, CALL_TIMEOUT_MS) === 'timed-out') {
       throw new Error(describe(`no answer from systemd in ${CALL_TIMEOUT_MS / 1000} s`));
     }
@@ -72,14 +86,23 @@ export class SystemdBus {
     return msg.result;
   }
 
+  private request(req: BusRequest, describe: (m: string) => string = (m) => m): unknown {
+    if (this.connecting) {
+      this.connecting = false;
+      this.answer((m) => `cannot connect to the D-Bus system bus at ${addressSocket(this.address)}: ${m}`);
+    }
+    Atomics.store(this.flag, 0, 0);
+    this.port.postMessage(req);
+    return this.answer(describe);
+  }
+
   /** systemd's version number (Manager.Version "252.38-1~deb12u1" → 252); -1 when unknown. */
   version(): number {
-    try {
+    if (this.versionNumber === undefined) {
       const m = /v?(\d+)/.exec(String(this.request({ op: 'version' })));
-      return m ? Number(m[1]) : -1;
-    } catch {
-      return -1;
+      this.versionNumber = m ? Number(m[1]) : -1;
     }
+    return this.versionNumber;
   }
 
   /** StartTransientUnit, waiting for its job; an existing unit is taken as it is (as runc). */

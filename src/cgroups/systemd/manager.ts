@@ -47,7 +47,7 @@ export class SystemdManager implements Manager {
     private start?: { place: UnitPlace; resources: Resources; extra: Property[] },
   ) {}
 
-  /** Reach the bus now (before anything is created), for a clear error. */
+  /** Start reaching the bus now: a socket that is not there fails here, before anything is made. */
   connect(): void {
     this.bus();
   }
@@ -82,8 +82,8 @@ export class SystemdManager implements Manager {
   apply(pid: number): void {
     const s = this.start;
     if (!s) throw new Error(`unit ${this.unit}: no configuration to start it with`);
-    const props = [...unitProperties(s.place, pid), ...this.resourceProperties(s.resources), ...s.extra];
     try {
+      const props = [...unitProperties(s.place, pid), ...this.resourceProperties(s.resources), ...s.extra];
       this.bus().startUnit(this.unit, props);
     } catch (e) {
       throw new Error(`unable to start unit ${JSON.stringify(this.unit)}: ${(e as Error).message}`);

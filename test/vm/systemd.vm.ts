@@ -221,6 +221,15 @@ describe('systemd driver: lifecycles', () => {
     assert.ok(waitFor(() => gone(unit)));
   });
 
+  test('a create that fails after the unit started (a failing prestart hook): no unit, no state left', () => {
+    const id = `${RUNTIME}-hook`;
+    const unit = `${P}-hook.scope`;
+    const r = rt(['create', '--bundle', bundle(id, `system.slice:${P}:hook`, 'true', (c) => (c.hooks = { prestart: [{ path: '/bin/false' }] })), id]);
+    assert.notEqual(r.status, 0);
+    assert.ok(waitFor(() => gone(unit)), JSON.stringify(show(unit, 'LoadState', 'ActiveState')));
+    assert.equal(fs.existsSync(path.join(STATE, id)), false);
+  });
+
   test('create then delete without start: no unit left', () => {
     const id = `${RUNTIME}-crt`;
     const unit = `${P}-crt.scope`;

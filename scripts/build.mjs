@@ -107,6 +107,16 @@ await build({
   banner: { js: `#!${process.execPath}\n${common.banner.js}` },
 });
 fs.chmodSync(path.join(next, 'runts'), 0o755);
+// The systemd cgroup driver (src/cgroups/index.ts requires it only for a
+// container that uses it) and its D-Bus client, a worker thread's code
+// (src/cgroups/systemd/bus.ts) with the D-Bus library in it: other commands
+// load neither.
+await build({
+  ...common,
+  entryPoints: { 'systemd-driver': 'src/cgroups/systemd/driver.ts', 'systemd-bus': 'src/cgroups/systemd/bus-worker.ts' },
+  outdir: next,
+  outExtension: { '.js': '.cjs' },
+});
 await build({
   ...common,
   entryPoints: { init: 'src/init/main.ts', 'exec-init': 'src/init/exec-main.ts' },

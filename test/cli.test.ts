@@ -90,13 +90,7 @@ describe('errors and global flags', () => {
     assert.ok(!Number.isNaN(Date.parse(last.time)), `time ${last.time}`);
   });
 
-  test('--systemd-cgroup is refused with a clear error, before anything is made', (t) => {
-    const root = rootIn(t);
-    const r = runts(['--root', root, '--systemd-cgroup', 'create', '--bundle', '/nonexistent', 'x']);
-    assert.equal(r.status, 1);
-    assert.match(r.stderr, /^runts: --systemd-cgroup: the systemd cgroup driver is not supported yet/);
-    assert.equal(fs.existsSync(path.join(root, 'x')), false);
-  });
+  // --systemd-cgroup itself: test/systemd.test.ts (and the VM lane's systemd mode).
 
   // CRIU cannot run on this machine kind (see shared/notes/machine.md).
   for (const args of [['checkpoint', 'x'], ['restore', 'x']]) {
@@ -404,8 +398,8 @@ describe('features', () => {
     assert.deepEqual(doc.hooks, ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop']);
     assert.deepEqual(doc.mountOptions, MOUNT_OPTIONS);
     assert.deepEqual(doc.linux.namespaces, ['cgroup', 'ipc', 'mount', 'network', 'pid', 'time', 'user', 'uts']);
-    // No systemd cgroup driver yet; v1/v2 follow what runts implements.
-    assert.equal(doc.linux.cgroup.systemd, false);
+    // The systemd driver (root's systemd; not a user's instance: no rootless driver yet).
+    assert.deepEqual(doc.linux.cgroup, { v1: true, v2: true, systemd: true, systemdUser: false });
     assert.equal(doc.linux.seccomp.enabled, true);
     assert.ok(doc.linux.seccomp.actions.includes('SCMP_ACT_ERRNO'));
     assert.ok(doc.linux.seccomp.operators.includes('SCMP_CMP_MASKED_EQ'));

@@ -6,11 +6,14 @@
  */
 import type { Spec } from '../spec/types.gen.js';
 import { cgroupMode, cgroupMounts, DEFAULT_ROOT, findMount, mountOf } from './mounts.js';
-import { innerPath, v1Dirs, v2Dir } from './paths.js';
+import { innerPath, v1Dirs, v1DirsOfPaths, v2Dir } from './paths.js';
 import { resourcesFromSpec } from './resources.js';
 import type { Manager, Resources } from './types.js';
 import { SUBSYSTEMS, V1Manager } from './v1/manager.js';
 import { V2Manager } from './v2/manager.js';
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import path from 'node:path';
 
 export type { Manager, Resources, Stats, FreezerState } from './types.js';
 export { resourcesFromSpec } from './resources.js';
@@ -19,9 +22,25 @@ export interface NewManagerOptions {
   id: string;
   cgroupsPath?: string;
   resources: Resources;
+  /** --systemd-cgroup: a transient systemd unit (cgroupsPath "slice:prefix:name"). */
+  systemd?: boolean;
+  annotations?: Record<string, string>;
+}
+
+type SystemdDriver = typeof import('./systemd/driver.js');
+
+/**
+ * The systemd driver, a bundle of its own (dist/systemd-driver.cjs; its D-Bus
+ * library is in the worker's, dist/systemd-bus.cjs): required only for a
+ * container that uses it, so other commands load none of it.
+ */
+function systemdDriver(): SystemdDriver {
+  const dist = path.dirname(fs.realpathSync(process.argv[1]));
+  return createRequire(import.meta.url)(path.join(dist, 'systemd-driver.cjs')) as SystemdDriver;
 }
 
 export function newManager(o: NewManagerOptions): Manager {
+  if (o.systemd) return systemdDriver().newSystemdManager(o, cgroupMode() === 'unified');
   const inner = innerPath(o.cgroupsPath, o.id);
   if (cgroupMode() === 'unified') return new V2Manager(DEFAULT_ROOT, v2Dir(inner, DEFAULT_ROOT), o.resources);
   const subsystems = SUBSYSTEMS.map((s) => s.name).filter((n) => n !== '' || findMount('') !== undefined);
@@ -29,27 +48,24 @@ export function newManager(o: NewManagerOptions): Manager {
 }
 
 /** A manager for a container's config (`linux.cgroupsPath`, `linux.resources`). */
-export function managerForSpec(spec: Spec, id: string): { manager: Manager; resources: Resources } {
+export function managerForSpec(spec: Spec, id: string, o: { systemd?: boolean } = {}): { manager: Manager; resources: Resources } {
   const resources = resourcesFromSpec(spec);
-  return { manager: newManager({ id, cgroupsPath: spec.linux?.cgroupsPath, resources }), resources };
+  const manager = newManager({ id, cgroupsPath: spec.linux?.cgroupsPath, resources, systemd: o.systemd, annotations: spec.annotations as Record<string, string> | undefined });
+  return { manager, resources };
 }
 
-/** The manager of an existing container, from the directories in its record; undefined without any. */
-export function loadManager(paths: string[] | undefined, resources?: Resources): Manager | undefined {
+/**
+ * The manager of an existing container, from the directories in its record
+ * (and its systemd unit, with the systemd driver); undefined without any.
+ */
+export function loadManager(paths: string[] | undefined, resources?: Resources, unit?: string): Manager | undefined {
   if (!paths || paths.length === 0) return undefined;
-  const mounts = cgroupMounts();
+  if (unit) return systemdDriver().loadSystemdManager(unit, paths, cgroupMode() === 'unified', resources);
   if (cgroupMode() === 'unified') {
-    const m = mountOf(paths[0], mounts);
+    const m = mountOf(paths[0], cgroupMounts());
     return new V2Manager(m?.mountpoint ?? DEFAULT_ROOT, paths[0], resources);
   }
-  const dirs = new Map<string, string>();
-  for (const p of paths) {
-    const m = mountOf(p, mounts);
-    if (!m) continue;
-    if (m.version === 2) dirs.set('', p);
-    else for (const s of m.subsystems) dirs.set(s, p);
-  }
-  return new V1Manager(dirs, resources);
+  return new V1Manager(v1DirsOfPaths(paths), resources);
 }
 
 /** Remove cgroup directories (sub-cgroups first, retrying while busy). */

@@ -7,7 +7,7 @@
  * - empty: the container ID, relative.
  */
 import path from 'node:path';
-import { cgroupMounts, findMount, ownCgroupDir, ownCgroups, type CgroupMount } from './mounts.js';
+import { cgroupMounts, findMount, mountOf, ownCgroupDir, ownCgroups, type CgroupMount } from './mounts.js';
 
 /** runc's utils.CleanPath. */
 export function cleanPath(p: string | undefined): string {
@@ -61,4 +61,16 @@ export function v2Dir(inner: string, mountpoint: string, own: Map<string, string
   if (mine === undefined) throw new Error('cgroup path not found');
   // Our own cgroup most likely has processes (us): a sibling can have controllers, a child cannot.
   return path.posix.join(mountpoint, path.posix.dirname(mine), inner);
+}
+
+/** A record's v1 directories → subsystem → dir, by the hierarchy each is in. */
+export function v1DirsOfPaths(paths: string[], mounts: CgroupMount[] = cgroupMounts()): Map<string, string> {
+  const dirs = new Map<string, string>();
+  for (const p of paths) {
+    const m = mountOf(p, mounts);
+    if (!m) continue;
+    if (m.version === 2) dirs.set('', p);
+    else for (const s of m.subsystems) dirs.set(s, p);
+  }
+  return dirs;
 }

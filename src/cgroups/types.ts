@@ -222,9 +222,11 @@ export function emptyStats(): Stats {
   };
 }
 
-/** A container's cgroups: one driver (v1 cgroupfs, v2 unified) behind one interface. */
+/** A container's cgroups: one driver (v1 cgroupfs, v2 unified, systemd over either) behind one interface. */
 export interface Manager {
-  readonly driver: 'cgroupfs-v1' | 'cgroupfs-v2';
+  readonly driver: 'cgroupfs-v1' | 'cgroupfs-v2' | 'systemd';
+  /** The systemd unit (systemd driver): kept in the container's record. */
+  readonly unit?: string;
   /** The container's cgroup directories (stored in its record; `loadManager` takes them back). */
   paths(): string[];
   /** The directory of a v1 subsystem ("" is the unified one), or the v2 directory. */

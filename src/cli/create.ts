@@ -1,12 +1,9 @@
 import type { CommandContext } from './context.js';
-import { UserError } from '../errors.js';
 import { StateStore } from '../container/state-store.js';
 import { createContainer, type CreateOptions } from '../container/create.js';
 
 /** runc's create/run flags → create options (LISTEN_FDS adds to --preserve-fds). */
 export function createOptions(ctx: CommandContext): CreateOptions {
-  // No systemd on the machines runts is tested on: refuse rather than pretend.
-  if (ctx.globals.systemdCgroup) throw new UserError('--systemd-cgroup: the systemd cgroup driver is not supported yet; use the cgroupfs driver');
   const listenFds = Number(process.env.LISTEN_FDS ?? 0) || 0;
   return {
     id: ctx.args[0],
@@ -17,6 +14,7 @@ export function createOptions(ctx: CommandContext): CreateOptions {
     noNewKeyring: ctx.flags['no-new-keyring'] === true,
     preserveFds: ((ctx.flags['preserve-fds'] as number | undefined) ?? 0) + listenFds,
     warn: (msg) => ctx.log.warn(msg),
+    systemdCgroup: ctx.globals.systemdCgroup,
   };
 }
 

@@ -24,7 +24,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
   if (interval <= 0) throw new UserError('duration interval must be greater than 0');
   if (containerStatus(store, rec) === 'stopped') throw new UserError(`container with id ${id} is not running`);
-  const cgroup = loadManager(rec.cgroupPaths);
+  const cgroup = loadManager(rec.cgroupPaths, undefined, rec.cgroupUnit);
   if (!cgroup) throw new UserError('container has no cgroups');
 
   const stats = () => {

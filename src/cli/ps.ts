@@ -16,7 +16,7 @@ const childProcess = () => require('node:child_process') as typeof import('node:
 
 export function containerProcesses(store: StateStore, id: string): number[] {
   const rec = store.read(id);
-  const cgroup = loadManager(rec.cgroupPaths);
+  const cgroup = loadManager(rec.cgroupPaths, undefined, rec.cgroupUnit);
   if (!cgroup) return [];
   if (containerStatus(store, rec) === 'stopped' && !cgroup.exists()) return [];
   try {

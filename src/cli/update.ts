@@ -136,7 +136,7 @@ export function run(ctx: CommandContext): number {
     if (ctx.flags['mem-bw-schema']) throw new UserError('Intel RDT/MBA: memory bandwidth schema is not enabled');
 
     if (containerStatus(store, rec) === 'stopped') throw new UserError('container not running');
-    const cgroup = loadManager(rec.cgroupPaths);
+    const cgroup = loadManager(rec.cgroupPaths, undefined, rec.cgroupUnit);
     if (!cgroup) throw new UserError('container has no cgroups to update');
 
     const spec = rec.config as Spec;

@@ -47,6 +47,8 @@ export interface CreateOptions {
   warn?: (msg: string) => void;
   /** The bundle's config.json already loaded by the caller (`run`): read and checked once. */
   spec?: Spec;
+  /** --systemd-cgroup: the cgroup is a transient systemd unit. */
+  systemdCgroup?: boolean;
 }
 
 export interface Created {
@@ -150,7 +152,7 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
     sourcesSocket = sourcesSocket.filter((fd) => !which.includes(fd));
   };
   try {
-    const cg = managerForSpec(spec, o.id);
+    const cg = managerForSpec(spec, o.id, { systemd: o.systemdCgroup });
     cgroup = cg.manager;
     cgroupsExisted = new Set(cgroup.paths().filter((p) => fs.existsSync(p)));
     // As runc, before anything is made: a cgroup that is already frozen would
@@ -169,6 +171,8 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
       annotations: spec.annotations,
       config: spec,
       cgroupPaths: cgroup.paths(),
+      // In the intent too: a create killed after the unit started leaves it to `delete --force`.
+      ...(cgroup.unit ? { cgroupUnit: cgroup.unit } : {}),
       ...(o.noNewKeyring ? { noNewKeyring: true } : {}),
     };
     // The intent, before anything is made: if this process dies from here
@@ -308,7 +312,9 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
     // Remove the cgroups this create made (never one that was there before).
     if (cgroup) {
       try {
-        removeCgroupDirs(cgroup.paths().filter((p) => !cgroupsExisted.has(p)));
+        // A systemd unit is stopped (its directories go with it).
+        if (cgroup.unit) cgroup.destroy();
+        else removeCgroupDirs(cgroup.paths().filter((p) => !cgroupsExisted.has(p)));
       } catch {}
     }
     store.remove(o.id);

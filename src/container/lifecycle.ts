@@ -82,7 +82,7 @@ export function startContainer(store: StateStore, id: string, hookCwd?: string):
 export function killContainer(store: StateStore, id: string, signal: string, all: boolean): void {
   const rec = store.read(id);
   const sig = parseSignal(signal);
-  const cgroup = loadManager(rec.cgroupPaths);
+  const cgroup = loadManager(rec.cgroupPaths, undefined, rec.cgroupUnit);
   if (all && cgroup) {
     // As runc: every process in the container's cgroup, even once the init is gone.
     if (cgroup.exists()) {
@@ -117,7 +117,7 @@ export function pauseContainer(store: StateStore, id: string): void {
     const rec = store.read(id);
     const status = containerStatus(store, rec);
     if (status !== 'running' && status !== 'created') throw new UserError('container not running');
-    const cgroup = loadManager(rec.cgroupPaths);
+    const cgroup = loadManager(rec.cgroupPaths, undefined, rec.cgroupUnit);
     if (!cgroup) throw new UserError('cannot toggle freezer: cgroups not configured for container');
     cgroup.freeze('FROZEN');
   } finally {
@@ -130,7 +130,7 @@ export function resumeContainer(store: StateStore, id: string): void {
   try {
     const rec = store.read(id);
     if (containerStatus(store, rec) !== 'paused') throw new UserError('container not paused');
-    const cgroup = loadManager(rec.cgroupPaths);
+    const cgroup = loadManager(rec.cgroupPaths, undefined, rec.cgroupUnit);
     if (!cgroup) throw new UserError('cannot toggle freezer: cgroups not configured for container');
     cgroup.freeze('THAWED');
   } finally {
@@ -140,7 +140,7 @@ export function resumeContainer(store: StateStore, id: string): void {
 
 /** Host pids of the container: every process in its cgroup, else in its PID namespace. */
 function containerPids(rec: ContainerRecord): number[] {
-  const cgroup = loadManager(rec.cgroupPaths);
+  const cgroup = loadManager(rec.cgroupPaths, undefined, rec.cgroupUnit);
   if (cgroup?.exists()) {
     try {
       return [...new Set([rec.pid, ...cgroup.allPids()])];
@@ -214,7 +214,7 @@ export function deleteContainer(store: StateStore, id: string, force: boolean, h
           process.kill(pid, 'SIGKILL');
         } catch {}
       }
-      const cgroup = loadManager(rec.cgroupPaths);
+      const cgroup = loadManager(rec.cgroupPaths, undefined, rec.cgroupUnit);
       if (cgroup?.exists() && cgroup.freezerState() === 'FROZEN') cgroup.freeze('THAWED');
       if (!waitGone(rec, 10_000)) throw new UserError(`container ${id} did not stop after SIGKILL`);
     }
@@ -322,18 +322,22 @@ function killProcesses(procs: ProcessRef[]): void {
 function removeHalfMade(store: StateStore, id: string, rec: ContainerRecord | undefined): void {
   if (rec) {
     killProcesses([{ pid: rec.pid, startTime: rec.pidStartTime }, ...(rec.creating?.helpers ?? [])]);
-    killAndRemoveCgroups(rec.creating?.newCgroupPaths);
+    killAndRemoveCgroups(rec.creating?.newCgroupPaths, rec.cgroupUnit);
     unmountRootfsLeftovers(rec);
   }
   store.remove(id);
 }
 
-/** Kill whatever is left in the container's cgroups, then remove them; a failure is a warning. */
-function killAndRemoveCgroups(paths: string[] | undefined): void {
-  const cgroup = loadManager(paths);
-  if (!cgroup?.exists()) return;
+/**
+ * Kill whatever is left in the container's cgroups, then remove them; a
+ * failure is a warning. A systemd unit is stopped (and a failed one reset)
+ * even when its cgroup is gone already.
+ */
+function killAndRemoveCgroups(paths: string[] | undefined, unit?: string): void {
+  const cgroup = loadManager(paths, undefined, unit);
+  if (!cgroup || !(cgroup.exists() || cgroup.unit)) return;
   try {
-    if (cgroup.allPids().length > 0) cgroup.signalAll(SIGKILL);
+    if (cgroup.exists() && cgroup.allPids().length > 0) cgroup.signalAll(SIGKILL);
     cgroup.destroy();
   } catch (e) {
     warn((e as Error).message);
@@ -365,7 +369,7 @@ function unmountRootfsLeftovers(rec: ContainerRecord): void {
 export function destroy(store: StateStore, rec: ContainerRecord, hookCwd?: string): void {
   unmountRootfsLeftovers(rec);
   // Without a PID namespace of its own, the container's processes outlive its init: runc kills them here.
-  killAndRemoveCgroups(rec.cgroupPaths);
+  killAndRemoveCgroups(rec.cgroupPaths, rec.cgroupUnit);
   pausePoint('delete:cgroups');
   store.remove(rec.id);
   const spec = rec.config as Spec;

@@ -33,6 +33,8 @@ export interface ContainerRecord {
   started?: boolean;
   /** Cgroup directories created for the container, to remove on delete. */
   cgroupPaths?: string[];
+  /** The systemd unit holding the cgroup (--systemd-cgroup). */
+  cgroupUnit?: string;
   /** Created with --no-new-keyring: `exec` joins no session keyring either (runc's NoNewKeyring). */
   noNewKeyring?: boolean;
   /**

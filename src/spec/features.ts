@@ -24,7 +24,8 @@ export const MOUNT_OPTIONS: readonly string[] = KNOWN_MOUNT_OPTIONS;
 /** Namespace types runts can create or join (all eight the kernel has). */
 export const NAMESPACES = ['cgroup', 'ipc', 'mount', 'network', 'pid', 'time', 'user', 'uts'];
 
-export const CGROUP = { v1: true, v2: true, systemd: false, systemdUser: false };
+/** systemd: the --systemd-cgroup driver (src/cgroups/systemd/); systemdUser: a user's own systemd (rootless), not yet. */
+export const CGROUP = { v1: true, v2: true, systemd: true, systemdUser: false };
 /** seccomp: computed (seccompFeatures): on when libseccomp is installed, with what the kernel and it support. */
 /** AppArmor and SELinux labels are supported (src/init/lsm.ts); as in runc, this says nothing of the host's LSMs. */
 export const APPARMOR_ENABLED = true;

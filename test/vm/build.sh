@@ -24,8 +24,10 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 CACHE="${RUNTS_VM_CACHE:-/var/cache/runts-vm}"
 NODE_BIN="${RUNTS_VM_NODE:-$(command -v node || true)}"
 # The guest's packages (their dependencies come along). runc: to compare;
-# bpftool: to count the device programs attached to a cgroup.
-PACKAGES=(busybox-static apparmor libseccomp2 runc util-linux mount iproute2 libstdc++6 bpftool)
+# bpftool: to count the device programs attached to a cgroup; systemd, dbus
+# and systemd-container: the systemd mode (run.sh --systemd), where systemd
+# is PID 1 and the systemd cgroup driver is tested.
+PACKAGES=(busybox-static apparmor libseccomp2 runc util-linux mount iproute2 libstdc++6 bpftool systemd dbus systemd-container)
 # Modules the initramfs loads (their dependencies come along, in order).
 MODULES=(virtio_pci virtio_blk crc32c_generic ext4 overlay 9pnet_virtio 9p)
 
@@ -64,7 +66,7 @@ for p in "${PACKAGES[@]}" libc6; do
   inputs+="$p $v"$'\n'
 done
 inputs+="node $(sha256sum <"$NODE_BIN" | cut -d' ' -f1)"$'\n'
-for f in build.sh initramfs-init guest-init; do
+for f in build.sh initramfs-init guest-init runts-vm.service; do
   inputs+="$f $(sha256sum <"$HERE/$f" | cut -d' ' -f1)"$'\n'
 done
 KEY="$(printf '%s' "$inputs" | sha256sum | cut -c1-16)"
@@ -171,6 +173,17 @@ install -m 0755 "$HERE/guest-init" "$R/sbin/runts-vm-init"
 # Mount points the guest init uses.
 mkdir -p "$R/run/vm" "$R/sys/fs/cgroup" "$R/sys/kernel/security"
 echo runts-vm >"$R/etc/hostname"
+# The systemd mode (guest-init starts systemd when run.sh says so): the unit
+# that runs the command, a fixed machine ID (no first-boot presets), and no
+# units that would wait for hardware or write to the console.
+install -m 0644 "$HERE/runts-vm.service" "$R/etc/systemd/system/runts-vm.service"
+echo 5e6e1d1c0ffee0ddba11c0de00000017 >"$R/etc/machine-id"
+ln -sf /lib/systemd/system/multi-user.target "$R/etc/systemd/system/default.target"
+for u in getty.target serial-getty@ttyS0.service console-getty.service systemd-networkd.service \
+  systemd-resolved.service systemd-timesyncd.service apt-daily.timer apt-daily-upgrade.timer \
+  e2scrub_all.timer e2scrub_reap.service fstrim.timer systemd-logind.service; do
+  ln -sf /dev/null "$R/etc/systemd/system/$u"
+done
 chroot "$R" dpkg-query -W -f '${Package} ${Version}\n' >"$WORK/packages.txt"
 rm -rf "$R/var/cache/apt" "$R/var/lib/apt/lists" "$R/var/log"/*.log
 

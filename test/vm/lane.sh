@@ -5,6 +5,10 @@
 # against Debian's runc and then against this checkout's dist/runts
 # (test/vm/guest-suite.sh).
 #
+#   test/vm/lane.sh             the guest suite (test/vm/guest.vm.ts), busybox as PID 1
+#   test/vm/lane.sh --systemd   the systemd suite (test/vm/systemd.vm.ts): systemd as
+#                               PID 1, the systemd cgroup driver (run.sh --systemd)
+#
 # RUNTS_VM_LANE   off       skip, saying so
 #                 auto      (default) run; when something the lane needs is
 #                           missing (qemu, a Debian package, root), say why
@@ -26,6 +30,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 HERE=test/vm
+SUITE="$HERE/guest.vm.ts"
+RUN_FLAGS=()
+if [ "${1:-}" = --systemd ]; then
+  SUITE="$HERE/systemd.vm.ts"
+  RUN_FLAGS=(--systemd)
+  shift
+fi
 MODE="${RUNTS_VM_LANE:-auto}"
 T0=$(date +%s)
 DEADLINE=$((T0 + ${RUNTS_VM_LANE_TIMEOUT:-1200}))
@@ -101,7 +112,7 @@ ESBUILD=node_modules/.bin/esbuild
 [ -x "$ESBUILD" ] || cannot "$ESBUILD is missing (npm ci)"
 TMP="$(mktemp -d /var/tmp/runts-vm-lane.XXXXXX)"
 trap 'rm -rf "$TMP"' EXIT
-"$ESBUILD" "$HERE/guest.vm.ts" --bundle --platform=node --format=esm --target=node20 \
+"$ESBUILD" "$SUITE" --bundle --platform=node --format=esm --target=node20 \
   --outfile="$TMP/guest.mjs" --log-level=warning
 cp "$HERE/guest-suite.sh" "$TMP/"
 # A snapshot of the runtime (dist/ and its one external module, ffi-rs): the
@@ -111,9 +122,9 @@ cp "$HERE/guest-suite.sh" "$TMP/"
 tar -C . -cf "$TMP/runts.tar" dist node_modules/ffi-rs node_modules/@yuuang package.json
 
 run() {
-  bash "$HERE/run.sh" --lane "$LANE" --timeout "$(limit "${RUNTS_VM_TIMEOUT:-900}")" \
+  bash "$HERE/run.sh" "${RUN_FLAGS[@]}" --lane "$LANE" --timeout "$(limit "${RUNTS_VM_TIMEOUT:-900}")" \
     --put "$TMP/guest.mjs" --put "$TMP/guest-suite.sh" --put "$TMP/runts.tar" \
-    -e "RUNTS_VM_RUNC=${RUNTS_VM_RUNC:-report}" \
+    -e "RUNTS_VM_RUNC=${RUNTS_VM_RUNC:-report}" -e "RUNTS_VM_SUITE_TIMEOUT=${RUNTS_VM_SUITE_TIMEOUT:-420}" \
     -- bash /run/vm/guest-suite.sh
 }
 [ "$(limit 300)" -ge 300 ] || cannot "less than 300 s of the lane's ${RUNTS_VM_LANE_TIMEOUT:-1200} s left to boot"

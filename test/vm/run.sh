@@ -12,6 +12,9 @@
 #     --mem MB         guest memory (default 2048)
 #     --smp N          guest CPUs (default 2)
 #     --append ARGS    more kernel command line
+#     --systemd        boot with systemd as PID 1 (pure cgroup v2, the system
+#                      bus up) and run the command as a service once the
+#                      default target is reached (test/vm/runts-vm.service)
 #
 # Exit status: the command's; 124 when the timeout killed the VM; 125 when the
 # VM did not run the command to its end (boot failure, guest crash: the
@@ -32,6 +35,7 @@ TIMEOUT=1200
 MEM=2048
 SMP=2
 APPEND=""
+SYSTEMD=0
 ENVS=()
 PUTS=()
 while [ $# -gt 0 ]; do
@@ -43,6 +47,7 @@ while [ $# -gt 0 ]; do
     --mem) MEM="$2"; shift 2 ;;
     --smp) SMP="$2"; shift 2 ;;
     --append) APPEND="$2"; shift 2 ;;
+    --systemd) SYSTEMD=1; shift ;;
     --) shift; break ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) break ;;
@@ -71,7 +76,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-printf 'RUNTS_VM_SRC=%q\n' "$SRC" >"$RUN/env"
+printf 'RUNTS_VM_SRC=%q\nRUNTS_VM_SYSTEMD=%s\n' "$SRC" "$SYSTEMD" >"$RUN/env"
 for f in "${PUTS[@]}"; do cp "$f" "$RUN/"; done
 {
   echo 'set -e'
@@ -86,6 +91,7 @@ for f in "${PUTS[@]}"; do cp "$f" "$RUN/"; done
 # no mitigations (nothing here to protect), a quiet console.
 CMDLINE="console=ttyS0 rdinit=/init panic=-1 quiet loglevel=1 cgroup_no_v1=all apparmor=1 security=apparmor"
 CMDLINE+=" mitigations=off i8042.noaux i8042.nokbd i8042.nopnp random.trust_cpu=on tsc=reliable no_timer_check"
+[ "$SYSTEMD" = 1 ] && CMDLINE+=" systemd.unified_cgroup_hierarchy=1 systemd.show_status=0 systemd.log_level=warning"
 [ -n "$APPEND" ] && CMDLINE+=" $APPEND"
 
 START=$(date +%s%N)

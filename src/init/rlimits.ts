@@ -45,7 +45,14 @@ export function applyRlimits(list: Rlimit[] | undefined): DeferredRlimits {
       continue;
     }
     const [curSoft, curHard] = getrlimit(r.type);
-    if (BigInt.asUintN(64, hard) > curHard) setrlimit(r.type, curSoft, hard);
+    if (BigInt.asUintN(64, hard) > curHard) {
+      try {
+        setrlimit(r.type, curSoft, hard);
+      } catch {
+        // The same refusal, reported with the limits the config asked for.
+        setrlimit(r.type, soft, hard);
+      }
+    }
     if (LAST.has(r.type)) last.push({ type: r.type, soft, hard });
     else beforeSeccomp.push(r);
   }

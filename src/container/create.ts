@@ -296,14 +296,16 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
       }
     }
     pausePoint('create:ready');
+    // Until this message the init ends when create does (EOF). Sent before
+    // the record: a create killed in between leaves a live init that the
+    // intent record names, which `delete --force` removes; one killed after
+    // it leaves a created container, as runc's does.
+    channel.send({ type: 'created' });
+    channel.close();
     record.pidStartTime = processStartTime(pid) ?? '';
     store.write(record);
     pausePoint('create:recorded');
     if (o.pidFile) writeFileAtomic(path.resolve(o.pidFile), String(pid));
-    // Only a container on record may outlive us: until this message the
-    // init ends when create does (EOF).
-    channel.send({ type: 'created' });
-    channel.close();
     return { record, pid };
   } catch (e) {
     channel?.close();

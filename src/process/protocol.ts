@@ -129,7 +129,12 @@ export class SyncChannel {
     }
   }
 
+  private closed = false;
+
+  /** Idempotent: a second close must not hit an fd number reused meanwhile. */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     try {
       fs.closeSync(this.fd);
     } catch {}

@@ -179,8 +179,14 @@ export function reliabilitySuite(after: (fn: () => void | Promise<void>) => void
       const stat = procText(`/proc/${pid}/stat`);
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       const desc = () => `${pid} ${procText(`/proc/${pid}/cmdline`).replace(/\0/g, ' ').trim().slice(0, 200)}`;
-      // Zombies: our own unreaped children, or any of the suite's.
-      if (fields[0] === 'Z' && (Number(fields[1]) === process.pid || ours(pid))) zombies.push(desc());
+      // Zombies: our own unreaped children, or any of the suite's that a live
+      // parent fails to reap. An orphan's zombie waits for the host's PID 1,
+      // which on this machine kind (not systemd) may reap it seconds later:
+      // not something runts holds.
+      if (fields[0] === 'Z') {
+        const ppid = Number(fields[1]);
+        if (ppid === process.pid || (ppid !== 1 && ours(pid))) zombies.push(`${desc()} (parent ${ppid})`);
+      }
       else if (ours(pid)) processes.push(desc());
     }
     return {

@@ -357,7 +357,8 @@ function semanticIssues(raw: unknown, clean: (path: Segment[]) => boolean): RawI
     if (!dev) return;
     const p = str(dev.path);
     if (p !== undefined && !p.startsWith('/')) add(['linux', 'devices', i, 'path'], 'must be an absolute path');
-    if (dev.type !== 'p') {
+    // Without a type the schema already says so; major/minor depend on it.
+    if (typeof dev.type === 'string' && dev.type !== 'p') {
       for (const k of ['major', 'minor'] as const) {
         if (dev[k] === undefined) add(['linux', 'devices', i, k], `is required for device type ${JSON.stringify(dev.type)}`);
       }

@@ -7,6 +7,7 @@ import { parseFlags, reorderArgs, UsageError } from './cli/argv.js';
 import { Logger } from './cli/log.js';
 import type { CommandContext, GlobalOptions } from './cli/context.js';
 import { isUserError } from './errors.js';
+import { assertSupportedArch } from './linux/arch.js';
 import { VERSION, COMMIT, SPEC_VERSION } from './version.js';
 import { useCodeCaches } from './code-cache.js';
 import { debug as debugLine, setLogSinks, writeStderr, writeStdout } from './output.js';
@@ -18,6 +19,7 @@ async function main(argv: string[]): Promise<number> {
   let log = new Logger(undefined, 'text', argv.includes('--debug'));
   let debug = false;
   try {
+    assertSupportedArch();
     const { values: g, rest } = parseFlags(argv, globalFlags);
     debug = g.debug === true;
     const logFormat = g['log-format'];

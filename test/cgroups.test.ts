@@ -23,7 +23,7 @@ import { V2Manager } from '../src/cgroups/v2/manager.js';
 import { resourcesFromSpec, sharesToWeight, swapToV2 } from '../src/cgroups/resources.js';
 import { emptyResources, type DeviceRule } from '../src/cgroups/types.js';
 import { queryPrograms, retryOnEagain, BPF_CGROUP_DEVICE, PROG_LOAD_TRIES } from '../src/linux/bpf.js';
-import { SyscallError } from '../src/linux/libc.js';
+import { SyscallError } from '../src/linux/errno.js';
 import { parseGoDuration, marshal } from '../src/cgroups/events.js';
 import { removePath } from '../src/cgroups/fsutil.js';
 

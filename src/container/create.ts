@@ -11,7 +11,7 @@ import { loadBundleConfig } from '../spec/load.js';
 import type { Spec } from '../spec/types.gen.js';
 import { mkfifo } from '../linux/fs.js';
 import { ptraceInReach, reexecSealed } from '../process/reexec.js';
-import { SyscallError } from '../linux/libc.js';
+import { SyscallError } from '../linux/errno.js';
 import { NAMESPACE_FLAGS, CLONE, namespaceTypeOf } from '../linux/ns.js';
 import { connectUnix, socketPair } from '../linux/socket.js';
 import { killAndReap, waitPid } from '../linux/wait.js';

@@ -7,7 +7,7 @@
  * is skipped when /dev is bind-mounted from the host.
  */
 import fs from 'node:fs';
-import { SyscallError } from '../linux/libc.js';
+import { errnoOf as errno } from '../linux/errno.js';
 import { S_IFBLK, S_IFCHR, S_IFIFO, closeFd, makedev, moveMountFd, openTree } from '../linux/mount.js';
 import { O_CREAT, O_NOFOLLOW, O_PATH, O_RDONLY, fchownFd, mknodat, openat } from '../linux/openat2.js';
 import { cleanPath, type Root } from './securejoin.js';
@@ -33,10 +33,6 @@ export const DEFAULT_DEVICES: DeviceSpec[] = [
 ];
 
 const S_IFMT = 0o170000;
-
-function errno(e: unknown): string | undefined {
-  return e instanceof SyscallError ? e.code : (e as { code?: string })?.code;
-}
 
 /** A device's file type bits; "u" (unbuffered) is a character device too. */
 function deviceKind(d: DeviceSpec): number {

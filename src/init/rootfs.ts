@@ -36,7 +36,7 @@ import {
   pivotRoot,
   umount2,
 } from '../linux/mount.js';
-import { SyscallError } from '../linux/libc.js';
+import { errnoOf as errno, SyscallError } from '../linux/errno.js';
 import { O_DIRECTORY, O_NOFOLLOW, O_PATH, mkdirat, openat } from '../linux/openat2.js';
 import { parseMountOptions, PROPAGATION_OPTIONS, type ParsedMountOptions } from './mount-options.js';
 import { Root, cleanPath } from './securejoin.js';
@@ -82,10 +82,6 @@ const state: State = { deferredReadonly: [] };
 function rootOf(o: RootfsOptions): Root {
   state.root ??= Root.open(o.rootfs);
   return state.root;
-}
-
-function errno(e: unknown): string | undefined {
-  return e instanceof SyscallError ? e.code : (e as { code?: string })?.code;
 }
 
 /** The per-mount MS_* flags that are one MOUNT_ATTR_* each, set or cleared alike. */

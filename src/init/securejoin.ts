@@ -20,7 +20,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { SyscallError } from '../linux/libc.js';
+import { errnoOf } from '../linux/errno.js';
 import {
   O_CLOEXEC,
   O_CREAT,
@@ -45,10 +45,6 @@ const MAX_SYMLINKS = 40;
 export function cleanPath(unsafe: string): string {
   const p = path.posix.normalize('/' + unsafe);
   return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
-}
-
-function errnoOf(e: unknown): string | undefined {
-  return e instanceof SyscallError ? e.code : (e as NodeJS.ErrnoException)?.code;
 }
 
 function closeQuietly(fd: number): void {

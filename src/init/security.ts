@@ -21,7 +21,7 @@
 import { getcwd, ProcfsHandle } from '../linux/procfs.js';
 import { joinSessionKeyring, modKeyPerm } from '../linux/keyring.js';
 import { IOPRIO_CLASS, ioprioSet, PERSONALITY, SCHED_FLAG, SCHED_POLICY, schedSetattr, setPersonality } from '../linux/sched.js';
-import type { SyscallError } from '../linux/libc.js';
+import type { SyscallError } from '../linux/errno.js';
 import { applyApparmorLabel, applySelinuxLabel, checkLabels, detectLsm, setSelinuxKeyLabel, type ExecLabels } from './lsm.js';
 import { installSeccomp, prepareSeccomp, type ListenerState, type PreparedSeccomp } from './seccomp.js';
 import type { LinuxSeccomp } from '../spec/types.gen.js';

@@ -5,10 +5,10 @@
  * bpf() wrapper: this goes through syscall(SYS_bpf, cmd, &attr, size).
  */
 import fs from 'node:fs';
-import { DataType, libcFunction, SyscallError } from './libc.js';
+import { errnoOf, SyscallError } from './errno.js';
+import { DataType, type CFunction } from './libc.js';
 import { NativeBlock } from './memory.js';
-
-const SYS_BPF = 321; // x86-64
+import { namedSyscall } from './syscall.js';
 
 const BPF_PROG_LOAD = 5;
 const BPF_PROG_ATTACH = 8;
@@ -25,11 +25,11 @@ export const BPF_F_REPLACE = 1 << 2;
 const ATTR_SIZE = 128;
 
 // Declared on first use: loading this module (with the cgroup code) must cost nothing.
-let syscall: ((args: unknown[], subject?: string) => number) | undefined;
+let bpfCall: CFunction<number> | undefined;
 
 function bpf(cmd: number, attr: NativeBlock, what: string): number {
-  syscall ??= libcFunction<number>('syscall', DataType.I64, [DataType.I64, DataType.I64, DataType.I64, DataType.I64]);
-  return syscall([SYS_BPF, cmd, Number(attr.address), ATTR_SIZE], what);
+  bpfCall ??= namedSyscall('bpf', [DataType.I64, DataType.I64, DataType.I64]);
+  return bpfCall([cmd, Number(attr.address), ATTR_SIZE], what);
 }
 
 /** One eBPF instruction: struct bpf_insn { u8 code; u8 dst:4, src:4; s16 off; s32 imm; }. */
@@ -66,7 +66,7 @@ export function retryOnEagain<T>(fn: () => T, tries = PROG_LOAD_TRIES): T {
     try {
       return fn();
     } catch (e) {
-      if ((e as SyscallError).code !== 'EAGAIN' || n >= tries) throw e;
+      if (errnoOf(e) !== 'EAGAIN' || n >= tries) throw e;
     }
   }
 }
@@ -77,7 +77,7 @@ export function retryOnEagain<T>(fn: () => T, tries = PROG_LOAD_TRIES): T {
  */
 export function loadProgram(progType: number, insns: BpfInsn[], license: string, name = ''): number {
   const code = encodeInsns(insns);
-  const attempt = (logSize: number): { fd: number; log: string; err?: SyscallError } => {
+  const attempt = (logSize: number): number | { log: string; err: unknown } => {
     const attr = new NativeBlock(ATTR_SIZE);
     const mem = new NativeBlock(code.length + license.length + 16 + logSize);
     const insnsAt = mem.alloc(code.length);
@@ -95,20 +95,20 @@ export function loadProgram(progType: number, insns: BpfInsn[], license: string,
     }
     Buffer.from(name.slice(0, 15), 'ascii').copy(attr.view, 48); // prog_name[16]
     try {
-      return { fd: retryOnEagain(() => bpf(BPF_PROG_LOAD, attr, 'BPF_PROG_LOAD')), log: '' };
+      return retryOnEagain(() => bpf(BPF_PROG_LOAD, attr, 'BPF_PROG_LOAD'));
     } catch (e) {
       const text = log ? mem.view.toString('utf8', log.offset, log.offset + logSize).replace(/\0[\s\S]*$/, '') : '';
-      return { fd: -1, log: text, err: e as SyscallError };
+      return { log: text, err: e };
     }
   };
   let r = attempt(0);
-  if (r.fd >= 0) return r.fd;
-  if (r.err?.code === 'EACCES' || r.err?.code === 'EINVAL') {
+  if (typeof r === 'number') return r;
+  if (errnoOf(r.err) === 'EACCES' || errnoOf(r.err) === 'EINVAL') {
     r = attempt(1 << 16);
-    if (r.fd >= 0) return r.fd;
-    if (r.log) throw new SyscallError('bpf', r.err!.errno, `BPF_PROG_LOAD (verifier: ${r.log.trim()})`);
+    if (typeof r === 'number') return r;
+    if (r.log && r.err instanceof SyscallError) throw new SyscallError('bpf', r.err.errno, `BPF_PROG_LOAD (verifier: ${r.log.trim()})`);
   }
-  throw r.err!;
+  throw r.err;
 }
 
 export interface AttachOptions {
@@ -151,7 +151,7 @@ export function queryPrograms(targetFd: number, attachType: number): number[] {
     try {
       bpf(BPF_PROG_QUERY, attr, 'BPF_PROG_QUERY');
     } catch (e) {
-      if ((e as SyscallError).code === 'ENOSPC') {
+      if (errnoOf(e) === 'ENOSPC') {
         size = attr.view.readUInt32LE(24);
         continue;
       }
@@ -190,7 +190,7 @@ export function haveProgReplace(): boolean {
     try {
       attachProgram({ targetFd: devnull, progFd: prog, attachType: BPF_CGROUP_DEVICE, flags: BPF_F_ALLOW_MULTI | BPF_F_REPLACE });
     } catch (e) {
-      replaceSupported = (e as SyscallError).code !== 'EINVAL';
+      replaceSupported = errnoOf(e) !== 'EINVAL';
     }
   } catch {
     // No bpf at all: the caller's own load reports it.

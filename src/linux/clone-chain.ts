@@ -10,14 +10,10 @@
  * a fresh runts process can run (wait for the parent, become root of a new
  * user namespace, join a user namespace, execve).
  */
+import { UCONTEXT } from './abi-x86_64.js';
 import { DataType, libcFunction } from './libc.js';
 import type { NativeBlock } from './memory.js';
 
-// x86-64 glibc ucontext_t layout (sizeof 968 on glibc >= 2.28).
-const UCONTEXT_SIZE = 1024;
-const UC_LINK = 8;
-const UC_STACK_SP = 16;
-const UC_STACK_SIZE = 32;
 const STACK_SIZE = 64 * 1024;
 
 const dlsym = libcFunction<bigint>('dlsym', DataType.BigInt, [DataType.I64, DataType.String], (p) => BigInt(p) === 0n);
@@ -52,15 +48,15 @@ export const SIGCHLD = 17;
 /** Lay out one ucontext per step, linked by uc_link; returns the first one's address. */
 function buildContexts(steps: ChainStep[], block: NativeBlock): bigint {
   if (steps.length === 0) throw new Error('empty clone chain');
-  const contexts = steps.map(() => block.alloc(UCONTEXT_SIZE));
+  const contexts = steps.map(() => block.alloc(UCONTEXT.SIZE));
   steps.forEach((step, i) => {
     if (step.args.length > 6) throw new Error(`${step.fn}: at most six arguments in a clone chain`);
     const ctx = contexts[i];
     const stack = block.alloc(STACK_SIZE);
     getcontext([Number(ctx.address)], 'ucontext');
-    block.view.writeBigUInt64LE(i + 1 < contexts.length ? contexts[i + 1].address : 0n, ctx.offset + UC_LINK);
-    block.view.writeBigUInt64LE(stack.address, ctx.offset + UC_STACK_SP);
-    block.view.writeBigUInt64LE(BigInt(STACK_SIZE), ctx.offset + UC_STACK_SIZE);
+    block.view.writeBigUInt64LE(i + 1 < contexts.length ? contexts[i + 1].address : 0n, ctx.offset + UCONTEXT.LINK);
+    block.view.writeBigUInt64LE(stack.address, ctx.offset + UCONTEXT.STACK_SP);
+    block.view.writeBigUInt64LE(BigInt(STACK_SIZE), ctx.offset + UCONTEXT.STACK_SIZE);
     const args = [...step.args.map((a) => BigInt(a)), 0n, 0n, 0n, 0n, 0n, 0n].slice(0, 6);
     makecontext([Number(ctx.address), Number(symbol(step.fn)), step.args.length, ...args.map(Number)]);
   });

@@ -1,6 +1,7 @@
 /** flock(2): advisory whole-file locks, released when the fd is closed. */
 import fs from 'node:fs';
-import { DataType, libcFunction, SyscallError } from './libc.js';
+import { errnoOf } from './errno.js';
+import { DataType, libcFunction } from './libc.js';
 
 const LOCK_SH = 1;
 const LOCK_EX = 2;
@@ -28,7 +29,7 @@ export class FileLock {
       flockCall([fd, (mode === 'shared' ? LOCK_SH : LOCK_EX) | (wait ? 0 : LOCK_NB)], path);
     } catch (e) {
       fs.closeSync(fd);
-      if (!wait && e instanceof SyscallError && e.code === 'EAGAIN') return undefined;
+      if (!wait && errnoOf(e) === 'EAGAIN') return undefined;
       throw e;
     }
     return new FileLock(fd);

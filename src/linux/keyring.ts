@@ -3,13 +3,13 @@
  * needed for three calls). The container gets a session keyring of its own
  * so it cannot read or use the keys of the runtime's session.
  */
-import { DataType, libcFunction } from './libc.js';
+import { DataType } from './libc.js';
 import { NativeBlock } from './memory.js';
+import { namedSyscall } from './syscall.js';
 
 const I64 = DataType.I64;
-const syscall4 = libcFunction<number>('syscall', I64, [I64, I64, I64, I64, I64]);
+const keyctl = namedSyscall('keyctl', [I64, I64, I64, I64]);
 
-const SYS_KEYCTL = 250; // x86-64
 const KEYCTL_JOIN_SESSION_KEYRING = 1;
 const KEYCTL_SETPERM = 5;
 const KEYCTL_DESCRIBE = 6;
@@ -17,18 +17,18 @@ const KEYCTL_DESCRIBE = 6;
 /** Join (or create) the session keyring `name`; returns its serial. */
 export function joinSessionKeyring(name: string): number {
   const b = new NativeBlock(name.length * 4 + 16);
-  return syscall4([SYS_KEYCTL, KEYCTL_JOIN_SESSION_KEYRING, Number(b.cString(name)), 0, 0], `session keyring ${name}`);
+  return keyctl([KEYCTL_JOIN_SESSION_KEYRING, Number(b.cString(name)), 0, 0], `session keyring ${name}`);
 }
 
 /** KEYCTL_DESCRIBE: "type;uid;gid;perm;description". */
 export function describeKey(serial: number): string {
   const b = new NativeBlock(4096);
-  const n = syscall4([SYS_KEYCTL, KEYCTL_DESCRIBE, serial, Number(b.address), 4096], `key ${serial}`);
+  const n = keyctl([KEYCTL_DESCRIBE, serial, Number(b.address), 4096], `key ${serial}`);
   return b.view.toString('utf8', 0, Math.max(0, Math.min(n, 4096) - 1));
 }
 
 export function setKeyPerm(serial: number, perm: number): void {
-  syscall4([SYS_KEYCTL, KEYCTL_SETPERM, serial, perm >>> 0, 0], `key ${serial} permissions`);
+  keyctl([KEYCTL_SETPERM, serial, perm >>> 0, 0], `key ${serial} permissions`);
 }
 
 /** Keep the permission bits in `mask`, then add `bits` (runc's ModKeyringPerm). */

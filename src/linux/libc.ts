@@ -9,8 +9,9 @@
  * while the host's files are still reachable.
  */
 import { createRequire } from 'node:module';
-import { constants as osConstants } from 'node:os';
 import type * as FfiRs from 'ffi-rs';
+import { assertSupportedArch } from './arch.js';
+import { SyscallError } from './errno.js';
 
 /** ffi-rs's DataType values, so declaring a function does not load the addon. */
 export const DataType = {
@@ -26,14 +27,55 @@ export const DataType = {
   BigInt: 16,
   U32: 20,
 } as const;
-export type FieldType = FfiRs.FieldType;
+/** A C type a function is declared with: one of DataType's values. */
+export type CType = (typeof DataType)[keyof typeof DataType];
 export type JsExternal = FfiRs.JsExternal;
 
+/** Fails to compile when a DataType value above is not ffi-rs's value of the same name. */
+const sameValuesAsFfiRs: { [K in keyof typeof DataType]: (typeof DataType)[K] extends (typeof FfiRs.DataType)[K] ? true : false } = {
+  String: true,
+  I32: true,
+  Double: true,
+  Void: true,
+  I64: true,
+  U8: true,
+  U8Array: true,
+  External: true,
+  U64: true,
+  BigInt: true,
+  U32: true,
+};
+void sameValuesAsFfiRs;
+
+/** The gateway's one conversion from CType to ffi-rs's enum (same numbers, checked above). */
+function ffiType(t: CType): FfiRs.DataType {
+  return t as number as FfiRs.DataType;
+}
+
 let ffiModule: typeof FfiRs | undefined;
-/** The ffi-rs module, loaded on first use. */
+/** The ffi-rs module, loaded on first use (after checking that runts has this architecture's ABI). */
 export function ffi(): typeof FfiRs {
-  ffiModule ??= loadFfi();
+  if (ffiModule) return ffiModule;
+  assertSupportedArch();
+  ffiModule = loadFfi();
   return ffiModule;
+}
+
+/** What runts uses of the glibc addon that ffi-rs's index.js wraps. */
+interface FfiRsAddon {
+  DataType: Record<string, number>;
+  FFITypeTag: { Array: number };
+  open: typeof FfiRs.open;
+  close: typeof FfiRs.close;
+  isNullPointer: typeof FfiRs.isNullPointer;
+  createExternalBuffer: typeof FfiRs.createExternalBuffer;
+  load(params: LoadParams): unknown;
+}
+interface LoadParams {
+  paramsType?: unknown[];
+  paramsValue: unknown[];
+  freeResultMemory?: boolean;
+  [other: string]: unknown;
 }
 
 /**
@@ -42,31 +84,30 @@ export function ffi(): typeof FfiRs {
  * of every runts start that calls C, twice per container (runts and its init).
  * runts needs glibc anyway (the clone chain uses glibc's ucontext layout), so
  * it loads the glibc addon directly and keeps the few wrappers of index.js it
- * uses; any other platform goes through index.js.
+ * uses; if that addon is missing it goes through index.js.
  */
 function loadFfi(): typeof FfiRs {
   const requireHere = createRequire(import.meta.url);
-  if (process.platform !== 'linux' || (process.arch !== 'x64' && process.arch !== 'arm64')) {
-    return requireHere('ffi-rs') as typeof FfiRs;
-  }
-  let addon: Record<string, any>;
+  let addon: FfiRsAddon;
   try {
     const requireFromFfiRs = createRequire(requireHere.resolve('ffi-rs'));
-    addon = requireFromFfiRs(`@yuuang/ffi-rs-linux-${process.arch}-gnu`);
+    addon = requireFromFfiRs(`@yuuang/ffi-rs-linux-${process.arch}-gnu`) as FfiRsAddon;
   } catch {
     return requireHere('ffi-rs') as typeof FfiRs;
   }
   const { DataType: types, FFITypeTag } = addon;
   const arrayTypes = [types.I16Array, types.I32Array, types.StringArray, types.DoubleArray, types.U8Array, types.FloatArray];
   // As index.js: array parameters carry their length.
-  const withArrayLengths = (params: any) => {
-    params.paramsType = params.paramsType?.map((t: unknown, i: number) =>
-      arrayTypes.includes(t) ? { ffiTypeTag: FFITypeTag.Array, type: t, length: params.paramsValue[i].length } : t,
+  const withArrayLengths = (params: LoadParams): LoadParams => {
+    params.paramsType = params.paramsType?.map((t, i) =>
+      arrayTypes.includes(t as number)
+        ? { ffiTypeTag: FFITypeTag.Array, type: t, length: (params.paramsValue[i] as { length: number }).length }
+        : t,
     );
     return params;
   };
-  const load = (params: any) => {
-    if (params.freeResultMemory === undefined) params.freeResultMemory = false;
+  const load = (params: LoadParams): unknown => {
+    params.freeResultMemory ??= false;
     return addon.load(withArrayLengths(params));
   };
   const define = (obj: Record<string, object>) =>
@@ -91,92 +132,111 @@ export function openLibrary(library: string, path: string): void {
   openedLibraries.add(library);
 }
 
-// glibc's names (strerrorname_np): os.constants.errno also lists the
-// aliases EWOULDBLOCK (EAGAIN's number) and ENOTSUP (EOPNOTSUPP's), and the
-// later name would win.
-const ERRNO_ALIASES = new Set(['EWOULDBLOCK', 'ENOTSUP']);
-const errnoNames: Record<number, string> = Object.fromEntries(
-  Object.entries(osConstants.errno)
-    .filter(([name]) => !ERRNO_ALIASES.has(name))
-    .map(([name, code]) => [code, name]),
-);
-
-export function errnoName(code: number): string {
-  return errnoNames[code] ?? `errno ${code}`;
+interface RawResult {
+  value: unknown;
+  errnoCode: number;
 }
-
-/** A failed C call: names the call, the errno and what it was applied to. */
-export class SyscallError extends Error {
-  readonly code: string;
-  constructor(
-    readonly syscall: string,
-    readonly errno: number,
-    readonly subject?: string,
-  ) {
-    const name = errnoName(errno);
-    super(subject ? `${syscall} ${subject}: ${name}` : `${syscall}: ${name}`);
-    this.name = 'SyscallError';
-    this.code = name;
-  }
-}
-
-type RawFn = (args: unknown[]) => { value: unknown; errnoCode: number };
+type RawFn = (args: unknown[]) => RawResult;
 
 const cache = new Map<string, RawFn>();
 
-function defineRaw(library: string, name: string, retType: FieldType, paramsType: FieldType[], errno: boolean): RawFn {
+function defineRaw(library: string, name: string, retType: CType, paramsType: readonly CType[], errno: boolean): RawFn {
   // one C function may be declared with several signatures (syscall)
   const key = `${library}:${name}:${JSON.stringify([retType, paramsType])}:${errno}`;
   let raw = cache.get(key);
   if (!raw) {
     if (library === 'libc') openLibrary('libc', 'libc.so.6');
-    const defs = ffi().define({ [name]: { library, retType, paramsType, errno } } as never) as Record<string, RawFn>;
-    raw = defs[name];
+    const desc = { library, retType: ffiType(retType), paramsType: paramsType.map(ffiType), errno };
+    const defined = ffi().define({ [name]: desc })[name];
+    if (defined === undefined) throw new Error(`ffi-rs did not define ${name}`);
+    raw = defined as unknown as RawFn;
     cache.set(key, raw);
   }
   return raw;
 }
 
-/**
- * Declare a C function of `library` (opened with openLibrary, or 'libc').
- * The returned function throws SyscallError when `failed(value)` says the
- * call failed (by default: value === -1).
- */
-export function libraryFunction<R = number>(
-  library: string,
-  name: string,
-  retType: FieldType,
-  paramsType: FieldType[],
-  failed: (value: R) => boolean = (v) => (v as unknown) === -1,
-): CFunction<R> {
-  let call: RawFn | undefined;
-  const fn = (args: unknown[], subject?: string) => {
-    call ??= defineRaw(library, name, retType, paramsType, true);
-    const r = call(args);
-    if (failed(r.value as R)) throw new SyscallError(name, r.errnoCode, subject);
-    return r.value as R;
-  };
-  return Object.assign(fn, { define: () => void (call ??= defineRaw(library, name, retType, paramsType, true)) });
-}
-
 /** A declared C function; `define()` binds it now (declaring allocates: not where memory may be short). */
 export type CFunction<R> = ((args: unknown[], subject?: string) => R) & { define(): void };
 
-/** Declare a libc function; see libraryFunction. */
+const isMinusOne = (v: unknown): boolean => v === -1;
+
+/**
+ * Declare a C function `symbol` of `library` (opened with openLibrary, or
+ * 'libc'). The returned function throws SyscallError named `errorName`
+ * when `failed(value)` says the call failed (by default: value === -1).
+ */
+function declare<R>(
+  library: string,
+  symbol: string,
+  errorName: string,
+  retType: CType,
+  paramsType: readonly CType[],
+  failed: (value: R) => boolean,
+): CFunction<R> {
+  let call: RawFn | undefined;
+  const fn = (args: unknown[], subject?: string): R => {
+    call ??= defineRaw(library, symbol, retType, paramsType, true);
+    const r = call(args);
+    if (failed(r.value as R)) throw new SyscallError(errorName, r.errnoCode, subject);
+    return r.value as R;
+  };
+  return Object.assign(fn, { define: () => void (call ??= defineRaw(library, symbol, retType, paramsType, true)) });
+}
+
+/** Declare a C function of `library`; see declare(). */
+export function libraryFunction<R = number>(
+  library: string,
+  name: string,
+  retType: CType,
+  paramsType: readonly CType[],
+  failed: (value: R) => boolean = isMinusOne,
+): CFunction<R> {
+  return declare(library, name, name, retType, paramsType, failed);
+}
+
+/** Declare a libc function; see declare(). */
 export function libcFunction<R = number>(
   name: string,
-  retType: FieldType,
-  paramsType: FieldType[],
-  failed: (value: R) => boolean = (v) => (v as unknown) === -1,
+  retType: CType,
+  paramsType: readonly CType[],
+  failed: (value: R) => boolean = isMinusOne,
 ): CFunction<R> {
-  return libraryFunction<R>('libc', name, retType, paramsType, failed);
+  return declare('libc', name, name, retType, paramsType, failed);
+}
+
+/**
+ * syscall(2) of the system call numbered `nr` (from the ABI table, see
+ * syscall.ts), declared with the argument types after the number; its
+ * errors are named `name`, not "syscall".
+ */
+export function rawSyscall(name: string, nr: number, paramsType: readonly CType[]): CFunction<number> {
+  const call = declare<number>('libc', 'syscall', name, DataType.I64, [DataType.I64, ...paramsType], isMinusOne);
+  return Object.assign((args: unknown[], subject?: string) => call([nr, ...args], subject), { define: call.define });
 }
 
 /** Declare a libc function whose result is never an error (memset, ...). */
-export function libcPlain<R = number>(name: string, retType: FieldType, paramsType: FieldType[]): (args: unknown[]) => R {
-  let call: ((a: unknown[]) => unknown) | undefined;
+export function libcPlain(name: string, retType: CType, paramsType: readonly CType[]): (args: unknown[]) => unknown {
+  let call: RawFn | undefined;
   return (args) => {
-    call ??= defineRaw('libc', name, retType, paramsType, false) as unknown as (a: unknown[]) => unknown;
-    return call(args) as R;
+    call ??= defineRaw('libc', name, retType, paramsType, false);
+    return call(args);
   };
+}
+
+/**
+ * Call a libc function on a libuv worker thread (a call that blocks, e.g.
+ * waitpid, while the main thread keeps handling signals). Returns the
+ * value and errno without judging them.
+ */
+export async function libcCallOnWorker(name: string, retType: CType, paramsType: readonly CType[], args: unknown[]): Promise<RawResult> {
+  openLibrary('libc', 'libc.so.6');
+  return (await ffi().load({
+    library: 'libc',
+    funcName: name,
+    retType: ffiType(retType),
+    paramsType: paramsType.map(ffiType),
+    paramsValue: args,
+    errno: true,
+    runInNewThread: true,
+  })) as unknown as RawResult;
 }

@@ -6,7 +6,7 @@ import { DataType, libcFunction, libcPlain, ffi, type JsExternal } from './libc.
 
 const malloc = libcFunction<JsExternal>('malloc', DataType.External, [DataType.I64], (p) => ffi().isNullPointer(p));
 // memset(p, 0, 0) returns p: the only portable way to read an External's address.
-const addressOf = libcPlain<bigint>('memset', DataType.BigInt, [DataType.External, DataType.I32, DataType.I64]);
+const addressOf = libcPlain('memset', DataType.BigInt, [DataType.External, DataType.I32, DataType.I64]);
 
 export class NativeBlock {
   readonly ptr: JsExternal;
@@ -17,7 +17,9 @@ export class NativeBlock {
   /** Memory is never freed: blocks live for the short life of a runts process. */
   constructor(readonly size: number) {
     this.ptr = malloc([size], `${size} bytes`);
-    this.address = BigInt(addressOf([this.ptr, 0, 0]) as unknown as bigint);
+    const address = addressOf([this.ptr, 0, 0]);
+    if (typeof address !== 'bigint') throw new Error('memset returned no address');
+    this.address = address;
     this.view = ffi().createExternalBuffer(this.ptr, size);
     this.view.fill(0);
   }

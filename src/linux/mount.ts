@@ -1,5 +1,7 @@
 /** mount(2) and friends. */
-import { DataType, libcFunction, SyscallError } from './libc.js';
+import { errnoOf, SyscallError } from './errno.js';
+import { DataType, libcFunction } from './libc.js';
+import { namedSyscall } from './syscall.js';
 import { NativeBlock } from './memory.js';
 
 export const MS = {
@@ -34,10 +36,8 @@ const umount2Call = libcFunction('umount2', DataType.I32, [DataType.String, Data
 const chrootCall = libcFunction('chroot', DataType.I32, [DataType.String]);
 const chdirCall = libcFunction('chdir', DataType.I32, [DataType.String]);
 const fchdirCall = libcFunction('fchdir', DataType.I32, [DataType.I32]);
-const syscall2 = libcFunction('syscall', DataType.I64, [DataType.I64, DataType.String, DataType.String]);
+const pivotRootCall = namedSyscall('pivot_root', [DataType.String, DataType.String]);
 const mknodCall = libcFunction('mknod', DataType.I32, [DataType.String, DataType.U32, DataType.U64]);
-
-const SYS_pivot_root = 155;
 
 /** mount(2); `subject` names the mount in errors, e.g. "proc to /proc". */
 export function mount(source: string, target: string, fstype: string, flags: number, data: string, subject?: string): void {
@@ -49,7 +49,7 @@ export function umount2(target: string, flags: number): void {
 }
 
 export function pivotRoot(newRoot: string, putOld: string): void {
-  syscall2([SYS_pivot_root, newRoot, putOld], newRoot);
+  pivotRootCall([newRoot, putOld], newRoot);
 }
 
 export function chroot(path: string): void {
@@ -109,21 +109,8 @@ const FSCONFIG_SET_FLAG = 0;
 const FSCONFIG_SET_STRING = 1;
 const FSCONFIG_CMD_CREATE = 6;
 
-const SYS = { open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431, fsmount: 432, mount_setattr: 442 };
 const I64 = DataType.I64;
 const STR = DataType.String;
-/** A syscall(2) wrapper whose errors name the system call, not "syscall". */
-export function namedSyscall(name: string, params: number[]): (args: unknown[], subject?: string) => number {
-  const call = libcFunction<number>('syscall', I64, [I64, ...params] as never);
-  return (args, subject) => {
-    try {
-      return call(args, subject);
-    } catch (e) {
-      if (e instanceof SyscallError) throw new SyscallError(name, e.errno, e.subject);
-      throw e;
-    }
-  };
-}
 
 const openTreeCall = namedSyscall('open_tree', [I64, STR, I64]);
 const moveMountCall = namedSyscall('move_mount', [I64, STR, I64, STR, I64]);
@@ -133,7 +120,7 @@ const fsconfigCall = namedSyscall('fsconfig', [I64, I64, STR, STR, I64]);
 const fsconfigFlagCall = namedSyscall('fsconfig', [I64, I64, STR, I64, I64]);
 const fsconfigCmdCall = namedSyscall('fsconfig', [I64, I64, I64, I64, I64]);
 const fsmountCall = namedSyscall('fsmount', [I64, I64, I64]);
-const readCall = libcFunction<number>('read', I64, [DataType.I32, I64, I64]);
+const readCall = libcFunction('read', I64, [DataType.I32, I64, I64]);
 
 /**
  * open_tree(2): an O_PATH fd of `path` (relative to `dirfd`; "" with
@@ -144,12 +131,12 @@ const readCall = libcFunction<number>('read', I64, [DataType.I32, I64, I64]);
 export function openTree(dirfd: number, path: string, o: { clone?: boolean; recursive?: boolean; emptyPath?: boolean }, subject?: string): number {
   const flags =
     OPEN_TREE_CLOEXEC | (o.clone ? OPEN_TREE_CLONE : 0) | (o.recursive ? AT_RECURSIVE : 0) | (o.emptyPath ? AT_EMPTY_PATH : 0);
-  return openTreeCall([SYS.open_tree, dirfd, path, flags], subject ?? path);
+  return openTreeCall([dirfd, path, flags], subject ?? path);
 }
 
 /** move_mount(2) of the mount `fromFd` is (detached or attached) onto what `toFd` is. */
 export function moveMountFd(fromFd: number, toFd: number, subject: string): void {
-  moveMountCall([SYS.move_mount, fromFd, '', toFd, '', MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH], subject);
+  moveMountCall([fromFd, '', toFd, '', MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH], subject);
 }
 
 export interface MountAttr {
@@ -169,7 +156,7 @@ let attrBlock: NativeBlock | undefined;
  * clear them (EPERM).
  */
 export function mountSetattr(fd: number, attr: MountAttr, recursive: boolean, subject: string): void {
-  mountSetattrCall([SYS.mount_setattr, fd, '', AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), mountAttrStruct(attr), 32], subject);
+  mountSetattrCall([fd, '', AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), mountAttrStruct(attr), 32], subject);
 }
 
 /** struct mount_attr { u64 attr_set, attr_clr, propagation, userns_fd }, in one reused block. */
@@ -185,7 +172,7 @@ function mountAttrStruct(attr: MountAttr): number {
 
 /** mount_setattr(2) on a path (e.g. "/" after pivot_root). */
 export function mountSetattrPath(path: string, attr: MountAttr, recursive: boolean, subject?: string): void {
-  mountSetattrCall([SYS.mount_setattr, -100, path, recursive ? AT_RECURSIVE : 0, mountAttrStruct(attr), 32], subject ?? path);
+  mountSetattrCall([-100, path, recursive ? AT_RECURSIVE : 0, mountAttrStruct(attr), 32], subject ?? path);
 }
 
 /** The kernel's messages about a filesystem context (fsopen fd), for errors. */
@@ -241,7 +228,7 @@ export function splitMountData(data: string): string[] {
 export function newFsMount(fstype: string, source: string, sbFlags: string[], data: string, attrs: number, subject: string): number {
   let fsfd: number;
   try {
-    fsfd = fsopenCall([SYS.fsopen, fstype, FSOPEN_CLOEXEC], subject);
+    fsfd = fsopenCall([fstype, FSOPEN_CLOEXEC], subject);
   } catch (e) {
     // ENODEV: no such filesystem type, as mount(2) would say.
     if (e instanceof SyscallError) throw new FsMountError(`mount ${subject}: ${e.code}`, e.code);
@@ -255,14 +242,14 @@ export function newFsMount(fstype: string, source: string, sbFlags: string[], da
   try {
     if (source) {
       try {
-        fsconfigCall([SYS.fsconfig, fsfd, FSCONFIG_SET_STRING, 'source', source, 0], subject);
+        fsconfigCall([fsfd, FSCONFIG_SET_STRING, 'source', source, 0], subject);
       } catch (e) {
         fail(e, `source ${source}`);
       }
     }
     for (const flag of sbFlags) {
       try {
-        fsconfigFlagCall([SYS.fsconfig, fsfd, FSCONFIG_SET_FLAG, flag, 0, 0], subject);
+        fsconfigFlagCall([fsfd, FSCONFIG_SET_FLAG, flag, 0, 0], subject);
       } catch (e) {
         fail(e, `option ${flag}`);
       }
@@ -270,23 +257,23 @@ export function newFsMount(fstype: string, source: string, sbFlags: string[], da
     for (const opt of splitMountData(data)) {
       const eq = opt.indexOf('=');
       try {
-        if (eq < 0) fsconfigFlagCall([SYS.fsconfig, fsfd, FSCONFIG_SET_FLAG, opt, 0, 0], subject);
+        if (eq < 0) fsconfigFlagCall([fsfd, FSCONFIG_SET_FLAG, opt, 0, 0], subject);
         else {
           let value = opt.slice(eq + 1);
           if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
-          fsconfigCall([SYS.fsconfig, fsfd, FSCONFIG_SET_STRING, opt.slice(0, eq), value, 0], subject);
+          fsconfigCall([fsfd, FSCONFIG_SET_STRING, opt.slice(0, eq), value, 0], subject);
         }
       } catch (e) {
         fail(e, `option ${opt}`);
       }
     }
     try {
-      fsconfigCmdCall([SYS.fsconfig, fsfd, FSCONFIG_CMD_CREATE, 0, 0, 0], subject);
+      fsconfigCmdCall([fsfd, FSCONFIG_CMD_CREATE, 0, 0, 0], subject);
     } catch (e) {
       fail(e, 'create');
     }
     try {
-      return fsmountCall([SYS.fsmount, fsfd, FSMOUNT_CLOEXEC, attrs], subject);
+      return fsmountCall([fsfd, FSMOUNT_CLOEXEC, attrs], subject);
     } catch (e) {
       return fail(e, 'fsmount');
     }
@@ -314,7 +301,7 @@ export function idmapMountsSupported(): boolean {
       mountSetattr(-1, {}, false, 'probe');
       idmapProbe = true;
     } catch (e) {
-      idmapProbe = (e as SyscallError).code !== 'ENOSYS';
+      idmapProbe = errnoOf(e) !== 'ENOSYS';
     }
   }
   return idmapProbe;

@@ -4,14 +4,13 @@
  * interface up in the calling thread's network namespace.
  */
 import fs from 'node:fs';
+import { IOCTL } from './abi-x86_64.js';
 import { DataType, libcFunction } from './libc.js';
 import { NativeBlock } from './memory.js';
 
 const AF_INET = 2;
 const SOCK_DGRAM = 2;
 const SOCK_CLOEXEC = 0o2000000;
-const SIOCGIFFLAGS = 0x8913;
-const SIOCSIFFLAGS = 0x8914;
 const IFF_UP = 0x1;
 const IFNAMSIZ = 16;
 /** struct ifreq: the name, then a union whose ifr_flags is a short. */
@@ -29,11 +28,11 @@ export function setLinkUp(name: string): void {
   bytes.copy(b.view, req.offset);
   const fd = socketCall([AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0], `for ${name}`);
   try {
-    ioctlPtr([fd, SIOCGIFFLAGS, Number(req.address)], `SIOCGIFFLAGS ${name}`);
+    ioctlPtr([fd, IOCTL.SIOCGIFFLAGS, Number(req.address)], `SIOCGIFFLAGS ${name}`);
     const flags = b.view.readUInt16LE(req.offset + IFNAMSIZ);
     if (flags & IFF_UP) return;
     b.view.writeUInt16LE(flags | IFF_UP, req.offset + IFNAMSIZ);
-    ioctlPtr([fd, SIOCSIFFLAGS, Number(req.address)], `SIOCSIFFLAGS ${name}`);
+    ioctlPtr([fd, IOCTL.SIOCSIFFLAGS, Number(req.address)], `SIOCSIFFLAGS ${name}`);
   } finally {
     fs.closeSync(fd);
   }

@@ -1,5 +1,6 @@
 /** Namespaces: clone flags, setns and unshare. */
 import fs from 'node:fs';
+import { IOCTL } from './abi-x86_64.js';
 import { DataType, libcFunction } from './libc.js';
 
 export const CLONE = {
@@ -49,14 +50,13 @@ export function unshare(flags: number, subject?: string): void {
   unshareCall([flags], subject);
 }
 
-const NS_GET_NSTYPE = 0xb703;
 const ioctlCall = libcFunction('ioctl', DataType.I32, [DataType.I32, DataType.U64, DataType.I64]);
 
 /** The CLONE_NEW* type of the namespace file at `path` (ioctl NS_GET_NSTYPE). */
 export function namespaceTypeOf(path: string): number {
   const fd = fs.openSync(path, fs.constants.O_RDONLY);
   try {
-    return ioctlCall([fd, NS_GET_NSTYPE, 0], path);
+    return ioctlCall([fd, IOCTL.NS_GET_NSTYPE, 0], path);
   } finally {
     fs.closeSync(fd);
   }

@@ -5,9 +5,11 @@
  * resolved and written without a host path ever being followed (see
  * src/init/securejoin.ts).
  */
-import { DataType, libcFunction, SyscallError } from './libc.js';
+import { OPEN_HOW } from './abi-x86_64.js';
+import { errnoOf } from './errno.js';
+import { DataType, libcFunction } from './libc.js';
 import { NativeBlock } from './memory.js';
-import { namedSyscall } from './mount.js';
+import { namedSyscall } from './syscall.js';
 
 export const O_RDONLY = 0;
 export const O_WRONLY = 0o1;
@@ -39,7 +41,6 @@ export const RESOLVE = {
 const I64 = DataType.I64;
 const I32 = DataType.I32;
 const STR = DataType.String;
-const SYS_OPENAT2 = 437; // x86-64
 
 const openat2Call = namedSyscall('openat2', [I64, STR, I64, I64]);
 const openatCall = libcFunction('openat', I32, [I32, STR, I32, DataType.U32]);
@@ -47,7 +48,7 @@ const mkdiratCall = libcFunction('mkdirat', I32, [I32, STR, DataType.U32]);
 const mknodatCall = libcFunction('mknodat', I32, [I32, STR, DataType.U32, DataType.U64]);
 const symlinkatCall = libcFunction('symlinkat', I32, [STR, I32, STR]);
 const unlinkatCall = libcFunction('unlinkat', I32, [I32, STR, I32]);
-const readlinkatCall = libcFunction<number>('readlinkat', I64, [I32, STR, I64, I64]);
+const readlinkatCall = libcFunction('readlinkat', I64, [I32, STR, I64, I64]);
 const fchownatCall = libcFunction('fchownat', I32, [I32, STR, DataType.U32, DataType.U32, I32]);
 
 let openat2Missing = false;
@@ -72,14 +73,14 @@ export function openat2(dirfd: number, path: string, flags: number, mode: number
   // struct open_how { u64 flags; u64 mode; u64 resolve; }, reused: the init is single-threaded JS.
   howBlock ??= new NativeBlock(32);
   const b = howBlock;
-  b.view.writeBigUInt64LE(BigInt(flags | O_CLOEXEC), 0);
-  b.view.writeBigUInt64LE(BigInt(mode), 8);
-  b.view.writeBigUInt64LE(BigInt(resolve), 16);
+  b.view.writeBigUInt64LE(BigInt(flags | O_CLOEXEC), OPEN_HOW.FLAGS);
+  b.view.writeBigUInt64LE(BigInt(mode), OPEN_HOW.MODE);
+  b.view.writeBigUInt64LE(BigInt(resolve), OPEN_HOW.RESOLVE);
   for (;;) {
     try {
-      return openat2Call([SYS_OPENAT2, dirfd, path, Number(b.address), 24], subject ?? path);
+      return openat2Call([dirfd, path, Number(b.address), OPEN_HOW.SIZE], subject ?? path);
     } catch (e) {
-      const code = (e as SyscallError).code;
+      const code = errnoOf(e);
       // EAGAIN: a rename or mount raced with RESOLVE_IN_ROOT's `..` check; retry.
       if (code === 'EAGAIN') continue;
       if (code === 'ENOSYS') openat2Missing = true;

@@ -1,12 +1,13 @@
 /** poll(2) and pidfd_open(2): waiting for an fd to become readable or a process to end, without polling in JS. */
-import { DataType, libcFunction, SyscallError } from './libc.js';
+import { errnoOf } from './errno.js';
+import { DataType, libcFunction } from './libc.js';
+import { namedSyscall } from './syscall.js';
 
 const { I32, I64, U8Array } = DataType;
 const POLLIN = 0x1;
-const SYS_pidfd_open = 434; // x86-64 and arm64 alike
 
-const pollCall = libcFunction<number>('poll', I32, [U8Array, I32, I32]);
-const syscall3 = libcFunction<number>('syscall', I64, [I64, I64, I64]);
+const pollCall = libcFunction('poll', I32, [U8Array, I32, I32]);
+const pidfdOpenCall = namedSyscall('pidfd_open', [I64, I64]);
 
 /**
  * Wait until one of `fds` is readable (or hung up), at most `timeoutMs`
@@ -22,7 +23,7 @@ export function waitReadable(fds: number[], timeoutMs: number): boolean {
   try {
     return pollCall([buf, fds.length, timeoutMs], 'poll') > 0;
   } catch (e) {
-    if (e instanceof SyscallError && e.code === 'EINTR') return false;
+    if (errnoOf(e) === 'EINTR') return false;
     throw e;
   }
 }
@@ -30,7 +31,7 @@ export function waitReadable(fds: number[], timeoutMs: number): boolean {
 /** A pidfd for `pid` (readable once the process has ended), or undefined where the kernel has none (before 5.3) or the process is gone. */
 export function pidfdOpen(pid: number): number | undefined {
   try {
-    return syscall3([SYS_pidfd_open, pid, 0], 'pidfd_open');
+    return pidfdOpenCall([pid, 0], 'pidfd_open');
   } catch {
     return undefined;
   }

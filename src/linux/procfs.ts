@@ -15,7 +15,10 @@
  * seccomp agent needs.
  */
 import fs from 'node:fs';
-import { DataType, libcFunction, SyscallError } from './libc.js';
+import { OPEN_HOW, STATFS } from './abi-x86_64.js';
+import { errnoOf } from './errno.js';
+import { DataType, libcFunction } from './libc.js';
+import { namedSyscall } from './syscall.js';
 import { NativeBlock } from './memory.js';
 import { O_CLOEXEC, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_WRONLY } from './openat2.js';
 
@@ -27,19 +30,17 @@ const RESOLVE_NO_XDEV = 0x01;
 const RESOLVE_NO_MAGICLINKS = 0x02;
 const RESOLVE_BENEATH = 0x08;
 
-const SYS_OPENAT2 = 437; // x86-64
-
 const I64 = DataType.I64;
-const syscall4 = libcFunction<number>('syscall', I64, [I64, I64, I64, I64, I64]);
+const openat2Call = namedSyscall('openat2', [I64, I64, I64, I64]);
 const openatCall = libcFunction('openat', DataType.I32, [DataType.I32, I64, DataType.I32, DataType.I32]);
 const fstatfsCall = libcFunction('fstatfs', DataType.I32, [DataType.I32, I64]);
-const getcwdCall = libcFunction<number>('getcwd', I64, [I64, I64], (p) => p === 0);
+const getcwdCall = libcFunction('getcwd', I64, [I64, I64], (p) => p === 0);
 
 /** f_type of the filesystem holding `fd` (struct statfs starts with a long f_type). */
 export function fsType(fd: number): number {
-  const b = new NativeBlock(128);
+  const b = new NativeBlock(STATFS.SIZE);
   fstatfsCall([fd, Number(b.address)], `fd ${fd}`);
-  return Number(b.view.readBigInt64LE(0));
+  return Number(b.view.readBigInt64LE(STATFS.F_TYPE));
 }
 
 /**
@@ -88,15 +89,15 @@ export class ProcfsHandle {
     if (this.fd < 0) throw new Error('procfs handle is closed');
     const b = new NativeBlock(sub.length * 4 + 64);
     const path = b.cString(sub);
-    const how = b.alloc(24);
-    b.view.writeBigUInt64LE(BigInt(flags | O_CLOEXEC), how.offset);
-    b.view.writeBigUInt64LE(0n, how.offset + 8);
-    b.view.writeBigUInt64LE(BigInt(RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS), how.offset + 16);
+    const how = b.alloc(OPEN_HOW.SIZE);
+    b.view.writeBigUInt64LE(BigInt(flags | O_CLOEXEC), how.offset + OPEN_HOW.FLAGS);
+    b.view.writeBigUInt64LE(0n, how.offset + OPEN_HOW.MODE);
+    b.view.writeBigUInt64LE(BigInt(RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS), how.offset + OPEN_HOW.RESOLVE);
     let fd: number;
     try {
-      fd = syscall4([SYS_OPENAT2, this.fd, Number(path), Number(how.address), 24], `${this.where}/${sub}`);
+      fd = openat2Call([this.fd, Number(path), Number(how.address), OPEN_HOW.SIZE], `${this.where}/${sub}`);
     } catch (e) {
-      if ((e as SyscallError).code !== 'ENOSYS') throw e;
+      if (errnoOf(e) !== 'ENOSYS') throw e;
       // Before Linux 5.6: no symlink in the last component, checked below to be on procfs.
       fd = openatCall([this.fd, Number(path), flags | O_CLOEXEC | O_NOFOLLOW, 0], `${this.where}/${sub}`);
     }
@@ -112,7 +113,7 @@ export class ProcfsHandle {
       fs.closeSync(this.openFile(sub, O_PATH));
       return true;
     } catch (e) {
-      if ((e as SyscallError).code === 'ENOENT') return false;
+      if (errnoOf(e) === 'ENOENT') return false;
       throw e;
     }
   }

@@ -1,15 +1,11 @@
 /** Pseudo-terminals: open a master from a ptmx, find and open its slave. */
 import fs from 'node:fs';
+import { IOCTL, TERMIOS_SIZE } from './abi-x86_64.js';
 import { DataType, libcFunction } from './libc.js';
 import { NativeBlock } from './memory.js';
 import { fchownFd } from './openat2.js';
 
 const KEEP_ID = 0xffffffff; // (gid_t)-1: chown leaves it as it is
-
-const TIOCSPTLCK = 0x40045431;
-const TIOCGPTN = 0x80045430;
-const TIOCSWINSZ = 0x5414;
-const TIOCSCTTY = 0x540e;
 
 const ioctlPtr = libcFunction('ioctl', DataType.I32, [DataType.I32, DataType.U64, DataType.I64]);
 const setsidCall = libcFunction('setsid', DataType.I32, []);
@@ -24,8 +20,8 @@ export function openPty(ptmxPath: string, ownerUid = 0): { master: number; slave
   const b = new NativeBlock(16);
   const n = b.alloc(4);
   b.view.writeInt32LE(0, n.offset);
-  ioctlPtr([master, TIOCSPTLCK, Number(n.address)], 'unlockpt');
-  ioctlPtr([master, TIOCGPTN, Number(n.address)], 'ptsname');
+  ioctlPtr([master, IOCTL.TIOCSPTLCK, Number(n.address)], 'unlockpt');
+  ioctlPtr([master, IOCTL.TIOCGPTN, Number(n.address)], 'ptsname');
   const slavePath = `/dev/pts/${b.view.readInt32LE(n.offset)}`;
   const slave = fs.openSync(slavePath, fs.constants.O_RDWR | fs.constants.O_NOCTTY);
   if (ownerUid !== 0) fchownFd(slave, ownerUid, KEEP_ID, slavePath);
@@ -37,19 +33,18 @@ export function setWindowSize(fd: number, rows: number, cols: number): void {
   const ws = b.alloc(8);
   b.view.writeUInt16LE(rows, ws.offset);
   b.view.writeUInt16LE(cols, ws.offset + 2);
-  ioctlPtr([fd, TIOCSWINSZ, Number(ws.address)], 'TIOCSWINSZ');
+  ioctlPtr([fd, IOCTL.TIOCSWINSZ, Number(ws.address)], 'TIOCSWINSZ');
 }
 
 /** Start a new session with `fd` as its controlling terminal. */
 export function makeControllingTerminal(fd: number): void {
   setsidCall([], 'setsid');
-  ioctlPtr([fd, TIOCSCTTY, 0], 'TIOCSCTTY');
+  ioctlPtr([fd, IOCTL.TIOCSCTTY, 0], 'TIOCSCTTY');
 }
 
 const tcgetattr = libcFunction('tcgetattr', DataType.I32, [DataType.I32, DataType.I64]);
 const tcsetattr = libcFunction('tcsetattr', DataType.I32, [DataType.I32, DataType.I32, DataType.I64]);
 const cfmakeraw = libcFunction<undefined>('cfmakeraw', DataType.Void, [DataType.I64], () => false);
-const TERMIOS_SIZE = 64; // sizeof(struct termios) is 60 on x86-64 glibc
 const TCSANOW = 0;
 
 /**

@@ -5,16 +5,16 @@
  * to the calling thread, Node's main thread, which is the one that execs.
  */
 import { DataType, libcFunction } from './libc.js';
+import { SCHED_ATTR } from './abi-x86_64.js';
 import { NativeBlock } from './memory.js';
+import { namedSyscall } from './syscall.js';
 
 const I64 = DataType.I64;
-const syscall4 = libcFunction<number>('syscall', I64, [I64, I64, I64, I64, I64]);
+const schedSetattrCall = namedSyscall('sched_setattr', [I64, I64, I64]);
+const ioprioSetCall = namedSyscall('ioprio_set', [I64, I64, I64]);
 const personalityCall = libcFunction('personality', DataType.I32, [DataType.U64]);
 const setaffinityCall = libcFunction('sched_setaffinity', DataType.I32, [DataType.I32, I64, I64]);
 const getaffinityCall = libcFunction('sched_getaffinity', DataType.I32, [DataType.I32, I64, I64]);
-
-const SYS_IOPRIO_SET = 251; // x86-64
-const SYS_SCHED_SETATTR = 314;
 
 /** Execution domains of the runtime-spec (linux.personality.domain). */
 export const PERSONALITY = { LINUX: 0x0000, LINUX32: 0x0008 } as const;
@@ -59,15 +59,15 @@ export interface SchedAttr {
 export function schedSetattr(a: SchedAttr): void {
   const b = new NativeBlock(64);
   const v = b.view;
-  v.writeUInt32LE(56, 0); // size
-  v.writeUInt32LE(a.policy, 4);
-  v.writeBigUInt64LE(BigInt(a.flags), 8);
-  v.writeInt32LE(a.nice, 16);
-  v.writeUInt32LE(a.priority, 20);
-  v.writeBigUInt64LE(a.runtime, 24);
-  v.writeBigUInt64LE(a.deadline, 32);
-  v.writeBigUInt64LE(a.period, 40);
-  syscall4([SYS_SCHED_SETATTR, 0, Number(b.address), 0, 0], 'scheduler');
+  v.writeUInt32LE(SCHED_ATTR.SIZE, 0);
+  v.writeUInt32LE(a.policy, SCHED_ATTR.POLICY);
+  v.writeBigUInt64LE(BigInt(a.flags), SCHED_ATTR.FLAGS);
+  v.writeInt32LE(a.nice, SCHED_ATTR.NICE);
+  v.writeUInt32LE(a.priority, SCHED_ATTR.PRIORITY);
+  v.writeBigUInt64LE(a.runtime, SCHED_ATTR.RUNTIME);
+  v.writeBigUInt64LE(a.deadline, SCHED_ATTR.DEADLINE);
+  v.writeBigUInt64LE(a.period, SCHED_ATTR.PERIOD);
+  schedSetattrCall([0, Number(b.address), 0], 'scheduler');
 }
 
 export const IOPRIO_CLASS: Record<string, number> = {
@@ -80,7 +80,7 @@ const IOPRIO_CLASS_SHIFT = 13;
 
 /** ioprio_set(IOPRIO_WHO_PROCESS, 0, class << 13 | level) for the calling thread. */
 export function ioprioSet(ioClass: number, level: number): void {
-  syscall4([SYS_IOPRIO_SET, IOPRIO_WHO_PROCESS, 0, (ioClass << IOPRIO_CLASS_SHIFT) | level, 0], 'I/O priority');
+  ioprioSetCall([IOPRIO_WHO_PROCESS, 0, (ioClass << IOPRIO_CLASS_SHIFT) | level], 'I/O priority');
 }
 
 /** Parse a CPU list such as "0-3,7" (the kernel's cpulist format). */

@@ -10,8 +10,11 @@
  * nothing and loads no library.
  */
 import fs from 'node:fs';
-import { DataType, libcFunction, libraryFunction, openLibrary, SyscallError } from './libc.js';
+import { SOCK_FPROG } from './abi-x86_64.js';
+import { errnoOf, SyscallError } from './errno.js';
+import { DataType, libcFunction, libraryFunction, openLibrary, type CType } from './libc.js';
 import { NativeBlock } from './memory.js';
+import { namedSyscall } from './syscall.js';
 
 const LIB = 'libseccomp';
 
@@ -31,8 +34,8 @@ export function libseccompAvailable(): boolean {
 }
 
 /** libseccomp returns -errno; turn that into a SyscallError. */
-function negErrno(name: string, paramsType: number[], retType: number = DataType.I32) {
-  const fn = libraryFunction<number>(LIB, name, retType, paramsType, () => false);
+function negErrno(name: string, paramsType: readonly CType[], retType: CType = DataType.I32) {
+  const fn = libraryFunction(LIB, name, retType, paramsType, () => false);
   return (args: unknown[], subject?: string): number => {
     const r = fn(args);
     if (r < 0) throw new SyscallError(name, -r, subject);
@@ -41,22 +44,21 @@ function negErrno(name: string, paramsType: number[], retType: number = DataType
 }
 
 const I64 = DataType.I64;
-const seccompInit = libraryFunction<number>(LIB, 'seccomp_init', I64, [DataType.U32], (p) => p === 0);
-const seccompRelease = libraryFunction<number>(LIB, 'seccomp_release', DataType.Void, [I64], () => false);
+const seccompInit = libraryFunction(LIB, 'seccomp_init', I64, [DataType.U32], (p) => p === 0);
+const seccompRelease = libraryFunction(LIB, 'seccomp_release', DataType.Void, [I64], () => false);
 const seccompArchAdd = negErrno('seccomp_arch_add', [I64, DataType.U32]);
-const seccompArchResolveName = libraryFunction<number>(LIB, 'seccomp_arch_resolve_name', DataType.U32, [DataType.String], () => false);
-const seccompSyscallResolveName = libraryFunction<number>(LIB, 'seccomp_syscall_resolve_name', DataType.I32, [DataType.String], () => false);
-const seccompSyscallResolveNameArch = libraryFunction<number>(LIB, 'seccomp_syscall_resolve_name_arch', DataType.I32, [DataType.U32, DataType.String], () => false);
+const seccompArchResolveName = libraryFunction(LIB, 'seccomp_arch_resolve_name', DataType.U32, [DataType.String], () => false);
+const seccompSyscallResolveName = libraryFunction(LIB, 'seccomp_syscall_resolve_name', DataType.I32, [DataType.String], () => false);
+const seccompSyscallResolveNameArch = libraryFunction(LIB, 'seccomp_syscall_resolve_name_arch', DataType.I32, [DataType.U32, DataType.String], () => false);
 const seccompRuleAddArray = negErrno('seccomp_rule_add_array', [I64, DataType.U32, DataType.I32, DataType.U32, I64]);
 const seccompAttrSet = negErrno('seccomp_attr_set', [I64, DataType.I32, DataType.U32]);
 const seccompExportBpf = negErrno('seccomp_export_bpf', [I64, DataType.I32]);
-const seccompApiGet = libraryFunction<number>(LIB, 'seccomp_api_get', DataType.U32, [], () => false);
-const seccompVersion = libraryFunction<number>(LIB, 'seccomp_version', I64, [], () => false);
+const seccompApiGet = libraryFunction(LIB, 'seccomp_api_get', DataType.U32, [], () => false);
+const seccompVersion = libraryFunction(LIB, 'seccomp_version', I64, [], () => false);
 
 const memfdCreate = libcFunction('memfd_create', DataType.I32, [DataType.String, DataType.U32]);
-const syscall6 = libcFunction<number>('syscall', I64, [I64, I64, I64, I64, I64, I64, I64]);
+const seccompCall = namedSyscall('seccomp', [I64, I64, I64]);
 
-const SYS_SECCOMP = 317; // x86-64
 const SECCOMP_SET_MODE_FILTER = 1;
 const SECCOMP_GET_ACTION_AVAIL = 2;
 
@@ -146,7 +148,7 @@ export function libseccompVersion(): string {
   memcpy([Number(b.address), p, 12]);
   return [0, 4, 8].map((o) => b.view.readUInt32LE(o)).join('.');
 }
-const memcpy = libcFunction<number>('memcpy', I64, [I64, I64, I64], () => false);
+const memcpy = libcFunction('memcpy', I64, [I64, I64, I64], () => false);
 
 /** The syscall number libseccomp knows for `name` (negative pseudo numbers for other archs), or undefined. */
 export function resolveSyscall(name: string): number | undefined {
@@ -185,7 +187,7 @@ export class Filter {
     try {
       seccompArchAdd([this.ctx, token >>> 0], name);
     } catch (e) {
-      if ((e as SyscallError).code !== 'EEXIST') throw e; // the native arch is always there
+      if (errnoOf(e) !== 'EEXIST') throw e; // the native arch is always there
     }
   }
 
@@ -245,9 +247,9 @@ export class BpfProgram {
     this.block = new NativeBlock(code.length + 64);
     const prog = this.block.alloc(code.length);
     code.copy(this.block.view, prog.offset);
-    const fprog = this.block.alloc(16);
-    this.block.view.writeUInt16LE(this.instructions, fprog.offset);
-    this.block.view.writeBigUInt64LE(prog.address, fprog.offset + 8);
+    const fprog = this.block.alloc(SOCK_FPROG.SIZE);
+    this.block.view.writeUInt16LE(this.instructions, fprog.offset + SOCK_FPROG.LEN);
+    this.block.view.writeBigUInt64LE(prog.address, fprog.offset + SOCK_FPROG.FILTER);
     this.fprog = fprog.address;
   }
 
@@ -257,7 +259,7 @@ export class BpfProgram {
    * (close-on-exec), else 0. Needs no_new_privs or CAP_SYS_ADMIN.
    */
   install(flags: number): number {
-    return syscall6([SYS_SECCOMP, SECCOMP_SET_MODE_FILTER, flags, Number(this.fprog), 0, 0, 0], 'SECCOMP_SET_MODE_FILTER');
+    return seccompCall([SECCOMP_SET_MODE_FILTER, flags, Number(this.fprog)], 'SECCOMP_SET_MODE_FILTER');
   }
 }
 
@@ -268,10 +270,10 @@ export class BpfProgram {
  */
 export function kernelHasFilterFlag(flag: number): boolean {
   try {
-    syscall6([SYS_SECCOMP, SECCOMP_SET_MODE_FILTER, flag, 0, 0, 0, 0], 'probe');
+    seccompCall([SECCOMP_SET_MODE_FILTER, flag, 0], 'probe');
     return true;
   } catch (e) {
-    return (e as SyscallError).code === 'EFAULT';
+    return errnoOf(e) === 'EFAULT';
   }
 }
 
@@ -280,7 +282,7 @@ export function kernelHasAction(action: number): boolean {
   const b = new NativeBlock(16);
   b.view.writeUInt32LE(action >>> 0, 0);
   try {
-    syscall6([SYS_SECCOMP, SECCOMP_GET_ACTION_AVAIL, 0, Number(b.address), 0, 0, 0], 'action probe');
+    seccompCall([SECCOMP_GET_ACTION_AVAIL, 0, Number(b.address)], 'action probe');
     return true;
   } catch {
     return false;

@@ -8,8 +8,8 @@ const SIG_SETMASK = 2;
 const UNCHANGEABLE = new Set([9, 19, 32, 33]);
 const NSIG = 65;
 
-const signalCall = libcPlain<bigint>('signal', DataType.BigInt, [DataType.I32, DataType.I64]);
-const sigprocmaskCall = libcPlain<number>('sigprocmask', DataType.I32, [DataType.I32, DataType.I64, DataType.I64]);
+const signalCall = libcPlain('signal', DataType.BigInt, [DataType.I32, DataType.I64]);
+const sigprocmaskCall = libcPlain('sigprocmask', DataType.I32, [DataType.I32, DataType.I64, DataType.I64]);
 
 /**
  * Every signal back to its default action and an empty signal mask (of the

@@ -1,5 +1,5 @@
 /** Waiting for child processes (the init is a child of `create`/`run`). */
-import { DataType, ffi, libcFunction } from './libc.js';
+import { DataType, libcFunction, libcCallOnWorker } from './libc.js';
 import { NativeBlock } from './memory.js';
 
 const waitpidCall = libcFunction('waitpid', DataType.I32, [DataType.I32, DataType.I64, DataType.I32]);
@@ -48,15 +48,7 @@ export async function waitPidAsync(pid: number): Promise<ExitStatus> {
   const b = new NativeBlock(16);
   const st = b.alloc(4);
   for (;;) {
-    const r = (await ffi().load({
-      library: 'libc',
-      funcName: 'waitpid',
-      retType: DataType.I32,
-      paramsType: [DataType.I32, DataType.I64, DataType.I32],
-      paramsValue: [pid, Number(st.address), 0],
-      errno: true,
-      runInNewThread: true,
-    })) as unknown as { value: number; errnoCode: number };
+    const r = await libcCallOnWorker('waitpid', DataType.I32, [DataType.I32, DataType.I64, DataType.I32], [pid, Number(st.address), 0]);
     if (r.value === pid) return decode(b.view.readInt32LE(st.offset));
     if (r.value === -1 && r.errnoCode === 4) continue; // EINTR
     throw new Error(`waitpid ${pid}: errno ${r.errnoCode}`);

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseMountinfo, readMountinfo } from '../linux/mountinfo.js';
 
 export const DEFAULT_ROOT = '/sys/fs/cgroup';
 const CGROUP2_SUPER_MAGIC = 0x63677270;
@@ -16,11 +17,6 @@ export interface CgroupMount {
   /** v1 subsystems (with "name=systemd" for named hierarchies); [] for cgroup2. */
   subsystems: string[];
   version: 1 | 2;
-}
-
-/** mountinfo escapes space, tab, newline and backslash as \ooo. */
-function unescape(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 }
 
 let mountsCache: CgroupMount[] | undefined;
@@ -41,19 +37,14 @@ function knownSubsystems(): Set<string> {
 
 export function cgroupMounts(mountinfo?: string): CgroupMount[] {
   if (mountinfo === undefined && mountsCache) return mountsCache;
-  const text = mountinfo ?? fs.readFileSync('/proc/self/mountinfo', 'utf8');
+  const mounts = mountinfo === undefined ? readMountinfo() : parseMountinfo(mountinfo);
   const out: CgroupMount[] = [];
-  for (const line of text.split('\n')) {
-    const sep = line.indexOf(' - ');
-    if (sep < 0) continue;
-    const pre = line.slice(0, sep).split(' ');
-    const post = line.slice(sep + 3).split(' ');
-    const fstype = post[0];
-    if (fstype !== 'cgroup' && fstype !== 'cgroup2') continue;
-    const mount: CgroupMount = { mountpoint: unescape(pre[4]), root: unescape(pre[3]), subsystems: [], version: fstype === 'cgroup2' ? 2 : 1 };
-    if (fstype === 'cgroup') {
+  for (const { fsType, mountPoint, root, superOptions } of mounts) {
+    if (fsType !== 'cgroup' && fsType !== 'cgroup2') continue;
+    const mount: CgroupMount = { mountpoint: mountPoint, root, subsystems: [], version: fsType === 'cgroup2' ? 2 : 1 };
+    if (fsType === 'cgroup') {
       const known = knownSubsystems();
-      for (const opt of (post[2] ?? '').split(',')) {
+      for (const opt of superOptions.split(',')) {
         if (opt.startsWith('name=') || known.has(opt)) mount.subsystems.push(opt);
       }
     }

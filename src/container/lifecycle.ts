@@ -7,6 +7,7 @@ import path from 'node:path';
 import { UserError } from '../errors.js';
 import { MNT_DETACH, umount2 } from '../linux/mount.js';
 import { pidfdOpen, waitReadable } from '../linux/poll.js';
+import { readMountinfo } from '../linux/mountinfo.js';
 import { hostHooks, runHooksWarning, type Hook } from './hooks.js';
 import { hookState } from './create.js';
 import { EXEC_FIFO, type ContainerRecord, type ProcessRef, type StateStore } from './state-store.js';
@@ -352,11 +353,9 @@ function unmountRootfsLeftovers(rec: ContainerRecord): void {
   const spec = rec.config as { linux?: { namespaces?: Array<{ type: string }> } };
   if (spec.linux?.namespaces?.some((n) => n.type === 'mount')) return;
   const prefix = rec.rootfs.endsWith('/') ? rec.rootfs : rec.rootfs + '/';
-  const points = fs
-    .readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[4])
-    .filter((p): p is string => !!p && p.startsWith(prefix))
+  const points = readMountinfo()
+    .map((m) => m.mountPoint)
+    .filter((p) => p.startsWith(prefix))
     .sort((a, b) => b.length - a.length);
   for (const p of points) {
     try {

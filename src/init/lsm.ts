@@ -14,6 +14,7 @@
 import fs from 'node:fs';
 import type { ProcfsHandle } from '../linux/procfs.js';
 import { fsType } from '../linux/procfs.js';
+import { readMountinfo } from '../linux/mountinfo.js';
 
 const SELINUX_MAGIC = 0xf97cff8c;
 
@@ -48,10 +49,8 @@ export function selinuxEnabled(procfs?: ProcfsHandle): boolean {
   if (!mounted) {
     try {
       if (!fs.readFileSync('/proc/filesystems', 'utf8').includes('\tselinuxfs\n')) return false;
-      for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-        if (!line.includes(' - selinuxfs ')) continue;
-        const mnt = line.split(' ')[4];
-        if (mnt && isSelinuxfs(mnt)) {
+      for (const m of readMountinfo()) {
+        if (m.fsType === 'selinuxfs' && isSelinuxfs(m.mountPoint)) {
           mounted = true;
           break;
         }

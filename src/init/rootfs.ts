@@ -43,6 +43,7 @@ import { Root, cleanPath } from './securejoin.js';
 import { isDevNull, setupDevices, type DeviceSpec } from './devices.js';
 import { formatMountLabel } from './lsm.js';
 import { fsType } from '../linux/procfs.js';
+import { readMountinfo } from '../linux/mountinfo.js';
 
 export interface RootfsOptions {
   spec: any; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -472,11 +473,7 @@ function cgroup2At(o: RootfsOptions, m: Mount, opts: ParsedMountOptions, target:
 
 /** Where the host has its cgroup2 hierarchy: /sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid host. */
 function hostCgroup2Mount(): string {
-  for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const f = line.split(' ');
-    const sep = f.indexOf('-');
-    if (sep > 0 && f[sep + 1] === 'cgroup2' && f[3] === '/') return f[4].replace(/\\040/g, ' ');
-  }
+  for (const m of readMountinfo()) if (m.fsType === 'cgroup2' && m.root === '/') return m.mountPoint;
   return '/sys/fs/cgroup';
 }
 
@@ -493,18 +490,16 @@ const NOT_CONTROLLERS = new Set(['rw', 'ro', 'xattr', 'noprefix', 'clone_childre
 function cgroupV1Mounts(): CgroupV1Mount[] {
   const seen = new Set<string>();
   const out: CgroupV1Mount[] = [];
-  for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const f = line.split(' ');
-    const sep = f.indexOf('-');
-    if (sep < 0 || f[sep + 1] !== 'cgroup') continue;
+  for (const m of readMountinfo()) {
+    if (m.fsType !== 'cgroup') continue;
     // Super options: rw/ro, the controllers, name=X, and a few that are neither.
-    const key = (f[sep + 3] ?? '')
+    const key = m.superOptions
       .split(',')
       .filter((x) => (x.startsWith('name=') || !x.includes('=')) && !NOT_CONTROLLERS.has(x));
     const id = key.sort().join(',');
     if (seen.has(id)) continue;
     seen.add(id);
-    out.push({ mountPoint: f[4].replace(/\\040/g, ' '), root: f[3], key: id });
+    out.push({ mountPoint: m.mountPoint, root: m.root, key: id });
   }
   return out;
 }
@@ -635,12 +630,8 @@ export function enterRoot(o: RootfsOptions, noPivot: boolean): void {
  */
 function msMoveRoot(rootfs: string): void {
   const inside = (p: string) => p === rootfs || p.startsWith(rootfs + '/');
-  const lines = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean);
-  for (const line of lines) {
-    const f = line.split(' ');
-    const fstype = f[f.indexOf('-') + 1];
-    const mountPoint = f[4].replace(/\\040/g, ' ');
-    if (f[3] !== '/' || (fstype !== 'proc' && fstype !== 'sysfs') || inside(mountPoint)) continue;
+  for (const { root, fsType, mountPoint } of readMountinfo()) {
+    if (root !== '/' || (fsType !== 'proc' && fsType !== 'sysfs') || inside(mountPoint)) continue;
     try {
       mount('', mountPoint, '', MS.SLAVE | MS.REC, '', `make ${mountPoint} rslave`);
     } catch (e) {

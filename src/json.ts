@@ -4,6 +4,9 @@
 // value; everything else is what JSON.parse gives. Cost stays linear and near zero for the
 // usual document: a native regular expression decides whether any literal can be inexact,
 // and only then are the number literals scanned and the tree walked.
+//
+// goJson writes what Go's encoding/json writes (runc's state, list, ps, spec and features
+// output), with the same exact bigints.
 
 /** A JSON integer as these functions hold it: a number when exact, else a bigint. */
 export type JsonInt = number | bigint;
@@ -152,6 +155,33 @@ export function stringifyJson(value: unknown, space?: string | number): string {
   // A string of the document equal to the tag is not a bigint: choose another tag then.
   if ((text.match(tagged)?.length ?? 0) !== count) return stringifyJson(value, space);
   return text.replace(tagged, '$1');
+}
+
+/**
+ * Go's encoding/json differs from JSON.stringify only inside strings: Go
+ * escapes <, > and & (HTML safety), U+2028 and U+2029, and writes \b and \f
+ * as \u0008 and \u000c.
+ */
+const GO_ESCAPES: Record<string, string> = {
+  '\\b': '\\u0008',
+  '\\f': '\\u000c',
+  '<': '\\u003c',
+  '>': '\\u003e',
+  '&': '\\u0026',
+  '\u2028': '\\u2028',
+  '\u2029': '\\u2029',
+};
+
+/**
+ * JSON text as Go's `json.Marshal` (no indent) or `json.MarshalIndent(v, "",
+ * indent)` writes it, so that runts prints byte for byte what runc prints;
+ * bigints are exact integers as in stringifyJson. Map key order is the
+ * caller's business (Go sorts map keys; struct fields keep declaration order).
+ */
+export function goJson(value: unknown, indent?: string): string {
+  // Backslash pairs are matched first so that an escaped backslash followed
+  // by "b" (`\\b`) is never mistaken for the escape `\b`.
+  return stringifyJson(value, indent).replace(/\\[\\bf]|[<>&\u2028\u2029]/g, (m) => GO_ESCAPES[m] ?? m);
 }
 
 /** A tag that does not occur in `text`; random, so a document cannot be written to hold it. */

@@ -15,7 +15,7 @@ import { processStartTime } from '../src/container/status.js';
 import { tabulate } from '../src/cli/list.js';
 import { reorderArgs } from '../src/cli/argv.js';
 import { commands } from '../src/cli/commands.js';
-import { goJson } from '../src/cli/go-json.js';
+import { goJson } from '../src/json.js';
 import { featuresDocument, MOUNT_OPTIONS } from '../src/spec/features.js';
 import { defaultSpec } from '../src/spec/defaults.js';
 import { isCgroup2Unified } from '../src/cgroups/mounts.js';

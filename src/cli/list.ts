@@ -8,7 +8,7 @@ import { UserError } from '../errors.js';
 import { StateStore } from '../container/state-store.js';
 import { stateDocument } from '../container/status.js';
 import type { CommandContext } from './context.js';
-import { goJson } from './go-json.js';
+import { goJson } from '../json.js';
 import { writeStderr, writeStdout } from '../output.js';
 
 type Doc = ReturnType<typeof stateDocument>;

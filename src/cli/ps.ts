@@ -8,7 +8,7 @@ import { StateStore } from '../container/state-store.js';
 import { containerStatus } from '../container/status.js';
 import { loadManager } from '../cgroups/index.js';
 import type { CommandContext } from './context.js';
-import { goJson } from './go-json.js';
+import { goJson } from '../json.js';
 import { writeStdout } from '../output.js';
 
 // Loaded on first use (it brings Node's stream and net modules): see hooks.ts.

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { UserError } from '../errors.js';
 import { defaultSpec } from '../spec/defaults.js';
 import type { CommandContext } from './context.js';
-import { goJson } from './go-json.js';
+import { goJson } from '../json.js';
 
 /** "no such file or directory" from Node's "ENOENT: no such file or directory, stat '/x'". */
 const reason = (e: unknown) => /^[A-Z]+: ([^,]+)/.exec((e as Error).message)?.[1] ?? (e as Error).message;

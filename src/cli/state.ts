@@ -2,7 +2,7 @@
 import { StateStore } from '../container/state-store.js';
 import { stateDocument } from '../container/status.js';
 import type { CommandContext } from './context.js';
-import { goJson } from './go-json.js';
+import { goJson } from '../json.js';
 import { writeStdout } from '../output.js';
 
 export function run(ctx: CommandContext): number {

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { sleepMs } from '../linux/sleep.js';
 
 const U64_MAX = (1n << 64n) - 1n;
 
@@ -169,11 +170,6 @@ export function removePaths(paths: string[]): void {
     });
   }
   if (left.length > 0) throw new CgroupFileError(`Failed to remove paths: ${left.join(' ')}`);
-}
-
-const sab = new Int32Array(new SharedArrayBuffer(4));
-export function sleepMs(ms: number): void {
-  Atomics.wait(sab, 0, 0, ms);
 }
 
 /** cgroup.procs of `dir` as numbers. */

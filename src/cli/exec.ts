@@ -17,6 +17,7 @@ import { StateStore, type ContainerRecord } from '../container/state-store.js';
 import { containerStatus, isInitAlive } from '../container/status.js';
 import { ExecStartError, startExec } from '../process/exec.js';
 import { PtyRelay } from '../process/pty-relay.js';
+import { writeFileAtomic } from '../linux/fs.js';
 import { waitPidAsync } from '../linux/wait.js';
 import { selinuxEnabled } from '../init/lsm.js';
 import { checkCapabilities } from '../process/capabilities.js';
@@ -29,17 +30,6 @@ type Spec = {
   annotations?: Record<string, string>;
   linux?: { namespaces?: Array<{ type: string }>; seccomp?: unknown; personality?: unknown };
 };
-
-/**
- * The pid file, written atomically as runc writes it (a temp file renamed):
- * clients read it while it is written. Not create's helper: importing
- * create.ts would load the config validators into every exec.
- */
-function writePidFile(file: string, pid: number): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}`);
-  fs.writeFileSync(tmp, String(pid), { mode: 0o644, flag: 'w' });
-  fs.renameSync(tmp, file);
-}
 
 /** runc forwards these to a foreground process (SIGWINCH only resizes its terminal). */
 const FORWARDED: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGCONT'];
@@ -222,7 +212,7 @@ async function execCommand(ctx: CommandContext): Promise<number> {
     pid = started.pid;
     if (pidFile) {
       try {
-        writePidFile(path.resolve(pidFile), pid);
+        writeFileAtomic(path.resolve(pidFile), String(pid));
       } catch (e) {
         try {
           process.kill(pid, 'SIGKILL');

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { UserError } from '../errors.js';
 import { loadBundleConfig } from '../spec/load.js';
 import type { Spec } from '../spec/types.gen.js';
-import { mkfifo } from '../linux/fs.js';
+import { mkfifo, writeFileAtomic } from '../linux/fs.js';
 import { ptraceInReach, reexecSealed } from '../process/reexec.js';
 import { SyscallError } from '../linux/errno.js';
 import { NAMESPACE_FLAGS, CLONE, namespaceTypeOf } from '../linux/ns.js';
@@ -54,13 +54,6 @@ export interface CreateOptions {
 export interface Created {
   record: ContainerRecord;
   pid: number;
-}
-
-/** Write a file atomically (temp + rename): clients read pid files while we write them. */
-export function writeFileAtomic(file: string, data: string): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  fs.writeFileSync(tmp, data, { mode: 0o644 });
-  fs.renameSync(tmp, file);
 }
 
 function hostRootId(maps: IdMapping[] | undefined): number {

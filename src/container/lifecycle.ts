@@ -8,6 +8,7 @@ import { UserError } from '../errors.js';
 import { MNT_DETACH, umount2 } from '../linux/mount.js';
 import { pidfdOpen, waitReadable } from '../linux/poll.js';
 import { readMountinfo } from '../linux/mountinfo.js';
+import { sleepMs } from '../linux/sleep.js';
 import { hostHooks, runHooksWarning, type Hook } from './hooks.js';
 import { hookState } from './create.js';
 import { EXEC_FIFO, type ContainerRecord, type ProcessRef, type StateStore } from './state-store.js';
@@ -30,7 +31,6 @@ type Spec = { hooks?: Record<string, Hook[] | undefined> };
 function readExecFifo(fifoPath: string, rec: ContainerRecord): boolean {
   const fd = fs.openSync(fifoPath, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   let pidfd: number | undefined;
-  const sab = new Int32Array(new SharedArrayBuffer(4));
   try {
     for (let woken = false; ; ) {
       try {
@@ -40,7 +40,7 @@ function readExecFifo(fifoPath: string, rec: ContainerRecord): boolean {
       }
       if (!isInitAlive(rec)) return false;
       // Woken with nothing to read (the fifo hung up, the init still there): not a reason to spin.
-      if (woken) Atomics.wait(sab, 0, 0, 1);
+      if (woken) sleepMs(1);
       // Without a pidfd (kernels before 5.3), look at the init again every 20 ms.
       pidfd ??= pidfdOpen(rec.pid);
       woken = waitReadable(pidfd === undefined ? [fd] : [fd, pidfd], pidfd === undefined ? 20 : 1000);
@@ -167,10 +167,9 @@ function containerPids(rec: ContainerRecord): number[] {
 /** Wait (polling /proc: the init is not our child) until the init is gone. */
 function waitGone(rec: ContainerRecord, timeoutMs: number): boolean {
   const end = Date.now() + timeoutMs;
-  const sab = new Int32Array(new SharedArrayBuffer(4));
   while (isInitAlive(rec)) {
     if (Date.now() > end) return false;
-    Atomics.wait(sab, 0, 0, 5);
+    sleepMs(5);
   }
   return true;
 }
@@ -224,10 +223,6 @@ export function deleteContainer(store: StateStore, id: string, force: boolean, h
   } finally {
     lock.release();
   }
-}
-
-function sleepMs(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 function isAlive(p: ProcessRef): boolean {

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { parseJson, stringifyJson } from '../json.js';
 import { UserError } from '../errors.js';
 import { FileLock } from '../linux/flock.js';
+import { writeFileAtomic } from '../linux/fs.js';
 import { validateContainerId } from './id.js';
 
 export type ContainerStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
@@ -121,11 +122,8 @@ export class StateStore {
 
   /** Write the record atomically. */
   write(rec: ContainerRecord): void {
-    const dir = this.dir(rec.id);
-    const tmp = path.join(dir, `.${STATE_FILE}.${process.pid}.tmp`);
     // stringifyJson: the config's 64-bit integers stay exact (and bigints do not throw).
-    fs.writeFileSync(tmp, stringifyJson(rec), { mode: 0o600 });
-    fs.renameSync(tmp, path.join(dir, STATE_FILE));
+    writeFileAtomic(path.join(this.dir(rec.id), STATE_FILE), stringifyJson(rec), 0o600);
   }
 
   /** Remove the container's directory and everything in it. */

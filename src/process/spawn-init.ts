@@ -8,6 +8,7 @@ import path from 'node:path';
 import { cloneChain, cloneStep, type ChainStep } from '../linux/clone-chain.js';
 import { PR, prctl } from '../linux/prctl.js';
 import { waitPid } from '../linux/wait.js';
+import { sleepMs } from '../linux/sleep.js';
 import { NativeBlock } from '../linux/memory.js';
 import { CLONE, setns } from '../linux/ns.js';
 import { setCloexec } from '../linux/fd.js';
@@ -92,10 +93,9 @@ function writeMappings(pid: number, file: 'uid_map' | 'gid_map', maps: IdMapping
 /** Wait for the chain's unshare(CLONE_NEWTIME), then set the clocks of the empty namespace. */
 function writeTimeOffsets(pid: number, offsets: Record<string, { secs?: number; nanosecs?: number }>): void {
   const own = fs.readlinkSync('/proc/self/ns/time');
-  const sab = new Int32Array(new SharedArrayBuffer(4));
   for (let i = 0; fs.readlinkSync(`/proc/${pid}/ns/time_for_children`) === own; i++) {
     if (i > 2000) throw new Error('the init did not create its time namespace');
-    Atomics.wait(sab, 0, 0, 1);
+    sleepMs(1);
   }
   const text = Object.entries(offsets)
     .map(([clock, o]) => `${clock} ${o.secs ?? 0} ${o.nanosecs ?? 0}`)
@@ -119,7 +119,6 @@ function runningOrSleeping(pid: number): boolean {
  */
 function adoptGrandchild(mid: number, midSync: number, onFound?: (pid: number) => void): number {
   prctl(PR.SET_CHILD_SUBREAPER, 1, 0, 'child subreaper');
-  const sab = new Int32Array(new SharedArrayBuffer(4));
   let init = 0;
   for (let i = 0; init === 0; i++) {
     let children = '';
@@ -128,7 +127,7 @@ function adoptGrandchild(mid: number, midSync: number, onFound?: (pid: number) =
     } catch {}
     if (children) init = Number(children.split(' ')[0]);
     else if (i > 5000 || !runningOrSleeping(mid)) throw new Error('the init process was not started');
-    else Atomics.wait(sab, 0, 0, 1);
+    else sleepMs(1);
   }
   onFound?.(init); // before the middle process goes: one of the two is always on record
   fs.writeSync(midSync, 'x');

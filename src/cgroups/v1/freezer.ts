@@ -1,5 +1,6 @@
 /** freezer (v1): freeze (retrying while FREEZING, as runc) and thaw. */
-import { CgroupFileError, readOptional, readFile, sleepMs, writeFile } from '../fsutil.js';
+import { sleepMs } from '../../linux/sleep.js';
+import { CgroupFileError, readOptional, readFile, writeFile } from '../fsutil.js';
 import type { FreezerState } from '../types.js';
 import { join, type Subsystem } from './subsystem.js';
 

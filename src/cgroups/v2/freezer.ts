@@ -1,7 +1,8 @@
 /** cgroup.freeze (v2): write, then wait for cgroup.events to say frozen. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { readOptional, sleepMs, writeFile } from '../fsutil.js';
+import { sleepMs } from '../../linux/sleep.js';
+import { readOptional, writeFile } from '../fsutil.js';
 import type { FreezerState } from '../types.js';
 
 function waitFrozen(dir: string): FreezerState {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { allPids, exists, readOptional, removePaths, writeFile, writeProc } from '../fsutil.js';
 import type { FreezerState, Manager, Resources, Stats } from '../types.js';
 import { emptyStats } from '../types.js';
-import { rdmaStats, setRdma } from '../v1/rdma.js';
+import { rdmaStats, setRdma } from '../rdma.js';
 import { signalAllFrozen } from '../signal.js';
 import { isCpuSet, setCpu, statCpu } from './cpu.js';
 import { setDevicesV2 } from './devices.js';

@@ -898,7 +898,7 @@ describe('hostile images', () => {
 
 describe('resolution inside the rootfs (in-process, with openat2 and with the component walk)', async () => {
   const { Root } = await import('../src/init/securejoin.js');
-  const { pretendNoOpenat2 } = await import('../src/linux/openat2.js');
+  const { pretendNoOpenat2 } = await import('../src/linux/at-calls.js');
   for (const mode of ['openat2', 'walk'] as const) {
     test(`${mode}: symlinks absolute, relative, .., looping and dangling stay inside`, () => {
       pretendNoOpenat2(mode === 'walk');

@@ -26,7 +26,7 @@ import { processStartTime } from './status.js';
 import { validateContainerId } from './id.js';
 import { SPEC_VERSION } from '../version.js';
 import { managerForSpec, removeCgroupDirs, type Manager } from '../cgroups/index.js';
-import { O_PATH } from '../linux/openat2.js';
+import { O_PATH } from '../linux/at-calls.js';
 import { debug, warn } from '../output.js';
 
 

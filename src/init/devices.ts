@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import { errnoOf as errno } from '../linux/errno.js';
 import { S_IFBLK, S_IFCHR, S_IFIFO, closeFd, makedev, moveMountFd, openTree } from '../linux/mount.js';
-import { O_CREAT, O_NOFOLLOW, O_PATH, O_RDONLY, fchownFd, mknodat, openat } from '../linux/openat2.js';
+import { O_CREAT, O_NOFOLLOW, O_PATH, O_RDONLY, fchownFd, mknodat, openat } from '../linux/at-calls.js';
 import { cleanPath, type Root } from './securejoin.js';
 
 export interface DeviceSpec {

@@ -14,7 +14,7 @@ import { setdomainname, sethostname } from '../linux/uts.js';
 import { applyDeferredRlimits, applyRlimits, type DeferredRlimits } from './rlimits.js';
 import { resetSignals } from '../linux/signal.js';
 import { cloexecFrom, dup3, setCloexec } from '../linux/fd.js';
-import { execve, prepareExec, type PreparedExec } from '../linux/exec.js';
+import { execve, prepareExec, type PreparedExec } from '../linux/execve.js';
 import { recvFdsUntilEof, sendFd } from '../linux/socket.js';
 import { chroot } from '../linux/mount.js';
 import { makeControllingTerminal, openPty, setWindowSize } from '../linux/pty.js';
@@ -36,7 +36,7 @@ import {
   verifyCwd,
   type Security,
 } from './security.js';
-import { O_PATH } from '../linux/openat2.js';
+import { O_PATH } from '../linux/at-calls.js';
 import { setLinkUp } from '../linux/netdev.js';
 import { createCwd, enterCwd, enterCwdAsUser } from './cwd.js';
 

@@ -37,7 +37,7 @@ import {
   umount2,
 } from '../linux/mount.js';
 import { errnoOf as errno, SyscallError } from '../linux/errno.js';
-import { O_DIRECTORY, O_NOFOLLOW, O_PATH, mkdirat, openat } from '../linux/openat2.js';
+import { O_DIRECTORY, O_NOFOLLOW, O_PATH, mkdirat, openat } from '../linux/at-calls.js';
 import { parseMountOptions, PROPAGATION_OPTIONS, type ParsedMountOptions } from './mount-options.js';
 import { Root, cleanPath } from './securejoin.js';
 import { isDevNull, setupDevices, type DeviceSpec } from './devices.js';

@@ -37,7 +37,7 @@ import {
   readlinkat,
   symlinkat,
   unlinkat,
-} from '../linux/openat2.js';
+} from '../linux/at-calls.js';
 
 const MAX_SYMLINKS = 40;
 

@@ -33,7 +33,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ffi, openLibrary } from './libc.js';
 import { MOUNT_ATTR, closeFd, mountSetattr, newFsMount, openTree } from './mount.js';
-import { AT_FDCWD, O_NOFOLLOW, O_PATH, openat } from './openat2.js';
+import { AT_FDCWD, O_NOFOLLOW, O_PATH, openat } from './at-calls.js';
 
 const READ_ONLY_VIEW = MOUNT_ATTR.RDONLY | MOUNT_ATTR.NODEV | MOUNT_ATTR.NOSUID;
 

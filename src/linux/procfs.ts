@@ -20,7 +20,7 @@ import { errnoOf } from './errno.js';
 import { DataType, libcFunction } from './libc.js';
 import { namedSyscall } from './syscall.js';
 import { NativeBlock } from './memory.js';
-import { O_CLOEXEC, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_WRONLY } from './openat2.js';
+import { O_CLOEXEC, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_WRONLY } from './at-calls.js';
 
 
 const PROC_SUPER_MAGIC = 0x9fa0;

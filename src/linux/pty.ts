@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { IOCTL, TERMIOS_SIZE } from './abi-x86_64.js';
 import { DataType, libcFunction } from './libc.js';
 import { NativeBlock } from './memory.js';
-import { fchownFd } from './openat2.js';
+import { fchownFd } from './at-calls.js';
 
 const KEEP_ID = 0xffffffff; // (gid_t)-1: chown leaves it as it is
 

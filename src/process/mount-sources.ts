@@ -31,7 +31,7 @@ import { NativeBlock } from '../linux/memory.js';
 import { MOUNT_ATTR, closeFd, fchdir, mountSetattr, openTree } from '../linux/mount.js';
 import { CLONE, setns, unshare } from '../linux/ns.js';
 import { sendFd, socketPair } from '../linux/socket.js';
-import { O_DIRECTORY, O_PATH } from '../linux/openat2.js';
+import { O_DIRECTORY, O_PATH } from '../linux/at-calls.js';
 import { waitPid } from '../linux/wait.js';
 
 interface IdMap {

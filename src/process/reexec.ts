@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import { sealedExecutable } from '../linux/exeseal.js';
 import { setCloexec } from '../linux/fd.js';
-import { execve, prepareExec } from '../linux/exec.js';
+import { execve, prepareExec } from '../linux/execve.js';
 
 const ENV = '_RUNTS_SEALED_FD';
 const CAP_SYS_PTRACE = 19n;

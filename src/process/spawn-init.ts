@@ -15,7 +15,7 @@ import { setCloexec } from '../linux/fd.js';
 import { socketPair } from '../linux/socket.js';
 import { sealedExecutable } from '../linux/exeseal.js';
 import { SyncChannel, type ExecBootstrap, type InitBootstrap, type InitMessage } from './protocol.js';
-import { O_PATH } from '../linux/openat2.js';
+import { O_PATH } from '../linux/at-calls.js';
 import { pausePoint } from '../test-points.js';
 import { inheritedSealedFd } from './reexec.js';
 

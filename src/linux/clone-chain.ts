@@ -16,7 +16,7 @@ import type { NativeBlock } from './memory.js';
 
 const STACK_SIZE = 64 * 1024;
 
-const dlsym = libcFunction<bigint>('dlsym', DataType.BigInt, [DataType.I64, DataType.String], (p) => BigInt(p) === 0n);
+const dlsym = libcFunction<bigint>('dlsym', DataType.BigInt, [DataType.I64, DataType.String], (p) => p === 0n);
 const getcontext = libcFunction('getcontext', DataType.I32, [DataType.I64]);
 const makecontext = libcFunction<undefined>(
   'makecontext',
@@ -30,7 +30,7 @@ const symbolCache = new Map<string, bigint>();
 function symbol(name: string): bigint {
   let a = symbolCache.get(name);
   if (a === undefined) {
-    a = BigInt(dlsym([0, name], name));
+    a = dlsym([0, name], name);
     symbolCache.set(name, a);
   }
   return a;
@@ -47,20 +47,20 @@ export const SIGCHLD = 17;
 
 /** Lay out one ucontext per step, linked by uc_link; returns the first one's address. */
 function buildContexts(steps: ChainStep[], block: NativeBlock): bigint {
-  if (steps.length === 0) throw new Error('empty clone chain');
-  const contexts = steps.map(() => block.alloc(UCONTEXT.SIZE));
-  steps.forEach((step, i) => {
+  const contexts = steps.map((step) => ({ step, ctx: block.alloc(UCONTEXT.SIZE) }));
+  contexts.forEach(({ step, ctx }, i) => {
     if (step.args.length > 6) throw new Error(`${step.fn}: at most six arguments in a clone chain`);
-    const ctx = contexts[i];
     const stack = block.alloc(STACK_SIZE);
     getcontext([Number(ctx.address)], 'ucontext');
-    block.view.writeBigUInt64LE(i + 1 < contexts.length ? contexts[i + 1].address : 0n, ctx.offset + UCONTEXT.LINK);
+    block.view.writeBigUInt64LE(contexts.at(i + 1)?.ctx.address ?? 0n, ctx.offset + UCONTEXT.LINK);
     block.view.writeBigUInt64LE(stack.address, ctx.offset + UCONTEXT.STACK_SP);
     block.view.writeBigUInt64LE(BigInt(STACK_SIZE), ctx.offset + UCONTEXT.STACK_SIZE);
     const args = [...step.args.map((a) => BigInt(a)), 0n, 0n, 0n, 0n, 0n, 0n].slice(0, 6);
     makecontext([Number(ctx.address), Number(symbol(step.fn)), step.args.length, ...args.map(Number)]);
   });
-  return contexts[0].address;
+  const first = contexts.at(0);
+  if (!first) throw new Error('empty clone chain');
+  return first.ctx.address;
 }
 
 /**

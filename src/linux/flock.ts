@@ -15,7 +15,10 @@ export class FileLock {
 
   /** Open (O_RDONLY) `path` and take a lock on it, waiting for it. */
   static acquire(path: string, mode: 'shared' | 'exclusive'): FileLock {
-    return FileLock.take(path, mode, true)!;
+    const lock = FileLock.take(path, mode, true);
+    // A waiting flock returns with the lock or throws.
+    if (!lock) throw new Error(`lock ${path}: not taken`);
+    return lock;
   }
 
   /** As acquire, but undefined at once when another open file holds the lock. */

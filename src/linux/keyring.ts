@@ -34,7 +34,8 @@ export function setKeyPerm(serial: number, perm: number): void {
 /** Keep the permission bits in `mask`, then add `bits` (runc's ModKeyringPerm). */
 export function modKeyPerm(serial: number, mask: number, bits: number): void {
   const fields = describeKey(serial).split(';');
-  if (fields.length < 5) throw new Error(`key ${serial}: unexpected description`);
-  const perm = Number.parseInt(fields[3], 16);
+  const permField = fields.at(3);
+  if (fields.length < 5 || permField === undefined) throw new Error(`key ${serial}: unexpected description`);
+  const perm = Number.parseInt(permField, 16);
   setKeyPerm(serial, ((perm & mask) | bits) >>> 0);
 }

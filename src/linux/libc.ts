@@ -27,29 +27,21 @@ export const DataType = {
   BigInt: 16,
   U32: 20,
 } as const;
-/** A C type a function is declared with: one of DataType's values. */
-export type CType = (typeof DataType)[keyof typeof DataType];
-export type JsExternal = FfiRs.JsExternal;
-
-/** Fails to compile when a DataType value above is not ffi-rs's value of the same name. */
-const sameValuesAsFfiRs: { [K in keyof typeof DataType]: (typeof DataType)[K] extends (typeof FfiRs.DataType)[K] ? true : false } = {
-  String: true,
-  I32: true,
-  Double: true,
-  Void: true,
-  I64: true,
-  U8: true,
-  U8Array: true,
-  External: true,
-  U64: true,
-  BigInt: true,
-  U32: true,
+/**
+ * A C type a function is declared with: one of DataType's values. A value
+ * that is not ffi-rs's value of the same name maps to never here, and every
+ * declaration using it fails to compile.
+ */
+export type CType = SameAsFfiRs<typeof DataType>[keyof typeof DataType];
+type SameAsFfiRs<T> = {
+  [K in keyof T]: K extends keyof typeof FfiRs.DataType ? (T[K] extends (typeof FfiRs.DataType)[K] ? T[K] : never) : never;
 };
-void sameValuesAsFfiRs;
+export type JsExternal = FfiRs.JsExternal;
 
 /** The gateway's one conversion from CType to ffi-rs's enum (same numbers, checked above). */
 function ffiType(t: CType): FfiRs.DataType {
-  return t as number as FfiRs.DataType;
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- the one place our plain numbers become ffi-rs's enum (same values: see DataType)
+  return t;
 }
 
 let ffiModule: typeof FfiRs | undefined;
@@ -99,7 +91,7 @@ function loadFfi(): typeof FfiRs {
   const arrayTypes = [types.I16Array, types.I32Array, types.StringArray, types.DoubleArray, types.U8Array, types.FloatArray];
   // As index.js: array parameters carry their length.
   const withArrayLengths = (params: LoadParams): LoadParams => {
-    params.paramsType = params.paramsType?.map((t, i) =>
+    if (params.paramsType) params.paramsType = params.paramsType.map((t, i) =>
       arrayTypes.includes(t as number)
         ? { ffiTypeTag: FFITypeTag.Array, type: t, length: (params.paramsValue[i] as { length: number }).length }
         : t,
@@ -147,7 +139,7 @@ function defineRaw(library: string, name: string, retType: CType, paramsType: re
   if (!raw) {
     if (library === 'libc') openLibrary('libc', 'libc.so.6');
     const desc = { library, retType: ffiType(retType), paramsType: paramsType.map(ffiType), errno };
-    const defined = ffi().define({ [name]: desc })[name];
+    const defined = Object.values(ffi().define({ [name]: desc })).at(0);
     if (defined === undefined) throw new Error(`ffi-rs did not define ${name}`);
     raw = defined as unknown as RawFn;
     cache.set(key, raw);
@@ -211,7 +203,11 @@ export function libcFunction<R = number>(
  */
 export function rawSyscall(name: string, nr: number, paramsType: readonly CType[]): CFunction<number> {
   const call = declare<number>('libc', 'syscall', name, DataType.I64, [DataType.I64, ...paramsType], isMinusOne);
-  return Object.assign((args: unknown[], subject?: string) => call([nr, ...args], subject), { define: call.define });
+  return Object.assign((args: unknown[], subject?: string) => call([nr, ...args], subject), {
+    define: () => {
+      call.define();
+    },
+  });
 }
 
 /** Declare a libc function whose result is never an error (memset, ...). */

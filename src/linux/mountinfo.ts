@@ -38,21 +38,19 @@ export function parseMountinfoLine(line: string): MountInfo | undefined {
   if (sep < 0) return undefined;
   const pre = line.slice(0, sep).split(' ');
   const post = line.slice(sep + 3).split(' ');
-  const [id, parentId, device, root, mountPoint, options, ...optionalFields] = pre;
-  const [fsType, source, superOptions] = post;
-  if (id === undefined || parentId === undefined || device === undefined || root === undefined || mountPoint === undefined) return undefined;
-  if (options === undefined || fsType === undefined) return undefined;
+  if (pre.length < 6) return undefined;
+  const field = (fields: string[], i: number): string => fields.at(i) ?? '';
   return {
-    id: Number(id),
-    parentId: Number(parentId),
-    device,
-    root: unescapeMountinfo(root),
-    mountPoint: unescapeMountinfo(mountPoint),
-    options,
-    optionalFields,
-    fsType,
-    source: unescapeMountinfo(source ?? ''),
-    superOptions: superOptions ?? '',
+    id: Number(field(pre, 0)),
+    parentId: Number(field(pre, 1)),
+    device: field(pre, 2),
+    root: unescapeMountinfo(field(pre, 3)),
+    mountPoint: unescapeMountinfo(field(pre, 4)),
+    options: field(pre, 5),
+    optionalFields: pre.slice(6),
+    fsType: field(post, 0),
+    source: unescapeMountinfo(field(post, 1)),
+    superOptions: field(post, 2),
   };
 }
 

@@ -127,8 +127,7 @@ export class ProcfsHandle {
       try {
         n = fs.writeSync(fd, data);
       } catch (e) {
-        const err = e as NodeJS.ErrnoException;
-        throw new Error(`write ${this.where}/${sub}: ${err.code ?? err.message}`);
+        throw new Error(`write ${this.where}/${sub}: ${errnoOf(e) ?? String(e)}`, { cause: e });
       }
       if (n !== data.length) throw new Error(`write ${this.where}/${sub}: short write`);
     } finally {

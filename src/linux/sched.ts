@@ -90,8 +90,9 @@ export function parseCpuList(list: string): number[] {
     if (part === '') continue;
     const m = /^(\d+)(?:-(\d+))?$/.exec(part);
     if (!m) throw new Error(`invalid CPU list ${JSON.stringify(list)}`);
-    const lo = Number(m[1]);
-    const hi = m[2] === undefined ? lo : Number(m[2]);
+    const lo = Number(m.at(1));
+    const last = m.at(2);
+    const hi = last === undefined ? lo : Number(last);
     if (hi < lo || hi >= 8192) throw new Error(`invalid CPU range ${JSON.stringify(part)} in ${JSON.stringify(list)}`);
     for (let c = lo; c <= hi; c++) cpus.add(c);
   }
@@ -103,7 +104,7 @@ const MASK_BYTES = 1024; // 8192 CPUs
 /** sched_setaffinity(2): pin thread `tid` (0: the calling thread) to `cpus`. */
 export function setAffinity(tid: number, cpus: number[]): void {
   const b = new NativeBlock(MASK_BYTES);
-  for (const c of cpus) b.view[c >> 3] |= 1 << (c & 7);
+  for (const c of cpus) b.view.writeUInt8(b.view.readUInt8(c >> 3) | (1 << (c & 7)), c >> 3);
   setaffinityCall([tid, MASK_BYTES, Number(b.address)], `CPUs ${cpus.join(',')}`);
 }
 
@@ -112,6 +113,6 @@ export function getAffinity(tid = 0): number[] {
   const b = new NativeBlock(MASK_BYTES);
   getaffinityCall([tid, MASK_BYTES, Number(b.address)], 'affinity');
   const cpus: number[] = [];
-  for (let c = 0; c < MASK_BYTES * 8; c++) if (b.view[c >> 3] & (1 << (c & 7))) cpus.push(c);
+  for (let c = 0; c < MASK_BYTES * 8; c++) if (b.view.readUInt8(c >> 3) & (1 << (c & 7))) cpus.push(c);
   return cpus;
 }

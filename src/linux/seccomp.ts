@@ -314,7 +314,7 @@ export const SECCOMP_KNOWN_FLAGS = [
   'SECCOMP_FILTER_FLAG_LOG',
   'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV',
 ];
-export const FLAG_BITS: Record<string, number> = {
+export const FLAG_BITS: Readonly<Partial<Record<string, number>>> = {
   SECCOMP_FILTER_FLAG_TSYNC: FILTER_FLAG.TSYNC,
   SECCOMP_FILTER_FLAG_SPEC_ALLOW: FILTER_FLAG.SPEC_ALLOW,
   SECCOMP_FILTER_FLAG_LOG: FILTER_FLAG.LOG,
@@ -351,7 +351,10 @@ export function seccompFeatures(): {
   if (!libseccompAvailable()) return { enabled: false };
   return {
     enabled: true,
-    actions: SECCOMP_ACTIONS.filter((a) => kernelHasAction(ACTION_BASE[a])),
+    actions: Object.entries(ACTION_BASE)
+      .filter(([, action]) => kernelHasAction(action))
+      .map(([name]) => name)
+      .sort(),
     operators: [...SECCOMP_OPERATORS],
     archs: Object.keys(ARCH_NAMES)
       .filter((a) => archToken(a) !== 0)

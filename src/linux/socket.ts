@@ -103,7 +103,7 @@ function recvOne(sock: number): { fd: number; payload: string } | undefined {
   b.view.writeBigUInt64LE(1n, msg.offset + 24);
   b.view.writeBigUInt64LE(cmsg.address, msg.offset + 32);
   b.view.writeBigUInt64LE(64n, msg.offset + 40);
-  const n = Number(recvmsgCall([sock, Number(msg.address), MSG_CMSG_CLOEXEC], 'SCM_RIGHTS'));
+  const n = recvmsgCall([sock, Number(msg.address), MSG_CMSG_CLOEXEC], 'SCM_RIGHTS');
   const controllen = Number(b.view.readBigUInt64LE(msg.offset + 40));
   if (n === 0 && controllen === 0) return undefined;
   if (controllen < 20 || b.view.readInt32LE(cmsg.offset + 12) !== SCM_RIGHTS) throw new Error('no fd received');

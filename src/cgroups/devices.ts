@@ -126,7 +126,7 @@ export class Emulator {
       if (!line.trim()) continue;
       const f = line.trim().split(/[ :]+/);
       if (f.length !== 4) throw new Error(`malformed devices.list rule ${line}`);
-      const [t, a, b, perms] = f;
+      const [t = '', a = '', b = '', perms = ''] = f;
       if (t === 'a') {
         e.apply({ type: 'a', major: WILDCARD, minor: WILDCARD, permissions: 'rwm', allow: true });
         continue;

@@ -54,7 +54,11 @@ function blkioEntries(l: BlkioStatEntry[]): GoValue {
 }
 
 const sortedMap = <T>(m: Record<string, T>, f: (v: T) => GoValue): Obj =>
-  Object.fromEntries(Object.keys(m).sort().map((k) => [k, f(m[k])]));
+  Object.fromEntries(
+    Object.entries(m)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, v]) => [k, f(v)]),
+  );
 
 /** runc's convertLibcontainerStats, as a document in runc's field order. */
 export function runcStats(s: Stats): Obj {
@@ -219,14 +223,15 @@ export function parseGoDuration(s: string): number {
   }
   if (s === '0') return 0;
   if (s === '') throw new Error(`time: invalid duration ${JSON.stringify(orig)}`);
-  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const unit: Readonly<Partial<Record<string, number>>> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
   let total = 0;
   const re = /^(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/;
   while (s.length > 0) {
     const m = re.exec(s);
     if (!m) throw new Error(`time: invalid duration ${JSON.stringify(orig)}`);
-    total += Number.parseFloat(m[1]) * unit[m[2]];
-    s = s.slice(m[0].length);
+    const [whole, amount = '', unitName = ''] = m;
+    total += Number.parseFloat(amount) * (unit[unitName] ?? Number.NaN);
+    s = s.slice(whole.length);
   }
   return neg ? -total : total;
 }

@@ -11,8 +11,8 @@ const U64_MAX = (1n << 64n) - 1n;
 
 /** "EINVAL: invalid argument, write" → "invalid argument". */
 function reason(e: NodeJS.ErrnoException): string {
-  const m = /^[A-Z0-9_]+: ([^,]+)/.exec(e.message);
-  return m ? m[1] : e.code ?? e.message;
+  const [, what] = /^[A-Z0-9_]+: ([^,]+)/.exec(e.message) ?? [];
+  return what ?? e.code ?? e.message;
 }
 
 /** An error from a cgroup file, with runc's wording; `code` is the errno name. */
@@ -109,7 +109,8 @@ export function parseKeyValues(text: string): Array<[string, bigint]> {
     if (!line.trim()) continue;
     const parts = line.trim().split(/\s+/);
     if (parts.length !== 2) continue;
-    out.push([parts[0], parseU64(parts[1])]);
+    const [key = '', value = ''] = parts;
+    out.push([key, parseU64(value)]);
   }
   return out;
 }

@@ -20,11 +20,11 @@ export { resourcesFromSpec } from './resources.js';
 
 export interface NewManagerOptions {
   id: string;
-  cgroupsPath?: string;
+  cgroupsPath?: string | undefined;
   resources: Resources;
   /** --systemd-cgroup: a transient systemd unit (cgroupsPath "slice:prefix:name"). */
-  systemd?: boolean;
-  annotations?: Record<string, string>;
+  systemd?: boolean | undefined;
+  annotations?: Record<string, string> | undefined;
 }
 
 type SystemdDriver = typeof import('./systemd/driver.js');
@@ -35,7 +35,7 @@ type SystemdDriver = typeof import('./systemd/driver.js');
  * container that uses it, so other commands load none of it.
  */
 function systemdDriver(): SystemdDriver {
-  const dist = path.dirname(fs.realpathSync(process.argv[1]));
+  const dist = path.dirname(fs.realpathSync(process.argv.at(1) ?? '.'));
   return createRequire(import.meta.url)(path.join(dist, 'systemd-driver.cjs')) as SystemdDriver;
 }
 
@@ -59,11 +59,12 @@ export function managerForSpec(spec: Spec, id: string, o: { systemd?: boolean } 
  * (and its systemd unit, with the systemd driver); undefined without any.
  */
 export function loadManager(paths: string[] | undefined, resources?: Resources, unit?: string): Manager | undefined {
-  if (!paths || paths.length === 0) return undefined;
+  const first = paths?.at(0);
+  if (paths === undefined || first === undefined) return undefined;
   if (unit) return systemdDriver().loadSystemdManager(unit, paths, cgroupMode() === 'unified', resources);
   if (cgroupMode() === 'unified') {
-    const m = mountOf(paths[0], cgroupMounts());
-    return new V2Manager(m?.mountpoint ?? DEFAULT_ROOT, paths[0], resources);
+    const m = mountOf(first, cgroupMounts());
+    return new V2Manager(m?.mountpoint ?? DEFAULT_ROOT, first, resources);
   }
   return new V1Manager(v1DirsOfPaths(paths), resources);
 }

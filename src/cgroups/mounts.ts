@@ -28,7 +28,8 @@ function knownSubsystems(): Set<string> {
     knownCache = new Set();
     try {
       for (const line of fs.readFileSync('/proc/cgroups', 'utf8').split('\n')) {
-        if (line && !line.startsWith('#')) knownCache.add(line.split(/\s+/)[0]);
+        const [name = ''] = line.split(/\s+/);
+        if (name && !line.startsWith('#')) knownCache.add(name);
       }
     } catch {}
   }

@@ -73,7 +73,7 @@ export interface Resources {
   hugetlbLimit: Array<{ pageSize: string; limit: number }>;
   netClsClassid: number;
   netPrioIfpriomap: Array<{ name: string; priority: number }>;
-  rdma: Record<string, { hcaHandles?: number; hcaObjects?: number }>;
+  rdma: Record<string, { hcaHandles?: number | undefined; hcaObjects?: number | undefined }>;
   /** cgroup v2 files to write as given. */
   unified?: Record<string, string>;
 

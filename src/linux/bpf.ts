@@ -117,7 +117,7 @@ export interface AttachOptions {
   attachType: number;
   flags: number;
   /** With BPF_F_REPLACE: the program to replace. */
-  replaceFd?: number;
+  replaceFd?: number | undefined;
 }
 
 export function attachProgram(o: AttachOptions): void {

@@ -17,7 +17,7 @@ export type BusRequest =
   | { op: 'stop'; unit: string }
   | { op: 'reset-failed'; unit: string }
   | { op: 'set'; unit: string; props: Property[] };
-export type BusReply = { ok: true; result: unknown } | { ok: false; message: string; name?: string; code?: string };
+export type BusReply = { ok: true; result: unknown } | { ok: false; message: string; name?: string | undefined; code?: string | undefined };
 
 export const DEFAULT_SYSTEM_BUS = 'unix:path=/run/dbus/system_bus_socket';
 
@@ -28,13 +28,13 @@ export function systemBusAddress(): string {
 
 /** The socket an address names, for error messages ("unix:path=/x,guid=…" → "/x"). */
 export function addressSocket(address: string): string {
-  const m = /(?:^|[,:;])(?:path|abstract)=([^,;]+)/.exec(address);
-  return m ? m[1] : address;
+  const [, socket] = /(?:^|[,:;])(?:path|abstract)=([^,;]+)/.exec(address) ?? [];
+  return socket ?? address;
 }
 
 /** dist/systemd-bus.cjs, beside the running dist/runts. */
 function workerPath(): string {
-  return path.join(path.dirname(fs.realpathSync(process.argv[1])), 'systemd-bus.cjs');
+  return path.join(path.dirname(fs.realpathSync(process.argv.at(1) ?? '.')), 'systemd-bus.cjs');
 }
 
 /** Long enough for systemd's own 30 s job wait in the worker. */
@@ -56,7 +56,7 @@ export class SystemdBus {
       try {
         fs.statSync(sock);
       } catch (e) {
-        throw new Error(`cannot connect to the D-Bus system bus at ${sock}: ${(e as Error).message}`);
+        throw new Error(`cannot connect to the D-Bus system bus at ${sock}: ${(e as Error).message}`, { cause: e });
       }
     }
     const { port1, port2 } = new MessageChannel();

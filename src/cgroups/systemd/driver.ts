@@ -12,7 +12,7 @@ import { V1Manager } from '../v1/manager.js';
 import { V2Manager } from '../v2/manager.js';
 
 export function newSystemdManager(
-  o: { id: string; cgroupsPath?: string; resources: Resources; annotations?: Record<string, string> },
+  o: { id: string; cgroupsPath?: string | undefined; resources: Resources; annotations?: Record<string, string> | undefined },
   unified: boolean,
 ): SystemdManager {
   // The same order of checks as runc: the config first, then the host.
@@ -30,6 +30,7 @@ export function newSystemdManager(
 
 /** The manager of a container made with the systemd driver, from its record. */
 export function loadSystemdManager(unit: string, paths: string[], unified: boolean, resources?: Resources): SystemdManager {
-  if (unified) return new SystemdManager(unit, new V2Manager(DEFAULT_ROOT, paths[0], resources));
+  const dir = paths.at(0);
+  if (unified && dir !== undefined) return new SystemdManager(unit, new V2Manager(DEFAULT_ROOT, dir, resources));
   return new SystemdManager(unit, new V1Manager(v1DirsOfPaths(paths), resources));
 }

@@ -57,7 +57,7 @@ export function unitPlace(cgroupsPath: string | undefined, id: string, rootless 
     if (parts.length !== 3) {
       throw new Error(`expected cgroupsPath to be of format "slice:prefix:name" for systemd cgroups, got ${JSON.stringify(cgroupsPath)} instead`);
     }
-    [slice, prefix, name] = parts;
+    [slice = '', prefix = '', name = ''] = parts;
   }
   if (!slice) slice = rootless ? 'user.slice' : 'system.slice';
   const unit = name.endsWith('.slice') ? name : `${prefix}-${name}.scope`;
@@ -217,9 +217,11 @@ function unifiedProps(props: Property[], unified: Record<string, string>, info: 
     const v = raw.trim();
     if (k === 'cpu.max') {
       const f = v.split(/\s+/);
-      if (f.length < 1 || f.length > 2) throw new Error(`unified resource ${JSON.stringify(k)} value invalid: ${JSON.stringify(v)}`);
-      const quota = f[0] === 'max' ? 0 : Number(parseU64(k, f[0]));
-      const period = f.length === 2 ? Number(parseU64(k, f[1])) : DEFAULT_PERIOD;
+      if (f.length > 2) throw new Error(`unified resource ${JSON.stringify(k)} value invalid: ${JSON.stringify(v)}`);
+      const [quotaText = ''] = f;
+      const periodText = f.at(1);
+      const quota = quotaText === 'max' ? 0 : Number(parseU64(k, quotaText));
+      const period = periodText !== undefined ? Number(parseU64(k, periodText)) : DEFAULT_PERIOD;
       cpuQuotaProps(props, quota, period, info);
     } else if (k === 'cpu.weight') {
       props.push(prop('CPUWeight', 't', parseU64(k, v)));
@@ -297,7 +299,7 @@ class VariantParser {
     return this.pos >= this.s.length;
   }
   skip() {
-    while (!this.done() && /\s/.test(this.s[this.pos])) this.pos++;
+    while (!this.done() && /\s/.test(this.s.charAt(this.pos))) this.pos++;
   }
   word(): string {
     const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(this.s.slice(this.pos));
@@ -377,7 +379,7 @@ class VariantParser {
 function secToUSec(name: string, v: Value): [string, Value] {
   if (!name.endsWith('Sec')) return [name, v];
   const trimmed = name.slice(0, -3);
-  const last = trimmed[trimmed.length - 1];
+  const last = trimmed.charAt(trimmed.length - 1);
   if (!(last >= 'a' && last <= 'z')) return [name, v];
   if (!'ynqiuxtd'.includes(v.sig) || v.sig.length !== 1) throw new Error('not a number');
   const n = v.value as number | bigint;

@@ -37,8 +37,9 @@ function readStat(dir: string, file: string): BlkioStatEntry[] | undefined {
       if (f.length === 2 && f[0] === 'Total') continue;
       throw new Error(`malformed line ${JSON.stringify(line)} in ${path.join(dir, file)}`);
     }
-    const op = f.length === 4 ? f[2] : '';
-    out.push({ major: parseU64(f[0]), minor: parseU64(f[1]), op, value: parseU64(f[f.length === 4 ? 3 : 2]) });
+    const [major = '', minor = '', third = '', fourth = ''] = f;
+    const [op, value] = f.length === 4 ? [third, fourth] : ['', third];
+    out.push({ major: parseU64(major), minor: parseU64(minor), op, value: parseU64(value) });
   }
   return out;
 }
@@ -87,8 +88,7 @@ export const blkio: Subsystem = {
   set: setBlkio,
   stats(dir, s: Stats) {
     for (const group of GROUPS) {
-      for (let i = 0; i < group.length; i++) {
-        const [file, field] = group[i];
+      for (const [i, [file, field]] of group.entries()) {
         const entries = readStat(dir, file);
         // A missing or empty file: runc moves to the next group only at a group's first file.
         if (entries === undefined || entries.length === 0) {

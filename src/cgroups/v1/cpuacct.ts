@@ -12,11 +12,11 @@ export const cpuacct: Subsystem = {
   set: noSet,
   stats(dir, s: Stats) {
     if (!exists(dir)) return;
-    const f = readFile(dir, 'cpuacct.stat').trim().split(/\s+/);
-    if (f.length < 4 || f[0] !== 'user' || f[2] !== 'system') throw new Error(`malformed line in ${dir}/cpuacct.stat`);
+    const [userKey, user = '', systemKey, system = ''] = readFile(dir, 'cpuacct.stat').trim().split(/\s+/);
+    if (userKey !== 'user' || systemKey !== 'system') throw new Error(`malformed line in ${dir}/cpuacct.stat`);
     const u = s.cpu.usage;
-    u.usageInUsermode = (parseU64(f[1]) * NS_PER_S) / CLOCK_TICKS;
-    u.usageInKernelmode = (parseU64(f[3]) * NS_PER_S) / CLOCK_TICKS;
+    u.usageInUsermode = (parseU64(user) * NS_PER_S) / CLOCK_TICKS;
+    u.usageInKernelmode = (parseU64(system) * NS_PER_S) / CLOCK_TICKS;
     u.totalUsage = getU64(dir, 'cpuacct.usage');
     u.percpuUsage = readFile(dir, 'cpuacct.usage_percpu').trim().split(/\s+/).filter(Boolean).map((v) => parseU64(v));
     const all = readOptional(dir, 'cpuacct.usage_all');
@@ -26,8 +26,9 @@ export const cpuacct: Subsystem = {
       for (const line of all.split('\n').slice(1)) {
         const cols = line.split(' ');
         if (cols.length !== 3) continue;
-        u.percpuUsageInUsermode.push(parseU64(cols[1]));
-        u.percpuUsageInKernelmode.push(parseU64(cols[2]));
+        const [, user = '', system = ''] = cols;
+        u.percpuUsageInUsermode.push(parseU64(user));
+        u.percpuUsageInKernelmode.push(parseU64(system));
       }
     }
   },

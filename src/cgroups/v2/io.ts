@@ -49,15 +49,17 @@ export function statIo(dir: string, s: Stats): void {
   const bytes: BlkioStatEntry[] = [];
   const ios: BlkioStatEntry[] = [];
   for (const line of text.split('\n')) {
-    const parts = line.trim().split(/\s+/);
-    if (parts.length < 2) continue;
-    const d = parts[0].split(':');
+    const [device = '', ...items] = line.trim().split(/\s+/);
+    if (items.length === 0) continue;
+    const d = device.split(':');
     if (d.length !== 2) continue;
-    const major = parseU64(d[0]);
-    const minor = parseU64(d[1]);
-    for (const item of parts.slice(1)) {
-      const [k, v] = item.split('=');
-      if (v === undefined) continue;
+    const [majorText = '', minorText = ''] = d;
+    const major = parseU64(majorText);
+    const minor = parseU64(minorText);
+    for (const item of items) {
+      const eq = item.indexOf('=');
+      if (eq < 0) continue;
+      const [k, v] = [item.slice(0, eq), item.slice(eq + 1)];
       const table = k === 'rbytes' || k === 'wbytes' ? bytes : k === 'rios' || k === 'wios' ? ios : undefined;
       if (!table) continue;
       table.push({ major, minor, op: k.startsWith('r') ? 'Read' : 'Write', value: parseU64(v) });

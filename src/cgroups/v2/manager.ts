@@ -66,8 +66,9 @@ export class V2Manager implements Manager {
     try {
       let current = this.mount;
       for (let i = 0; i <= parts.length; i++) {
-        if (i > 0) {
-          current = path.join(current, parts[i - 1]);
+        const part = parts.at(i - 1);
+        if (i > 0 && part !== undefined) {
+          current = path.join(current, part);
           try {
             fs.mkdirSync(current, { mode: 0o755 });
             created.push(current);

@@ -106,8 +106,9 @@ function inexactLiterals(text: string): Array<{ start: number; end: number; sour
 function walk(root: unknown, byTag: Map<string, string>, opts: ParseOptions): InexactLiteral[] {
   const inexact: InexactLiteral[] = [];
   const restore = (v: unknown, path: Array<string | number>): unknown => {
-    if (typeof v !== 'string' || v.charCodeAt(0) !== 0 || !byTag.has(v)) return v;
-    const source = byTag.get(v)!;
+    if (typeof v !== 'string' || v.charCodeAt(0) !== 0) return v;
+    const source = byTag.get(v);
+    if (source === undefined) return v;
     const integer = !/[.eE]/.test(source);
     inexact.push({ path, source, ...(integer ? { exact: BigInt(source) } : {}) });
     return integer ? BigInt(source) : Number(source);
@@ -115,8 +116,8 @@ function walk(root: unknown, byTag: Map<string, string>, opts: ParseOptions): In
   if (byTag.size === 0 && !opts.dropNullMembers) return inexact;
   const stack: Array<{ node: object; path: Array<string | number> }> = [];
   if (root !== null && typeof root === 'object') stack.push({ node: root, path: [] });
-  while (stack.length > 0) {
-    const { node, path } = stack.pop()!;
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const { node, path } = top;
     if (path.length >= MAX_DEPTH) throw new JsonDepthError(`nested more than ${MAX_DEPTH} levels deep`);
     if (Array.isArray(node)) {
       for (let i = 0; i < node.length; i++) {
@@ -131,7 +132,7 @@ function walk(root: unknown, byTag: Map<string, string>, opts: ParseOptions): In
     for (const k of Object.keys(o)) {
       const old = o[k];
       const v = restore(old, [...path, k]);
-      if (v === null && !keepNull) delete o[k];
+      if (v === null && !keepNull) Reflect.deleteProperty(o, k);
       // defineProperty: a plain assignment to a "__proto__" member would set the prototype.
       else if (v !== old) Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
       if (v !== null && typeof v === 'object') stack.push({ node: v, path: [...path, k] });

@@ -103,7 +103,6 @@ export class Emulator {
       this.rules = new Map();
       return;
     }
-    if (rule.type !== 'b' && rule.type !== 'c') throw new Error(`cannot add rule with non-cgroup type ${JSON.stringify(rule.type)}`);
     const k = key(rule.type, rule.major, rule.minor);
     const perms = permSet(rule.permissions);
     if (rule.allow) {

@@ -11,8 +11,7 @@ const U64_MAX = (1n << 64n) - 1n;
 
 /** "EINVAL: invalid argument, write" → "invalid argument". */
 function reason(e: NodeJS.ErrnoException): string {
-  const [, what] = /^[A-Z0-9_]+: ([^,]+)/.exec(e.message) ?? [];
-  return what ?? e.code ?? e.message;
+  return /^[A-Z0-9_]+: ([^,]+)/.exec(e.message)?.at(1) ?? e.code ?? e.message;
 }
 
 /** An error from a cgroup file, with runc's wording; `code` is the errno name. */
@@ -31,7 +30,8 @@ export class NotMountedError extends Error {
   }
 }
 
-export function writeFile(dir: string | undefined, file: string, data: string): void {
+/** Throws NotMountedError without a directory: after it returns, `dir` is known to be one. */
+export function writeFile(dir: string | undefined, file: string, data: string): asserts dir is string {
   if (!dir) throw new NotMountedError(file);
   const p = path.join(dir, file);
   let fd: number;

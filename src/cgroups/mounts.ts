@@ -88,7 +88,7 @@ export function ownCgroups(): Map<string, string> {
  */
 export function isCgroup2Unified(root = DEFAULT_ROOT): boolean {
   try {
-    return Number(fs.statfsSync(root).type) === CGROUP2_SUPER_MAGIC;
+    return fs.statfsSync(root).type === CGROUP2_SUPER_MAGIC;
   } catch {
     return false;
   }

@@ -15,8 +15,8 @@ export function setRdma(dir: string | undefined, r: Resources): void {
 function entries(text: string): RdmaEntry[] {
   const out: RdmaEntry[] = [];
   for (const line of text.split('\n')) {
-    const [device, ...limits] = line.split(' ');
-    if (device === undefined || limits.length !== 2) continue;
+    const [device = '', ...limits] = line.split(' ');
+    if (limits.length !== 2) continue;
     const e: RdmaEntry = { device, hcaHandles: 0, hcaObjects: 0 };
     let ok = true;
     for (const kv of limits) {

@@ -5,10 +5,10 @@
  */
 import type { LinuxResources, Spec } from '../spec/types.gen.js';
 import { defaultDeviceRules } from './devices.js';
-import { emptyResources, type DeviceRule, type DeviceType, type Resources } from './types.js';
+import { emptyResources, type DeviceRule, type Resources } from './types.js';
 
 /** runc 1.1's shares (2..262144) → cpu.weight (1..10000). */
-export function sharesToWeight(shares: number): number {
+export function sharesToWeight(shares: number | bigint): number {
   if (shares === 0) return 0;
   // Number(): shares past 2^53 arrive as bigints; the kernel clamps the weight anyway.
   return 1 + Math.floor(((Number(shares) - 2) * 9999) / 262142);
@@ -32,10 +32,13 @@ export function swapToV2(memorySwap: number, memory: number): number {
   return (swap <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(swap) : swap) as number;
 }
 
+/** The device types a cgroup rule can name (the spec's config is not trusted to have only these). */
+const CGROUP_DEVICE_TYPES: ReadonlySet<string> = new Set(['a', 'b', 'c']);
+
 export function deviceRulesFromSpec(devices: NonNullable<LinuxResources['devices']>): DeviceRule[] {
   return devices.map((d, i) => {
-    const type = (d.type ?? 'a') as DeviceType;
-    if (type !== 'a' && type !== 'b' && type !== 'c') throw new Error(`invalid cgroup device type ${JSON.stringify(type)}`);
+    const type = d.type ?? 'a';
+    if (!CGROUP_DEVICE_TYPES.has(type)) throw new Error(`invalid cgroup device type ${JSON.stringify(type)}`);
     if (!d.access) throw new Error(`device access at ${i} field cannot be empty`);
     return { type, major: d.major ?? -1, minor: d.minor ?? -1, permissions: d.access, allow: d.allow };
   });

@@ -46,15 +46,21 @@ function connect(): Promise<void> {
 
 const variants = (props: Property[]) => props.map(([name, v]) => [name, new Variant(v.sig, v.value)]);
 
+/** The connected bus (handle() connects before any call). */
+function connected(): MessageBus {
+  if (!bus) throw new Error('not connected to the system bus');
+  return bus;
+}
+
 async function call(member: string, signature: string, body: unknown[], iface = MANAGER): Promise<unknown[]> {
-  const reply = await bus!.call(
+  const reply = await connected().call(
     new Message({ destination: SYSTEMD, path: MANAGER_PATH, interface: iface, member, signature, body }),
   );
   return reply?.body ?? [];
 }
 
 async function addMatch(): Promise<void> {
-  await bus!.call(
+  await connected().call(
     new Message({
       destination: 'org.freedesktop.DBus',
       path: '/org/freedesktop/DBus',
@@ -133,6 +139,9 @@ port.on('message', (req: BusRequest) => {
   };
   handle(req).then(
     (result) => answer({ ok: true, result }),
-    (e: Error) => answer({ ok: false, message: (connectError ?? e).message, name: errName(e), code: (e as NodeJS.ErrnoException).code }),
+    (e: unknown) => {
+      const err = e instanceof Error ? e : new Error(String(e));
+      answer({ ok: false, message: (connectError ?? err).message, name: errName(e), code: (err as NodeJS.ErrnoException).code });
+    },
   );
 });

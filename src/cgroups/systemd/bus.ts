@@ -28,8 +28,7 @@ export function systemBusAddress(): string {
 
 /** The socket an address names, for error messages ("unix:path=/x,guid=…" → "/x"). */
 export function addressSocket(address: string): string {
-  const [, socket] = /(?:^|[,:;])(?:path|abstract)=([^,;]+)/.exec(address) ?? [];
-  return socket ?? address;
+  return /(?:^|[,:;])(?:path|abstract)=([^,;]+)/.exec(address)?.at(1) ?? address;
 }
 
 /** dist/systemd-bus.cjs, beside the running dist/runts. */

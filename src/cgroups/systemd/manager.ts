@@ -86,7 +86,7 @@ export class SystemdManager implements Manager {
       const props = [...unitProperties(s.place, pid), ...this.resourceProperties(s.resources), ...s.extra];
       this.bus().startUnit(this.unit, props);
     } catch (e) {
-      throw new Error(`unable to start unit ${JSON.stringify(this.unit)}: ${(e as Error).message}`);
+      throw new Error(`unable to start unit ${JSON.stringify(this.unit)}: ${(e as Error).message}`, { cause: e });
     }
     // Also makes the directories systemd does not (v1 hierarchies it does not manage) and joins them.
     this.fsm.apply(pid);
@@ -123,14 +123,14 @@ export class SystemdManager implements Manager {
 
   /** Stop the unit (and clear a failed state, so the name can be used again), then remove what is left. */
   destroy(): void {
-    let error: unknown;
+    let error: Error | undefined;
     try {
       const bus = this.bus();
       const result = bus.stopUnit(this.unit);
       if (result !== 'done') warn(`error removing unit \`${this.unit}\`: got \`${result}\`. Continuing...`);
       bus.resetFailed(this.unit);
     } catch (e) {
-      error = e;
+      error = e instanceof Error ? e : new Error(String(e));
     }
     // Directories systemd does not remove (v1 hierarchies it does not manage) go in any case.
     this.fsm.destroy();

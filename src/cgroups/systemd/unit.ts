@@ -100,8 +100,9 @@ export function rangeToBits(list: string): number[] {
     if (part === '') continue;
     const m = /^(\d+)(?:-(\d+))?$/.exec(part);
     if (!m) throw new Error(`invalid range ${JSON.stringify(part)}`);
-    const lo = Number(m[1]);
-    const hi = m[2] === undefined ? lo : Number(m[2]);
+    const lo = Number(m.at(1));
+    const last = m.at(2);
+    const hi = last === undefined ? lo : Number(last);
     if (hi < lo) throw new Error(`invalid range ${JSON.stringify(part)}`);
     for (let i = lo; i <= hi; i++) bits |= 1n << BigInt(i);
   }
@@ -269,11 +270,11 @@ export function v1ResourceProperties(r: Resources, info: SystemdInfo, warn?: (m:
 
 const ANNOTATION_PREFIX = 'org.systemd.property.';
 
-const TYPE_WORDS: Record<string, string> = {
+const TYPE_WORDS: Readonly<Partial<Record<string, string>>> = {
   boolean: 'b', byte: 'y', int16: 'n', uint16: 'q', int32: 'i', uint32: 'u', int64: 'x', uint64: 't',
   double: 'd', string: 's', objectpath: 'o', signature: 'g',
 };
-const INT_RANGE: Record<string, [bigint, bigint]> = {
+const INT_RANGE: Readonly<Partial<Record<string, [bigint, bigint]>>> = {
   y: [0n, 255n], n: [-32768n, 32767n], q: [0n, 65535n], i: [-(2n ** 31n), 2n ** 31n - 1n], u: [0n, 2n ** 32n - 1n],
   x: [-(2n ** 63n), 2n ** 63n - 1n], t: [0n, U64_MAX],
 };
@@ -308,14 +309,15 @@ class VariantParser {
   value(want: string | undefined): Value {
     this.skip();
     const w = this.word();
-    if (w && TYPE_WORDS[w]) {
+    const typeWord = w ? TYPE_WORDS[w] : undefined;
+    if (typeWord) {
       this.pos += w.length;
-      return this.value(TYPE_WORDS[w]);
+      return this.value(typeWord);
     }
-    if (this.s[this.pos] === '@') {
-      const m = /^@(\S+)/.exec(this.s.slice(this.pos))!;
-      this.pos += m[0].length;
-      return this.value(m[1]);
+    const typed = /^@(\S+)/.exec(this.s.slice(this.pos));
+    if (typed) {
+      this.pos += typed[0].length;
+      return this.value(typed.at(1));
     }
     const c = this.s[this.pos];
     if (c === '[') return this.array(want);
@@ -331,9 +333,10 @@ class VariantParser {
     const isFloat = /[.eE]/.test(m[0]);
     const sig = want ?? (isFloat ? 'd' : 'i');
     if (sig === 'd') return { sig, value: Number(m[0]) };
-    if (isFloat || !INT_RANGE[sig]) throw new Error(`${m[0]} is not of type ${sig}`);
+    const range = INT_RANGE[sig];
+    if (isFloat || !range) throw new Error(`${m[0]} is not of type ${sig}`);
     const n = BigInt(m[0]);
-    const [lo, hi] = INT_RANGE[sig];
+    const [lo, hi] = range;
     if (n < lo || n > hi) throw new Error(`${m[0]} is out of range for type ${sig}`);
     return { sig, value: sig === 'x' || sig === 't' ? n : Number(n) };
   }
@@ -399,12 +402,12 @@ export function annotationProperties(annotations: Record<string, string> | undef
     try {
       v = parseVariant(text);
     } catch (e) {
-      throw new Error(`annotation ${k}=${text} value parse error: ${(e as Error).message}`);
+      throw new Error(`annotation ${k}=${text} value parse error: ${(e as Error).message}`, { cause: e });
     }
     try {
       props.push(secToUSec(name, v));
     } catch (e) {
-      throw new Error(`annotation ${k}=${text} value parse error: ${(e as Error).message}`);
+      throw new Error(`annotation ${k}=${text} value parse error: ${(e as Error).message}`, { cause: e });
     }
   }
   return props;

@@ -33,7 +33,7 @@ function setRtSched(dir: string | undefined, r: Resources): void {
 function setCpu(dir: string | undefined, r: Resources): void {
   if (r.cpuShares !== 0) {
     writeFile(dir, 'cpu.shares', intStr(r.cpuShares));
-    const read = getU64(dir!, 'cpu.shares');
+    const read = getU64(dir, 'cpu.shares');
     const want = BigInt(intStr(r.cpuShares));
     if (want > read) throw new Error(`the maximum allowed cpu-shares is ${read}`);
     if (want < read) throw new Error(`the minimum allowed cpu-shares is ${read}`);

@@ -26,7 +26,7 @@ function ensureParent(current: string): void {
   const parent = path.dirname(current);
   let type: number | undefined;
   try {
-    type = Number(fs.statfsSync(parent).type);
+    type = fs.statfsSync(parent).type;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
@@ -46,7 +46,9 @@ export function parseCpuList(text: string): number[] {
   const t = text.trim();
   if (!t) return out;
   for (const part of t.split(',')) {
-    const [a, b] = part.split('-');
+    const bounds = part.split('-');
+    const [a = ''] = bounds;
+    const b = bounds.at(1);
     if (b === undefined) out.push(Number(a));
     else for (let i = Number(a); i <= Number(b); i++) out.push(i);
   }

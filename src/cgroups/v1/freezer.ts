@@ -20,7 +20,7 @@ export function setFreezerV1(dir: string | undefined, state: FreezerState): void
       }
       writeFile(dir, 'freezer.state', 'FROZEN');
       if (i % 25 === 24) sleepMs(1);
-      const st = readFile(dir!, 'freezer.state').trim();
+      const st = readFile(dir, 'freezer.state').trim();
       if (st === 'FREEZING') continue;
       if (st === 'FROZEN') return;
       throw new Error(`unexpected state ${st} while freezing`);

@@ -68,7 +68,7 @@ export class V1Manager implements Manager {
         sys.set(dir, r);
       } catch (e) {
         if (e instanceof NotMountedError || dir === undefined) {
-          throw new Error(`cannot set ${sys.name} limit: container could not join or create cgroup`);
+          throw new Error(`cannot set ${sys.name} limit: container could not join or create cgroup`, { cause: e });
         }
         throw e;
       }

@@ -1,6 +1,6 @@
 /** memory (v1): limit and memory+swap in the order the kernel accepts, and the rest of runc's knobs. */
 import path from 'node:path';
-import { CgroupFileError, exists, getU64, readFile, readOptional, writeFile, intStr, parseKeyValues, parseU64 } from '../fsutil.js';
+import { CgroupFileError, exists, getU64, NotMountedError, readFile, readOptional, writeFile, intStr, parseKeyValues, parseU64 } from '../fsutil.js';
 import type { MemoryData, Resources, Stats } from '../types.js';
 import { join, type Subsystem } from './subsystem.js';
 import { warn } from '../../output.js';
@@ -13,10 +13,10 @@ function setMemory(dir: string | undefined, val: number): void {
   try {
     writeFile(dir, LIMIT, intStr(val));
   } catch (e) {
-    if ((e as CgroupFileError).code !== 'EBUSY') throw e;
-    const usage = getU64(dir!, 'memory.usage_in_bytes');
-    const max = getU64(dir!, 'memory.max_usage_in_bytes');
-    throw new Error(`unable to set memory limit to ${intStr(val)} (current usage: ${usage}, peak usage: ${max})`);
+    if (dir === undefined || (e as CgroupFileError).code !== 'EBUSY') throw e;
+    const usage = getU64(dir, 'memory.usage_in_bytes');
+    const max = getU64(dir, 'memory.max_usage_in_bytes');
+    throw new Error(`unable to set memory limit to ${intStr(val)} (current usage: ${usage}, peak usage: ${max})`, { cause: e });
   }
 }
 
@@ -31,7 +31,8 @@ function setMemoryAndSwap(dir: string | undefined, r: Resources): void {
   // "Memory unlimited" means swap unlimited too, when the kernel accounts swap.
   if (r.memory === -1 && swap === 0 && dir && exists(path.join(dir, SWAP_LIMIT))) swap = -1;
   if (r.memory !== 0 && swap !== 0) {
-    const cur = getU64(dir!, LIMIT);
+    if (dir === undefined) throw new NotMountedError(LIMIT);
+    const cur = getU64(dir, LIMIT);
     if (swap === -1 || cur < BigInt(intStr(swap))) {
       setSwap(dir, swap);
       setMemory(dir, r.memory);
@@ -94,8 +95,11 @@ export const memory: Subsystem = {
   stats(dir, s: Stats) {
     const text = readOptional(dir, 'memory.stat');
     if (text === undefined) return;
-    for (const [k, v] of parseKeyValues(text)) s.memory.stats[k] = v;
-    s.memory.cache = s.memory.stats.cache ?? 0n;
+    s.memory.cache = 0n;
+    for (const [k, v] of parseKeyValues(text)) {
+      s.memory.stats[k] = v;
+      if (k === 'cache') s.memory.cache = v;
+    }
     s.memory.usage = memoryData(dir, '');
     s.memory.swapUsage = memoryData(dir, 'memsw');
     s.memory.kernelUsage = memoryData(dir, 'kmem');

@@ -48,14 +48,14 @@ export function attachDeviceFilter(dir: string, rules: DeviceRule[]): void {
         replaceFd: replace ? oldFds[0] : undefined,
       });
     } catch (e) {
-      throw new Error(`failed to call BPF_PROG_ATTACH (BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI): ${(e as Error).message}`);
+      throw new Error(`failed to call BPF_PROG_ATTACH (BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI): ${(e as Error).message}`, { cause: e });
     }
     if (!replace) {
       for (const old of oldFds) {
         try {
           detachProgram(dirFd, old, BPF_CGROUP_DEVICE);
         } catch (e) {
-          throw new Error(`failed to call BPF_PROG_DETACH (BPF_CGROUP_DEVICE) on old filter program: ${(e as Error).message}`);
+          throw new Error(`failed to call BPF_PROG_DETACH (BPF_CGROUP_DEVICE) on old filter program: ${(e as Error).message}`, { cause: e });
         }
       }
     }

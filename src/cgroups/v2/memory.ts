@@ -44,8 +44,11 @@ function data(dir: string, name: string): MemoryData {
 export function statMemory(dir: string, s: Stats): void {
   const text = readOptional(dir, 'memory.stat');
   if (text === undefined) return;
-  for (const [k, v] of parseKeyValues(text)) s.memory.stats[k] = v;
-  s.memory.cache = s.memory.stats.file ?? 0n;
+  s.memory.cache = 0n;
+  for (const [k, v] of parseKeyValues(text)) {
+    s.memory.stats[k] = v;
+    if (k === 'file') s.memory.cache = v;
+  }
   s.memory.useHierarchy = true;
   const usage = data(dir, '');
   s.memory.usage = usage;

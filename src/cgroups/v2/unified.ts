@@ -21,11 +21,11 @@ export function setUnified(dir: string, unified: Record<string, string> | undefi
       const code = (e as CgroupFileError).code;
       if (code === 'EACCES' || code === 'EPERM' || code === 'ENOENT') {
         const dot = k.indexOf('.');
-        if (dot < 0) throw new Error(`unified resource ${JSON.stringify(k)} must be in the form CONTROLLER.PARAMETER`);
+        if (dot < 0) throw new Error(`unified resource ${JSON.stringify(k)} must be in the form CONTROLLER.PARAMETER`, { cause: e });
         const c = k.slice(0, dot);
-        if (!controllers.has(c) && c !== 'cgroup') throw new Error(`unified resource ${JSON.stringify(k)} can't be set: controller ${JSON.stringify(c)} not available`);
+        if (!controllers.has(c) && c !== 'cgroup') throw new Error(`unified resource ${JSON.stringify(k)} can't be set: controller ${JSON.stringify(c)} not available`, { cause: e });
       }
-      throw new Error(`unable to set unified resource ${JSON.stringify(k)}: ${(e as Error).message}`);
+      throw new Error(`unable to set unified resource ${JSON.stringify(k)}: ${(e as Error).message}`, { cause: e });
     }
   }
 }

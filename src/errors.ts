@@ -8,8 +8,13 @@ const userErrorBrand = Symbol.for('runts.UserError');
 
 export class UserError extends Error {
   readonly [userErrorBrand] = true;
-  constructor(message: string, readonly exitCode = 1) {
-    super(message);
+  /** `options.cause`: the error this one reports (a SyscallError, say), kept for --debug and for callers that inspect it. */
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
     this.name = 'UserError';
   }
 }

@@ -313,7 +313,7 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
       } catch {}
     }
     store.remove(o.id);
-    if (e instanceof SyscallError) throw new UserError(e.message);
+    if (e instanceof SyscallError) throw new UserError(e.message, 1, { cause: e });
     throw e;
   } finally {
     closeSourcesSocket(sourcesSocket);

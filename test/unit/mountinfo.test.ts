@@ -13,7 +13,8 @@ const SAMPLE = [
 ].join('\n');
 
 test('fields of a line, optional fields and the separator', () => {
-  const [root, memory, unified] = parseMountinfo(SAMPLE);
+  const mounts = parseMountinfo(SAMPLE);
+  const [root, memory, unified] = [mounts.at(0), mounts.at(1), mounts.at(2)];
   assert.deepEqual(root, {
     id: 22,
     parentId: 1,
@@ -26,24 +27,28 @@ test('fields of a line, optional fields and the separator', () => {
     source: '/dev/sda1',
     superOptions: 'rw,errors=remount-ro',
   });
-  assert.equal(memory?.fsType, 'cgroup');
-  assert.equal(memory?.superOptions, 'rw,memory');
-  assert.deepEqual(unified?.optionalFields, ['shared:10', 'master:3']);
-  assert.equal(unified?.mountPoint, '/sys/fs/cgroup/unified');
+  assert.ok(memory);
+  assert.ok(unified);
+  assert.equal(memory.fsType, 'cgroup');
+  assert.equal(memory.superOptions, 'rw,memory');
+  assert.deepEqual(unified.optionalFields, ['shared:10', 'master:3']);
+  assert.equal(unified.mountPoint, '/sys/fs/cgroup/unified');
 });
 
 test('space, tab, newline and backslash are unescaped, in root and mount point alike', () => {
-  const m = parseMountinfo(SAMPLE)[3];
-  assert.equal(m?.root, '/srv/my dir');
-  assert.equal(m?.mountPoint, '/mnt/a\tb\nc\\d');
+  const m = parseMountinfo(SAMPLE).at(3);
+  assert.ok(m);
+  assert.equal(m.root, '/srv/my dir');
+  assert.equal(m.mountPoint, '/mnt/a\tb\nc\\d');
   assert.equal(unescapeMountinfo('\\134040'), '\\040', 'one pass: an escaped backslash followed by 040 stays');
 });
 
 test('an empty source field does not shift the super options', () => {
-  const m = parseMountinfo(SAMPLE)[4];
-  assert.equal(m?.fsType, 'tmpfs');
-  assert.equal(m?.source, '');
-  assert.equal(m?.superOptions, 'rw');
+  const m = parseMountinfo(SAMPLE).at(4);
+  assert.ok(m);
+  assert.equal(m.fsType, 'tmpfs');
+  assert.equal(m.source, '');
+  assert.equal(m.superOptions, 'rw');
 });
 
 test('lines that are not mounts are skipped', () => {

@@ -9,12 +9,12 @@ import { MNT_DETACH, umount2 } from '../linux/mount.js';
 import { pidfdOpen, waitReadable } from '../linux/poll.js';
 import { hostHooks, runHooksWarning, type Hook } from './hooks.js';
 import { hookState } from './create.js';
-import { EXEC_FIFO, type ContainerRecord, type ProcessRef, type StateStore } from './state-store.js';
-import { containerStatus, isInitAlive, processStartTime } from './status.js';
+import { EXEC_FIFO, withLock, type ContainerRecord, type ProcessRef, type StateStore } from './state-store.js';
+import { isInitAlive, processStartTime, statusCheck } from './status.js';
 import { flockHolders, type FileLock } from '../linux/flock.js';
 import { pausePoint } from '../test-points.js';
 import { parseSignal } from './signals.js';
-import { loadManager } from '../cgroups/index.js';
+import { loadManager, type Manager } from '../cgroups/index.js';
 import { debug, warn } from '../output.js';
 
 const SIGKILL = 9;
@@ -55,13 +55,14 @@ function readExecFifo(fifoPath: string, rec: ContainerRecord): boolean {
  * process. `hookCwd`: where poststart hooks run (`run`: the bundle, as runc).
  */
 export function startContainer(store: StateStore, id: string, hookCwd?: string): ContainerRecord {
-  const lock = store.lock(id);
-  try {
+  return withLock(store, id, () => {
     const rec = store.read(id);
-    const status = containerStatus(store, rec);
-    if (status === 'stopped') throw new UserError('cannot start a container that has stopped');
-    if (status === 'paused') throw new UserError('cannot start a container in the paused state');
-    if (status !== 'created') throw new UserError('cannot start an already running container');
+    const check = statusCheck(store, rec);
+    if (!check.canStart()) {
+      if (check.stopped) throw new UserError('cannot start a container that has stopped');
+      if (check.status === 'paused') throw new UserError('cannot start a container in the paused state');
+      throw new UserError('cannot start an already running container');
+    }
     const fifoPath = path.join(store.dir(id), EXEC_FIFO);
     pausePoint('start:locked');
     if (!readExecFifo(fifoPath, rec)) throw new UserError('cannot start a container that has stopped');
@@ -74,9 +75,7 @@ export function startContainer(store: StateStore, id: string, hookCwd?: string):
     // The runtime-spec: a failing poststart hook is logged, the container keeps running.
     runHooksWarning('poststart', spec.hooks?.poststart, hookState(rec, 'running', rec.pid), hostHooks(hookCwd), warn);
     return rec;
-  } finally {
-    lock.release();
-  }
+  });
 }
 
 export function killContainer(store: StateStore, id: string, signal: string, all: boolean): void {
@@ -112,30 +111,26 @@ export function killContainer(store: StateStore, id: string, signal: string, all
 
 /** Freeze every process of a created or running container. */
 export function pauseContainer(store: StateStore, id: string): void {
-  const lock = store.lock(id);
-  try {
+  withLock(store, id, () => {
     const rec = store.read(id);
-    const status = containerStatus(store, rec);
-    if (status !== 'running' && status !== 'created') throw new UserError('container not running');
-    const cgroup = loadManager(rec.cgroupPaths, undefined, rec.cgroupUnit);
-    if (!cgroup) throw new UserError('cannot toggle freezer: cgroups not configured for container');
-    cgroup.freeze('FROZEN');
-  } finally {
-    lock.release();
-  }
+    if (!statusCheck(store, rec).canPause()) throw new UserError('container not running');
+    freezer(rec).freeze('FROZEN');
+  });
 }
 
 export function resumeContainer(store: StateStore, id: string): void {
-  const lock = store.lock(id);
-  try {
+  withLock(store, id, () => {
     const rec = store.read(id);
-    if (containerStatus(store, rec) !== 'paused') throw new UserError('container not paused');
-    const cgroup = loadManager(rec.cgroupPaths, undefined, rec.cgroupUnit);
-    if (!cgroup) throw new UserError('cannot toggle freezer: cgroups not configured for container');
-    cgroup.freeze('THAWED');
-  } finally {
-    lock.release();
-  }
+    if (!statusCheck(store, rec).canResume()) throw new UserError('container not paused');
+    freezer(rec).freeze('THAWED');
+  });
+}
+
+/** The container's cgroup manager, to freeze or thaw it. */
+function freezer(rec: ContainerRecord): Manager {
+  const cgroup = loadManager(rec.cgroupPaths, undefined, rec.cgroupUnit);
+  if (!cgroup) throw new UserError('cannot toggle freezer: cgroups not configured for container');
+  return cgroup;
 }
 
 /** Host pids of the container: every process in its cgroup, else in its PID namespace. */
@@ -204,10 +199,10 @@ export function deleteContainer(store: StateStore, id: string, force: boolean, h
       if (force) return;
       throw new UserError('container does not exist');
     }
-    const status = containerStatus(store, rec);
-    if (status !== 'stopped') {
-      if (status !== 'created' && !force) {
-        throw new UserError(`cannot delete container ${id} that is not stopped: ${status}`);
+    const check = statusCheck(store, rec);
+    if (!check.stopped) {
+      if (!check.canDelete(force)) {
+        throw new UserError(`cannot delete container ${id} that is not stopped: ${check.status}`);
       }
       for (const pid of containerPids(rec)) {
         try {

@@ -169,3 +169,13 @@ export class StateStore {
     }
   }
 }
+
+/** Run `fn` under the container's lock (StateStore.lock), released whatever `fn` does. */
+export function withLock<T>(store: StateStore, id: string, fn: () => T): T {
+  const lock = store.lock(id);
+  try {
+    return fn();
+  } finally {
+    lock.release();
+  }
+}

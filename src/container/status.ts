@@ -34,6 +34,53 @@ export function containerStatus(store: StateStore, rec: ContainerRecord): Contai
   return 'running';
 }
 
+/**
+ * What a container in a given status allows, so that commands ask the
+ * question they mean instead of comparing status strings (runc's
+ * checks in its commands, the same answers).
+ */
+export class StatusCheck {
+  constructor(readonly status: ContainerStatus) {}
+
+  get stopped(): boolean {
+    return this.status === 'stopped';
+  }
+
+  /** `start`: only a created container (its init waits on exec.fifo). */
+  canStart(): boolean {
+    return this.status === 'created';
+  }
+
+  /** `exec`: a created or running container; a paused one only when asked to ignore that. */
+  canExec(ignorePaused: boolean): boolean {
+    return this.status === 'created' || this.status === 'running' || (this.status === 'paused' && ignorePaused);
+  }
+
+  /** `pause`: a created or running container (runc freezes a created one too). */
+  canPause(): boolean {
+    return this.status === 'created' || this.status === 'running';
+  }
+
+  canResume(): boolean {
+    return this.status === 'paused';
+  }
+
+  /** `delete` without --force: a stopped container, or a created one (its init is killed). */
+  canDelete(force: boolean): boolean {
+    return force || this.status === 'stopped' || this.status === 'created';
+  }
+
+  /** A signal to the init, `update`, `events`: anything whose init lives. */
+  canKill(): boolean {
+    return !this.stopped;
+  }
+}
+
+/** The container's status and what it allows. */
+export function statusCheck(store: StateStore, rec: ContainerRecord): StatusCheck {
+  return new StatusCheck(containerStatus(store, rec));
+}
+
 function isFrozen(rec: ContainerRecord): boolean {
   for (const dir of rec.cgroupPaths ?? []) {
     try {

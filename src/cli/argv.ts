@@ -16,12 +16,12 @@ export type FlagValues = Record<string, string | number | boolean | string[] | u
 
 export class UsageError extends UserError {}
 
-function lookup(flags: FlagSpec[], name: string): FlagSpec | undefined {
+function lookup(flags: readonly FlagSpec[], name: string): FlagSpec | undefined {
   return flags.find((f) => f.name === name || f.alias === name);
 }
 
 /** Whether `arg` names one of `flags` (`-x`, `--x`, `--x=v`), as urfave/cli's argIsFlag. */
-function isFlag(flags: FlagSpec[], arg: string): boolean {
+function isFlag(flags: readonly FlagSpec[], arg: string): boolean {
   if (arg === '-' || arg === '--' || !arg.startsWith('-')) return false;
   const name = arg.replace(/^--?/, '').split('=')[0];
   return lookup(flags, name) !== undefined;
@@ -34,7 +34,7 @@ function isFlag(flags: FlagSpec[], arg: string): boolean {
  * the reordering and moves to the front of the rest. As in runc, the argument
  * after a boolean flag moves too (`kill ID --all 9` becomes `--all 9 ID`).
  */
-export function reorderArgs(argv: string[], flags: FlagSpec[]): string[] {
+export function reorderArgs(argv: string[], flags: readonly FlagSpec[]): string[] {
   const moved: string[] = [];
   let rest: string[] = [];
   let mayBeValue = false;
@@ -57,7 +57,7 @@ export function reorderArgs(argv: string[], flags: FlagSpec[]): string[] {
 }
 
 /** Parse flags from argv until the first positional; returns values and the rest. */
-export function parseFlags(argv: string[], flags: FlagSpec[]): { values: FlagValues; rest: string[] } {
+export function parseFlags(argv: string[], flags: readonly FlagSpec[]): { values: FlagValues; rest: string[] } {
   const values: FlagValues = {};
   for (const f of flags) if (f.default !== undefined) values[f.name] = f.default;
   let i = 0;

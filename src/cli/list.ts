@@ -8,20 +8,21 @@ import { UserError } from '../errors.js';
 import { StateStore } from '../container/state-store.js';
 import { stateDocument } from '../container/status.js';
 import type { CommandContext } from './context.js';
+import type { ListOptions } from './commands.js';
 import { goJson } from './go-json.js';
 import { writeStderr, writeStdout } from '../output.js';
 
 type Doc = ReturnType<typeof stateDocument>;
 
-export function run(ctx: CommandContext): number {
+export function run(ctx: CommandContext<ListOptions>): number {
   const store = new StateStore(ctx.globals.root);
   const docs = containers(store);
   // runc checks -q before the format, so `-q -f bogus` is not an error.
-  if (ctx.flags.quiet) {
+  if (ctx.options.quiet === true) {
     writeStdout(docs.map((d) => `${d.id}\n`).join(''));
     return 0;
   }
-  switch (ctx.flags.format) {
+  switch (ctx.options.format) {
     case 'table': {
       const rows = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER']];
       for (const d of docs) rows.push([d.id, d.pid, d.status, d.bundle, d.created, d.owner].map(String));

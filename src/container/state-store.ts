@@ -10,6 +10,7 @@ import { parseJson, stringifyJson } from '../json.js';
 import { UserError } from '../errors.js';
 import { FileLock } from '../linux/flock.js';
 import { validateContainerId } from './id.js';
+import type { Spec } from '../spec/types.gen.js';
 
 export type ContainerStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 
@@ -27,8 +28,11 @@ export interface ContainerRecord {
   created: string;
   owner: string;
   annotations?: Record<string, string>;
-  /** The validated config.json, for later commands (hooks, delete). */
-  config: unknown;
+  /**
+   * The validated config.json, for later commands (hooks, update, delete);
+   * while `creating`, only its linux.namespaces (what removal reads).
+   */
+  config: RecordedConfig;
   /** Set once `start` has run, or by `run`. */
   started?: boolean;
   /** Cgroup directories created for the container, to remove on delete. */
@@ -46,6 +50,9 @@ export interface ContainerRecord {
    */
   creating?: CreatingIntent;
 }
+
+/** A config as a record keeps it: the intent of a create keeps only part of it (its ociVersion is the record's). */
+export type RecordedConfig = Partial<Spec>;
 
 /** A process identified across pid reuse: its pid and its start time. */
 export interface ProcessRef {
@@ -97,6 +104,7 @@ export class StateStore {
       throw e;
     }
     try {
+      // Written by write() below: trusted as it was written.
       return parseJson(text).value as ContainerRecord;
     } catch {
       throw new UserError(`corrupt state file ${file}`);

@@ -19,7 +19,7 @@ import { spawnInit, type IdMapping } from '../process/spawn-init.js';
 import { bindSourcesToOpen, prepareIdmappedMounts, sendBindSources, type PreparedMounts } from '../process/mount-sources.js';
 import { checkCapabilities } from '../process/capabilities.js';
 import type { InitMessage } from '../process/protocol.js';
-import { hostHooks, runHooks } from './hooks.js';
+import { hostHooks, runHooks } from '../process/hooks.js';
 import { EXEC_FIFO, type ContainerRecord, type CreatingIntent, type StateStore } from './state-store.js';
 import { pausePoint } from '../test-points.js';
 import { processStartTime } from './status.js';

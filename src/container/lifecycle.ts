@@ -7,7 +7,7 @@ import path from 'node:path';
 import { UserError } from '../errors.js';
 import { MNT_DETACH, umount2 } from '../linux/mount.js';
 import { pidfdOpen, waitReadable } from '../linux/poll.js';
-import { hostHooks, runHooksWarning, type Hook } from './hooks.js';
+import { hostHooks, runHooksWarning, type Hook } from '../process/hooks.js';
 import { hookState } from './create.js';
 import { EXEC_FIFO, withLock, type ContainerRecord, type ProcessRef, type StateStore } from './state-store.js';
 import { isInitAlive, processStartTime, statusCheck } from './status.js';

@@ -7,7 +7,7 @@ import { loadManager } from '../cgroups/index.js';
 import type { StateStore } from './state-store.js';
 import { statusCheck } from './status.js';
 
-// Loaded on first use (it brings Node's stream and net modules): see hooks.ts.
+// Loaded on first use (it brings Node's stream and net modules): see process/hooks.ts.
 const childProcess = () => require('node:child_process') as typeof import('node:child_process');
 
 /** Host pids of every process in the container's cgroup (none once it is stopped and the cgroup gone). */

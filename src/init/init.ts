@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SyncChannel, type InitBootstrap, type ParentMessage } from '../process/protocol.js';
-import { envRecord, runHooks } from '../container/hooks.js';
+import { envRecord, runHooks } from '../process/hooks.js';
 import { CLONE, NAMESPACE_FLAGS, setns, unshare } from '../linux/ns.js';
 import { setdomainname, sethostname } from '../linux/uts.js';
 import { applyDeferredRlimits, applyRlimits, type DeferredRlimits } from './rlimits.js';

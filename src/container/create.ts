@@ -8,14 +8,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { loadBundleConfig } from '../spec/load.js';
-import type { Spec } from '../spec/types.gen.js';
+import type { LinuxIDMapping, Spec } from '../spec/types.gen.js';
+import { containerConfig } from '../spec/convert.js';
 import { mkfifo } from '../linux/fs.js';
 import { ptraceInReach, reexecSealed } from '../process/reexec.js';
 import { SyscallError } from '../linux/libc.js';
 import { NAMESPACE_FLAGS, CLONE, namespaceTypeOf } from '../linux/ns.js';
 import { connectUnix, socketPair } from '../linux/socket.js';
 import { killAndReap, waitPid } from '../linux/wait.js';
-import { spawnInit, type IdMapping } from '../process/spawn-init.js';
+import { spawnInit } from '../process/spawn-init.js';
 import { bindSourcesToOpen, prepareIdmappedMounts, sendBindSources, type PreparedMounts } from '../process/mount-sources.js';
 import { checkCapabilities } from '../process/capabilities.js';
 import type { InitMessage } from '../process/protocol.js';
@@ -63,7 +64,7 @@ export function writeFileAtomic(file: string, data: string): void {
   fs.renameSync(tmp, file);
 }
 
-function hostRootId(maps: IdMapping[] | undefined): number {
+function hostRootId(maps: LinuxIDMapping[] | undefined): number {
   const m = maps?.find((x) => x.containerID === 0);
   return m ? m.hostID : 0;
 }
@@ -93,41 +94,21 @@ function checkNamespacePath(type: string, nsPath: string): void {
 export function createContainer(store: StateStore, o: CreateOptions): Created {
   validateContainerId(o.id);
   const bundle = path.resolve(o.bundle);
-  const spec = (o.spec ?? loadBundleConfig(bundle)) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const spec = o.spec ?? loadBundleConfig(bundle);
   debug(`loaded and validated ${path.join(bundle, 'config.json')}`);
-  if (!spec.process) throw new UserError('config.json: process is required to create a container');
+  const config = containerConfig(spec, bundle);
+  const { process: proc, rootfs, namespaces: ns } = config;
   const hasConsole = o.consoleSocket !== undefined || o.consoleSocketFd !== undefined;
-  if (spec.process.terminal && !hasConsole) {
+  if (proc.terminal && !hasConsole) {
     throw new UserError('cannot allocate tty if runts will detach without setting console socket');
   }
-  if (!spec.process.terminal && hasConsole) {
+  if (!proc.terminal && hasConsole) {
     throw new UserError('cannot use console socket if runts will not detach or allocate tty');
   }
-  checkCapabilities(spec.process.capabilities, o.warn ?? (() => {}));
-  const rootfs = path.resolve(bundle, spec.root?.path ?? 'rootfs');
+  checkCapabilities(proc.capabilities, o.warn ?? (() => {}));
   if (!fs.existsSync(rootfs)) throw new UserError(`rootfs (${rootfs}) does not exist`);
-
-  const namespaces: Array<{ type: string; path?: string }> = spec.linux?.namespaces ?? [];
-  let cloneFlags = 0;
-  const join: Array<{ type: string; path: string }> = [];
-  let userNsPath: string | undefined;
-  let pidNsPath: string | undefined;
-  let timeNsPath: string | undefined;
-  let newTimeNs = false;
-  for (const ns of namespaces) {
-    if (ns.path) {
-      checkNamespacePath(ns.type, ns.path);
-      if (ns.type === 'user') userNsPath = ns.path;
-      else if (ns.type === 'pid') pidNsPath = ns.path;
-      else if (ns.type === 'time') timeNsPath = ns.path;
-      else join.push({ type: ns.type, path: ns.path });
-    } else if (ns.type === 'time') {
-      newTimeNs = true;
-    } else if (ns.type !== 'cgroup') {
-      cloneFlags |= NAMESPACE_FLAGS[ns.type];
-    }
-  }
-  const newCgroupNs = namespaces.some((n) => n.type === 'cgroup' && !n.path);
+  for (const { type, path: nsPath } of ns.paths) checkNamespacePath(type, nsPath);
+  const { cloneFlags, userNsPath, pidNsPath, timeNsPath } = ns;
   // Before anything is made: this may re-execute runts (CVE-2019-5736, see reexec.ts).
   if (pidNsPath && ptraceInReach(pidNsPath)) reexecSealed(o.preserveFds);
 
@@ -213,7 +194,7 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
       userNsPath,
       pidNsPath,
       timeNsPath,
-      newTimeNs: newTimeNs ? { offsets: spec.linux?.timeOffsets } : undefined,
+      newTimeNs: ns.newTimeNs ? { offsets: spec.linux?.timeOffsets } : undefined,
       uidMappings: spec.linux?.uidMappings,
       gidMappings: spec.linux?.gidMappings,
       inheritFds,
@@ -252,8 +233,8 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
         noPivot: o.noPivot,
         noNewKeyring: o.noNewKeyring,
         preserveFds: o.preserveFds,
-        joinNamespaces: join,
-        unshareCgroupNs: newCgroupNs,
+        joinNamespaces: ns.join,
+        unshareCgroupNs: ns.newCgroupNs,
         // Without annotations: the init takes them from spec, so a large config is not sent twice.
         hookState: hookState({ ...record, annotations: undefined }, 'created', 0),
         mountFds: mountSources.fds,

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { UserError } from '../errors.js';
 import { MNT_DETACH, umount2 } from '../linux/mount.js';
 import { pidfdOpen, waitReadable } from '../linux/poll.js';
-import { hostHooks, runHooksWarning, type Hook } from '../process/hooks.js';
+import { hostHooks, runHooksWarning } from '../process/hooks.js';
 import { hookState } from './create.js';
 import { EXEC_FIFO, withLock, type ContainerRecord, type ProcessRef, type StateStore } from './state-store.js';
 import { isInitAlive, processStartTime, statusCheck } from './status.js';
@@ -18,8 +18,6 @@ import { loadManager, type Manager } from '../cgroups/index.js';
 import { debug, warn } from '../output.js';
 
 const SIGKILL = 9;
-
-type Spec = { hooks?: Record<string, Hook[] | undefined> };
 
 /**
  * Read the init's byte from exec.fifo, returning as soon as it is written.
@@ -71,9 +69,8 @@ export function startContainer(store: StateStore, id: string, hookCwd?: string):
     fs.rmSync(fifoPath, { force: true });
     rec.started = true;
     store.write(rec);
-    const spec = rec.config as Spec;
     // The runtime-spec: a failing poststart hook is logged, the container keeps running.
-    runHooksWarning('poststart', spec.hooks?.poststart, hookState(rec, 'running', rec.pid), hostHooks(hookCwd), warn);
+    runHooksWarning('poststart', rec.config.hooks?.poststart, hookState(rec, 'running', rec.pid), hostHooks(hookCwd), warn);
     return rec;
   });
 }
@@ -344,8 +341,7 @@ function killAndRemoveCgroups(paths: string[] | undefined, unit?: string): void 
  * runtime's namespace: unmount those (deepest first), which runc leaves.
  */
 function unmountRootfsLeftovers(rec: ContainerRecord): void {
-  const spec = rec.config as { linux?: { namespaces?: Array<{ type: string }> } };
-  if (spec.linux?.namespaces?.some((n) => n.type === 'mount')) return;
+  if (rec.config.linux?.namespaces?.some((n) => n.type === 'mount')) return;
   const prefix = rec.rootfs.endsWith('/') ? rec.rootfs : rec.rootfs + '/';
   const points = fs
     .readFileSync('/proc/self/mountinfo', 'utf8')
@@ -367,6 +363,5 @@ export function destroy(store: StateStore, rec: ContainerRecord, hookCwd?: strin
   killAndRemoveCgroups(rec.cgroupPaths, rec.cgroupUnit);
   pausePoint('delete:cgroups');
   store.remove(rec.id);
-  const spec = rec.config as Spec;
-  runHooksWarning('poststop', spec.hooks?.poststop, hookState(rec, 'stopped', 0), hostHooks(hookCwd), warn);
+  runHooksWarning('poststop', rec.config.hooks?.poststop, hookState(rec, 'stopped', 0), hostHooks(hookCwd), warn);
 }

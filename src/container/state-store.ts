@@ -10,7 +10,7 @@ import { parseJson, stringifyJson } from '../json.js';
 import { UserError } from '../errors.js';
 import { FileLock } from '../linux/flock.js';
 import { validateContainerId } from './id.js';
-import type { Spec } from '../spec/types.gen.js';
+import type { Annotations, Spec } from '../spec/types.gen.js';
 
 export type ContainerStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 
@@ -27,7 +27,7 @@ export interface ContainerRecord {
   /** RFC 3339 with nanoseconds, as runc prints it. */
   created: string;
   owner: string;
-  annotations?: Record<string, string>;
+  annotations?: Annotations | undefined;
   /**
    * The validated config.json, for later commands (hooks, update, delete);
    * while `creating`, only its linux.namespaces (what removal reads).

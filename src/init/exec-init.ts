@@ -23,7 +23,6 @@ import { SPEC_VERSION } from '../version.js';
 import { execProcess, prepareProcessExec } from './init.js';
 import { enterCwd } from './cwd.js';
 import { applyProcessAttributes, beforeReady, joinContainerKeyring, openProcfs, prepareSecurity, verifyCwd } from './security.js';
-import type { LinuxSeccomp } from '../spec/types.gen.js';
 
 const PR_SET_DUMPABLE = 4;
 
@@ -66,7 +65,7 @@ function setupAndExec(b: ExecBootstrap, channel: SyncChannel): void {
   const security = prepareSecurity({
     procfs,
     proc,
-    seccomp: b.seccomp as LinuxSeccomp | undefined,
+    seccomp: b.seccomp,
     ociVersion: SPEC_VERSION,
     state: { ociVersion: SPEC_VERSION, id: b.id, status: 'running', bundle: b.bundle, annotations: b.annotations },
   });

@@ -24,6 +24,7 @@ import { applyCredentials, homeFor, setgroupsAllowed } from './credentials.js';
 import { PR, prctl } from '../linux/prctl.js';
 import { closeScriptFd } from '../linux/exeseal.js';
 import { SPEC_VERSION } from '../version.js';
+import type { Process } from '../spec/types.gen.js';
 import {
   applyProcessAttributes,
   beforeCredentials,
@@ -127,8 +128,9 @@ function lookPath(file: string, envPath: string): string {
 
 function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () => void): void {
   const spec = b.spec;
-  const proc = spec.process ?? {};
-  const nsTypes = new Set<string>((spec.linux?.namespaces ?? []).map((n: { type: string }) => n.type));
+  const proc = spec.process;
+  if (!proc) throw new Error('init: the config has no process');
+  const nsTypes = new Set((spec.linux?.namespaces ?? []).map((n) => n.type));
 
   // The host's /proc, libseccomp, the seccomp agent and the LSM checks:
   // before anything can take the host's paths away.
@@ -143,7 +145,7 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
 
   // Only a network namespace joined by path can turn out to be the runtime's
   // own: a new one (CLONE_NEWNET) is ours already, and never the host's.
-  const joinsNetns = (spec.linux?.namespaces ?? []).some((n: { type: string; path?: string }) => n.type === 'network' && n.path);
+  const joinsNetns = (spec.linux?.namespaces ?? []).some((n) => n.type === 'network' && n.path);
   const runtimeNetns = spec.linux?.sysctl && joinsNetns ? namespaceId('/proc/self/ns/net') : undefined;
   joinNamespaces(b.joinNamespaces);
   // A network namespace of our own gets its loopback up, as runc's
@@ -267,8 +269,7 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
  * /etc/passwd when unset), resolved inside the container's root. Shared
  * with `runts exec` (exec-init.ts).
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function prepareProcessExec(proc: any): PreparedExec & { env: string[] } {
+export function prepareProcessExec(proc: Process): PreparedExec & { env: string[] } {
   const user = proc.user ?? { uid: 0, gid: 0 };
   const env: string[] = [...(proc.env ?? [])];
   if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${homeFor(user.uid)}`);
@@ -285,7 +286,7 @@ export function prepareProcessExec(proc: any): PreparedExec & { env: string[] } 
  * by throwing.
  */
 export function execProcess(
-  proc: any, // eslint-disable-line @typescript-eslint/no-explicit-any
+  proc: Process,
   exec: PreparedExec,
   o: { ptySlave?: number; preserveFds: number; security?: Security; cwdEntered?: boolean; rlimits: DeferredRlimits },
 ): never {

@@ -37,6 +37,7 @@ import {
   umount2,
 } from '../linux/mount.js';
 import { SyscallError } from '../linux/libc.js';
+import type { Spec } from '../spec/types.gen.js';
 import { O_DIRECTORY, O_NOFOLLOW, O_PATH, mkdirat, openat } from '../linux/openat2.js';
 import { parseMountOptions, PROPAGATION_OPTIONS, type ParsedMountOptions } from './mount-options.js';
 import { Root, cleanPath } from './securejoin.js';
@@ -45,7 +46,7 @@ import { formatMountLabel } from './lsm.js';
 import { fsType } from '../linux/procfs.js';
 
 export interface RootfsOptions {
-  spec: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  spec: Spec;
   rootfs: string;
   /** The bundle: relative bind sources are relative to it. */
   bundle?: string;
@@ -669,7 +670,7 @@ function msMoveRoot(rootfs: string): void {
  * tmpfs and /dev, read-only root, read-only and masked paths, and the
  * root's propagation.
  */
-export function finishRoot(spec: any): void { // eslint-disable-line @typescript-eslint/no-explicit-any
+export function finishRoot(spec: Spec): void {
   for (const d of state.deferredReadonly) {
     mountSetattr(d.fd, { set: MOUNT_ATTR.RDONLY }, false, `remount ${d.subject} read-only`);
     closeFd(d.fd);

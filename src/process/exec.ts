@@ -26,6 +26,7 @@ import { spawnInit, type SpawnInitOptions } from './spawn-init.js';
 import type { InitMessage } from './protocol.js';
 import { ptraceInReach, reexecSealed } from './reexec.js';
 import { pausePoint } from '../test-points.js';
+import type { Annotations, LinuxNamespace, LinuxNamespaceType, LinuxPersonality, LinuxSeccomp, Process } from '../spec/types.gen.js';
 
 /** The running container to exec into. */
 export interface ExecTarget {
@@ -35,27 +36,27 @@ export interface ExecTarget {
   /** True while initPid is still the container's init (not a recycled pid). */
   initAlive: () => boolean;
   /** The container's linux.namespaces. */
-  namespaces: Array<{ type: string }>;
+  namespaces: LinuxNamespace[];
   /** The container's cgroup directories (none when runts made none). */
   cgroupPaths: string[];
   /** The container's linux.seccomp and linux.personality. */
-  seccomp?: unknown;
-  personality?: unknown;
+  seccomp?: LinuxSeccomp | undefined;
+  personality?: LinuxPersonality | undefined;
   bundle: string;
-  annotations?: Record<string, string>;
+  annotations?: Annotations | undefined;
   /** False when the container was made with --no-new-keyring. */
   joinKeyring: boolean;
 }
 
 export interface ExecOptions {
   /** The runtime-spec process, complete (the container's defaults applied). */
-  process: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  process: Process;
   /** With process.terminal: the client's socket that receives the pty master. */
-  consoleSocket?: string;
+  consoleSocket?: string | undefined;
   /** fds 3..3+preserveFds-1 are passed to the process. */
   preserveFds: number;
   /** --cgroup: controller ('' for all, or cgroup v2) → sub-cgroup of the container's. */
-  subCgroupPaths?: Map<string, string>;
+  subCgroupPaths?: Map<string, string> | undefined;
 }
 
 export interface StartedExec {
@@ -77,8 +78,8 @@ function ownNs(name: string): string | undefined {
 }
 
 /** Open the container's namespaces that differ from ours; type → fd. */
-function openNamespaces(t: ExecTarget): Map<string, number> {
-  const fds = new Map<string, number>();
+function openNamespaces(t: ExecTarget): Map<LinuxNamespaceType, number> {
+  const fds = new Map<LinuxNamespaceType, number>();
   try {
     for (const { type } of t.namespaces) {
       const name = NAMESPACE_PROC_NAMES[type];
@@ -182,7 +183,7 @@ export function startExec(t: ExecTarget, o: ExecOptions): StartedExec {
     }
 
     const join = [...nsFds].filter(([type]) => !['user', 'pid', 'time'].includes(type)).map(([type, fd]) => ({ type, fd }));
-    const fdPath = (type: string) => (nsFds.has(type) ? `/proc/self/fd/${nsFds.get(type)}` : undefined);
+    const fdPath = (type: LinuxNamespaceType) => (nsFds.has(type) ? `/proc/self/fd/${nsFds.get(type)}` : undefined);
     const spawnOpts: SpawnInitOptions = {
       cloneFlags: 0,
       userNsPath: fdPath('user'),

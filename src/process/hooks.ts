@@ -6,19 +6,14 @@
  */
 import { UserError } from '../errors.js';
 import { debug } from '../output.js';
+import type { Hook, Hooks } from '../spec/types.gen.js';
 
 // Loaded on first use: child_process brings Node's stream and net modules
 // (~7 ms of every `create` here), and most containers have no hooks.
 const childProcess = () => require('node:child_process') as typeof import('node:child_process');
 
-export interface Hook {
-  path: string;
-  args?: string[];
-  env?: string[];
-  timeout?: number;
-}
-
-export type HookName = 'prestart' | 'createRuntime' | 'createContainer' | 'startContainer' | 'poststart' | 'poststop';
+/** The runtime-spec's hook lists, by name. */
+export type HookName = keyof Hooks;
 
 /**
  * What a hook without an `env` of its own runs with, and where. runc runs

@@ -17,16 +17,14 @@ import { SyncChannel, type ExecBootstrap, type InitBootstrap, type InitMessage }
 import { O_PATH } from '../linux/openat2.js';
 import { pausePoint } from '../test-points.js';
 import { inheritedSealedFd } from './reexec.js';
+import type { Linux, LinuxIDMapping } from '../spec/types.gen.js';
 
 /** Written by the parent when the chain may go on: the first character of the init's executable path. */
 const SYNC_BYTE = '/';
 const SIGKILL = 9;
 
-export interface IdMapping {
-  containerID: number;
-  hostID: number;
-  size: number;
-}
+/** The clocks of a new time namespace (linux.timeOffsets). */
+type TimeOffsets = NonNullable<Linux['timeOffsets']>;
 
 export interface SpawnInitOptions {
   /** CLONE_NEW* flags of the namespaces to create. */
@@ -35,13 +33,13 @@ export interface SpawnInitOptions {
   userNsPath?: string;
   /** A PID namespace to join: the parent enters it for its next child. */
   pidNsPath?: string;
-  uidMappings?: IdMapping[];
-  gidMappings?: IdMapping[];
+  uidMappings?: LinuxIDMapping[] | undefined;
+  gidMappings?: LinuxIDMapping[] | undefined;
   /**
    * A new time namespace: clone() cannot create one (its flag is taken by
    * the exit signal), so the chain unshares it and execve moves the init in.
    */
-  newTimeNs?: { offsets?: Record<string, { secs?: number; nanosecs?: number }> };
+  newTimeNs?: { offsets?: TimeOffsets | undefined } | undefined;
   /** A time namespace to join, in the chain (setns of a time ns needs a single thread). */
   timeNsPath?: string;
   /** fds the init must inherit besides stdio (preserved fds, console socket). */
@@ -84,13 +82,13 @@ export function execInitScriptPath(): string {
   return path.join(path.dirname(initScriptPath()), 'exec-init.cjs');
 }
 
-function writeMappings(pid: number, file: 'uid_map' | 'gid_map', maps: IdMapping[]): void {
+function writeMappings(pid: number, file: 'uid_map' | 'gid_map', maps: LinuxIDMapping[]): void {
   const text = maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}`).join('\n') + '\n';
   fs.writeFileSync(`/proc/${pid}/${file}`, text);
 }
 
 /** Wait for the chain's unshare(CLONE_NEWTIME), then set the clocks of the empty namespace. */
-function writeTimeOffsets(pid: number, offsets: Record<string, { secs?: number; nanosecs?: number }>): void {
+function writeTimeOffsets(pid: number, offsets: TimeOffsets): void {
   const own = fs.readlinkSync('/proc/self/ns/time');
   const sab = new Int32Array(new SharedArrayBuffer(4));
   for (let i = 0; fs.readlinkSync(`/proc/${pid}/ns/time_for_children`) === own; i++) {
@@ -98,7 +96,7 @@ function writeTimeOffsets(pid: number, offsets: Record<string, { secs?: number; 
     Atomics.wait(sab, 0, 0, 1);
   }
   const text = Object.entries(offsets)
-    .map(([clock, o]) => `${clock} ${o.secs ?? 0} ${o.nanosecs ?? 0}`)
+    .map(([clock, o]) => `${clock} ${o?.secs ?? 0} ${o?.nanosecs ?? 0}`)
     .join('\n');
   if (text) fs.writeFileSync(`/proc/${pid}/timens_offsets`, text);
 }

@@ -98,7 +98,7 @@ const pidfdSocket = { name: 'pidfd-socket', type: 'string', describe: 'path to a
 const pidFile = { name: 'pid-file', type: 'string', describe: 'specify the file to write the process id to' } as const;
 const bundle = { name: 'bundle', alias: 'b', type: 'string', describe: 'path to the root of the bundle directory, defaults to the current directory' } as const;
 const preserveFds = { name: 'preserve-fds', type: 'int', describe: 'pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)', default: 0 } as const;
-export const createFlags = [
+const createFlags = [
   bundle,
   consoleSocket,
   pidfdSocket,
@@ -107,12 +107,12 @@ export const createFlags = [
   { name: 'no-new-keyring', type: 'bool', describe: 'do not create a new session keyring for the container' },
   preserveFds,
 ] as const;
-export const runFlags = [
+const runFlags = [
   ...createFlags,
   { name: 'detach', alias: 'd', type: 'bool', describe: 'detach from the container\'s process' },
   { name: 'keep', type: 'bool', describe: 'do not delete the container after it exits' },
 ] as const;
-export const execFlags = [
+const execFlags = [
   consoleSocket, pidfdSocket,
   { name: 'cwd', type: 'string', describe: 'current working directory in the container' },
   { name: 'env', alias: 'e', type: 'strings', describe: 'set environment variables' },
@@ -131,21 +131,21 @@ export const execFlags = [
   { name: 'ignore-paused', type: 'bool', describe: 'allow exec in a paused container' },
 ] as const;
 /** runc's update flags: each a string, parsed by the command (Go's flag types). */
-export const updateFlags = [
+const updateFlags = [
   { name: 'resources', alias: 'r', type: 'string', describe: 'path to the file containing the resources to update or \'-\' to read from the standard input' },
   ...(['blkio-weight', 'cpu-period', 'cpu-quota', 'cpu-burst', 'cpu-rt-period', 'cpu-rt-runtime', 'cpu-share', 'cpuset-cpus', 'cpuset-mems',
     'kernel-memory', 'kernel-memory-tcp', 'memory', 'memory-reservation', 'memory-swap', 'pids-limit', 'l3-cache-schema', 'mem-bw-schema'] as const)
     .map((name) => ({ name, type: 'string' as const, describe: `set ${name.replace(/-/g, ' ')}` })),
 ] as const;
-export const killFlags = [{ name: 'all', alias: 'a', type: 'bool', describe: 'send the specified signal to all processes inside the container' }] as const;
-export const deleteFlags = [{ name: 'force', alias: 'f', type: 'bool', describe: 'Forcibly deletes the container if it is still running (uses SIGKILL)' }] as const;
-export const psFlags = [{ name: 'format', alias: 'f', type: 'string', describe: 'select one of: table or json', default: 'table' }] as const;
-export const specFlags = [bundle, { name: 'rootless', type: 'bool', describe: 'generate a configuration for a rootless container' }] as const;
-export const listFlags = [
+const killFlags = [{ name: 'all', alias: 'a', type: 'bool', describe: 'send the specified signal to all processes inside the container' }] as const;
+const deleteFlags = [{ name: 'force', alias: 'f', type: 'bool', describe: 'Forcibly deletes the container if it is still running (uses SIGKILL)' }] as const;
+const psFlags = [{ name: 'format', alias: 'f', type: 'string', describe: 'select one of: table or json', default: 'table' }] as const;
+const specFlags = [bundle, { name: 'rootless', type: 'bool', describe: 'generate a configuration for a rootless container' }] as const;
+const listFlags = [
   { name: 'format', alias: 'f', type: 'string', describe: 'select one of: table or json', default: 'table' },
   { name: 'quiet', alias: 'q', type: 'bool', describe: 'display only container IDs' },
 ] as const;
-export const eventsFlags = [
+const eventsFlags = [
   { name: 'interval', type: 'string', describe: 'set the stats collection interval', default: '5s' },
   { name: 'stats', type: 'bool', describe: 'display the container\'s stats then exit' },
 ] as const;

@@ -11,10 +11,9 @@ import path from 'node:path';
 import { containerId, type CommandContext } from './context.js';
 import type { ExecOptions } from './commands.js';
 import { UserError } from '../errors.js';
-import { UsageError } from './argv.js';
 import { StateStore } from '../container/state-store.js';
 import { prepareExec, startPreparedExec, type ExecRequest } from '../container/exec-process.js';
-import { ExecStartError } from '../process/exec.js';
+import { ExecStartError } from '../process/spawn-exec.js';
 import { PtyRelay } from '../process/pty-relay.js';
 import { waitPidAsync } from '../linux/wait.js';
 
@@ -36,7 +35,6 @@ export async function run(ctx: CommandContext<ExecOptions>): Promise<number> {
   try {
     return await execCommand(ctx);
   } catch (e) {
-    if (e instanceof UsageError) throw e;
     let message = e instanceof Error ? e.message : String(e);
     if (e instanceof ExecStartError) message = `unable to start container process: ${message}`;
     throw new UserError(`exec failed: ${message}`, 255);

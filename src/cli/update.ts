@@ -13,7 +13,7 @@ import { containerId, type CommandContext } from './context.js';
 import type { UpdateOptions } from './commands.js';
 
 /** go-units RAMInBytes: "512m", "1.5g", "1024", "2GiB" (binary multiples). */
-export function ramInBytes(s: string): number {
+function ramInBytes(s: string): number {
   const m = /^(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$/.exec(s);
   if (!m) throw new Error(`invalid size: '${s}'`);
   const mult: Record<string, number> = { k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40, p: 2 ** 50 };

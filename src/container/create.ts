@@ -58,7 +58,7 @@ export interface Created {
 }
 
 /** Write a file atomically (temp + rename): clients read pid files while we write them. */
-export function writeFileAtomic(file: string, data: string): void {
+function writeFileAtomic(file: string, data: string): void {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   fs.writeFileSync(tmp, data, { mode: 0o644 });
   fs.renameSync(tmp, file);

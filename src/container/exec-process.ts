@@ -12,7 +12,7 @@ import { parseSpecJson } from '../spec/load.js';
 import { describeIssues, processIssues } from '../spec/validate.js';
 import { selinuxEnabled } from '../init/lsm.js';
 import { checkCapabilities } from '../process/capabilities.js';
-import { startExec, type StartedExec } from '../process/exec.js';
+import { startExec, type StartedExec } from '../process/spawn-exec.js';
 import type { ContainerRecord, RecordedConfig, StateStore } from './state-store.js';
 import { isInitAlive, statusCheck } from './status.js';
 
@@ -85,7 +85,7 @@ export function prepareExec(store: StateStore, id: string, request: ExecRequest)
   return { rec, process: proc, request, subCgroupPaths: parseSubCgroupPaths(request.cgroups) };
 }
 
-/** Start a prepared exec: returns once the process has exec'd its program (process/exec.ts). */
+/** Start a prepared exec: returns once the process has exec'd its program (process/spawn-exec.ts). */
 export function startPreparedExec(p: PreparedExec): StartedExec {
   const { rec, request } = p;
   const linux = rec.config.linux;
@@ -131,7 +131,7 @@ function parseId(what: string, s: string): number {
 }
 
 /** The process from a process.json, or from the container's config with the changes applied (runc's getProcess). */
-export function buildProcess(source: ExecRequest['process'], spec: RecordedConfig): Process {
+function buildProcess(source: ExecRequest['process'], spec: RecordedConfig): Process {
   if ('file' in source) {
     const { file } = source;
     let text: string;
@@ -201,7 +201,7 @@ export function withContainerDefaults(p: Process, spec: Pick<Spec, 'process'>): 
 }
 
 /** runc's --cgroup: `path` (all controllers, or cgroup v2) or `ctrl[,ctrl]:path` (cgroup v1). */
-export function parseSubCgroupPaths(args: string[]): Map<string, string> | undefined {
+function parseSubCgroupPaths(args: string[]): Map<string, string> | undefined {
   if (args.length === 0) return undefined;
   const paths = new Map<string, string>();
   for (const c of args) {

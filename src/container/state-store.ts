@@ -69,7 +69,7 @@ export interface CreatingIntent {
   helpers: ProcessRef[];
 }
 
-export const STATE_FILE = 'state.json';
+const STATE_FILE = 'state.json';
 export const EXEC_FIFO = 'exec.fifo';
 
 export class StateStore {
@@ -170,7 +170,7 @@ export class StateStore {
     try {
       return wait ? FileLock.acquire(this.dir(id), 'exclusive') : FileLock.tryAcquire(this.dir(id), 'exclusive');
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as { code?: string }).code === 'ENOENT') {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new UserError('container does not exist');
       }
       throw e;

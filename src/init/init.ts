@@ -267,7 +267,7 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
 /**
  * The container's program and its environment (HOME from the container's
  * /etc/passwd when unset), resolved inside the container's root. Shared
- * with `runts exec` (exec-init.ts).
+ * with `runts exec` (setns-init.ts).
  */
 export function prepareProcessExec(proc: Process): PreparedExec & { env: string[] } {
   const user = proc.user ?? { uid: 0, gid: 0 };
@@ -280,7 +280,7 @@ export function prepareProcessExec(proc: Process): PreparedExec & { env: string[
 
 /**
  * The last steps before the container's program, shared by the init and
- * `runts exec` (exec-init.ts): credentials, umask, cwd (when root could
+ * `runts exec` (setns-init.ts): credentials, umask, cwd (when root could
  * not enter it: see cwd.ts), the pty as stdio,
  * nothing but stdio and the preserved fds left open, execve. Returns only
  * by throwing.

@@ -45,7 +45,7 @@ export interface PreparedMounts {
 }
 
 /** True for a mount the init needs a prepared source for. */
-export function isIdmappedMount(m: SpecMount): boolean {
+function isIdmappedMount(m: SpecMount): boolean {
   const o = m.options ?? [];
   return o.includes('idmap') || o.includes('ridmap') || m.uidMappings !== undefined || m.gidMappings !== undefined;
 }

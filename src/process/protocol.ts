@@ -45,7 +45,7 @@ export interface InitBootstrap {
   bindSourcesFd?: number;
 }
 
-/** Everything a process started by `runts exec` needs (src/init/exec-init.ts). */
+/** Everything a process started by `runts exec` needs (src/init/setns-init.ts). */
 export interface ExecBootstrap {
   id: string;
   /** The runtime-spec process to run, with the container's defaults already applied. */

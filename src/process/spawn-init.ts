@@ -45,7 +45,7 @@ export interface SpawnInitOptions {
   /** fds the init must inherit besides stdio (preserved fds, console socket). */
   inheritFds: number[];
   bootstrap?: Omit<InitBootstrap, 'consoleSocketFd'> & { consoleSocketFd?: number };
-  /** Start dist/exec-init.cjs with this bootstrap instead of the init (`runts exec`). */
+  /** Start dist/setns-init.cjs with this bootstrap instead of the init (`runts exec`). */
   exec?: ExecBootstrap;
   /**
    * Called with the init's pid to place it in its cgroups, once it has
@@ -72,14 +72,14 @@ export interface SpawnedInit {
 }
 
 /** dist/init.cjs, next to the running dist/runts. */
-export function initScriptPath(): string {
+function initScriptPath(): string {
   if (process.env.RUNTS_INIT_SCRIPT) return process.env.RUNTS_INIT_SCRIPT;
   return path.join(path.dirname(fs.realpathSync(process.argv[1])), 'init.cjs');
 }
 
-/** dist/exec-init.cjs, next to the init. */
-export function execInitScriptPath(): string {
-  return path.join(path.dirname(initScriptPath()), 'exec-init.cjs');
+/** dist/setns-init.cjs, next to the init. */
+function execInitScriptPath(): string {
+  return path.join(path.dirname(initScriptPath()), 'setns-init.cjs');
 }
 
 function writeMappings(pid: number, file: 'uid_map' | 'gid_map', maps: LinuxIDMapping[]): void {

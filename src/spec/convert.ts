@@ -45,7 +45,7 @@ export interface ContainerConfig {
 }
 
 /** Resolve the config's namespaces: what the clone makes, what is joined by path and by whom. */
-export function planNamespaces(namespaces: LinuxNamespace[] | undefined): NamespacePlan {
+function planNamespaces(namespaces: LinuxNamespace[] | undefined): NamespacePlan {
   const plan: NamespacePlan = { cloneFlags: 0, join: [], newTimeNs: false, newCgroupNs: false, paths: [] };
   for (const ns of namespaces ?? []) {
     if (ns.path) {

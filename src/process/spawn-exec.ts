@@ -1,6 +1,6 @@
 /**
  * The parent side of `runts exec`: start a fresh runts process
- * (dist/exec-init.cjs) inside a running container through the clone chain,
+ * (dist/setns-init.cjs) inside a running container through the clone chain,
  * and return once it has execve()d the program.
  *
  * Who joins what (see shared/notes/process-model.md):
@@ -11,7 +11,7 @@
  *   does anything else (onBooted): a process in a user namespace cannot
  *   write the host's cgroup files;
  * - ipc, uts, network, cgroup and mount namespaces: the exec'ed process,
- *   the mount namespace last (exec-init.ts).
+ *   the mount namespace last (setns-init.ts).
  * The container's namespaces are opened here as fds, and the init's pid is
  * checked afterwards, so a recycled pid cannot put the process elsewhere.
  */
@@ -116,7 +116,7 @@ function subCgroup(base: string, sub: string): string {
 }
 
 /** The cgroup directories the process joins: the container's, or its sub-cgroups (--cgroup). */
-export function cgroupTargets(paths: string[], sub: Map<string, string> | undefined): string[] {
+function cgroupTargets(paths: string[], sub: Map<string, string> | undefined): string[] {
   if (!sub || sub.size === 0) return paths;
   if (paths.length === 0) throw new Error('--cgroup: the container has no cgroup of its own to hold a sub-cgroup');
   const all = sub.get('');

@@ -1,5 +1,6 @@
 /**
- * A process started by `runts exec`, inside a running container. The clone
+ * A process started by `runts exec`, inside a running container (runc's
+ * setns init: it joins namespaces where the container init makes them). The clone
  * chain put it in the container's user namespace (and time namespace) and
  * `runts exec` cloned it into the container's PID namespace and cgroups; it
  * joins the remaining namespaces itself, the mount namespace last (after it
@@ -7,7 +8,7 @@
  * credentials, umask, cwd and fds and execve()s the program (see
  * shared/notes/process-model.md, "exec into a running container").
  *
- * Protocol with `runts exec` (src/process/exec.ts): `ready` once the
+ * Protocol with `runts exec` (src/process/spawn-exec.ts): `ready` once the
  * program is found, `error` on any failure (also after `ready`, when the
  * final steps or execve fail); a successful execve closes the socket.
  */
@@ -26,7 +27,7 @@ import { applyProcessAttributes, beforeReady, joinContainerKeyring, openProcfs, 
 
 const PR_SET_DUMPABLE = 4;
 
-export function runExecInit(): void {
+export function runSetnsInit(): void {
   const channel = new SyncChannel(Number(process.env._RUNTS_SYNC_FD));
   delete process.env._RUNTS_SYNC_FD;
   try {

@@ -23,7 +23,7 @@ function lookup(flags: readonly FlagSpec[], name: string): FlagSpec | undefined 
 /** Whether `arg` names one of `flags` (`-x`, `--x`, `--x=v`), as urfave/cli's argIsFlag. */
 function isFlag(flags: readonly FlagSpec[], arg: string): boolean {
   if (arg === '-' || arg === '--' || !arg.startsWith('-')) return false;
-  const name = arg.replace(/^--?/, '').split('=')[0];
+  const [name = ''] = arg.replace(/^--?/, '').split('=');
   return lookup(flags, name) !== undefined;
 }
 
@@ -38,8 +38,7 @@ export function reorderArgs(argv: string[], flags: readonly FlagSpec[]): string[
   const moved: string[] = [];
   let rest: string[] = [];
   let mayBeValue = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
+  for (const [i, arg] of argv.entries()) {
     if (mayBeValue && !isFlag(flags, arg)) {
       mayBeValue = false;
       moved.push(arg);
@@ -62,7 +61,7 @@ export function parseFlags(argv: string[], flags: readonly FlagSpec[]): { values
   for (const f of flags) if (f.default !== undefined) values[f.name] = f.default;
   let i = 0;
   for (; i < argv.length; i++) {
-    const arg = argv[i];
+    const arg = argv[i] ?? '';
     if (arg === '--') {
       i++;
       break;
@@ -83,7 +82,7 @@ export function parseFlags(argv: string[], flags: readonly FlagSpec[]): { values
     }
     if (raw === undefined) {
       if (i + 1 >= argv.length) throw new UsageError(`flag needs an argument: -${name}`);
-      raw = argv[++i];
+      raw = argv[++i] ?? '';
     }
     if (spec.type === 'int') {
       if (!/^-?\d+$/.test(raw)) throw new UsageError(`invalid value "${raw}" for flag -${name}: parse error`);

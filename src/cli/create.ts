@@ -1,4 +1,4 @@
-import type { CommandContext } from './context.js';
+import { containerId, type CommandContext } from './context.js';
 import type { CreateOptions as CreateFlags } from './commands.js';
 import { StateStore } from '../container/state-store.js';
 import { createContainer, type CreateOptions } from '../container/create.js';
@@ -7,7 +7,7 @@ import { createContainer, type CreateOptions } from '../container/create.js';
 export function createOptions(ctx: CommandContext<CreateFlags>): CreateOptions {
   const listenFds = Number(process.env.LISTEN_FDS ?? 0) || 0;
   return {
-    id: ctx.args[0],
+    id: containerId(ctx),
     bundle: ctx.options.bundle || process.cwd(),
     pidFile: ctx.options.pidFile,
     consoleSocket: ctx.options.consoleSocket,

@@ -70,7 +70,7 @@ export function tabulate(rows: string[][], minwidth = 12, padding = 3): string {
     });
   }
   return rows
-    .map((row) => row.map((cell, j) => (j < row.length - 1 ? cell + ' '.repeat(widths[j] - width(cell)) : cell)).join('') + '\n')
+    .map((row) => row.map((cell, j) => (j < row.length - 1 ? cell + ' '.repeat((widths[j] ?? 0) - width(cell)) : cell)).join('') + '\n')
     .join('');
 }
 
@@ -83,8 +83,8 @@ class Users {
       this.names = new Map();
       try {
         for (const line of fs.readFileSync('/etc/passwd', 'utf8').split('\n')) {
-          const f = line.split(':');
-          if (f.length >= 3 && /^\d+$/.test(f[2]) && !this.names.has(Number(f[2]))) this.names.set(Number(f[2]), f[0]);
+          const [user = '', , uid = ''] = line.split(':');
+          if (/^\d+$/.test(uid) && !this.names.has(Number(uid))) this.names.set(Number(uid), user);
         }
       } catch {}
     }

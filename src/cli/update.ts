@@ -12,13 +12,15 @@ import { emptyUpdate, updateContainer, updateFromResourcesJson, type ResourceUpd
 import { containerId, type CommandContext } from './context.js';
 import type { UpdateOptions } from './commands.js';
 
+const UNITS: Record<string, number> = { k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40, p: 2 ** 50 };
+
 /** go-units RAMInBytes: "512m", "1.5g", "1024", "2GiB" (binary multiples). */
 function ramInBytes(s: string): number {
   const m = /^(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$/.exec(s);
   if (!m) throw new Error(`invalid size: '${s}'`);
-  const mult: Record<string, number> = { k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40, p: 2 ** 50 };
-  const size = Number.parseFloat(m[1]);
-  return Math.trunc(size * (m[2] ? mult[m[2].toLowerCase()] : 1));
+  const [, digits = '', unit] = m;
+  const size = Number.parseFloat(digits);
+  return Math.trunc(size * (unit ? UNITS[unit.toLowerCase()] ?? 1 : 1));
 }
 
 type UpdateFlag = keyof UpdateOptions;

@@ -34,22 +34,22 @@ import { debug, warn } from '../output.js';
 export interface CreateOptions {
   id: string;
   bundle: string;
-  pidFile?: string;
-  consoleSocket?: string;
+  pidFile?: string | undefined;
+  consoleSocket?: string | undefined;
   /**
    * An already connected socket to send the pty master to (foreground `run`
    * relays the pty itself). Closed by the caller.
    */
-  consoleSocketFd?: number;
+  consoleSocketFd?: number | undefined;
   noPivot: boolean;
   noNewKeyring: boolean;
   preserveFds: number;
   /** Where warnings go (the --log file, or stderr). */
-  warn?: (msg: string) => void;
+  warn?: (msg: string) => void | undefined;
   /** The bundle's config.json already loaded by the caller (`run`): read and checked once. */
-  spec?: Spec;
+  spec?: Spec | undefined;
   /** --systemd-cgroup: the cgroup is a transient systemd unit. */
-  systemdCgroup?: boolean;
+  systemdCgroup?: boolean | undefined;
 }
 
 export interface Created {
@@ -133,7 +133,7 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
     sourcesSocket = sourcesSocket.filter((fd) => !which.includes(fd));
   };
   try {
-    const cg = managerForSpec(spec, o.id, { systemd: o.systemdCgroup });
+    const cg = managerForSpec(spec, o.id, { systemd: o.systemdCgroup === true });
     cgroup = cg.manager;
     cgroupsExisted = new Set(cgroup.paths().filter((p) => fs.existsSync(p)));
     // As runc, before anything is made: a cgroup that is already frozen would
@@ -165,7 +165,7 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
       helpers: [],
     };
     const writeIntent = () =>
-      store.write({ ...record, annotations: undefined, config: { linux: { namespaces: spec.linux?.namespaces } }, creating: intent });
+      store.write({ ...record, annotations: undefined, config: { linux: spec.linux?.namespaces ? { namespaces: spec.linux.namespaces } : {} }, creating: intent });
     writeIntent();
     pausePoint('create:intent');
 
@@ -186,8 +186,9 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
     mountSources = prepareIdmappedMounts(spec, bundle);
     inheritFds.push(...Object.values(mountSources.fds));
     if (bindSources.length > 0) {
-      sourcesSocket = socketPair();
-      inheritFds.push(sourcesSocket[1]);
+      const pair = socketPair();
+      sourcesSocket = pair;
+      inheritFds.push(pair[1]);
     }
     const spawned = spawnInit({
       cloneFlags,
@@ -212,8 +213,8 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
         } catch (e) {
           throw new UserError(`unable to apply cgroup configuration: ${(e as Error).message}`);
         }
-        if (sourcesSocket.length > 0) {
-          const [ours] = sourcesSocket;
+        const [ours] = sourcesSocket;
+        if (ours !== undefined) {
           try {
             sendBindSources(initPid, spec, bundle, bindSources, ours);
           } finally {

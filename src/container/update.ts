@@ -19,7 +19,7 @@ export interface ResourceUpdate {
   cpu: { shares: number; quota: number; period: number; realtimeRuntime: number; realtimePeriod: number; cpus: string; mems: string; burst?: number; idle?: number };
   blockIO: { weight: number };
   pids: { limit: number };
-  unified?: Record<string, string>;
+  unified?: Record<string, string> | undefined;
 }
 
 /** Every setting at its zero value. */
@@ -96,7 +96,8 @@ export function updateContainer(store: StateStore, id: string, req: UpdateReques
     next.memoryReservation = u.memory.reservation;
     next.memorySwap = u.memory.swap;
     next.pidsLimit = u.pids.limit;
-    next.unified = u.unified;
+    if (u.unified) next.unified = u.unified;
+    else delete next.unified;
     // Kernel memory (ignored), swappiness and the rest are not re-applied on update.
     next.kernelMemory = 0;
     next.kernelMemoryTCP = 0;

@@ -97,11 +97,18 @@ function joinNamespaces(list: InitBootstrap['joinNamespaces']): void {
     const fd = fs.openSync(ns.path, fs.constants.O_RDONLY);
     try {
       if (ns.type === 'mount') unshare(CLONE.FS, 'CLONE_FS');
-      setns(fd, NAMESPACE_FLAGS[ns.type], `${ns.type} namespace ${ns.path}`);
+      setns(fd, namespaceFlag(ns.type), `${ns.type} namespace ${ns.path}`);
     } finally {
       fs.closeSync(fd);
     }
   }
+}
+
+/** CLONE_NEW* of a namespace type (the config's types are validated). */
+export function namespaceFlag(type: string): number {
+  const flag = NAMESPACE_FLAGS[type];
+  if (flag === undefined) throw new Error(`unknown namespace type ${type}`);
+  return flag;
 }
 
 /** The container's program, found the way runc's init finds it. */
@@ -274,8 +281,10 @@ export function prepareProcessExec(proc: Process): PreparedExec & { env: string[
   const env: string[] = [...(proc.env ?? [])];
   if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${homeFor(user.uid)}`);
   const envPath = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? DEFAULT_PATH;
-  const args: string[] = proc.args ?? [];
-  return { ...prepareExec(lookPath(args[0], envPath), args, env), env };
+  const args = proc.args ?? [];
+  const [file] = args;
+  if (file === undefined) throw new Error('args must not be empty');
+  return { ...prepareExec(lookPath(file, envPath), args, env), env };
 }
 
 /**
@@ -288,7 +297,7 @@ export function prepareProcessExec(proc: Process): PreparedExec & { env: string[
 export function execProcess(
   proc: Process,
   exec: PreparedExec,
-  o: { ptySlave?: number; preserveFds: number; security?: Security; cwdEntered?: boolean; rlimits: DeferredRlimits },
+  o: { ptySlave?: number | undefined; preserveFds: number; security?: Security; cwdEntered?: boolean; rlimits: DeferredRlimits },
 ): never {
   const user = proc.user ?? { uid: 0, gid: 0 };
   // Nothing but stdio and the preserved fds reaches the container. Marked

@@ -58,7 +58,7 @@ export interface RootfsOptions {
    * Detached mounts `create` prepared on the host (idmapped bind mounts),
    * as inherited fds keyed by the mount's index in spec.mounts.
    */
-  mountFds?: Record<string, number>;
+  mountFds?: Record<string, number> | undefined;
   /**
    * Bind sources `create` opened (O_PATH) in our mount namespace as host
    * root (process/mount-sources.ts), keyed by the mount's index.

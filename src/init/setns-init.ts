@@ -14,14 +14,14 @@
  */
 import fs from 'node:fs';
 import { SyncChannel, type ExecBootstrap, type ParentMessage } from '../process/protocol.js';
-import { CLONE, NAMESPACE_FLAGS, setns, unshare } from '../linux/ns.js';
+import { CLONE, setns, unshare } from '../linux/ns.js';
 import { applyRlimits } from './rlimits.js';
 import { sendFd } from '../linux/socket.js';
 import { openPty, setWindowSize } from '../linux/pty.js';
 import { prctl } from '../linux/prctl.js';
 import { closeScriptFd } from '../linux/exeseal.js';
 import { SPEC_VERSION } from '../version.js';
-import { execProcess, prepareProcessExec } from './init.js';
+import { execProcess, namespaceFlag, prepareProcessExec } from './init.js';
 import { enterCwd } from './cwd.js';
 import { applyProcessAttributes, beforeReady, joinContainerKeyring, openProcfs, prepareSecurity, verifyCwd } from './security.js';
 
@@ -53,7 +53,7 @@ function joinNamespaces(list: ExecBootstrap['joinNamespaces']): void {
   const ordered = [...list.filter((n) => n.type !== 'mount'), ...list.filter((n) => n.type === 'mount')];
   for (const ns of ordered) {
     if (ns.type === 'mount') unshare(CLONE.FS, 'CLONE_FS');
-    setns(ns.fd, NAMESPACE_FLAGS[ns.type], `${ns.type} namespace`);
+    setns(ns.fd, namespaceFlag(ns.type), `${ns.type} namespace`);
     fs.closeSync(ns.fd);
   }
 }
@@ -91,7 +91,7 @@ function setupAndExec(b: ExecBootstrap, channel: SyncChannel): void {
   const rlimits = applyRlimits(proc.rlimits);
   // oom_score_adj (the container's: see withContainerDefaults), scheduler,
   // I/O priority and the container's personality.
-  applyProcessAttributes(proc, { personality: b.personality }, procfs);
+  applyProcessAttributes(proc, b.personality ? { personality: b.personality } : undefined, procfs);
 
   // As in the init: before `ready`, with root's access (cwd.ts).
   const cwdEntered = enterCwd(proc.cwd);

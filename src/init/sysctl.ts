@@ -43,7 +43,7 @@ export interface SysctlContext {
   namespaces: Set<string>;
   /** The network namespace the container ends up in, and the runtime's own. */
   netns?: string;
-  runtimeNetns?: string;
+  runtimeNetns?: string | undefined;
 }
 
 /** Throws, with runc's words, for a sysctl the container does not own. */

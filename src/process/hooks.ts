@@ -25,7 +25,7 @@ export type HookName = keyof Hooks;
  */
 export interface HookContext {
   env: Record<string, string | undefined>;
-  cwd?: string;
+  cwd?: string | undefined;
 }
 
 /** Hooks run by runts itself: its environment, and `cwd` (the bundle for create and run). */

@@ -22,9 +22,9 @@ export interface InitBootstrap {
    * through /proc/self/fd, so a user-namespaced init needs no access to
    * the path of the state directory (runc does the same).
    */
-  execFifoFd?: number;
+  execFifoFd?: number | undefined;
   /** fd (inherited) connected to the client's --console-socket, if any. */
-  consoleSocketFd?: number;
+  consoleSocketFd?: number | undefined;
   noPivot: boolean;
   noNewKeyring: boolean;
   /** Number of fds after stdio passed to the container process. */
@@ -36,13 +36,13 @@ export interface InitBootstrap {
   /** Runtime-spec state for createContainer/startContainer hooks. */
   hookState: Record<string, unknown>;
   /** Idmapped bind mounts prepared by `create` (src/process/mount-sources.ts): inherited fds by index in spec.mounts. */
-  mountFds?: Record<string, number>;
+  mountFds?: Record<string, number> | undefined;
   /**
    * Inherited socket on which `create` sends plain bind sources it opened in
    * the init's mount namespace (O_PATH fds, each with its index in
    * spec.mounts as the data) and then closes (mount-sources.ts).
    */
-  bindSourcesFd?: number;
+  bindSourcesFd?: number | undefined;
 }
 
 /** Everything a process started by `runts exec` needs (src/init/setns-init.ts). */
@@ -56,7 +56,7 @@ export interface ExecBootstrap {
    */
   joinNamespaces: Array<{ type: LinuxNamespaceType; fd: number }>;
   /** fd (inherited) of the socket that receives the pty master, when process.terminal. */
-  consoleSocketFd?: number;
+  consoleSocketFd?: number | undefined;
   /** Number of fds after stdio passed to the process. */
   preserveFds: number;
   /** The container's linux.seccomp, for the exec'ed process too. */

@@ -63,7 +63,7 @@ export interface StartedExec {
   /** Host pid of the process (our child). */
   pid: number;
   /** With process.terminal and no console socket: the pty master, for runts to relay. */
-  master?: number;
+  master?: number | undefined;
 }
 
 /** A failure reported by the process inside the container (runc's wording). */
@@ -124,8 +124,9 @@ function cgroupTargets(paths: string[], sub: Map<string, string> | undefined): s
   const out = [...paths];
   for (const [ctrl, s] of sub) {
     const i = paths.findIndex((p) => controllersOf(p).includes(ctrl));
-    if (i < 0) throw new Error(`unknown controller ${ctrl} in SubCgroupPaths`);
-    out[i] = subCgroup(paths[i], s);
+    const dir = paths[i];
+    if (dir === undefined) throw new Error(`unknown controller ${ctrl} in SubCgroupPaths`);
+    out[i] = subCgroup(dir, s);
   }
   return out;
 }

@@ -30,9 +30,9 @@ export interface SpawnInitOptions {
   /** CLONE_NEW* flags of the namespaces to create. */
   cloneFlags: number;
   /** A user namespace to join (in the chain: only a single-threaded process may). */
-  userNsPath?: string;
+  userNsPath?: string | undefined;
   /** A PID namespace to join: the parent enters it for its next child. */
-  pidNsPath?: string;
+  pidNsPath?: string | undefined;
   uidMappings?: LinuxIDMapping[] | undefined;
   gidMappings?: LinuxIDMapping[] | undefined;
   /**
@@ -41,12 +41,12 @@ export interface SpawnInitOptions {
    */
   newTimeNs?: { offsets?: TimeOffsets | undefined } | undefined;
   /** A time namespace to join, in the chain (setns of a time ns needs a single thread). */
-  timeNsPath?: string;
+  timeNsPath?: string | undefined;
   /** fds the init must inherit besides stdio (preserved fds, console socket). */
   inheritFds: number[];
-  bootstrap?: Omit<InitBootstrap, 'consoleSocketFd'> & { consoleSocketFd?: number };
+  bootstrap?: (Omit<InitBootstrap, 'consoleSocketFd'> & { consoleSocketFd?: number | undefined }) | undefined;
   /** Start dist/setns-init.cjs with this bootstrap instead of the init (`runts exec`). */
-  exec?: ExecBootstrap;
+  exec?: ExecBootstrap | undefined;
   /**
    * Called with the init's pid to place it in its cgroups, once it has
    * started Node and loaded its code ('booted') and before it gets its
@@ -56,14 +56,14 @@ export interface SpawnInitOptions {
    * cgroups). Without that a memory limit under ~12 MB could not be met;
    * runc's own init needs 2.5 MB.
    */
-  onBooted?: (pid: number) => void;
+  onBooted?: (pid: number) => void | undefined;
   /**
    * Called with each process the chain makes as soon as its pid is known and
    * before it is let go: the clone child (with a nested clone, the middle
    * process, then again with the init). `create` records them, so that a
    * crash at any later point leaves nothing `delete --force` cannot find.
    */
-  onSpawned?: (pid: number) => void;
+  onSpawned?: (pid: number) => void | undefined;
 }
 
 export interface SpawnedInit {
@@ -74,7 +74,7 @@ export interface SpawnedInit {
 /** dist/init.cjs, next to the running dist/runts. */
 function initScriptPath(): string {
   if (process.env.RUNTS_INIT_SCRIPT) return process.env.RUNTS_INIT_SCRIPT;
-  return path.join(path.dirname(fs.realpathSync(process.argv[1])), 'init.cjs');
+  return path.join(path.dirname(fs.realpathSync(process.argv[1] ?? '')), 'init.cjs');
 }
 
 /** dist/setns-init.cjs, next to the init. */

@@ -71,11 +71,16 @@ async function main(argv: string[]): Promise<number> {
       if (debug && err.stack) writeStderr(err.stack + '\n');
       return err.exitCode;
     }
-    const e = err as Error;
-    log.error(e?.message ?? String(err));
-    if (debug && e?.stack) writeStderr(e.stack + '\n');
+    log.error(messageOf(err));
+    if (debug && err instanceof Error && err.stack) writeStderr(err.stack + '\n');
     return 1;
   }
+}
+
+/** What was thrown, as a message: an error's own, else the value as text. */
+function messageOf(err: unknown): string {
+  if (typeof err === 'object' && err !== null && 'message' in err && typeof err.message === 'string') return err.message;
+  return String(err);
 }
 
 main(process.argv.slice(2)).then(

@@ -41,10 +41,10 @@ export interface CommandSpec {
   flags: readonly FlagSpec[];
   /** Flags only before the first positional (runc's SkipArgReorder: exec, ps pass the rest on). */
   keepOrder?: boolean;
-  load: () => Promise<{ run: (ctx: RawCommandContext) => Promise<number | void> | number | void }>;
+  load: () => Promise<{ run: (ctx: RawCommandContext) => Promise<number> | number }>;
 }
 
-type Handler<F extends readonly FlagSpec[]> = (ctx: CommandContext<Options<F>>) => Promise<number | void> | number | void;
+type Handler<F extends readonly FlagSpec[]> = (ctx: CommandContext<Options<F>>) => Promise<number> | number;
 
 /**
  * One row of the table: the handler is loaded lazily and given its options

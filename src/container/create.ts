@@ -45,7 +45,7 @@ export interface CreateOptions {
   noNewKeyring: boolean;
   preserveFds: number;
   /** Where warnings go (the --log file, or stderr). */
-  warn?: (msg: string) => void | undefined;
+  warn?: ((msg: string) => void) | undefined;
   /** The bundle's config.json already loaded by the caller (`run`): read and checked once. */
   spec?: Spec | undefined;
   /** --systemd-cgroup: the cgroup is a transient systemd unit. */
@@ -134,7 +134,8 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
   };
   try {
     const cg = managerForSpec(spec, o.id, { systemd: o.systemdCgroup === true });
-    cgroup = cg.manager;
+    const manager = cg.manager;
+    cgroup = manager;
     cgroupsExisted = new Set(cgroup.paths().filter((p) => fs.existsSync(p)));
     // As runc, before anything is made: a cgroup that is already frozen would
     // hold the init forever; one that already has processes is only warned about.
@@ -209,7 +210,7 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
       },
       onBooted: (initPid) => {
         try {
-          cgroup!.apply(initPid);
+          manager.apply(initPid);
         } catch (e) {
           throw new UserError(`unable to apply cgroup configuration: ${(e as Error).message}`);
         }

@@ -138,7 +138,7 @@ function buildProcess(source: ExecRequest['process'], spec: RecordedConfig): Pro
     try {
       text = fs.readFileSync(file, 'utf8');
     } catch (e) {
-      throw new Error(`open ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`);
+      throw new Error(`open ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`, { cause: e });
     }
     // As config.json: exact 64-bit integers (rlimits), null members absent (Go's reading).
     const p = parseSpecJson(text, file).value;

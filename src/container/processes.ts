@@ -8,6 +8,7 @@ import type { StateStore } from './state-store.js';
 import { statusCheck } from './status.js';
 
 // Loaded on first use (it brings Node's stream and net modules): see process/hooks.ts.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load; import() would be asynchronous
 const childProcess = () => require('node:child_process') as typeof import('node:child_process');
 
 /** Host pids of every process in the container's cgroup (none once it is stopped and the cgroup gone). */

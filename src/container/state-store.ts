@@ -158,7 +158,10 @@ export class StateStore {
    * not exist` when its directory is gone.
    */
   lock(id: string): FileLock {
-    return this.takeLock(id, true)!;
+    const lock = this.takeLock(id, true);
+    // A waiting acquire returns a lock or throws.
+    if (!lock) throw new Error(`lock of container ${id} not taken`);
+    return lock;
   }
 
   /** As lock, but undefined at once when another process holds it. */

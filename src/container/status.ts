@@ -5,7 +5,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { EXEC_FIFO, type ContainerRecord, type ContainerStatus, type StateStore } from './state-store.js';
+import { EXEC_FIFO, type ContainerRecord, type StateStore } from './state-store.js';
+import type { RuncState, RuncStatus } from '../spec/types.gen.js';
 
 /** Field 22 (starttime) of /proc/<pid>/stat, or undefined if no such process. */
 export function processStartTime(pid: number): string | undefined {
@@ -26,7 +27,7 @@ export function isInitAlive(rec: ContainerRecord): boolean {
   return rec.pid > 0 && processStartTime(rec.pid) === rec.pidStartTime;
 }
 
-export function containerStatus(store: StateStore, rec: ContainerRecord): ContainerStatus {
+export function containerStatus(store: StateStore, rec: ContainerRecord): RuncStatus {
   if (!isInitAlive(rec)) return 'stopped';
   // Paused before created, as runc: a created container can be paused too.
   if (isFrozen(rec)) return 'paused';
@@ -40,7 +41,7 @@ export function containerStatus(store: StateStore, rec: ContainerRecord): Contai
  * checks in its commands, the same answers).
  */
 export class StatusCheck {
-  constructor(readonly status: ContainerStatus) {}
+  constructor(readonly status: RuncStatus) {}
 
   get stopped(): boolean {
     return this.status === 'stopped';
@@ -103,9 +104,10 @@ function rfc3339Nano(time: string): string {
  * struct puts annotations, omitted when empty, before owner), pid 0 when
  * stopped, annotation keys sorted as Go sorts map keys.
  */
-export function stateDocument(store: StateStore, rec: ContainerRecord) {
+export function stateDocument(store: StateStore, rec: ContainerRecord): RuncState {
   const status = containerStatus(store, rec);
-  const doc: Record<string, unknown> = {
+  const annotations = Object.entries(rec.annotations ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return {
     ociVersion: rec.ociVersion,
     id: rec.id,
     pid: status === 'stopped' ? 0 : rec.pid,
@@ -113,9 +115,7 @@ export function stateDocument(store: StateStore, rec: ContainerRecord) {
     bundle: rec.bundle,
     rootfs: rec.rootfs,
     created: rfc3339Nano(rec.created),
+    ...(annotations.length > 0 ? { annotations: Object.fromEntries(annotations) } : {}),
+    owner: rec.owner,
   };
-  const keys = Object.keys(rec.annotations ?? {}).sort();
-  if (keys.length > 0) doc.annotations = Object.fromEntries(keys.map((k) => [k, rec.annotations![k]]));
-  doc.owner = rec.owner;
-  return doc;
 }

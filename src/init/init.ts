@@ -161,7 +161,7 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
     try {
       setLinkUp('lo');
     } catch (e) {
-      throw new Error(`unable to bring up the loopback interface: ${(e as Error).message}`);
+      throw new Error(`unable to bring up the loopback interface: ${(e as Error).message}`, { cause: e });
     }
   }
   if (spec.linux?.sysctl) {
@@ -264,7 +264,7 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
   fs.closeSync(execFifo);
   channel.close();
   // As runc's init: the process's environment (HOME filled in) and working directory.
-  runHooks('startContainer', spec.hooks?.startContainer, { ...hookStateOf(b), status: 'created', pid: process.pid }, { env: envRecord(exec.env), cwd: proc.cwd ?? '/' });
+  runHooks('startContainer', spec.hooks?.startContainer, { ...hookStateOf(b), status: 'created', pid: process.pid }, { env: envRecord(exec.env), cwd: proc.cwd });
   fs.writeSync(fifo, '0');
   fs.closeSync(fifo);
 

@@ -136,7 +136,7 @@ function joinCgroups(dirs: string[], pid: number): void {
     try {
       fs.writeFileSync(path.join(dir, 'cgroup.procs'), String(pid));
     } catch (e) {
-      throw new Error(`error adding pid ${pid} to cgroups: ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new Error(`error adding pid ${pid} to cgroups: ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
     }
   }
 }
@@ -147,7 +147,7 @@ function checkPreservedFds(n: number): number[] {
     try {
       fs.fstatSync(3 + i);
     } catch (e) {
-      throw new Error(`unable to stat preserved-fd ${i} (of ${n}): ${(e as NodeJS.ErrnoException).code ?? e}`);
+      throw new Error(`unable to stat preserved-fd ${i} (of ${n}): ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { cause: e });
     }
     fds.push(3 + i);
   }
@@ -247,7 +247,7 @@ export function startExec(t: ExecTarget, o: ExecOptions): StartedExec {
         master = recvFd(consoleParent).fd;
       } catch (e) {
         killAndReap(pid);
-        throw new Error(`receiving the pty master: ${(e as Error).message}`);
+        throw new Error(`receiving the pty master: ${(e as Error).message}`, { cause: e });
       }
     }
     return { pid, master };

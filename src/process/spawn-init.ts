@@ -56,14 +56,14 @@ export interface SpawnInitOptions {
    * cgroups). Without that a memory limit under ~12 MB could not be met;
    * runc's own init needs 2.5 MB.
    */
-  onBooted?: (pid: number) => void | undefined;
+  onBooted?: ((pid: number) => void) | undefined;
   /**
    * Called with each process the chain makes as soon as its pid is known and
    * before it is let go: the clone child (with a nested clone, the middle
    * process, then again with the init). `create` records them, so that a
    * crash at any later point leaves nothing `delete --force` cannot find.
    */
-  onSpawned?: (pid: number) => void | undefined;
+  onSpawned?: ((pid: number) => void) | undefined;
 }
 
 export interface SpawnedInit {

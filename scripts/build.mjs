@@ -5,8 +5,8 @@
 //   commands/<c>.cjs     one command each (src/cli/<c>.ts)
 //   init.cjs             entry of the container init, which loads
 //   init-main.cjs        the init itself (loaded whole before pivot_root)
-//   exec-init.cjs        entry of a process started by `runts exec`, which loads
-//   exec-init-main.cjs   its code (loaded whole before it enters the
+//   setns-init.cjs       entry of a process started by `runts exec`, which loads
+//   setns-init-main.cjs  its code (loaded whole before it enters the
 //                        container's mount namespace)
 //   *.v8cache            V8 code caches of the .cjs bundles (src/code-cache.ts)
 // Why so: a container start is two Node processes, and every millisecond of
@@ -75,7 +75,7 @@ const roleBundles = [
     out: `commands/${c}.cjs`,
   })),
   { importers: ['src/init/main.ts'], module: 'src/init/init.ts', out: 'init-main.cjs' },
-  { importers: ['src/init/exec-main.ts'], module: 'src/init/exec-init.ts', out: 'exec-init-main.cjs' },
+  { importers: ['src/init/setns-main.ts'], module: 'src/init/setns-init.ts', out: 'setns-init-main.cjs' },
 ];
 await build({
   ...common,
@@ -119,7 +119,7 @@ await build({
 });
 await build({
   ...common,
-  entryPoints: { init: 'src/init/main.ts', 'exec-init': 'src/init/exec-main.ts' },
+  entryPoints: { init: 'src/init/main.ts', 'setns-init': 'src/init/setns-main.ts' },
   outdir: next,
   outExtension: { '.js': '.cjs' },
   plugins: [roleBundlesExternal],

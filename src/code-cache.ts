@@ -13,7 +13,7 @@ import Module from 'node:module';
 import path from 'node:path';
 import vm from 'node:vm';
 
-export const CODE_CACHE_SUFFIX = '.v8cache';
+const CODE_CACHE_SUFFIX = '.v8cache';
 
 /** The CommonJS wrapper; scripts/build.mjs compiles the same text. */
 export function wrapCommonJs(source: string): string {

@@ -2,10 +2,10 @@
  * The runts entry point: global flags, dispatch to a lazily loaded command,
  * and the one place where errors become messages and exit codes.
  */
-import { commands, globalFlags } from './cli/commands.js';
+import { commands, globalFlags, toOptions } from './cli/commands.js';
 import { parseFlags, reorderArgs, UsageError } from './cli/argv.js';
 import { Logger } from './cli/log.js';
-import type { CommandContext, GlobalOptions } from './cli/context.js';
+import type { RawCommandContext, GlobalOptions } from './cli/context.js';
 import { isUserError } from './errors.js';
 import { assertSupportedArch } from './linux/arch.js';
 import { VERSION, COMMIT, SPEC_VERSION } from './version.js';
@@ -20,19 +20,20 @@ async function main(argv: string[]): Promise<number> {
   let debug = false;
   try {
     assertSupportedArch();
-    const { values: g, rest } = parseFlags(argv, globalFlags);
+    const { values, rest } = parseFlags(argv, globalFlags);
+    const g = toOptions(globalFlags, values);
     debug = g.debug === true;
-    const logFormat = g['log-format'];
-    if (logFormat !== 'text' && logFormat !== 'json') throw new UsageError(`invalid log-format: ${String(logFormat)}`);
-    log = new Logger(g.log as string | undefined, logFormat, debug);
+    const logFormat = g.logFormat;
+    if (logFormat !== 'text' && logFormat !== 'json') throw new UsageError(`invalid log-format: ${logFormat}`);
+    log = new Logger(g.log, logFormat, debug);
     const logger = log;
     setLogSinks({ warn: (msg) => logger.warn(msg), debug: debug ? (msg) => logger.debug(msg) : undefined });
-    if (g.version) {
+    if (g.version === true) {
       writeStdout(`runts version ${VERSION}\ncommit: ${COMMIT}\nspec: ${SPEC_VERSION}\nnode: ${process.version}\n`);
       return 0;
     }
     const name = rest[0];
-    if (g.help || name === undefined || name === 'help') {
+    if (g.help === true || name === undefined || name === 'help') {
       const { showHelp } = await import('./cli/help.js');
       showHelp(name === 'help' ? rest[1] : undefined);
       return 0;
@@ -42,8 +43,8 @@ async function main(argv: string[]): Promise<number> {
     // runc's commands take -h/--help among their own flags (after the ID too, where flags are reordered).
     const flags = [...spec.flags, ...globalFlags.filter((f) => f.name === 'help')];
     const cmdArgv = spec.keepOrder ? rest.slice(1) : reorderArgs(rest.slice(1), flags);
-    const { values, rest: args } = parseFlags(cmdArgv, flags);
-    if (values.help) {
+    const { values: commandValues, rest: args } = parseFlags(cmdArgv, flags);
+    if (commandValues.help === true) {
       const { showHelp } = await import('./cli/help.js');
       showHelp(name);
       return 0;
@@ -54,14 +55,14 @@ async function main(argv: string[]): Promise<number> {
       throw new UsageError(`"${name}" requires ${want} argument(s)`);
     }
     const globals: GlobalOptions = {
-      root: String(g.root),
-      log: g.log as string | undefined,
+      root: g.root,
+      log: g.log,
       logFormat,
       debug,
-      systemdCgroup: g['systemd-cgroup'] === true,
-      rootless: String(g.rootless),
+      systemdCgroup: g.systemdCgroup === true,
+      rootless: g.rootless,
     };
-    const ctx: CommandContext = { command: name, globals, flags: values, args, log };
+    const ctx: RawCommandContext = { command: name, globals, values: commandValues, args, log };
     debugLine(`${name}: ${args.length ? `container ${JSON.stringify(args[0])}` : 'no arguments'}, root ${globals.root}`);
     const mod = await spec.load();
     const code = await mod.run(ctx);
@@ -72,11 +73,16 @@ async function main(argv: string[]): Promise<number> {
       if (debug && err.stack) writeStderr(err.stack + '\n');
       return err.exitCode;
     }
-    const e = err as Error;
-    log.error(e?.message ?? String(err));
-    if (debug && e?.stack) writeStderr(e.stack + '\n');
+    log.error(messageOf(err));
+    if (debug && err instanceof Error && err.stack) writeStderr(err.stack + '\n');
     return 1;
   }
+}
+
+/** What was thrown, as a message: an error's own, else the value as text. */
+function messageOf(err: unknown): string {
+  if (typeof err === 'object' && err !== null && 'message' in err && typeof err.message === 'string') return err.message;
+  return String(err);
 }
 
 main(process.argv.slice(2)).then(

@@ -36,8 +36,8 @@ export function writeStderr(text: string): void {
 // own with its own copy of this module, and the entry point sets the sinks.
 const SINKS = Symbol.for('runts.logSinks');
 interface LogSinks {
-  debug?: (msg: string) => void;
-  warn?: (msg: string) => void;
+  debug?: ((msg: string) => void) | undefined;
+  warn?: ((msg: string) => void) | undefined;
 }
 const sinks = (): LogSinks => ((globalThis as { [SINKS]?: LogSinks })[SINKS] ??= {});
 

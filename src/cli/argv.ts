@@ -16,14 +16,14 @@ export type FlagValues = Record<string, string | number | boolean | string[] | u
 
 export class UsageError extends UserError {}
 
-function lookup(flags: FlagSpec[], name: string): FlagSpec | undefined {
+function lookup(flags: readonly FlagSpec[], name: string): FlagSpec | undefined {
   return flags.find((f) => f.name === name || f.alias === name);
 }
 
 /** Whether `arg` names one of `flags` (`-x`, `--x`, `--x=v`), as urfave/cli's argIsFlag. */
-function isFlag(flags: FlagSpec[], arg: string): boolean {
+function isFlag(flags: readonly FlagSpec[], arg: string): boolean {
   if (arg === '-' || arg === '--' || !arg.startsWith('-')) return false;
-  const name = arg.replace(/^--?/, '').split('=')[0];
+  const [name = ''] = arg.replace(/^--?/, '').split('=');
   return lookup(flags, name) !== undefined;
 }
 
@@ -34,12 +34,11 @@ function isFlag(flags: FlagSpec[], arg: string): boolean {
  * the reordering and moves to the front of the rest. As in runc, the argument
  * after a boolean flag moves too (`kill ID --all 9` becomes `--all 9 ID`).
  */
-export function reorderArgs(argv: string[], flags: FlagSpec[]): string[] {
+export function reorderArgs(argv: string[], flags: readonly FlagSpec[]): string[] {
   const moved: string[] = [];
   let rest: string[] = [];
   let mayBeValue = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
+  for (const [i, arg] of argv.entries()) {
     if (mayBeValue && !isFlag(flags, arg)) {
       mayBeValue = false;
       moved.push(arg);
@@ -57,12 +56,12 @@ export function reorderArgs(argv: string[], flags: FlagSpec[]): string[] {
 }
 
 /** Parse flags from argv until the first positional; returns values and the rest. */
-export function parseFlags(argv: string[], flags: FlagSpec[]): { values: FlagValues; rest: string[] } {
+export function parseFlags(argv: string[], flags: readonly FlagSpec[]): { values: FlagValues; rest: string[] } {
   const values: FlagValues = {};
   for (const f of flags) if (f.default !== undefined) values[f.name] = f.default;
   let i = 0;
   for (; i < argv.length; i++) {
-    const arg = argv[i];
+    const arg = argv[i] ?? '';
     if (arg === '--') {
       i++;
       break;
@@ -83,7 +82,7 @@ export function parseFlags(argv: string[], flags: FlagSpec[]): { values: FlagVal
     }
     if (raw === undefined) {
       if (i + 1 >= argv.length) throw new UsageError(`flag needs an argument: -${name}`);
-      raw = argv[++i];
+      raw = argv[++i] ?? '';
     }
     if (spec.type === 'int') {
       if (!/^-?\d+$/.test(raw)) throw new UsageError(`invalid value "${raw}" for flag -${name}: parse error`);

@@ -1,10 +1,11 @@
-import type { CommandContext } from './context.js';
+import { containerId, type CommandContext } from './context.js';
+import type { DeleteOptions } from './commands.js';
 import { debug } from '../output.js';
 import { StateStore } from '../container/state-store.js';
 import { deleteContainer } from '../container/lifecycle.js';
 
-export function run(ctx: CommandContext): number {
-  debug(`deleting${ctx.flags.force === true ? ' (forced)' : ''}: processes, cgroups, state, then poststop hooks`);
-  deleteContainer(new StateStore(ctx.globals.root), ctx.args[0], ctx.flags.force === true);
+export function run(ctx: CommandContext<DeleteOptions>): number {
+  debug(`deleting${ctx.options.force === true ? ' (forced)' : ''}: processes, cgroups, state, then poststop hooks`);
+  deleteContainer(new StateStore(ctx.globals.root), containerId(ctx), ctx.options.force === true);
   return 0;
 }

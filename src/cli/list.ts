@@ -8,20 +8,21 @@ import { UserError } from '../errors.js';
 import { StateStore } from '../container/state-store.js';
 import { stateDocument } from '../container/status.js';
 import type { CommandContext } from './context.js';
+import type { ListOptions } from './commands.js';
 import { goJson } from '../json.js';
 import { writeStderr, writeStdout } from '../output.js';
 
 type Doc = ReturnType<typeof stateDocument>;
 
-export function run(ctx: CommandContext): number {
+export function run(ctx: CommandContext<ListOptions>): number {
   const store = new StateStore(ctx.globals.root);
   const docs = containers(store);
   // runc checks -q before the format, so `-q -f bogus` is not an error.
-  if (ctx.flags.quiet) {
+  if (ctx.options.quiet === true) {
     writeStdout(docs.map((d) => `${d.id}\n`).join(''));
     return 0;
   }
-  switch (ctx.flags.format) {
+  switch (ctx.options.format) {
     case 'table': {
       const rows = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER']];
       for (const d of docs) rows.push([d.id, d.pid, d.status, d.bundle, d.created, d.owner].map(String));
@@ -69,7 +70,7 @@ export function tabulate(rows: string[][], minwidth = 12, padding = 3): string {
     });
   }
   return rows
-    .map((row) => row.map((cell, j) => (j < row.length - 1 ? cell + ' '.repeat(widths[j] - width(cell)) : cell)).join('') + '\n')
+    .map((row) => row.map((cell, j) => (j < row.length - 1 ? cell + ' '.repeat((widths[j] ?? 0) - width(cell)) : cell)).join('') + '\n')
     .join('');
 }
 
@@ -82,8 +83,8 @@ class Users {
       this.names = new Map();
       try {
         for (const line of fs.readFileSync('/etc/passwd', 'utf8').split('\n')) {
-          const f = line.split(':');
-          if (f.length >= 3 && /^\d+$/.test(f[2]) && !this.names.has(Number(f[2]))) this.names.set(Number(f[2]), f[0]);
+          const [user = '', , uid = ''] = line.split(':');
+          if (/^\d+$/.test(uid) && !this.names.has(Number(uid))) this.names.set(Number(uid), user);
         }
       } catch {}
     }

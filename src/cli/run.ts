@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CommandContext } from './context.js';
+import type { RunOptions } from './commands.js';
 import { StateStore } from '../container/state-store.js';
 import { createContainer } from '../container/create.js';
 import { deleteContainer, startContainer } from '../container/lifecycle.js';
@@ -20,10 +21,10 @@ import { debug } from '../output.js';
 
 const FORWARDED: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGCONT'];
 
-export async function run(ctx: CommandContext): Promise<number> {
+export async function run(ctx: CommandContext<RunOptions>): Promise<number> {
   const store = new StateStore(ctx.globals.root);
   const opts = createOptions(ctx);
-  const detach = ctx.flags.detach === true;
+  const detach = ctx.options.detach === true;
   // runc runs from the bundle directory: its hooks do too.
   const bundleDir = path.resolve(opts.bundle);
 
@@ -70,7 +71,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   debug(`container process ${pid} ended: ${status.signal ? `signal ${status.signal}` : `exit status ${status.code}`}`);
   for (const s of FORWARDED) process.off(s, forward);
   await relay?.finish();
-  if (ctx.flags.keep !== true) {
+  if (ctx.options.keep !== true) {
     try {
       deleteContainer(store, opts.id, true, bundleDir);
     } catch (e) {

@@ -4,13 +4,14 @@ import path from 'node:path';
 import { UserError } from '../errors.js';
 import { defaultSpec } from '../spec/defaults.js';
 import type { CommandContext } from './context.js';
+import type { SpecOptions } from './commands.js';
 import { goJson } from '../json.js';
 
 /** "no such file or directory" from Node's "ENOENT: no such file or directory, stat '/x'". */
 const reason = (e: unknown) => /^[A-Z]+: ([^,]+)/.exec((e as Error).message)?.[1] ?? (e as Error).message;
 
-export function run(ctx: CommandContext): number {
-  const bundle = ctx.flags.bundle as string | undefined;
+export function run(ctx: CommandContext<SpecOptions>): number {
+  const bundle = ctx.options.bundle;
   if (bundle) {
     // runc chdirs into the bundle and reports a failure as such.
     let st: fs.Stats;
@@ -23,7 +24,7 @@ export function run(ctx: CommandContext): number {
   }
   const file = path.resolve(bundle ?? '.', 'config.json');
   // Like runc: tab indent, no final newline, mode 0666 less the umask.
-  const text = goJson(defaultSpec({ rootless: ctx.flags.rootless === true }), '\t');
+  const text = goJson(defaultSpec({ rootless: ctx.options.rootless === true }), '\t');
   try {
     fs.writeFileSync(file, text, { flag: 'wx', mode: 0o666 }); // wx: never overwrite
   } catch (e) {

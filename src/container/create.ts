@@ -8,18 +8,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { loadBundleConfig } from '../spec/load.js';
-import type { Spec } from '../spec/types.gen.js';
+import type { LinuxIDMapping, Spec } from '../spec/types.gen.js';
+import { containerConfig } from '../spec/convert.js';
 import { mkfifo, writeFileAtomic } from '../linux/fs.js';
 import { ptraceInReach, reexecSealed } from '../process/reexec.js';
 import { SyscallError } from '../linux/errno.js';
 import { NAMESPACE_FLAGS, CLONE, namespaceTypeOf } from '../linux/ns.js';
 import { connectUnix, socketPair } from '../linux/socket.js';
 import { killAndReap, waitPid } from '../linux/wait.js';
-import { spawnInit, type IdMapping } from '../process/spawn-init.js';
+import { spawnInit } from '../process/spawn-init.js';
 import { bindSourcesToOpen, prepareIdmappedMounts, sendBindSources, type PreparedMounts } from '../process/mount-sources.js';
 import { checkCapabilities } from '../process/capabilities.js';
 import type { InitMessage } from '../process/protocol.js';
-import { hostHooks, runHooks } from './hooks.js';
+import { hostHooks, runHooks } from '../process/hooks.js';
 import { EXEC_FIFO, type ContainerRecord, type CreatingIntent, type StateStore } from './state-store.js';
 import { pausePoint } from '../test-points.js';
 import { processStartTime } from './status.js';
@@ -33,22 +34,22 @@ import { debug, warn } from '../output.js';
 export interface CreateOptions {
   id: string;
   bundle: string;
-  pidFile?: string;
-  consoleSocket?: string;
+  pidFile?: string | undefined;
+  consoleSocket?: string | undefined;
   /**
    * An already connected socket to send the pty master to (foreground `run`
    * relays the pty itself). Closed by the caller.
    */
-  consoleSocketFd?: number;
+  consoleSocketFd?: number | undefined;
   noPivot: boolean;
   noNewKeyring: boolean;
   preserveFds: number;
   /** Where warnings go (the --log file, or stderr). */
-  warn?: (msg: string) => void;
+  warn?: ((msg: string) => void) | undefined;
   /** The bundle's config.json already loaded by the caller (`run`): read and checked once. */
-  spec?: Spec;
+  spec?: Spec | undefined;
   /** --systemd-cgroup: the cgroup is a transient systemd unit. */
-  systemdCgroup?: boolean;
+  systemdCgroup?: boolean | undefined;
 }
 
 export interface Created {
@@ -56,7 +57,7 @@ export interface Created {
   pid: number;
 }
 
-function hostRootId(maps: IdMapping[] | undefined): number {
+function hostRootId(maps: LinuxIDMapping[] | undefined): number {
   const m = maps?.find((x) => x.containerID === 0);
   return m ? m.hostID : 0;
 }
@@ -86,41 +87,21 @@ function checkNamespacePath(type: string, nsPath: string): void {
 export function createContainer(store: StateStore, o: CreateOptions): Created {
   validateContainerId(o.id);
   const bundle = path.resolve(o.bundle);
-  const spec = (o.spec ?? loadBundleConfig(bundle)) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const spec = o.spec ?? loadBundleConfig(bundle);
   debug(`loaded and validated ${path.join(bundle, 'config.json')}`);
-  if (!spec.process) throw new UserError('config.json: process is required to create a container');
+  const config = containerConfig(spec, bundle);
+  const { process: proc, rootfs, namespaces: ns } = config;
   const hasConsole = o.consoleSocket !== undefined || o.consoleSocketFd !== undefined;
-  if (spec.process.terminal && !hasConsole) {
+  if (proc.terminal && !hasConsole) {
     throw new UserError('cannot allocate tty if runts will detach without setting console socket');
   }
-  if (!spec.process.terminal && hasConsole) {
+  if (!proc.terminal && hasConsole) {
     throw new UserError('cannot use console socket if runts will not detach or allocate tty');
   }
-  checkCapabilities(spec.process.capabilities, o.warn ?? (() => {}));
-  const rootfs = path.resolve(bundle, spec.root?.path ?? 'rootfs');
+  checkCapabilities(proc.capabilities, o.warn ?? (() => {}));
   if (!fs.existsSync(rootfs)) throw new UserError(`rootfs (${rootfs}) does not exist`);
-
-  const namespaces: Array<{ type: string; path?: string }> = spec.linux?.namespaces ?? [];
-  let cloneFlags = 0;
-  const join: Array<{ type: string; path: string }> = [];
-  let userNsPath: string | undefined;
-  let pidNsPath: string | undefined;
-  let timeNsPath: string | undefined;
-  let newTimeNs = false;
-  for (const ns of namespaces) {
-    if (ns.path) {
-      checkNamespacePath(ns.type, ns.path);
-      if (ns.type === 'user') userNsPath = ns.path;
-      else if (ns.type === 'pid') pidNsPath = ns.path;
-      else if (ns.type === 'time') timeNsPath = ns.path;
-      else join.push({ type: ns.type, path: ns.path });
-    } else if (ns.type === 'time') {
-      newTimeNs = true;
-    } else if (ns.type !== 'cgroup') {
-      cloneFlags |= NAMESPACE_FLAGS[ns.type];
-    }
-  }
-  const newCgroupNs = namespaces.some((n) => n.type === 'cgroup' && !n.path);
+  for (const { type, path: nsPath } of ns.paths) checkNamespacePath(type, nsPath);
+  const { cloneFlags, userNsPath, pidNsPath, timeNsPath } = ns;
   // Before anything is made: this may re-execute runts (CVE-2019-5736, see reexec.ts).
   if (pidNsPath && ptraceInReach(pidNsPath)) reexecSealed(o.preserveFds);
 
@@ -145,8 +126,9 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
     sourcesSocket = sourcesSocket.filter((fd) => !which.includes(fd));
   };
   try {
-    const cg = managerForSpec(spec, o.id, { systemd: o.systemdCgroup });
-    cgroup = cg.manager;
+    const cg = managerForSpec(spec, o.id, { systemd: o.systemdCgroup === true });
+    const manager = cg.manager;
+    cgroup = manager;
     cgroupsExisted = new Set(cgroup.paths().filter((p) => fs.existsSync(p)));
     // As runc, before anything is made: a cgroup that is already frozen would
     // hold the init forever; one that already has processes is only warned about.
@@ -177,7 +159,7 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
       helpers: [],
     };
     const writeIntent = () =>
-      store.write({ ...record, annotations: undefined, config: { linux: { namespaces: spec.linux?.namespaces } }, creating: intent });
+      store.write({ ...record, annotations: undefined, config: { linux: spec.linux?.namespaces ? { namespaces: spec.linux.namespaces } : {} }, creating: intent });
     writeIntent();
     pausePoint('create:intent');
 
@@ -198,15 +180,16 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
     mountSources = prepareIdmappedMounts(spec, bundle);
     inheritFds.push(...Object.values(mountSources.fds));
     if (bindSources.length > 0) {
-      sourcesSocket = socketPair();
-      inheritFds.push(sourcesSocket[1]);
+      const pair = socketPair();
+      sourcesSocket = pair;
+      inheritFds.push(pair[1]);
     }
     const spawned = spawnInit({
       cloneFlags,
       userNsPath,
       pidNsPath,
       timeNsPath,
-      newTimeNs: newTimeNs ? { offsets: spec.linux?.timeOffsets } : undefined,
+      newTimeNs: ns.newTimeNs ? { offsets: spec.linux?.timeOffsets } : undefined,
       uidMappings: spec.linux?.uidMappings,
       gidMappings: spec.linux?.gidMappings,
       inheritFds,
@@ -220,12 +203,12 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
       },
       onBooted: (initPid) => {
         try {
-          cgroup!.apply(initPid);
+          manager.apply(initPid);
         } catch (e) {
           throw new UserError(`unable to apply cgroup configuration: ${(e as Error).message}`);
         }
-        if (sourcesSocket.length > 0) {
-          const [ours] = sourcesSocket;
+        const [ours] = sourcesSocket;
+        if (ours !== undefined) {
           try {
             sendBindSources(initPid, spec, bundle, bindSources, ours);
           } finally {
@@ -245,8 +228,8 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
         noPivot: o.noPivot,
         noNewKeyring: o.noNewKeyring,
         preserveFds: o.preserveFds,
-        joinNamespaces: join,
-        unshareCgroupNs: newCgroupNs,
+        joinNamespaces: ns.join,
+        unshareCgroupNs: ns.newCgroupNs,
         // Without annotations: the init takes them from spec, so a large config is not sent twice.
         hookState: hookState({ ...record, annotations: undefined }, 'created', 0),
         mountFds: mountSources.fds,

@@ -9,19 +9,17 @@ import { MNT_DETACH, umount2 } from '../linux/mount.js';
 import { pidfdOpen, waitReadable } from '../linux/poll.js';
 import { readMountinfo } from '../linux/mountinfo.js';
 import { sleepMs } from '../linux/sleep.js';
-import { hostHooks, runHooksWarning, type Hook } from './hooks.js';
+import { hostHooks, runHooksWarning } from '../process/hooks.js';
 import { hookState } from './create.js';
-import { EXEC_FIFO, type ContainerRecord, type ProcessRef, type StateStore } from './state-store.js';
-import { containerStatus, isInitAlive, processStartTime } from './status.js';
+import { EXEC_FIFO, withLock, type ContainerRecord, type ProcessRef, type StateStore } from './state-store.js';
+import { isInitAlive, processStartTime, statusCheck } from './status.js';
 import { flockHolders, type FileLock } from '../linux/flock.js';
 import { pausePoint } from '../test-points.js';
 import { parseSignal } from './signals.js';
-import { loadManager } from '../cgroups/index.js';
+import { loadManager, type Manager } from '../cgroups/index.js';
 import { debug, warn } from '../output.js';
 
 const SIGKILL = 9;
-
-type Spec = { hooks?: Record<string, Hook[] | undefined> };
 
 /**
  * Read the init's byte from exec.fifo, returning as soon as it is written.
@@ -56,13 +54,14 @@ function readExecFifo(fifoPath: string, rec: ContainerRecord): boolean {
  * process. `hookCwd`: where poststart hooks run (`run`: the bundle, as runc).
  */
 export function startContainer(store: StateStore, id: string, hookCwd?: string): ContainerRecord {
-  const lock = store.lock(id);
-  try {
+  return withLock(store, id, () => {
     const rec = store.read(id);
-    const status = containerStatus(store, rec);
-    if (status === 'stopped') throw new UserError('cannot start a container that has stopped');
-    if (status === 'paused') throw new UserError('cannot start a container in the paused state');
-    if (status !== 'created') throw new UserError('cannot start an already running container');
+    const check = statusCheck(store, rec);
+    if (!check.canStart()) {
+      if (check.stopped) throw new UserError('cannot start a container that has stopped');
+      if (check.status === 'paused') throw new UserError('cannot start a container in the paused state');
+      throw new UserError('cannot start an already running container');
+    }
     const fifoPath = path.join(store.dir(id), EXEC_FIFO);
     pausePoint('start:locked');
     if (!readExecFifo(fifoPath, rec)) throw new UserError('cannot start a container that has stopped');
@@ -71,13 +70,10 @@ export function startContainer(store: StateStore, id: string, hookCwd?: string):
     fs.rmSync(fifoPath, { force: true });
     rec.started = true;
     store.write(rec);
-    const spec = rec.config as Spec;
     // The runtime-spec: a failing poststart hook is logged, the container keeps running.
-    runHooksWarning('poststart', spec.hooks?.poststart, hookState(rec, 'running', rec.pid), hostHooks(hookCwd), warn);
+    runHooksWarning('poststart', rec.config.hooks?.poststart, hookState(rec, 'running', rec.pid), hostHooks(hookCwd), warn);
     return rec;
-  } finally {
-    lock.release();
-  }
+  });
 }
 
 export function killContainer(store: StateStore, id: string, signal: string, all: boolean): void {
@@ -113,30 +109,26 @@ export function killContainer(store: StateStore, id: string, signal: string, all
 
 /** Freeze every process of a created or running container. */
 export function pauseContainer(store: StateStore, id: string): void {
-  const lock = store.lock(id);
-  try {
+  withLock(store, id, () => {
     const rec = store.read(id);
-    const status = containerStatus(store, rec);
-    if (status !== 'running' && status !== 'created') throw new UserError('container not running');
-    const cgroup = loadManager(rec.cgroupPaths, undefined, rec.cgroupUnit);
-    if (!cgroup) throw new UserError('cannot toggle freezer: cgroups not configured for container');
-    cgroup.freeze('FROZEN');
-  } finally {
-    lock.release();
-  }
+    if (!statusCheck(store, rec).canPause()) throw new UserError('container not running');
+    freezer(rec).freeze('FROZEN');
+  });
 }
 
 export function resumeContainer(store: StateStore, id: string): void {
-  const lock = store.lock(id);
-  try {
+  withLock(store, id, () => {
     const rec = store.read(id);
-    if (containerStatus(store, rec) !== 'paused') throw new UserError('container not paused');
-    const cgroup = loadManager(rec.cgroupPaths, undefined, rec.cgroupUnit);
-    if (!cgroup) throw new UserError('cannot toggle freezer: cgroups not configured for container');
-    cgroup.freeze('THAWED');
-  } finally {
-    lock.release();
-  }
+    if (!statusCheck(store, rec).canResume()) throw new UserError('container not paused');
+    freezer(rec).freeze('THAWED');
+  });
+}
+
+/** The container's cgroup manager, to freeze or thaw it. */
+function freezer(rec: ContainerRecord): Manager {
+  const cgroup = loadManager(rec.cgroupPaths, undefined, rec.cgroupUnit);
+  if (!cgroup) throw new UserError('cannot toggle freezer: cgroups not configured for container');
+  return cgroup;
 }
 
 /** Host pids of the container: every process in its cgroup, else in its PID namespace. */
@@ -204,10 +196,10 @@ export function deleteContainer(store: StateStore, id: string, force: boolean, h
       if (force) return;
       throw new UserError('container does not exist');
     }
-    const status = containerStatus(store, rec);
-    if (status !== 'stopped') {
-      if (status !== 'created' && !force) {
-        throw new UserError(`cannot delete container ${id} that is not stopped: ${status}`);
+    const check = statusCheck(store, rec);
+    if (!check.stopped) {
+      if (!check.canDelete(force)) {
+        throw new UserError(`cannot delete container ${id} that is not stopped: ${check.status}`);
       }
       for (const pid of containerPids(rec)) {
         try {
@@ -345,8 +337,7 @@ function killAndRemoveCgroups(paths: string[] | undefined, unit?: string): void 
  * runtime's namespace: unmount those (deepest first), which runc leaves.
  */
 function unmountRootfsLeftovers(rec: ContainerRecord): void {
-  const spec = rec.config as { linux?: { namespaces?: Array<{ type: string }> } };
-  if (spec.linux?.namespaces?.some((n) => n.type === 'mount')) return;
+  if (rec.config.linux?.namespaces?.some((n) => n.type === 'mount')) return;
   const prefix = rec.rootfs.endsWith('/') ? rec.rootfs : rec.rootfs + '/';
   const points = readMountinfo()
     .map((m) => m.mountPoint)
@@ -366,6 +357,5 @@ export function destroy(store: StateStore, rec: ContainerRecord, hookCwd?: strin
   killAndRemoveCgroups(rec.cgroupPaths, rec.cgroupUnit);
   pausePoint('delete:cgroups');
   store.remove(rec.id);
-  const spec = rec.config as Spec;
-  runHooksWarning('poststop', spec.hooks?.poststop, hookState(rec, 'stopped', 0), hostHooks(hookCwd), warn);
+  runHooksWarning('poststop', rec.config.hooks?.poststop, hookState(rec, 'stopped', 0), hostHooks(hookCwd), warn);
 }

@@ -11,6 +11,7 @@ import { UserError } from '../errors.js';
 import { FileLock } from '../linux/flock.js';
 import { writeFileAtomic } from '../linux/fs.js';
 import { validateContainerId } from './id.js';
+import type { Annotations, Spec } from '../spec/types.gen.js';
 
 export type ContainerStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 
@@ -27,9 +28,12 @@ export interface ContainerRecord {
   /** RFC 3339 with nanoseconds, as runc prints it. */
   created: string;
   owner: string;
-  annotations?: Record<string, string>;
-  /** The validated config.json, for later commands (hooks, delete). */
-  config: unknown;
+  annotations?: Annotations | undefined;
+  /**
+   * The validated config.json, for later commands (hooks, update, delete);
+   * while `creating`, only its linux.namespaces (what removal reads).
+   */
+  config: RecordedConfig;
   /** Set once `start` has run, or by `run`. */
   started?: boolean;
   /** Cgroup directories created for the container, to remove on delete. */
@@ -48,6 +52,9 @@ export interface ContainerRecord {
   creating?: CreatingIntent;
 }
 
+/** A config as a record keeps it: the intent of a create keeps only part of it (its ociVersion is the record's). */
+export type RecordedConfig = Partial<Spec>;
+
 /** A process identified across pid reuse: its pid and its start time. */
 export interface ProcessRef {
   pid: number;
@@ -63,7 +70,7 @@ export interface CreatingIntent {
   helpers: ProcessRef[];
 }
 
-export const STATE_FILE = 'state.json';
+const STATE_FILE = 'state.json';
 export const EXEC_FIFO = 'exec.fifo';
 
 export class StateStore {
@@ -98,6 +105,7 @@ export class StateStore {
       throw e;
     }
     try {
+      // Written by write() below: trusted as it was written.
       return parseJson(text).value as ContainerRecord;
     } catch {
       throw new UserError(`corrupt state file ${file}`);
@@ -148,7 +156,10 @@ export class StateStore {
    * not exist` when its directory is gone.
    */
   lock(id: string): FileLock {
-    return this.takeLock(id, true)!;
+    const lock = this.takeLock(id, true);
+    // A waiting acquire returns a lock or throws.
+    if (!lock) throw new Error(`lock of container ${id} not taken`);
+    return lock;
   }
 
   /** As lock, but undefined at once when another process holds it. */
@@ -160,10 +171,20 @@ export class StateStore {
     try {
       return wait ? FileLock.acquire(this.dir(id), 'exclusive') : FileLock.tryAcquire(this.dir(id), 'exclusive');
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as { code?: string }).code === 'ENOENT') {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new UserError('container does not exist');
       }
       throw e;
     }
+  }
+}
+
+/** Run `fn` under the container's lock (StateStore.lock), released whatever `fn` does. */
+export function withLock<T>(store: StateStore, id: string, fn: () => T): T {
+  const lock = store.lock(id);
+  try {
+    return fn();
+  } finally {
+    lock.release();
   }
 }

@@ -5,7 +5,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { EXEC_FIFO, type ContainerRecord, type ContainerStatus, type StateStore } from './state-store.js';
+import { EXEC_FIFO, type ContainerRecord, type StateStore } from './state-store.js';
+import type { RuncState, RuncStatus } from '../spec/types.gen.js';
 
 /** Field 22 (starttime) of /proc/<pid>/stat, or undefined if no such process. */
 export function processStartTime(pid: number): string | undefined {
@@ -26,12 +27,59 @@ export function isInitAlive(rec: ContainerRecord): boolean {
   return rec.pid > 0 && processStartTime(rec.pid) === rec.pidStartTime;
 }
 
-export function containerStatus(store: StateStore, rec: ContainerRecord): ContainerStatus {
+export function containerStatus(store: StateStore, rec: ContainerRecord): RuncStatus {
   if (!isInitAlive(rec)) return 'stopped';
   // Paused before created, as runc: a created container can be paused too.
   if (isFrozen(rec)) return 'paused';
   if (!rec.started && fs.existsSync(path.join(store.dir(rec.id), EXEC_FIFO))) return 'created';
   return 'running';
+}
+
+/**
+ * What a container in a given status allows, so that commands ask the
+ * question they mean instead of comparing status strings (runc's
+ * checks in its commands, the same answers).
+ */
+export class StatusCheck {
+  constructor(readonly status: RuncStatus) {}
+
+  get stopped(): boolean {
+    return this.status === 'stopped';
+  }
+
+  /** `start`: only a created container (its init waits on exec.fifo). */
+  canStart(): boolean {
+    return this.status === 'created';
+  }
+
+  /** `exec`: a created or running container; a paused one only when asked to ignore that. */
+  canExec(ignorePaused: boolean): boolean {
+    return this.status === 'created' || this.status === 'running' || (this.status === 'paused' && ignorePaused);
+  }
+
+  /** `pause`: a created or running container (runc freezes a created one too). */
+  canPause(): boolean {
+    return this.status === 'created' || this.status === 'running';
+  }
+
+  canResume(): boolean {
+    return this.status === 'paused';
+  }
+
+  /** `delete` without --force: a stopped container, or a created one (its init is killed). */
+  canDelete(force: boolean): boolean {
+    return force || this.status === 'stopped' || this.status === 'created';
+  }
+
+  /** A signal to the init, `update`, `events`: anything whose init lives. */
+  canKill(): boolean {
+    return !this.stopped;
+  }
+}
+
+/** The container's status and what it allows. */
+export function statusCheck(store: StateStore, rec: ContainerRecord): StatusCheck {
+  return new StatusCheck(containerStatus(store, rec));
 }
 
 function isFrozen(rec: ContainerRecord): boolean {
@@ -56,9 +104,10 @@ function rfc3339Nano(time: string): string {
  * struct puts annotations, omitted when empty, before owner), pid 0 when
  * stopped, annotation keys sorted as Go sorts map keys.
  */
-export function stateDocument(store: StateStore, rec: ContainerRecord) {
+export function stateDocument(store: StateStore, rec: ContainerRecord): RuncState {
   const status = containerStatus(store, rec);
-  const doc: Record<string, unknown> = {
+  const annotations = Object.entries(rec.annotations ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return {
     ociVersion: rec.ociVersion,
     id: rec.id,
     pid: status === 'stopped' ? 0 : rec.pid,
@@ -66,9 +115,7 @@ export function stateDocument(store: StateStore, rec: ContainerRecord) {
     bundle: rec.bundle,
     rootfs: rec.rootfs,
     created: rfc3339Nano(rec.created),
+    ...(annotations.length > 0 ? { annotations: Object.fromEntries(annotations) } : {}),
+    owner: rec.owner,
   };
-  const keys = Object.keys(rec.annotations ?? {}).sort();
-  if (keys.length > 0) doc.annotations = Object.fromEntries(keys.map((k) => [k, rec.annotations![k]]));
-  doc.owner = rec.owner;
-  return doc;
 }

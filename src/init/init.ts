@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SyncChannel, type InitBootstrap, type ParentMessage } from '../process/protocol.js';
-import { envRecord, runHooks } from '../container/hooks.js';
+import { envRecord, runHooks } from '../process/hooks.js';
 import { CLONE, NAMESPACE_FLAGS, setns, unshare } from '../linux/ns.js';
 import { setdomainname, sethostname } from '../linux/uts.js';
 import { applyDeferredRlimits, applyRlimits, type DeferredRlimits } from './rlimits.js';
@@ -24,6 +24,7 @@ import { applyCredentials, homeFor, setgroupsAllowed } from './credentials.js';
 import { PR, prctl } from '../linux/prctl.js';
 import { closeScriptFd } from '../linux/exeseal.js';
 import { SPEC_VERSION } from '../version.js';
+import type { Process } from '../spec/types.gen.js';
 import {
   applyProcessAttributes,
   beforeCredentials,
@@ -96,11 +97,18 @@ function joinNamespaces(list: InitBootstrap['joinNamespaces']): void {
     const fd = fs.openSync(ns.path, fs.constants.O_RDONLY);
     try {
       if (ns.type === 'mount') unshare(CLONE.FS, 'CLONE_FS');
-      setns(fd, NAMESPACE_FLAGS[ns.type], `${ns.type} namespace ${ns.path}`);
+      setns(fd, namespaceFlag(ns.type), `${ns.type} namespace ${ns.path}`);
     } finally {
       fs.closeSync(fd);
     }
   }
+}
+
+/** CLONE_NEW* of a namespace type (the config's types are validated). */
+export function namespaceFlag(type: string): number {
+  const flag = NAMESPACE_FLAGS[type];
+  if (flag === undefined) throw new Error(`unknown namespace type ${type}`);
+  return flag;
 }
 
 /** The container's program, found the way runc's init finds it. */
@@ -127,8 +135,9 @@ function lookPath(file: string, envPath: string): string {
 
 function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () => void): void {
   const spec = b.spec;
-  const proc = spec.process ?? {};
-  const nsTypes = new Set<string>((spec.linux?.namespaces ?? []).map((n: { type: string }) => n.type));
+  const proc = spec.process;
+  if (!proc) throw new Error('init: the config has no process');
+  const nsTypes = new Set((spec.linux?.namespaces ?? []).map((n) => n.type));
 
   // The host's /proc, libseccomp, the seccomp agent and the LSM checks:
   // before anything can take the host's paths away.
@@ -143,7 +152,7 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
 
   // Only a network namespace joined by path can turn out to be the runtime's
   // own: a new one (CLONE_NEWNET) is ours already, and never the host's.
-  const joinsNetns = (spec.linux?.namespaces ?? []).some((n: { type: string; path?: string }) => n.type === 'network' && n.path);
+  const joinsNetns = (spec.linux?.namespaces ?? []).some((n) => n.type === 'network' && n.path);
   const runtimeNetns = spec.linux?.sysctl && joinsNetns ? namespaceId('/proc/self/ns/net') : undefined;
   joinNamespaces(b.joinNamespaces);
   // A network namespace of our own gets its loopback up, as runc's
@@ -152,7 +161,7 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
     try {
       setLinkUp('lo');
     } catch (e) {
-      throw new Error(`unable to bring up the loopback interface: ${(e as Error).message}`);
+      throw new Error(`unable to bring up the loopback interface: ${(e as Error).message}`, { cause: e });
     }
   }
   if (spec.linux?.sysctl) {
@@ -255,7 +264,7 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
   fs.closeSync(execFifo);
   channel.close();
   // As runc's init: the process's environment (HOME filled in) and working directory.
-  runHooks('startContainer', spec.hooks?.startContainer, { ...hookStateOf(b), status: 'created', pid: process.pid }, { env: envRecord(exec.env), cwd: proc.cwd ?? '/' });
+  runHooks('startContainer', spec.hooks?.startContainer, { ...hookStateOf(b), status: 'created', pid: process.pid }, { env: envRecord(exec.env), cwd: proc.cwd });
   fs.writeSync(fifo, '0');
   fs.closeSync(fifo);
 
@@ -265,29 +274,30 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
 /**
  * The container's program and its environment (HOME from the container's
  * /etc/passwd when unset), resolved inside the container's root. Shared
- * with `runts exec` (exec-init.ts).
+ * with `runts exec` (setns-init.ts).
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function prepareProcessExec(proc: any): PreparedExec & { env: string[] } {
+export function prepareProcessExec(proc: Process): PreparedExec & { env: string[] } {
   const user = proc.user ?? { uid: 0, gid: 0 };
   const env: string[] = [...(proc.env ?? [])];
   if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${homeFor(user.uid)}`);
   const envPath = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? DEFAULT_PATH;
-  const args: string[] = proc.args ?? [];
-  return { ...prepareExec(lookPath(args[0], envPath), args, env), env };
+  const args = proc.args ?? [];
+  const [file] = args;
+  if (file === undefined) throw new Error('args must not be empty');
+  return { ...prepareExec(lookPath(file, envPath), args, env), env };
 }
 
 /**
  * The last steps before the container's program, shared by the init and
- * `runts exec` (exec-init.ts): credentials, umask, cwd (when root could
+ * `runts exec` (setns-init.ts): credentials, umask, cwd (when root could
  * not enter it: see cwd.ts), the pty as stdio,
  * nothing but stdio and the preserved fds left open, execve. Returns only
  * by throwing.
  */
 export function execProcess(
-  proc: any, // eslint-disable-line @typescript-eslint/no-explicit-any
+  proc: Process,
   exec: PreparedExec,
-  o: { ptySlave?: number; preserveFds: number; security?: Security; cwdEntered?: boolean; rlimits: DeferredRlimits },
+  o: { ptySlave?: number | undefined; preserveFds: number; security?: Security; cwdEntered?: boolean; rlimits: DeferredRlimits },
 ): never {
   const user = proc.user ?? { uid: 0, gid: 0 };
   // Nothing but stdio and the preserved fds reaches the container. Marked

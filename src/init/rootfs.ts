@@ -38,6 +38,7 @@ import {
 } from '../linux/mount.js';
 import { errnoOf as errno, SyscallError } from '../linux/errno.js';
 import { O_DIRECTORY, O_NOFOLLOW, O_PATH, mkdirat, openat } from '../linux/at-calls.js';
+import type { Spec } from '../spec/types.gen.js';
 import { parseMountOptions, PROPAGATION_OPTIONS, type ParsedMountOptions } from './mount-options.js';
 import { Root, cleanPath } from './securejoin.js';
 import { isDevNull, setupDevices, type DeviceSpec } from './devices.js';
@@ -46,7 +47,7 @@ import { fsType } from '../linux/procfs.js';
 import { readMountinfo } from '../linux/mountinfo.js';
 
 export interface RootfsOptions {
-  spec: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  spec: Spec;
   rootfs: string;
   /** The bundle: relative bind sources are relative to it. */
   bundle?: string;
@@ -58,7 +59,7 @@ export interface RootfsOptions {
    * Detached mounts `create` prepared on the host (idmapped bind mounts),
    * as inherited fds keyed by the mount's index in spec.mounts.
    */
-  mountFds?: Record<string, number>;
+  mountFds?: Record<string, number> | undefined;
   /**
    * Bind sources `create` opened (O_PATH) in our mount namespace as host
    * root (process/mount-sources.ts), keyed by the mount's index.
@@ -656,7 +657,7 @@ function msMoveRoot(rootfs: string): void {
  * tmpfs and /dev, read-only root, read-only and masked paths, and the
  * root's propagation.
  */
-export function finishRoot(spec: any): void { // eslint-disable-line @typescript-eslint/no-explicit-any
+export function finishRoot(spec: Spec): void {
   for (const d of state.deferredReadonly) {
     mountSetattr(d.fd, { set: MOUNT_ATTR.RDONLY }, false, `remount ${d.subject} read-only`);
     closeFd(d.fd);

@@ -192,7 +192,7 @@ export interface ListenerState {
     status: string;
     pid?: number;
     bundle: string;
-    annotations?: Record<string, string>;
+    annotations?: Record<string, string | undefined> | undefined;
   };
 }
 

@@ -1,6 +1,6 @@
 /**
  * Process security of the container's process, in the order the kernel
- * needs, for the init and for `runts exec` (exec-init.ts) alike:
+ * needs, for the init and for `runts exec` (setns-init.ts) alike:
  *
  *   openProcfs             first, while /proc is the host's (procfs.ts)
  *   joinContainerKeyring   early, as runc: a session keyring of its own
@@ -24,7 +24,7 @@ import { IOPRIO_CLASS, ioprioSet, PERSONALITY, SCHED_FLAG, SCHED_POLICY, schedSe
 import type { SyscallError } from '../linux/errno.js';
 import { applyApparmorLabel, applySelinuxLabel, checkLabels, detectLsm, setSelinuxKeyLabel, type ExecLabels } from './lsm.js';
 import { installSeccomp, prepareSeccomp, type ListenerState, type PreparedSeccomp } from './seccomp.js';
-import type { LinuxSeccomp } from '../spec/types.gen.js';
+import type { Linux, LinuxSeccomp, Process } from '../spec/types.gen.js';
 
 /** The host's /proc, verified; open it before joining or building anything. */
 export function openProcfs(): ProcfsHandle {
@@ -38,8 +38,7 @@ export interface Security {
   noNewPrivileges: boolean;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Proc = any;
+type Proc = Process;
 
 /**
  * Everything that needs the host: the LSM checks (a label the host cannot
@@ -49,7 +48,7 @@ type Proc = any;
 export function prepareSecurity(o: {
   procfs: ProcfsHandle;
   proc: Proc;
-  seccomp?: LinuxSeccomp;
+  seccomp?: LinuxSeccomp | undefined;
   state: Omit<ListenerState['state'], 'pid'> & { pid?: number };
   ociVersion: string;
 }): Security {
@@ -67,7 +66,7 @@ export function prepareSecurity(o: {
  * searchable: by "other" in a user namespace, by its user otherwise. Where
  * the kernel has no keyrings (ENOSYS) this is skipped, as runc does.
  */
-export function joinContainerKeyring(o: { id: string; procfs: ProcfsHandle; userNs: boolean; selinuxLabel?: string; setPerms: boolean }): void {
+export function joinContainerKeyring(o: { id: string; procfs: ProcfsHandle; userNs: boolean; selinuxLabel?: string | undefined; setPerms: boolean }): void {
   if (o.selinuxLabel) setSelinuxKeyLabel(o.procfs, o.selinuxLabel);
   let serial: number;
   try {
@@ -88,8 +87,7 @@ export function joinContainerKeyring(o: { id: string; procfs: ProcfsHandle; user
 }
 
 /** oom_score_adj, personality, scheduler and I/O priority of the calling thread (kept across execve). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function applyProcessAttributes(proc: Proc, linux: any, procfs: ProcfsHandle): void {
+export function applyProcessAttributes(proc: Proc, linux: Pick<Linux, 'personality'> | undefined, procfs: ProcfsHandle): void {
   if (proc.oomScoreAdj !== undefined && proc.oomScoreAdj !== null) {
     const v = proc.oomScoreAdj;
     if (!Number.isInteger(v) || v < -1000 || v > 1000) {

@@ -43,11 +43,11 @@ export interface SysctlContext {
   namespaces: Set<string>;
   /** The network namespace the container ends up in, and the runtime's own. */
   netns?: string;
-  runtimeNetns?: string;
+  runtimeNetns?: string | undefined;
 }
 
 /** Throws, with runc's words, for a sysctl the container does not own. */
-export function checkSysctls(sysctl: Record<string, string> | undefined, c: SysctlContext): void {
+export function checkSysctls(sysctl: Record<string, string | undefined> | undefined, c: SysctlContext): void {
   for (const key of Object.keys(sysctl ?? {})) {
     const s = dottedSysctl(key);
     if (s.split(/[./]/).some((p) => p === '' || p === '..')) throw new Error(`sysctl "${key}" is not a valid sysctl name`);
@@ -78,8 +78,9 @@ export function checkSysctls(sysctl: Record<string, string> | undefined, c: Sysc
  * verified before anything else: /proc/sys shows the namespaces of the
  * process that looks, so the init's writes land in the container's).
  */
-export function writeSysctls(sysctl: Record<string, string> | undefined, procfs: ProcfsHandle): void {
+export function writeSysctls(sysctl: Record<string, string | undefined> | undefined, procfs: ProcfsHandle): void {
   for (const [key, value] of Object.entries(sysctl ?? {})) {
+    if (value === undefined) continue;
     try {
       procfs.write(`sys/${sysctlPath(key)}`, value);
     } catch (e) {

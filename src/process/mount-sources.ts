@@ -33,21 +33,10 @@ import { CLONE, setns, unshare } from '../linux/ns.js';
 import { sendFd, socketPair } from '../linux/socket.js';
 import { O_DIRECTORY, O_PATH } from '../linux/at-calls.js';
 import { waitPid } from '../linux/wait.js';
+import type { LinuxIDMapping, Mount, Spec } from '../spec/types.gen.js';
 
-interface IdMap {
-  containerID: number;
-  hostID: number;
-  size: number;
-}
-
-interface SpecMount {
-  destination: string;
-  type?: string;
-  source?: string;
-  options?: string[];
-  uidMappings?: IdMap[];
-  gidMappings?: IdMap[];
-}
+type IdMap = LinuxIDMapping;
+type SpecMount = Mount;
 
 export interface PreparedMounts {
   /** Detached idmapped trees, by the mount's index in spec.mounts. */
@@ -56,7 +45,7 @@ export interface PreparedMounts {
 }
 
 /** True for a mount the init needs a prepared source for. */
-export function isIdmappedMount(m: SpecMount): boolean {
+function isIdmappedMount(m: SpecMount): boolean {
   const o = m.options ?? [];
   return o.includes('idmap') || o.includes('ridmap') || m.uidMappings !== undefined || m.gidMappings !== undefined;
 }
@@ -96,8 +85,7 @@ function userNamespaceFd(uid: IdMap[], gid: IdMap[]): number {
  * Prepare every idmapped mount of `spec`. Throws UserError for a
  * configuration runc refuses or a source the kernel cannot idmap.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function prepareIdmappedMounts(spec: any, bundle: string): PreparedMounts {
+export function prepareIdmappedMounts(spec: Spec, bundle: string): PreparedMounts {
   const fds: Record<string, number> = {};
   const userns = new Map<string, number>();
   let closed = false;
@@ -170,8 +158,7 @@ function isBindMount(m: SpecMount): boolean {
  * Indices (in spec.mounts) of the plain bind mounts whose sources `create`
  * opens for the init: with a new mount namespace and a user namespace.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function bindSourcesToOpen(spec: any): number[] {
+export function bindSourcesToOpen(spec: Spec): number[] {
   const ns: Array<{ type: string; path?: string }> = spec.linux?.namespaces ?? [];
   if (!ns.some((n) => n.type === 'user') || !ns.some((n) => n.type === 'mount' && !n.path)) return [];
   const out: number[] = [];
@@ -189,8 +176,7 @@ export function bindSourcesToOpen(spec: any): number[] {
  * (after unshare(CLONE_FS): the kernel requires it of a process with
  * threads) and comes back to its own, and to its own working directory.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function sendBindSources(pid: number, spec: any, bundle: string, indices: number[], sock: number): void {
+export function sendBindSources(pid: number, spec: Spec, bundle: string, indices: number[], sock: number): void {
   if (indices.length === 0) return;
   const own = fs.openSync('/proc/self/ns/mnt', fs.constants.O_RDONLY);
   const cwd = fs.openSync('.', O_PATH | O_DIRECTORY);
@@ -201,7 +187,7 @@ export function sendBindSources(pid: number, spec: any, bundle: string, indices:
     setns(target, CLONE.NEWNS, "the init's mount namespace");
     try {
       for (const i of indices) {
-        const source = path.resolve(bundle, spec.mounts[i].source ?? '');
+        const source = path.resolve(bundle, spec.mounts?.[i]?.source ?? '');
         try {
           opened.push([i, fs.openSync(source, O_PATH)]);
         } catch {}

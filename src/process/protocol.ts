@@ -5,12 +5,14 @@
  */
 import fs from 'node:fs';
 import { parseJson, stringifyJson } from '../json.js';
+import type { NamespaceToJoin } from '../spec/convert.js';
+import type { Annotations, LinuxNamespaceType, LinuxPersonality, LinuxSeccomp, Process, Spec } from '../spec/types.gen.js';
 
 /** Everything the init needs, sent once it runs. */
 export interface InitBootstrap {
   id: string;
   /** The validated config.json. */
-  spec: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  spec: Spec;
   bundle: string;
   /** Absolute host path of the rootfs. */
   rootfs: string;
@@ -20,50 +22,50 @@ export interface InitBootstrap {
    * through /proc/self/fd, so a user-namespaced init needs no access to
    * the path of the state directory (runc does the same).
    */
-  execFifoFd?: number;
+  execFifoFd?: number | undefined;
   /** fd (inherited) connected to the client's --console-socket, if any. */
-  consoleSocketFd?: number;
+  consoleSocketFd?: number | undefined;
   noPivot: boolean;
   noNewKeyring: boolean;
   /** Number of fds after stdio passed to the container process. */
   preserveFds: number;
   /** Namespace types the init must join by path (user and pid are joined before it runs). */
-  joinNamespaces: Array<{ type: string; path: string }>;
+  joinNamespaces: NamespaceToJoin[];
   /** The container's cgroup namespace is created by the init after it is placed in its cgroup. */
   unshareCgroupNs: boolean;
   /** Runtime-spec state for createContainer/startContainer hooks. */
   hookState: Record<string, unknown>;
   /** Idmapped bind mounts prepared by `create` (src/process/mount-sources.ts): inherited fds by index in spec.mounts. */
-  mountFds?: Record<string, number>;
+  mountFds?: Record<string, number> | undefined;
   /**
    * Inherited socket on which `create` sends plain bind sources it opened in
    * the init's mount namespace (O_PATH fds, each with its index in
    * spec.mounts as the data) and then closes (mount-sources.ts).
    */
-  bindSourcesFd?: number;
+  bindSourcesFd?: number | undefined;
 }
 
-/** Everything a process started by `runts exec` needs (src/init/exec-init.ts). */
+/** Everything a process started by `runts exec` needs (src/init/setns-init.ts). */
 export interface ExecBootstrap {
   id: string;
   /** The runtime-spec process to run, with the container's defaults already applied. */
-  process: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  process: Process;
   /**
    * The container's namespaces to join, as fds inherited from `runts exec`
    * (user and pid are joined before it runs); mount is joined last.
    */
-  joinNamespaces: Array<{ type: string; fd: number }>;
+  joinNamespaces: Array<{ type: LinuxNamespaceType; fd: number }>;
   /** fd (inherited) of the socket that receives the pty master, when process.terminal. */
-  consoleSocketFd?: number;
+  consoleSocketFd?: number | undefined;
   /** Number of fds after stdio passed to the process. */
   preserveFds: number;
   /** The container's linux.seccomp, for the exec'ed process too. */
-  seccomp?: unknown;
+  seccomp?: LinuxSeccomp | undefined;
   /** The container's linux.personality. */
-  personality?: unknown;
+  personality?: LinuxPersonality | undefined;
   /** For the seccomp agent's state: the container's bundle and annotations. */
   bundle: string;
-  annotations?: Record<string, string>;
+  annotations?: Annotations | undefined;
   /** Join the container's session keyring "_ses.<id>" (not with --no-new-keyring). */
   joinKeyring: boolean;
 }

@@ -18,38 +18,36 @@ import { SyncChannel, type ExecBootstrap, type InitBootstrap, type InitMessage }
 import { O_PATH } from '../linux/at-calls.js';
 import { pausePoint } from '../test-points.js';
 import { inheritedSealedFd } from './reexec.js';
+import type { Linux, LinuxIDMapping } from '../spec/types.gen.js';
 
 /** Written by the parent when the chain may go on: the first character of the init's executable path. */
 const SYNC_BYTE = '/';
 const SIGKILL = 9;
 
-export interface IdMapping {
-  containerID: number;
-  hostID: number;
-  size: number;
-}
+/** The clocks of a new time namespace (linux.timeOffsets). */
+type TimeOffsets = NonNullable<Linux['timeOffsets']>;
 
 export interface SpawnInitOptions {
   /** CLONE_NEW* flags of the namespaces to create. */
   cloneFlags: number;
   /** A user namespace to join (in the chain: only a single-threaded process may). */
-  userNsPath?: string;
+  userNsPath?: string | undefined;
   /** A PID namespace to join: the parent enters it for its next child. */
-  pidNsPath?: string;
-  uidMappings?: IdMapping[];
-  gidMappings?: IdMapping[];
+  pidNsPath?: string | undefined;
+  uidMappings?: LinuxIDMapping[] | undefined;
+  gidMappings?: LinuxIDMapping[] | undefined;
   /**
    * A new time namespace: clone() cannot create one (its flag is taken by
    * the exit signal), so the chain unshares it and execve moves the init in.
    */
-  newTimeNs?: { offsets?: Record<string, { secs?: number; nanosecs?: number }> };
+  newTimeNs?: { offsets?: TimeOffsets | undefined } | undefined;
   /** A time namespace to join, in the chain (setns of a time ns needs a single thread). */
-  timeNsPath?: string;
+  timeNsPath?: string | undefined;
   /** fds the init must inherit besides stdio (preserved fds, console socket). */
   inheritFds: number[];
-  bootstrap?: Omit<InitBootstrap, 'consoleSocketFd'> & { consoleSocketFd?: number };
-  /** Start dist/exec-init.cjs with this bootstrap instead of the init (`runts exec`). */
-  exec?: ExecBootstrap;
+  bootstrap?: (Omit<InitBootstrap, 'consoleSocketFd'> & { consoleSocketFd?: number | undefined }) | undefined;
+  /** Start dist/setns-init.cjs with this bootstrap instead of the init (`runts exec`). */
+  exec?: ExecBootstrap | undefined;
   /**
    * Called with the init's pid to place it in its cgroups, once it has
    * started Node and loaded its code ('booted') and before it gets its
@@ -59,14 +57,14 @@ export interface SpawnInitOptions {
    * cgroups). Without that a memory limit under ~12 MB could not be met;
    * runc's own init needs 2.5 MB.
    */
-  onBooted?: (pid: number) => void;
+  onBooted?: ((pid: number) => void) | undefined;
   /**
    * Called with each process the chain makes as soon as its pid is known and
    * before it is let go: the clone child (with a nested clone, the middle
    * process, then again with the init). `create` records them, so that a
    * crash at any later point leaves nothing `delete --force` cannot find.
    */
-  onSpawned?: (pid: number) => void;
+  onSpawned?: ((pid: number) => void) | undefined;
 }
 
 export interface SpawnedInit {
@@ -75,30 +73,30 @@ export interface SpawnedInit {
 }
 
 /** dist/init.cjs, next to the running dist/runts. */
-export function initScriptPath(): string {
+function initScriptPath(): string {
   if (process.env.RUNTS_INIT_SCRIPT) return process.env.RUNTS_INIT_SCRIPT;
-  return path.join(path.dirname(fs.realpathSync(process.argv[1])), 'init.cjs');
+  return path.join(path.dirname(fs.realpathSync(process.argv[1] ?? '')), 'init.cjs');
 }
 
-/** dist/exec-init.cjs, next to the init. */
-export function execInitScriptPath(): string {
-  return path.join(path.dirname(initScriptPath()), 'exec-init.cjs');
+/** dist/setns-init.cjs, next to the init. */
+function execInitScriptPath(): string {
+  return path.join(path.dirname(initScriptPath()), 'setns-init.cjs');
 }
 
-function writeMappings(pid: number, file: 'uid_map' | 'gid_map', maps: IdMapping[]): void {
+function writeMappings(pid: number, file: 'uid_map' | 'gid_map', maps: LinuxIDMapping[]): void {
   const text = maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}`).join('\n') + '\n';
   fs.writeFileSync(`/proc/${pid}/${file}`, text);
 }
 
 /** Wait for the chain's unshare(CLONE_NEWTIME), then set the clocks of the empty namespace. */
-function writeTimeOffsets(pid: number, offsets: Record<string, { secs?: number; nanosecs?: number }>): void {
+function writeTimeOffsets(pid: number, offsets: TimeOffsets): void {
   const own = fs.readlinkSync('/proc/self/ns/time');
   for (let i = 0; fs.readlinkSync(`/proc/${pid}/ns/time_for_children`) === own; i++) {
     if (i > 2000) throw new Error('the init did not create its time namespace');
     sleepMs(1);
   }
   const text = Object.entries(offsets)
-    .map(([clock, o]) => `${clock} ${o.secs ?? 0} ${o.nanosecs ?? 0}`)
+    .map(([clock, o]) => `${clock} ${o?.secs ?? 0} ${o?.nanosecs ?? 0}`)
     .join('\n');
   if (text) fs.writeFileSync(`/proc/${pid}/timens_offsets`, text);
 }

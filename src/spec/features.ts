@@ -14,25 +14,25 @@ import { idmapMountsSupported } from '../linux/mount.js';
 import { kernelCapabilities } from '../linux/caps.js';
 
 /** Oldest runtime-spec version whose config.json runts accepts. */
-export const OCI_VERSION_MIN = '1.0.0';
+const OCI_VERSION_MIN = '1.0.0';
 
-export const HOOKS = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'];
+const HOOKS = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'];
 
 /** Mount options runts handles: exactly those the init parses (r* attributes and idmap included). */
 export const MOUNT_OPTIONS: readonly string[] = KNOWN_MOUNT_OPTIONS;
 
 /** Namespace types runts can create or join (all eight the kernel has). */
-export const NAMESPACES = ['cgroup', 'ipc', 'mount', 'network', 'pid', 'time', 'user', 'uts'];
+const NAMESPACES = ['cgroup', 'ipc', 'mount', 'network', 'pid', 'time', 'user', 'uts'];
 
 /** systemd: the --systemd-cgroup driver (src/cgroups/systemd/); systemdUser: a user's own systemd (rootless), not yet. */
-export const CGROUP = { v1: true, v2: true, systemd: true, systemdUser: false };
+const CGROUP = { v1: true, v2: true, systemd: true, systemdUser: false };
 /** seccomp: computed (seccompFeatures): on when libseccomp is installed, with what the kernel and it support. */
 /** AppArmor and SELinux labels are supported (src/init/lsm.ts); as in runc, this says nothing of the host's LSMs. */
-export const APPARMOR_ENABLED = true;
-export const SELINUX_ENABLED = true;
-export const INTEL_RDT_ENABLED = false;
+const APPARMOR_ENABLED = true;
+const SELINUX_ENABLED = true;
+const INTEL_RDT_ENABLED = false;
 /** Idmapped bind mounts: on when the kernel has mount_setattr (idmapMountsSupported). */
-export const IDMAP_MOUNTS_ENABLED = true;
+const IDMAP_MOUNTS_ENABLED = true;
 
 // ===> End of the block to update.
 

@@ -9,7 +9,7 @@ import { checkConfig, describeIssues, formatPath } from './validate.js';
 import { JsonDepthError, parseJson, type Parsed } from '../json.js';
 
 /** Largest config.json read: 64 MiB, far above any real one (Kubernetes caps annotations at 256 KiB). */
-export const MAX_CONFIG_BYTES = 64 * 1024 * 1024;
+const MAX_CONFIG_BYTES = 64 * 1024 * 1024;
 
 /** Reads, parses and validates `<bundleDir>/config.json`. */
 export function loadBundleConfig(bundleDir: string): Spec {
@@ -58,7 +58,7 @@ export function parseSpecJson(text: string, sourceName: string): Parsed {
  * u64 max stays past every maximum, one past i64 max past int64's. The exact bigints are
  * put back afterwards.
  */
-export function checkWithExactIntegers<T>(parsed: Parsed, check: (value: unknown, sources: ReadonlyMap<string, string>) => T): T {
+function checkWithExactIntegers<T>(parsed: Parsed, check: (value: unknown, sources: ReadonlyMap<string, string>) => T): T {
   const sources = new Map<string, string>();
   const exact: Array<{ parent: Record<string | number, unknown>; key: string | number; value: bigint }> = [];
   for (const l of parsed.inexact) {
@@ -129,7 +129,7 @@ function describeJsonError(text: string, err: unknown): string {
 }
 
 /** Offset of the first syntax error in `text`, or undefined if it is valid JSON. */
-export function locateJsonError(text: string): number | undefined {
+function locateJsonError(text: string): number | undefined {
   let i = 0;
   class Stop {
     constructor(readonly at: number) {}
@@ -212,7 +212,7 @@ export function locateJsonError(text: string): number | undefined {
 }
 
 /** 1-based line and column of a UTF-16 offset. */
-export function lineColumn(text: string, offset: number): { line: number; column: number } {
+function lineColumn(text: string, offset: number): { line: number; column: number } {
   let line = 1;
   let lineStart = 0;
   for (let i = 0; i < offset && i < text.length; i++) {

@@ -289,7 +289,7 @@ function semanticIssues(raw: unknown, clean: (path: Segment[]) => boolean): RawI
 
   const linux = obj(config.linux);
   // Namespaces first: several rules depend on which ones the container gets.
-  const namespaces = new Map<string, { index: number; path?: string }>();
+  const namespaces = new Map<string, { index: number; path?: string | undefined }>();
   arr(linux?.namespaces).forEach((ns, i) => {
     const type = str(obj(ns)?.type);
     if (type === undefined) return;

@@ -6,19 +6,15 @@
  */
 import { UserError } from '../errors.js';
 import { debug } from '../output.js';
+import type { Hook, Hooks } from '../spec/types.gen.js';
 
 // Loaded on first use: child_process brings Node's stream and net modules
 // (~7 ms of every `create` here), and most containers have no hooks.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load; import() would be asynchronous
 const childProcess = () => require('node:child_process') as typeof import('node:child_process');
 
-export interface Hook {
-  path: string;
-  args?: string[];
-  env?: string[];
-  timeout?: number;
-}
-
-export type HookName = 'prestart' | 'createRuntime' | 'createContainer' | 'startContainer' | 'poststart' | 'poststop';
+/** The runtime-spec's hook lists, by name. */
+export type HookName = keyof Hooks;
 
 /**
  * What a hook without an `env` of its own runs with, and where. runc runs
@@ -30,7 +26,7 @@ export type HookName = 'prestart' | 'createRuntime' | 'createContainer' | 'start
  */
 export interface HookContext {
   env: Record<string, string | undefined>;
-  cwd?: string;
+  cwd?: string | undefined;
 }
 
 /** Hooks run by runts itself: its environment, and `cwd` (the bundle for create and run). */
@@ -62,9 +58,12 @@ function runHook(kind: HookName, hook: Hook, input: string, where: HookContext):
     stdio: ['pipe', 'pipe', 'pipe'],
     maxBuffer: 16 * 1024 * 1024,
   });
-  const out = `stdout: ${r.stdout?.toString().trim() ?? ''}, stderr: ${r.stderr?.toString().trim() ?? ''}`;
+  // Null when the hook could not be started at all.
+  const text = (b: Buffer | null) => b?.toString().trim() ?? '';
+  const out = `stdout: ${text(r.stdout)}, stderr: ${text(r.stderr)}`;
   // A hook need not read the state: EPIPE on its stdin is not a failure.
-  const code = (r.error as NodeJS.ErrnoException | undefined)?.code;
+  const error: NodeJS.ErrnoException | undefined = r.error;
+  const code = error?.code;
   if (r.error && code !== 'EPIPE') {
     if (code === 'ETIMEDOUT') throw new UserError(`${kind} hook ${hook.path}: timed out after ${hook.timeout}s`);
     throw new UserError(`${kind} hook ${hook.path}: ${code ?? r.error.message}`);
@@ -78,7 +77,7 @@ export function runHooks(kind: HookName, hooks: Hook[] | undefined, state: Recor
   // The state carries the annotations, megabytes in some configs: written only when needed.
   if (!hooks || hooks.length === 0) return;
   const input = JSON.stringify(state);
-  for (const hook of hooks ?? []) runHook(kind, hook, input, where);
+  for (const hook of hooks) runHook(kind, hook, input, where);
 }
 
 /**

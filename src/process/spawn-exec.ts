@@ -1,6 +1,6 @@
 /**
  * The parent side of `runts exec`: start a fresh runts process
- * (dist/exec-init.cjs) inside a running container through the clone chain,
+ * (dist/setns-init.cjs) inside a running container through the clone chain,
  * and return once it has execve()d the program.
  *
  * Who joins what (see shared/notes/process-model.md):
@@ -11,7 +11,7 @@
  *   does anything else (onBooted): a process in a user namespace cannot
  *   write the host's cgroup files;
  * - ipc, uts, network, cgroup and mount namespaces: the exec'ed process,
- *   the mount namespace last (exec-init.ts).
+ *   the mount namespace last (setns-init.ts).
  * The container's namespaces are opened here as fds, and the init's pid is
  * checked afterwards, so a recycled pid cannot put the process elsewhere.
  */
@@ -26,6 +26,7 @@ import { spawnInit, type SpawnInitOptions } from './spawn-init.js';
 import type { InitMessage } from './protocol.js';
 import { ptraceInReach, reexecSealed } from './reexec.js';
 import { pausePoint } from '../test-points.js';
+import type { Annotations, LinuxNamespace, LinuxNamespaceType, LinuxPersonality, LinuxSeccomp, Process } from '../spec/types.gen.js';
 
 /** The running container to exec into. */
 export interface ExecTarget {
@@ -35,34 +36,34 @@ export interface ExecTarget {
   /** True while initPid is still the container's init (not a recycled pid). */
   initAlive: () => boolean;
   /** The container's linux.namespaces. */
-  namespaces: Array<{ type: string }>;
+  namespaces: LinuxNamespace[];
   /** The container's cgroup directories (none when runts made none). */
   cgroupPaths: string[];
   /** The container's linux.seccomp and linux.personality. */
-  seccomp?: unknown;
-  personality?: unknown;
+  seccomp?: LinuxSeccomp | undefined;
+  personality?: LinuxPersonality | undefined;
   bundle: string;
-  annotations?: Record<string, string>;
+  annotations?: Annotations | undefined;
   /** False when the container was made with --no-new-keyring. */
   joinKeyring: boolean;
 }
 
 export interface ExecOptions {
   /** The runtime-spec process, complete (the container's defaults applied). */
-  process: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  process: Process;
   /** With process.terminal: the client's socket that receives the pty master. */
-  consoleSocket?: string;
+  consoleSocket?: string | undefined;
   /** fds 3..3+preserveFds-1 are passed to the process. */
   preserveFds: number;
   /** --cgroup: controller ('' for all, or cgroup v2) → sub-cgroup of the container's. */
-  subCgroupPaths?: Map<string, string>;
+  subCgroupPaths?: Map<string, string> | undefined;
 }
 
 export interface StartedExec {
   /** Host pid of the process (our child). */
   pid: number;
   /** With process.terminal and no console socket: the pty master, for runts to relay. */
-  master?: number;
+  master?: number | undefined;
 }
 
 /** A failure reported by the process inside the container (runc's wording). */
@@ -77,8 +78,8 @@ function ownNs(name: string): string | undefined {
 }
 
 /** Open the container's namespaces that differ from ours; type → fd. */
-function openNamespaces(t: ExecTarget): Map<string, number> {
-  const fds = new Map<string, number>();
+function openNamespaces(t: ExecTarget): Map<LinuxNamespaceType, number> {
+  const fds = new Map<LinuxNamespaceType, number>();
   try {
     for (const { type } of t.namespaces) {
       const name = NAMESPACE_PROC_NAMES[type];
@@ -115,7 +116,7 @@ function subCgroup(base: string, sub: string): string {
 }
 
 /** The cgroup directories the process joins: the container's, or its sub-cgroups (--cgroup). */
-export function cgroupTargets(paths: string[], sub: Map<string, string> | undefined): string[] {
+function cgroupTargets(paths: string[], sub: Map<string, string> | undefined): string[] {
   if (!sub || sub.size === 0) return paths;
   if (paths.length === 0) throw new Error('--cgroup: the container has no cgroup of its own to hold a sub-cgroup');
   const all = sub.get('');
@@ -123,8 +124,9 @@ export function cgroupTargets(paths: string[], sub: Map<string, string> | undefi
   const out = [...paths];
   for (const [ctrl, s] of sub) {
     const i = paths.findIndex((p) => controllersOf(p).includes(ctrl));
-    if (i < 0) throw new Error(`unknown controller ${ctrl} in SubCgroupPaths`);
-    out[i] = subCgroup(paths[i], s);
+    const dir = paths[i];
+    if (dir === undefined) throw new Error(`unknown controller ${ctrl} in SubCgroupPaths`);
+    out[i] = subCgroup(dir, s);
   }
   return out;
 }
@@ -134,7 +136,7 @@ function joinCgroups(dirs: string[], pid: number): void {
     try {
       fs.writeFileSync(path.join(dir, 'cgroup.procs'), String(pid));
     } catch (e) {
-      throw new Error(`error adding pid ${pid} to cgroups: ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new Error(`error adding pid ${pid} to cgroups: ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
     }
   }
 }
@@ -145,7 +147,7 @@ function checkPreservedFds(n: number): number[] {
     try {
       fs.fstatSync(3 + i);
     } catch (e) {
-      throw new Error(`unable to stat preserved-fd ${i} (of ${n}): ${(e as NodeJS.ErrnoException).code ?? e}`);
+      throw new Error(`unable to stat preserved-fd ${i} (of ${n}): ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { cause: e });
     }
     fds.push(3 + i);
   }
@@ -182,7 +184,7 @@ export function startExec(t: ExecTarget, o: ExecOptions): StartedExec {
     }
 
     const join = [...nsFds].filter(([type]) => !['user', 'pid', 'time'].includes(type)).map(([type, fd]) => ({ type, fd }));
-    const fdPath = (type: string) => (nsFds.has(type) ? `/proc/self/fd/${nsFds.get(type)}` : undefined);
+    const fdPath = (type: LinuxNamespaceType) => (nsFds.has(type) ? `/proc/self/fd/${nsFds.get(type)}` : undefined);
     const spawnOpts: SpawnInitOptions = {
       cloneFlags: 0,
       userNsPath: fdPath('user'),
@@ -245,7 +247,7 @@ export function startExec(t: ExecTarget, o: ExecOptions): StartedExec {
         master = recvFd(consoleParent).fd;
       } catch (e) {
         killAndReap(pid);
-        throw new Error(`receiving the pty master: ${(e as Error).message}`);
+        throw new Error(`receiving the pty master: ${(e as Error).message}`, { cause: e });
       }
     }
     return { pid, master };

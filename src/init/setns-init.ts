@@ -1,5 +1,6 @@
 /**
- * A process started by `runts exec`, inside a running container. The clone
+ * A process started by `runts exec`, inside a running container (runc's
+ * setns init: it joins namespaces where the container init makes them). The clone
  * chain put it in the container's user namespace (and time namespace) and
  * `runts exec` cloned it into the container's PID namespace and cgroups; it
  * joins the remaining namespaces itself, the mount namespace last (after it
@@ -7,27 +8,26 @@
  * credentials, umask, cwd and fds and execve()s the program (see
  * shared/notes/process-model.md, "exec into a running container").
  *
- * Protocol with `runts exec` (src/process/exec.ts): `ready` once the
+ * Protocol with `runts exec` (src/process/spawn-exec.ts): `ready` once the
  * program is found, `error` on any failure (also after `ready`, when the
  * final steps or execve fail); a successful execve closes the socket.
  */
 import fs from 'node:fs';
 import { SyncChannel, type ExecBootstrap, type ParentMessage } from '../process/protocol.js';
-import { CLONE, NAMESPACE_FLAGS, setns, unshare } from '../linux/ns.js';
+import { CLONE, setns, unshare } from '../linux/ns.js';
 import { applyRlimits } from './rlimits.js';
 import { sendFd } from '../linux/socket.js';
 import { openPty, setWindowSize } from '../linux/pty.js';
 import { prctl } from '../linux/prctl.js';
 import { closeScriptFd } from '../linux/exeseal.js';
 import { SPEC_VERSION } from '../version.js';
-import { execProcess, prepareProcessExec } from './init.js';
+import { execProcess, namespaceFlag, prepareProcessExec } from './init.js';
 import { enterCwd } from './cwd.js';
 import { applyProcessAttributes, beforeReady, joinContainerKeyring, openProcfs, prepareSecurity, verifyCwd } from './security.js';
-import type { LinuxSeccomp } from '../spec/types.gen.js';
 
 const PR_SET_DUMPABLE = 4;
 
-export function runExecInit(): void {
+export function runSetnsInit(): void {
   const channel = new SyncChannel(Number(process.env._RUNTS_SYNC_FD));
   delete process.env._RUNTS_SYNC_FD;
   try {
@@ -53,7 +53,7 @@ function joinNamespaces(list: ExecBootstrap['joinNamespaces']): void {
   const ordered = [...list.filter((n) => n.type !== 'mount'), ...list.filter((n) => n.type === 'mount')];
   for (const ns of ordered) {
     if (ns.type === 'mount') unshare(CLONE.FS, 'CLONE_FS');
-    setns(ns.fd, NAMESPACE_FLAGS[ns.type], `${ns.type} namespace`);
+    setns(ns.fd, namespaceFlag(ns.type), `${ns.type} namespace`);
     fs.closeSync(ns.fd);
   }
 }
@@ -66,7 +66,7 @@ function setupAndExec(b: ExecBootstrap, channel: SyncChannel): void {
   const security = prepareSecurity({
     procfs,
     proc,
-    seccomp: b.seccomp as LinuxSeccomp | undefined,
+    seccomp: b.seccomp,
     ociVersion: SPEC_VERSION,
     state: { ociVersion: SPEC_VERSION, id: b.id, status: 'running', bundle: b.bundle, annotations: b.annotations },
   });
@@ -91,7 +91,7 @@ function setupAndExec(b: ExecBootstrap, channel: SyncChannel): void {
   const rlimits = applyRlimits(proc.rlimits);
   // oom_score_adj (the container's: see withContainerDefaults), scheduler,
   // I/O priority and the container's personality.
-  applyProcessAttributes(proc, { personality: b.personality }, procfs);
+  applyProcessAttributes(proc, b.personality ? { personality: b.personality } : undefined, procfs);
 
   // As in the init: before `ready`, with root's access (cwd.ts).
   const cwdEntered = enterCwd(proc.cwd);

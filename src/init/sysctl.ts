@@ -42,8 +42,8 @@ export interface SysctlContext {
   /** Namespace types the config gives the container (created or joined). */
   namespaces: Set<string>;
   /** The network namespace the container ends up in, and the runtime's own. */
-  netns?: string;
-  runtimeNetns?: string;
+  netns?: string | undefined;
+  runtimeNetns?: string | undefined;
 }
 
 /** Throws, with runc's words, for a sysctl the container does not own. */
@@ -83,7 +83,7 @@ export function writeSysctls(sysctl: Record<string, string> | undefined, procfs:
     try {
       procfs.write(`sys/${sysctlPath(key)}`, value);
     } catch (e) {
-      throw new Error(`write sysctl key ${key}: ${(e as Error).message}`);
+      throw new Error(`write sysctl key ${key}: ${(e as Error).message}`, { cause: e });
     }
   }
 }

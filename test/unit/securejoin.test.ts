@@ -216,3 +216,21 @@ describe('property: no path escapes', () => {
     assert.deepEqual(outsideRoot(), before);
   });
 });
+
+test('lookups leak no fd, whether they succeed or fail', () => {
+  const fds = () => fs.readdirSync('/proc/self/fd').length;
+  for (const mode of [true, false]) {
+    pretendNoOpenat2(mode);
+    try {
+      const before = fds();
+      for (const p of ['/up/dir/sub', '/loop-a', '/file/x', '/host-abs/secret', '/etc/etc/made-again/x']) {
+        try {
+          fs.closeSync(p.includes('made-again') ? root.mkdirAll(p) : root.open(p));
+        } catch {}
+      }
+      assert.equal(fds(), before);
+    } finally {
+      pretendNoOpenat2(false);
+    }
+  }
+});

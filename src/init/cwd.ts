@@ -15,9 +15,9 @@ import path from 'node:path';
 
 /** Go's wording of a Node fs error ("no such file or directory"), as runc prints it. */
 function describe(e: unknown): string {
-  const err = e as NodeJS.ErrnoException;
+  const err = e as Partial<NodeJS.ErrnoException>;
   const m = /^[A-Z0-9]+: ([^,]+),/.exec(err.message ?? '');
-  return m ? m[1] : (err.code ?? String(e));
+  return m?.[1] ?? err.code ?? String(e);
 }
 
 /** mkdir -p `cwd` in the current root (the init is inside the container's root: no path can leave it). */
@@ -36,7 +36,7 @@ export function createCwd(cwd: string | undefined): void {
       fs.mkdirSync(p, 0o755);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EEXIST' && fs.statSync(p, { throwIfNoEntry: false })?.isDirectory()) continue;
-      throw new Error(`mkdir ${p}: ${describe(e)}`);
+      throw new Error(`mkdir ${p}: ${describe(e)}`, { cause: e });
     }
   }
 }

@@ -1,41 +1,27 @@
 /**
- * /dev inside the container: linux.devices and the default devices made
- * with mknod (or bound from the host where mknod is not allowed: in a user
- * namespace), /dev/ptmx as a link to the devpts instance, and the /dev/fd,
- * stdin, stdout, stderr and core links. As runc does (libcontainer
- * rootfs_linux.go: createDevices, setupPtmx, setupDevSymlinks), all of it
- * is skipped when /dev is bind-mounted from the host.
+ * /dev inside the container, one step of the rootfs plan at a time
+ * (rootfs-plan.ts decides which: linux.devices and runc's defaults, ptmx,
+ * the /dev links; nothing when /dev is bind-mounted from the host): device
+ * nodes made with mknod (or bound from the host where mknod is not allowed:
+ * in a user namespace), /dev/ptmx as a link to the devpts instance, and the
+ * links. As runc does (libcontainer rootfs_linux.go: createDevices,
+ * setupPtmx, setupDevSymlinks).
  */
 import fs from 'node:fs';
 import { errnoOf as errno } from '../linux/errno.js';
 import { S_IFBLK, S_IFCHR, S_IFIFO, closeFd, makedev, moveMountFd, openTree } from '../linux/mount.js';
 import { O_CREAT, O_NOFOLLOW, O_PATH, O_RDONLY, fchownFd, mknodat, openat } from '../linux/at-calls.js';
-import { cleanPath, type Root } from './securejoin.js';
-
-export interface DeviceSpec {
-  path: string;
-  type: string;
-  major?: number;
-  minor?: number;
-  fileMode?: number;
-  uid?: number;
-  gid?: number;
-}
-
-/** runc's default devices (libcontainer/specconv AllowedDevices): always made unless /dev is bind-mounted. */
-export const DEFAULT_DEVICES: DeviceSpec[] = [
-  { path: '/dev/null', type: 'c', major: 1, minor: 3, fileMode: 0o666, uid: 0, gid: 0 },
-  { path: '/dev/random', type: 'c', major: 1, minor: 8, fileMode: 0o666, uid: 0, gid: 0 },
-  { path: '/dev/full', type: 'c', major: 1, minor: 7, fileMode: 0o666, uid: 0, gid: 0 },
-  { path: '/dev/tty', type: 'c', major: 5, minor: 0, fileMode: 0o666, uid: 0, gid: 0 },
-  { path: '/dev/zero', type: 'c', major: 1, minor: 5, fileMode: 0o666, uid: 0, gid: 0 },
-  { path: '/dev/urandom', type: 'c', major: 1, minor: 9, fileMode: 0o666, uid: 0, gid: 0 },
-];
+import type { LinuxDevice } from '../spec/types.gen.js';
+import type { Root } from './securejoin.js';
 
 const S_IFMT = 0o170000;
 
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
 /** A device's file type bits; "u" (unbuffered) is a character device too. */
-function deviceKind(d: DeviceSpec): number {
+function deviceKind(d: LinuxDevice): number {
   switch (d.type) {
     case 'c':
     case 'u':
@@ -44,18 +30,21 @@ function deviceKind(d: DeviceSpec): number {
       return S_IFBLK;
     case 'p':
       return S_IFIFO;
-    default:
-      throw new Error(`${d.type} is not a valid device type for device ${d.path}`);
+    default: {
+      // The schema allows no other type: a config that skipped validation.
+      const type: string = d.type;
+      throw new Error(`${type} is not a valid device type for device ${d.path}`);
+    }
   }
 }
 
 /** Bind the host's node at the same path (a user namespace may not mknod). */
-function bindHostDevice(dirFd: number, name: string, d: DeviceSpec): void {
+function bindHostDevice(dirFd: number, name: string, d: LinuxDevice): void {
   let target: number;
   try {
     target = openat(dirFd, name, O_CREAT | O_NOFOLLOW | O_RDONLY, 0o000, d.path);
   } catch (e) {
-    throw new Error(`create device inode ${d.path}: ${(e as Error).message}`);
+    throw new Error(`create device inode ${d.path}: ${messageOf(e)}`, { cause: e });
   }
   let tree: number | undefined;
   try {
@@ -67,7 +56,7 @@ function bindHostDevice(dirFd: number, name: string, d: DeviceSpec): void {
   }
 }
 
-function mknodDevice(dirFd: number, name: string, d: DeviceSpec): void {
+function mknodDevice(dirFd: number, name: string, d: LinuxDevice): void {
   const kind = deviceKind(d);
   const mode = (d.fileMode ?? 0o666) & 0o7777;
   const dev = kind === S_IFIFO ? 0n : makedev(d.major ?? 0, d.minor ?? 0);
@@ -91,18 +80,25 @@ function mknodDevice(dirFd: number, name: string, d: DeviceSpec): void {
   }
 }
 
-function createDevice(root: Root, d: DeviceSpec, bind: boolean): void {
+/** A device node at d.path: mknod, or a bind of the host's node (`bind`, or mknod refused). */
+export function createDevice(root: Root, d: LinuxDevice, bind: boolean): void {
   if (!d.path) return;
   const { dirFd, name } = root.mkdirAllParent(d.path);
   try {
-    if (bind) return bindHostDevice(dirFd, name, d);
+    if (bind) {
+      bindHostDevice(dirFd, name, d);
+      return;
+    }
     try {
       mknodDevice(dirFd, name, d);
     } catch (e) {
       // As runc: a node already there is kept; EPERM (no CAP_MKNOD, a
       // user namespace made outside runts) falls back to a bind mount.
       if (errno(e) === 'EEXIST') return;
-      if (errno(e) === 'EPERM') return bindHostDevice(dirFd, name, d);
+      if (errno(e) === 'EPERM') {
+        bindHostDevice(dirFd, name, d);
+        return;
+      }
       throw e;
     }
   } finally {
@@ -110,43 +106,15 @@ function createDevice(root: Root, d: DeviceSpec, bind: boolean): void {
   }
 }
 
-/**
- * Make the config's devices and runc's defaults (a config device replaces
- * the default of the same path), /dev/ptmx and the /dev links.
- */
-export function setupDevices(root: Root, configDevices: DeviceSpec[], inUserNs: boolean): void {
-  const byPath = new Map<string, DeviceSpec>();
-  for (const d of [...DEFAULT_DEVICES, ...configDevices]) byPath.set(cleanPath(d.path), d);
-  for (const [p, d] of byPath) {
-    // /dev/ptmx is the devpts instance's (below).
-    if (p === '/dev/ptmx') continue;
-    try {
-      createDevice(root, d, inUserNs);
-    } catch (e) {
-      throw new Error(`error creating device nodes: ${d.path}: ${(e as Error).message}`);
-    }
-  }
-  try {
-    root.unlink('/dev/ptmx');
-    root.symlink('pts/ptmx', '/dev/ptmx');
-  } catch (e) {
-    throw new Error(`error setting up ptmx: ${(e as Error).message}`);
-  }
-  const links: Array<[string, string]> = [
-    ['/proc/self/fd', '/dev/fd'],
-    ['/proc/self/fd/0', '/dev/stdin'],
-    ['/proc/self/fd/1', '/dev/stdout'],
-    ['/proc/self/fd/2', '/dev/stderr'],
-  ];
-  // kcore may be configured out of the kernel: link it only when the host has it.
-  if (fs.existsSync('/proc/kcore')) links.push(['/proc/kcore', '/dev/core']);
-  for (const [target, link] of links) {
-    try {
-      root.symlink(target, link);
-    } catch (e) {
-      if (errno(e) !== 'EEXIST') throw new Error(`error setting up /dev symlinks: ${(e as Error).message}`);
-    }
-  }
+/** /dev/ptmx: a link to the devpts instance's ptmx (whatever was there is replaced). */
+export function linkDevPtmx(root: Root): void {
+  root.unlink('/dev/ptmx');
+  root.symlink('pts/ptmx', '/dev/ptmx');
+}
+
+/** A link in /dev (e.g. /dev/fd to /proc/self/fd); EEXIST is the caller's to judge. */
+export function linkInDev(root: Root, target: string, link: string): void {
+  root.symlink(target, link);
 }
 
 /** True for a character device 1:3. */

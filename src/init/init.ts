@@ -1,6 +1,6 @@
 /**
  * The container's init: a fresh runts process started by the clone chain
- * inside the new namespaces (see shared/notes/process-model.md). It builds
+ * inside the new namespaces (see docs/process-model.md). It builds
  * the container in the order the kernel needs, reports every failure to
  * `create` over the sync socket, waits on exec.fifo for `start`, and
  * execve()s the container's process.

@@ -110,7 +110,7 @@ export function setApparmorExecProfile(procfs: ProcfsHandle, profile: string): v
   try {
     procfs.write(attr, `exec ${profile}`);
   } catch (e) {
-    throw new Error(`unable to apply apparmor profile: apparmor failed to apply profile: ${(e as Error).message}`);
+    throw new Error(`unable to apply apparmor profile: apparmor failed to apply profile: ${(e as Error).message}`, { cause: e });
   }
 }
 
@@ -119,7 +119,7 @@ export function setSelinuxExecLabel(procfs: ProcfsHandle, label: string): void {
   try {
     procfs.write('thread-self/attr/exec', label);
   } catch (e) {
-    throw new Error(`can't set process label: ${(e as Error).message}`);
+    throw new Error(`can't set process label: ${(e as Error).message}`, { cause: e });
   }
 }
 
@@ -128,7 +128,7 @@ export function setSelinuxKeyLabel(procfs: ProcfsHandle, label: string): void {
   try {
     procfs.write('self/attr/keycreate', label);
   } catch (e) {
-    throw new Error(`can't set keyring label: ${(e as Error).message}`);
+    throw new Error(`can't set keyring label: ${(e as Error).message}`, { cause: e });
   }
 }
 

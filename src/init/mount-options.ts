@@ -8,7 +8,12 @@ import { MOUNT_ATTR, MS } from '../linux/mount.js';
 
 const MS_I_VERSION = 0x800000;
 
-const FLAG_OPTIONS: Record<string, { set?: number; clear?: number }> = {
+interface FlagChange {
+  set?: number;
+  clear?: number;
+}
+
+const FLAG_OPTIONS: Record<string, FlagChange> = {
   async: { clear: MS.SYNCHRONOUS },
   atime: { clear: MS.NOATIME },
   bind: { set: MS.BIND },
@@ -55,8 +60,13 @@ export const PROPAGATION_OPTIONS: Record<string, number> = {
   runbindable: MS.UNBINDABLE | MS.REC,
 };
 
+/** The propagation flags of a propagation option ("rprivate": MS_PRIVATE|MS_REC); undefined for any other option. */
+export function propagationFlag(opt: string): number | undefined {
+  return Object.hasOwn(PROPAGATION_OPTIONS, opt) ? PROPAGATION_OPTIONS[opt] : undefined;
+}
+
 /** Attributes set (or cleared) on a mount and every mount below it, with mount_setattr(AT_RECURSIVE). */
-const RECURSIVE_OPTIONS: Record<string, { set?: number; clear?: number }> = {
+const RECURSIVE_OPTIONS: Record<string, FlagChange> = {
   rro: { set: MOUNT_ATTR.RDONLY },
   rrw: { clear: MOUNT_ATTR.RDONLY },
   rnosuid: { set: MOUNT_ATTR.NOSUID },
@@ -101,9 +111,18 @@ export interface ParsedMountOptions {
   /** runc's extension: a tmpfs starts with a copy of what the directory held. */
   tmpcopyup: boolean;
   /** The r* options, for mount_setattr(AT_RECURSIVE). */
-  recursive?: { set: number; clear: number };
+  recursive?: { set: number; clear: number } | undefined;
   /** "idmap" (top mount) or "ridmap" (every mount of an rbind). */
-  idmap?: { recursive: boolean };
+  idmap?: { recursive: boolean } | undefined;
+}
+
+/**
+ * table[key], or undefined. A plain lookup: a name of Object.prototype such
+ * as "constructor" finds a function with no set or clear, and is ignored,
+ * as it always was.
+ */
+function lookup(table: Record<string, FlagChange>, key: string): FlagChange | undefined {
+  return table[key];
 }
 
 export function parseMountOptions(options: string[] = []): ParsedMountOptions {
@@ -116,8 +135,9 @@ export function parseMountOptions(options: string[] = []): ParsedMountOptions {
   let recClear = 0;
   let idmap: ParsedMountOptions['idmap'];
   for (const opt of options) {
-    const f = FLAG_OPTIONS[opt];
-    const r = RECURSIVE_OPTIONS[opt];
+    const f = lookup(FLAG_OPTIONS, opt);
+    const r = lookup(RECURSIVE_OPTIONS, opt);
+    const p = propagationFlag(opt);
     if (opt === 'tmpcopyup') {
       tmpcopyup = true;
     } else if (f) {
@@ -129,8 +149,8 @@ export function parseMountOptions(options: string[] = []): ParsedMountOptions {
         flags |= f.set;
         cleared &= ~f.set;
       }
-    } else if (opt in PROPAGATION_OPTIONS) {
-      propagation.push(PROPAGATION_OPTIONS[opt]);
+    } else if (p !== undefined) {
+      propagation.push(p);
     } else if (r) {
       // The atime attributes are one field: the last one named wins.
       if (RECURSIVE_ATIME.has(opt) && r.set !== undefined) recSet &= ~MOUNT_ATTR._ATIME;

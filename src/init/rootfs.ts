@@ -1,6 +1,7 @@
 /**
- * The container's filesystem, built inside its mount namespace: the rootfs
- * as a mount point, the config's mounts, /dev, then pivot_root, and the
+ * The container's filesystem, built inside its mount namespace: the plan of
+ * rootfs-plan.ts executed step by step (RootfsBuilder): the rootfs as a
+ * mount point, the config's mounts, /dev, then pivot_root, and the
  * read-only and masked paths.
  *
  * Safety against a hostile image: every mount target and every file made
@@ -37,20 +38,34 @@ import {
   umount2,
 } from '../linux/mount.js';
 import { errnoOf as errno, SyscallError } from '../linux/errno.js';
+import { readMountinfo } from '../linux/mountinfo.js';
 import { O_DIRECTORY, O_NOFOLLOW, O_PATH, mkdirat, openat } from '../linux/at-calls.js';
-import type { Spec } from '../spec/types.gen.js';
-import { parseMountOptions, PROPAGATION_OPTIONS, type ParsedMountOptions } from './mount-options.js';
+import type { Mount, Spec } from '../spec/types.gen.js';
+import type { ParsedMountOptions } from './mount-options.js';
 import { Root, cleanPath } from './securejoin.js';
-import { isDevNull, setupDevices, type DeviceSpec } from './devices.js';
+import { createDevice, isDevNull, linkDevPtmx, linkInDev } from './devices.js';
 import { formatMountLabel } from './lsm.js';
 import { fsType } from '../linux/procfs.js';
-import { readMountinfo } from '../linux/mountinfo.js';
+import {
+  bindAttrChanges,
+  mountAttrsOf,
+  planRootfs,
+  sbFlagsOf,
+  type BindAttrs,
+  type BindMountStep,
+  type CgroupMountStep,
+  type FilesystemStep,
+  type MountStep,
+  type RemountStep,
+  type RootfsPhase,
+  type RootfsStep,
+} from './rootfs-plan.js';
 
 export interface RootfsOptions {
   spec: Spec;
   rootfs: string;
   /** The bundle: relative bind sources are relative to it. */
-  bundle?: string;
+  bundle?: string | undefined;
   inUserNs: boolean;
   /** The init's own cgroup paths (controller → path) for the v1 cgroup mount. */
   cgroupPaths: Map<string, string>;
@@ -64,120 +79,403 @@ export interface RootfsOptions {
    * Bind sources `create` opened (O_PATH) in our mount namespace as host
    * root (process/mount-sources.ts), keyed by the mount's index.
    */
-  bindSourceFds?: Record<string, number>;
+  bindSourceFds?: Record<string, number> | undefined;
 }
 
-interface Mount {
-  destination: string;
-  type?: string;
-  source?: string;
-  options?: string[];
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }
-
-/** What the steps share: the rootfs handle and mounts to make read-only once /dev and submounts are made. */
-interface State {
-  root?: Root;
-  deferredReadonly: Array<{ fd: number; subject: string }>;
-}
-const state: State = { deferredReadonly: [] };
-
-function rootOf(o: RootfsOptions): Root {
-  state.root ??= Root.open(o.rootfs);
-  return state.root;
-}
-
-/** The per-mount MS_* flags that are one MOUNT_ATTR_* each, set or cleared alike. */
-const PLAIN_FLAG_ATTRS: Array<[flag: number, attr: number]> = [
-  [MS.RDONLY, MOUNT_ATTR.RDONLY],
-  [MS.NOSUID, MOUNT_ATTR.NOSUID],
-  [MS.NODEV, MOUNT_ATTR.NODEV],
-  [MS.NOEXEC, MOUNT_ATTR.NOEXEC],
-  [MS.NOSYMFOLLOW, MOUNT_ATTR.NOSYMFOLLOW],
-];
-
-function plainAttrsOf(flags: number): number {
-  return PLAIN_FLAG_ATTRS.reduce((a, [flag, attr]) => (flags & flag ? a | attr : a), 0);
-}
-
-/** Per-mount MS_* flags as MOUNT_ATTR_* (atime: strictatime over noatime over relatime, as mount(2)). */
-function mountAttrsOf(flags: number): number {
-  let a = plainAttrsOf(flags);
-  if (flags & MS.NODIRATIME) a |= MOUNT_ATTR.NODIRATIME;
-  if (flags & MS.STRICTATIME) a |= MOUNT_ATTR.STRICTATIME;
-  else if (flags & MS.NOATIME) a |= MOUNT_ATTR.NOATIME;
-  return a;
-}
-
-/** Superblock flags of a new filesystem, as fsconfig flag names. */
-function sbFlagsOf(flags: number): string[] {
-  const names: string[] = [];
-  if (flags & MS.RDONLY) names.push('ro');
-  if (flags & MS.SYNCHRONOUS) names.push('sync');
-  if (flags & MS.DIRSYNC) names.push('dirsync');
-  if (flags & MS.MANDLOCK) names.push('mand');
-  if (flags & MS.LAZYTIME) names.push('lazytime');
-  return names;
-}
-
-const ATIME_FLAGS = MS.NOATIME | MS.RELATIME | MS.STRICTATIME | MS.NODIRATIME;
-const PLAIN_ATTRS = PLAIN_FLAG_ATTRS.reduce((a, [, attr]) => a | attr, 0);
 
 /**
- * The flags of a bind mount, as runc gives them. A bind mount keeps its
- * source's flags when the config names none; otherwise (mount --bind -o)
- * it gets exactly the flags named: ro, nosuid, nodev, noexec, nosymfollow
- * not named are cleared, and the atime mode changes only when one is named.
- * Where the kernel locked some of the source's flags (a mount inherited
- * into a user namespace), the locked flags are kept (mount --bind -o
- * remount), and asking to clear one of them is an error.
+ * Executes the plan of one container's rootfs, phase by phase, as the init
+ * reaches each (see rootfs-plan.ts). It holds what the steps share: the
+ * rootfs handle, and the mounts whose read-only flag waits for `finish`.
  */
-function setBindFlags(tree: number, opts: ParsedMountOptions, subject: string): void {
-  if ((opts.flags & ~(MS.BIND | MS.REC | MS.REMOUNT)) === 0 && opts.cleared === 0) return;
-  const set = mountAttrsOf(opts.flags);
-  const atime = (opts.flags & ATIME_FLAGS) !== 0 ? MOUNT_ATTR._ATIME | MOUNT_ATTR.NODIRATIME : 0;
-  const exact = { set, clear: (PLAIN_ATTRS & ~set) | atime };
-  const keepLocked = { set, clear: (plainAttrsOf(opts.cleared) & ~set) | atime };
-  const first = opts.flags & MS.REMOUNT ? keepLocked : exact;
-  try {
-    mountSetattr(tree, first, false, subject);
-  } catch (e) {
-    if (errno(e) !== 'EPERM' || first === keepLocked) throw lockedError(e, subject);
+export class RootfsBuilder {
+  readonly plan: readonly RootfsStep[];
+  private rootHandle: Root | undefined;
+  private deferredReadonly: Array<{ fd: number; subject: string }> = [];
+
+  constructor(readonly options: RootfsOptions) {
+    this.plan = planRootfs({
+      spec: options.spec,
+      rootfs: options.rootfs,
+      bundle: options.bundle,
+      inUserNs: options.inUserNs,
+      hostHasKcore: fs.existsSync('/proc/kcore'),
+    });
+  }
+
+  /** Private propagation and the rootfs as its own mount point. */
+  prepare(): void {
+    for (const step of this.stepsOf('prepare')) this.run(step);
+  }
+
+  /** The config's mounts, in order. */
+  mountAll(): void {
+    for (const step of this.stepsOf('mounts')) this.run(step);
+  }
+
+  /** /dev contents, unless /dev is bound from the host. */
+  setupDev(): void {
+    for (const step of this.stepsOf('dev')) this.run(step);
+  }
+
+  /** Make the rootfs `/` and let go of the host's tree. */
+  enterRoot(noPivot: boolean): void {
+    this.rootHandle?.close();
+    this.rootHandle = undefined;
+    if (noPivot) msMoveRoot(this.options.rootfs);
+    else pivotInto(this.options.rootfs);
+  }
+
+  /** After pivot_root, sysctl and hostname: read-only and masked paths, the root's propagation. */
+  finish(): void {
+    const root = Root.open('/');
     try {
-      mountSetattr(tree, keepLocked, false, subject);
-    } catch (e2) {
-      throw lockedError(e2, subject);
+      for (const step of this.stepsOf('finish')) this.runFinish(step, root);
+    } finally {
+      root.close();
     }
   }
-}
 
-function lockedError(e: unknown, subject: string): Error {
-  if (errno(e) !== 'EPERM') return e as Error;
-  return new Error(`mount ${subject}: cannot change flags the kernel locked on the source mount (it was inherited into this user namespace): EPERM`);
-}
-
-/** Propagation options and the r* attributes, on the mount `fd` is (attached). */
-function setPropagation(fd: number, opts: ParsedMountOptions, subject: string): void {
-  for (const p of opts.propagation) {
-    mountSetattr(fd, { propagation: p & ~MS.REC }, (p & MS.REC) !== 0, `set propagation of ${subject}`);
+  private stepsOf(phase: RootfsPhase): RootfsStep[] {
+    return this.plan.filter((s) => s.phase === phase);
   }
-}
 
-function setRecursive(fd: number, opts: ParsedMountOptions, subject: string): void {
-  if (opts.recursive) mountSetattr(fd, opts.recursive, true, `set recursive attributes of ${subject}`);
-}
+  /** The rootfs, opened once (and again after it became a mount point). */
+  private root(): Root {
+    this.rootHandle ??= Root.open(this.options.rootfs);
+    return this.rootHandle;
+  }
 
-/** Step 1: private propagation and the rootfs as its own mount point. */
-export function prepareRoot(o: RootfsOptions): void {
-  const prop = o.spec.linux?.rootfsPropagation || undefined;
-  let rootFlag = prop ? PROPAGATION_OPTIONS[prop] : MS.SLAVE | MS.REC;
-  // Unbindable is for the container's / (finishRoot): the host's tree,
-  // where bind sources come from, is only made private here.
-  if (rootFlag & MS.UNBINDABLE) rootFlag = MS.PRIVATE | (rootFlag & MS.REC);
-  mount('', '/', '', rootFlag, '', `make / ${prop ?? 'rslave'}`);
-  makeParentMountPrivate(o.rootfs, rootFlag);
-  mount(o.rootfs, o.rootfs, '', MS.BIND | MS.REC, '', `bind rootfs ${o.rootfs}`);
-  state.root?.close();
-  state.root = Root.open(o.rootfs);
+  private run(step: RootfsStep): void {
+    const o = this.options;
+    switch (step.kind) {
+      case 'host-propagation':
+        mount('', '/', '', step.flag, '', `make / ${step.name}`);
+        makeParentMountPrivate(o.rootfs, step.flag);
+        return;
+      case 'bind-rootfs':
+        mount(step.rootfs, step.rootfs, '', MS.BIND | MS.REC, '', `bind rootfs ${step.rootfs}`);
+        this.rootHandle?.close();
+        this.rootHandle = Root.open(step.rootfs);
+        return;
+      case 'bind-mount':
+      case 'remount':
+      case 'mount-cgroup':
+      case 'mount-filesystem':
+        try {
+          this.mountOne(step);
+        } catch (e) {
+          // Errors of mount(2) and fsopen already name the mount ("mount none to /broken: ENODEV").
+          if (e instanceof FsMountError || (e instanceof SyscallError && e.syscall === 'mount')) throw e;
+          throw new Error(`mount ${step.mount.source ?? step.mount.type ?? ''} to ${step.mount.destination}: ${messageOf(e)}`, { cause: e });
+        }
+        return;
+      case 'device':
+        try {
+          createDevice(this.root(), step.device, step.bindFromHost);
+        } catch (e) {
+          throw new Error(`error creating device nodes: ${step.device.path}: ${messageOf(e)}`, { cause: e });
+        }
+        return;
+      case 'ptmx':
+        try {
+          linkDevPtmx(this.root());
+        } catch (e) {
+          throw new Error(`error setting up ptmx: ${messageOf(e)}`, { cause: e });
+        }
+        return;
+      case 'dev-symlink':
+        try {
+          linkInDev(this.root(), step.target, step.link);
+        } catch (e) {
+          if (errno(e) !== 'EEXIST') throw new Error(`error setting up /dev symlinks: ${messageOf(e)}`, { cause: e });
+        }
+        return;
+      default:
+        throw new Error(`rootfs step ${step.kind} runs in the ${step.phase} phase`);
+    }
+  }
+
+  private runFinish(step: RootfsStep, root: Root): void {
+    switch (step.kind) {
+      case 'deferred-readonly':
+        for (const d of this.deferredReadonly) {
+          mountSetattr(d.fd, { set: MOUNT_ATTR.RDONLY }, false, `remount ${d.subject} read-only`);
+          closeFd(d.fd);
+        }
+        this.deferredReadonly = [];
+        return;
+      case 'readonly-root':
+        mountSetattrPath('/', { set: MOUNT_ATTR.RDONLY }, false, '/ read-only');
+        return;
+      case 'readonly-path':
+        readonlyPath(root, step.path);
+        return;
+      case 'mask-paths':
+        maskPaths(root, step.paths, step.mountLabel);
+        return;
+      case 'root-propagation':
+        mount('', '/', '', step.flag, '', `make / ${step.name}`);
+        return;
+      default:
+        throw new Error(`rootfs step ${step.kind} does not run after pivot_root`);
+    }
+  }
+
+  private mountOne(step: MountStep): void {
+    if (step.options.idmap && step.kind !== 'bind-mount') throw new Error('id-mapped mounts are only supported for bind-mounts');
+    const key = String(step.index);
+    switch (step.kind) {
+      case 'bind-mount':
+        this.bindMount(step, this.options.mountFds?.[key], this.options.bindSourceFds?.[key]);
+        return;
+      case 'remount':
+        this.remountExisting(step);
+        return;
+      case 'mount-cgroup':
+        if (step.version === 1) this.mountCgroup(step);
+        else this.mountCgroup2(step);
+        return;
+      case 'mount-filesystem':
+        this.newFilesystem(step);
+        return;
+    }
+  }
+
+  /**
+   * Open (creating if needed) the target of a mount inside the rootfs, and
+   * refuse what runc refuses: the rootfs itself, and places in /proc a
+   * mount could hide or fake (checkProcMount).
+   */
+  private openTarget(m: Mount, asFile: boolean, source?: { fd?: number; path?: string }): number {
+    return this.openTargetOf(m, asFile, source).fd;
+  }
+
+  private openTargetOf(m: Mount, asFile: boolean, source?: { fd?: number; path?: string }): { fd: number; created: boolean } {
+    const root = this.root();
+    const dest = cleanPath(m.destination);
+    const isProcOrSys = m.type === 'proc' || m.type === 'sysfs';
+    if (isProcOrSys) {
+      // Never through a symlink, even one inside the rootfs (CVE-2019-19921).
+      const existing = root.tryOpen(dest, O_PATH, true);
+      if (existing !== undefined) {
+        const isDir = fs.fstatSync(existing).isDirectory();
+        closeFd(existing);
+        if (!isDir) throw new Error(`filesystem "${m.type}" must be mounted on ordinary directory`);
+      }
+    }
+    const { fd, created } = root.openOrCreate(dest, isProcOrSys ? false : asFile);
+    try {
+      if (root.isRoot(fd)) throw new Error(`mountpoint ${dest} resolves to the root of the container (${root.path})`);
+      const real = root.pathOf(fd);
+      if (real !== root.path && !real.startsWith(root.path.endsWith('/') ? root.path : root.path + '/')) {
+        throw new Error(`mountpoint ${dest} is outside of rootfs ${root.path} (${real})`);
+      }
+      checkProcMount(real.slice(root.path.length) || '/', m, source);
+    } catch (e) {
+      closeFd(fd);
+      throw e;
+    }
+    return { fd, created };
+  }
+
+  /** A bind mount: a detached copy of the source, its flags set, moved onto the target. */
+  private bindMount(step: BindMountStep, preparedFd: number | undefined, sourceFd: number | undefined): void {
+    // Data options mean nothing to a bind mount: ignored, as runc 1.1 and the
+    // kernel do (runc 1.2 refuses them, but runtime-tools' own tests send them).
+    const { mount: m, options: opts, subject, source } = step;
+    let tree: number;
+    if (preparedFd !== undefined) {
+      tree = preparedFd;
+    } else {
+      if (opts.idmap || m.uidMappings) throw new Error('id-mapped mount was not prepared by runts create');
+      try {
+        // Opened by create when we may not reach it ourselves: clone what it opened.
+        tree =
+          sourceFd !== undefined
+            ? openTree(sourceFd, '', { clone: true, recursive: step.recursive, emptyPath: true }, source)
+            : openTree(-100, source, { clone: true, recursive: step.recursive }, source);
+      } catch (e) {
+        throw new Error(`bind source ${source}: ${errno(e) ?? messageOf(e)}`, { cause: e });
+      } finally {
+        if (sourceFd !== undefined) closeFd(sourceFd);
+      }
+    }
+    try {
+      const asFile = !fs.fstatSync(tree).isDirectory();
+      setBindFlags(tree, step.attrs, subject);
+      setRecursive(tree, opts, subject);
+      const target = this.openTarget(m, asFile, { fd: tree });
+      try {
+        moveMountFd(tree, target, subject);
+      } finally {
+        closeFd(target);
+      }
+      setPropagation(tree, opts, subject);
+    } finally {
+      closeFd(tree);
+    }
+  }
+
+  /** A new filesystem (tmpfs, proc, sysfs, mqueue, devpts, overlay...), made detached and moved onto the target. */
+  private newFilesystem(step: FilesystemStep): void {
+    const { mount: m, options: opts, subject, fstype: type } = step;
+    const { fd: target, created } = this.openTargetOf(m, false);
+    try {
+      let data = opts.data;
+      if (type === 'tmpfs' && !created) {
+        // As runc: the tmpfs gets the mode of the directory it covers, unless data says otherwise.
+        const mode = fs.fstatSync(target).mode & 0o7777;
+        data = `mode=${mode.toString(8).padStart(4, '0')}${data ? ',' + data : ''}`;
+      }
+      if (step.labelled) data = formatMountLabel(data, this.options.spec.linux?.mountLabel);
+      let mnt: number;
+      try {
+        mnt = newFsMount(type, step.source, step.sbFlags, data, step.attrs, subject);
+      } catch (e) {
+        if (errno(e) === 'EPERM' && this.options.inUserNs && (type === 'sysfs' || type === 'mqueue')) {
+          // A user namespace that does not own the network (sysfs) or IPC
+          // (mqueue) namespace may not mount them: bind the host's, as runc does.
+          bindFallback(type === 'sysfs' ? '/sys' : '/dev/mqueue', opts.flags | (type === 'sysfs' ? MS.RDONLY : 0), opts, target, subject);
+          return;
+        }
+        throw e;
+      }
+      try {
+        if (step.copyUp) copyUp(target, mnt);
+        setRecursive(mnt, opts, subject);
+        moveMountFd(mnt, target, subject);
+        setPropagation(mnt, opts, subject);
+      } catch (e) {
+        closeFd(mnt);
+        throw e;
+      }
+      if (step.deferReadonly) this.deferredReadonly.push({ fd: mnt, subject });
+      else closeFd(mnt);
+    } finally {
+      closeFd(target);
+    }
+  }
+
+  /** "remount" on a mount the rootfs already has at the destination: mount(2) with MS_REMOUNT through the target's fd. */
+  private remountExisting(step: RemountStep): void {
+    const { mount: m, options: opts, subject } = step;
+    const target = this.root().open(cleanPath(m.destination));
+    try {
+      mount(m.source ?? '', `/proc/self/fd/${target}`, m.type ?? '', opts.flags, opts.data, subject);
+    } finally {
+      closeFd(target);
+    }
+  }
+
+  /** cgroup2 asked for by type: a fresh mount, or the host's bound when not allowed. */
+  private mountCgroup2(step: CgroupMountStep): void {
+    const target = this.openTarget(step.mount, false);
+    try {
+      this.cgroup2At(step.mount, step.options, target);
+    } finally {
+      closeFd(target);
+    }
+  }
+
+  private cgroup2At(m: Mount, opts: ParsedMountOptions, target: number): void {
+    const subject = `cgroup2 to ${m.destination}`;
+    let mnt: number;
+    try {
+      mnt = newFsMount('cgroup2', 'cgroup2', sbFlagsOf(opts.flags & ~MS.RDONLY), opts.data, mountAttrsOf(opts.flags), subject);
+    } catch (e) {
+      if (errno(e) !== 'EPERM' && errno(e) !== 'EBUSY') throw e;
+      // In a user namespace without a cgroup namespace of its own: bind the
+      // host's hierarchy (the container's own cgroup with a cgroup namespace).
+      const own = this.options.cgroupPaths.get('');
+      const hierarchy = hostCgroup2Mount();
+      const source = this.options.cgroupNs && own ? path.join(hierarchy, own) : hierarchy;
+      bindFallback(source, opts.flags, opts, target, subject);
+      return;
+    }
+    try {
+      moveMountFd(mnt, target, subject);
+      setPropagation(mnt, opts, subject);
+    } finally {
+      closeFd(mnt);
+    }
+  }
+
+  /**
+   * cgroup (v1 or hybrid host; on a cgroup2-only host a cgroup2 mount): a
+   * tmpfs with one directory per hierarchy, each the container's own cgroup:
+   * a fresh mount of the hierarchy with a cgroup namespace, else a bind of
+   * the host's directory (runc's mountCgroupV1).
+   */
+  private mountCgroup(step: CgroupMountStep): void {
+    const { mount: m, options: opts } = step;
+    const o = this.options;
+    const target = this.openTarget(m, false);
+    try {
+      if (fs.existsSync('/sys/fs/cgroup/cgroup.controllers')) {
+        this.cgroup2At(m, opts, target);
+        return;
+      }
+      const base = MS.NOSUID | MS.NODEV | MS.NOEXEC;
+      const tmpfs = newFsMount('tmpfs', 'tmpfs', [], formatMountLabel('mode=755', o.spec.linux?.mountLabel), mountAttrsOf(base), 'tmpfs to /sys/fs/cgroup');
+      try {
+        const byKey = new Map<string, string>();
+        for (const [controllers, cgPath] of o.cgroupPaths) byKey.set(controllers.split(',').sort().join(','), cgPath);
+        const hierarchyFlags = base | (opts.flags & MS.RDONLY);
+        for (const h of cgroupV1Mounts()) {
+          const own = byKey.get(h.key);
+          if (own === undefined) continue;
+          const name = path.basename(h.mountPoint);
+          mkdirat(tmpfs, name, 0o755, `/sys/fs/cgroup/${name}`);
+          const dir = openat(tmpfs, name, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0, `/sys/fs/cgroup/${name}`);
+          const subject = `cgroup ${h.key} to ${path.join(m.destination, name)}`;
+          try {
+            let mnt: number | undefined;
+            if (o.cgroupNs) {
+              const named = h.key.startsWith('name=');
+              try {
+                mnt = newFsMount('cgroup', named ? h.key.slice(5) : 'cgroup', sbFlagsOf(opts.flags & MS.RDONLY), h.key, mountAttrsOf(hierarchyFlags), subject);
+              } catch (e) {
+                if (errno(e) !== 'EPERM') throw e;
+              }
+            }
+            if (mnt === undefined) {
+              const rel = path.relative(h.root, own);
+              mnt = openTree(-100, path.join(h.mountPoint, rel.startsWith('..') ? '' : rel), { clone: true, recursive: true }, subject);
+              setBindFlags(mnt, bindAttrChanges({ flags: hierarchyFlags | MS.BIND | MS.REC, cleared: 0 }), subject);
+            }
+            try {
+              moveMountFd(mnt, dir, subject);
+            } finally {
+              closeFd(mnt);
+            }
+          } finally {
+            closeFd(dir);
+          }
+          // Co-mounted controllers (cpu,cpuacct) also get their single names as symlinks.
+          if (name.includes(',')) {
+            for (const single of name.split(',')) {
+              try {
+                fs.symlinkSync(name, `/proc/self/fd/${tmpfs}/${single}`);
+              } catch (e) {
+                if (errno(e) !== 'EEXIST') throw e;
+              }
+            }
+          }
+        }
+        if (opts.flags & MS.RDONLY) mountSetattr(tmpfs, { set: MOUNT_ATTR.RDONLY }, false, 'tmpfs to /sys/fs/cgroup');
+        moveMountFd(tmpfs, target, `tmpfs to ${m.destination}`);
+        setPropagation(tmpfs, opts, m.destination);
+      } finally {
+        closeFd(tmpfs);
+      }
+    } finally {
+      closeFd(target);
+    }
+  }
 }
 
 /**
@@ -199,58 +497,48 @@ function makeParentMountPrivate(rootfs: string, rootFlag: number): void {
   }
 }
 
-/** Step 2: the config's mounts, in order. */
-export function mountAll(o: RootfsOptions): void {
-  const mounts: Mount[] = o.spec.mounts ?? [];
-  mounts.forEach((m, i) => {
-    try {
-      mountOne(o, m, o.mountFds?.[String(i)], o.bindSourceFds?.[String(i)]);
-    } catch (e) {
-      // Errors of mount(2) and fsopen already name the mount ("mount none to /broken: ENODEV").
-      if (e instanceof FsMountError || (e instanceof SyscallError && e.syscall === 'mount')) throw e;
-      throw new Error(`mount ${m.source ?? m.type ?? ''} to ${m.destination}: ${(e as Error).message}`);
-    }
-  });
-}
-
-/**
- * Open (creating if needed) the target of a mount inside the rootfs, and
- * refuse what runc refuses: the rootfs itself, and places in /proc a
- * mount could hide or fake (checkProcMount).
- */
-function openTarget(o: RootfsOptions, m: Mount, asFile: boolean, source?: { fd?: number; path?: string }): number {
-  return openTargetOf(o, m, asFile, source).fd;
-}
-
-function openTargetOf(o: RootfsOptions, m: Mount, asFile: boolean, source?: { fd?: number; path?: string }): { fd: number; created: boolean } {
-  const root = rootOf(o);
-  const dest = cleanPath(m.destination);
-  let fd: number;
-  let created = false;
-  if (m.type === 'proc' || m.type === 'sysfs') {
-    // Never through a symlink, even one inside the rootfs (CVE-2019-19921).
-    const existing = root.tryOpen(dest, O_PATH, true);
-    if (existing !== undefined) {
-      const isDir = fs.fstatSync(existing).isDirectory();
-      closeFd(existing);
-      if (!isDir) throw new Error(`filesystem "${m.type}" must be mounted on ordinary directory`);
-    }
-    ({ fd, created } = root.openOrCreate(dest, false));
-  } else {
-    ({ fd, created } = root.openOrCreate(dest, asFile));
-  }
+/** Set a bind mount's flags (see bindAttrChanges); undefined keeps the source's. */
+function setBindFlags(tree: number, attrs: BindAttrs | undefined, subject: string): void {
+  if (!attrs) return;
+  const first = attrs[attrs.first];
   try {
-    if (root.isRoot(fd)) throw new Error(`mountpoint ${dest} resolves to the root of the container (${root.path})`);
-    const real = root.pathOf(fd);
-    if (real !== root.path && !real.startsWith(root.path.endsWith('/') ? root.path : root.path + '/')) {
-      throw new Error(`mountpoint ${dest} is outside of rootfs ${root.path} (${real})`);
-    }
-    checkProcMount(real.slice(root.path.length) || '/', m, source);
+    mountSetattr(tree, first, false, subject);
   } catch (e) {
-    closeFd(fd);
-    throw e;
+    if (errno(e) !== 'EPERM' || attrs.first === 'keepLocked') throw lockedError(e, subject);
+    try {
+      mountSetattr(tree, attrs.keepLocked, false, subject);
+    } catch (e2) {
+      throw lockedError(e2, subject);
+    }
   }
-  return { fd, created };
+}
+
+function lockedError(e: unknown, subject: string): unknown {
+  if (errno(e) !== 'EPERM') return e;
+  return new Error(`mount ${subject}: cannot change flags the kernel locked on the source mount (it was inherited into this user namespace): EPERM`, { cause: e });
+}
+
+/** Propagation options, on the mount `fd` is (attached). */
+function setPropagation(fd: number, opts: ParsedMountOptions, subject: string): void {
+  for (const p of opts.propagation) {
+    mountSetattr(fd, { propagation: p & ~MS.REC }, (p & MS.REC) !== 0, `set propagation of ${subject}`);
+  }
+}
+
+/** The r* attributes, for the mount and every mount below it. */
+function setRecursive(fd: number, opts: ParsedMountOptions, subject: string): void {
+  if (opts.recursive) mountSetattr(fd, opts.recursive, true, `set recursive attributes of ${subject}`);
+}
+
+function bindFallback(source: string, flags: number, opts: ParsedMountOptions, target: number, subject: string): void {
+  const tree = openTree(-100, source, { clone: true, recursive: true }, source);
+  try {
+    setBindFlags(tree, bindAttrChanges({ flags: flags | MS.BIND | MS.REC, cleared: 0 }), subject);
+    moveMountFd(tree, target, subject);
+    setPropagation(tree, opts, subject);
+  } finally {
+    closeFd(tree);
+  }
 }
 
 const PROC_SUPER_MAGIC = 0x9fa0;
@@ -280,125 +568,12 @@ function checkProcMount(dest: string, m: Mount, source?: { fd?: number; path?: s
   throw new Error(`"${dest}" cannot be mounted because it is inside /proc`);
 }
 
-
-function mountOne(o: RootfsOptions, m: Mount, preparedFd: number | undefined, sourceFd?: number): void {
-  const opts = parseMountOptions(m.options);
-  const isBind = m.type === 'bind' || (opts.flags & MS.BIND) !== 0;
-  const subject = `${m.source ?? m.type ?? ''} to ${m.destination}`;
-  if (opts.idmap && !isBind) throw new Error('id-mapped mounts are only supported for bind-mounts');
-  if (isBind) return bindMount(o, m, opts, preparedFd, subject, sourceFd);
-  if (opts.flags & MS.REMOUNT) return remountExisting(o, m, opts, subject);
-  if (m.type === 'cgroup') return mountCgroup(o, m, opts);
-  if (m.type === 'cgroup2') return mountCgroup2(o, m, opts);
-  newFilesystem(o, m, opts, subject);
+interface TreeEntry {
+  rel: string;
+  st: fs.Stats;
+  data?: Buffer;
+  link?: string;
 }
-
-/** A bind mount: a detached copy of the source, its flags set, moved onto the target. */
-function bindMount(o: RootfsOptions, m: Mount, opts: ParsedMountOptions, preparedFd: number | undefined, subject: string, sourceFd?: number): void {
-  // Data options mean nothing to a bind mount: ignored, as runc 1.1 and the
-  // kernel do (runc 1.2 refuses them, but runtime-tools' own tests send them).
-  const rec = (opts.flags & MS.REC) !== 0;
-  let tree: number;
-  if (preparedFd !== undefined) {
-    tree = preparedFd;
-  } else {
-    if (opts.idmap || (m as { uidMappings?: unknown }).uidMappings) throw new Error('id-mapped mount was not prepared by runts create');
-    const source = path.resolve(o.bundle ?? '/', m.source ?? '');
-    try {
-      // Opened by create when we may not reach it ourselves: clone what it opened.
-      tree = sourceFd !== undefined
-        ? openTree(sourceFd, '', { clone: true, recursive: rec, emptyPath: true }, source)
-        : openTree(-100, source, { clone: true, recursive: rec }, source);
-    } catch (e) {
-      throw new Error(`bind source ${source}: ${errno(e) ?? (e as Error).message}`);
-    } finally {
-      if (sourceFd !== undefined) closeFd(sourceFd);
-    }
-  }
-  try {
-    const asFile = !fs.fstatSync(tree).isDirectory();
-    setBindFlags(tree, opts, subject);
-    setRecursive(tree, opts, subject);
-    const target = openTarget(o, m, asFile, { fd: tree });
-    try {
-      moveMountFd(tree, target, subject);
-    } finally {
-      closeFd(target);
-    }
-    setPropagation(tree, opts, subject);
-  } finally {
-    closeFd(tree);
-  }
-}
-
-/** Where a new mount's read-only flag must wait: /dev (devices come later) and tmpfs (mount points may be made in it). */
-function deferReadonly(m: Mount): boolean {
-  return m.type === 'tmpfs' || cleanPath(m.destination) === '/dev';
-}
-
-/** A new filesystem (tmpfs, proc, sysfs, mqueue, devpts, overlay...), made detached and moved onto the target. */
-function newFilesystem(o: RootfsOptions, m: Mount, opts: ParsedMountOptions, subject: string): void {
-  const type = m.type ?? '';
-  const { fd: target, created } = openTargetOf(o, m, false);
-  try {
-    let data = opts.data;
-    if (type === 'tmpfs' && !created) {
-      // As runc: the tmpfs gets the mode of the directory it covers, unless data says otherwise.
-      const mode = fs.fstatSync(target).mode & 0o7777;
-      data = `mode=${mode.toString(8).padStart(4, '0')}${data ? ',' + data : ''}`;
-    }
-    if (type !== 'proc' && type !== 'sysfs' && type !== 'mqueue') data = formatMountLabel(data, o.spec.linux?.mountLabel);
-    const defer = deferReadonly(m) && (opts.flags & MS.RDONLY) !== 0;
-    const flags = defer ? opts.flags & ~MS.RDONLY : opts.flags;
-    let mnt: number;
-    try {
-      mnt = newFsMount(type, m.source ?? type, sbFlagsOf(flags), data, mountAttrsOf(flags), subject);
-    } catch (e) {
-      if (errno(e) === 'EPERM' && o.inUserNs && (type === 'sysfs' || type === 'mqueue')) {
-        // A user namespace that does not own the network (sysfs) or IPC
-        // (mqueue) namespace may not mount them: bind the host's, as runc does.
-        return bindFallback(type === 'sysfs' ? '/sys' : '/dev/mqueue', opts.flags | (type === 'sysfs' ? MS.RDONLY : 0), opts, target, subject);
-      }
-      throw e;
-    }
-    try {
-      if (opts.tmpcopyup) copyUp(target, mnt);
-      setRecursive(mnt, opts, subject);
-      moveMountFd(mnt, target, subject);
-      setPropagation(mnt, opts, subject);
-    } catch (e) {
-      closeFd(mnt);
-      throw e;
-    }
-    if (defer) state.deferredReadonly.push({ fd: mnt, subject });
-    else closeFd(mnt);
-  } finally {
-    closeFd(target);
-  }
-}
-
-function bindFallback(source: string, flags: number, opts: ParsedMountOptions, target: number, subject: string): void {
-  const tree = openTree(-100, source, { clone: true, recursive: true }, source);
-  try {
-    setBindFlags(tree, { ...opts, flags: flags | MS.BIND | MS.REC, cleared: 0 }, subject);
-    moveMountFd(tree, target, subject);
-    setPropagation(tree, opts, subject);
-  } finally {
-    closeFd(tree);
-  }
-}
-
-/** "remount" on a mount the rootfs already has at the destination: mount(2) with MS_REMOUNT through the target's fd. */
-function remountExisting(o: RootfsOptions, m: Mount, opts: ParsedMountOptions, subject: string): void {
-  const target = rootOf(o).open(cleanPath(m.destination));
-  try {
-    mount(m.source ?? '', `/proc/self/fd/${target}`, m.type ?? '', opts.flags, opts.data, subject);
-  } finally {
-    closeFd(target);
-  }
-}
-
-type TreeEntry = { rel: string; st: fs.Stats; data?: Buffer; link?: string };
 
 /** What a directory holds (dirs, files, symlinks), read before a tmpfs hides it. */
 function readTree(dir: string, rel = '', out: TreeEntry[] = []): TreeEntry[] {
@@ -440,38 +615,6 @@ function copyUp(from: number, to: number): void {
   writeTree(`/proc/self/fd/${to}`, readTree(`/proc/self/fd/${from}`));
 }
 
-/** cgroup2 asked for by type: a fresh mount, or the host's bound when not allowed. */
-function mountCgroup2(o: RootfsOptions, m: Mount, opts: ParsedMountOptions): void {
-  const target = openTarget(o, m, false);
-  try {
-    cgroup2At(o, m, opts, target);
-  } finally {
-    closeFd(target);
-  }
-}
-
-function cgroup2At(o: RootfsOptions, m: Mount, opts: ParsedMountOptions, target: number): void {
-  const subject = `cgroup2 to ${m.destination}`;
-  let mnt: number;
-  try {
-    mnt = newFsMount('cgroup2', 'cgroup2', sbFlagsOf(opts.flags & ~MS.RDONLY), opts.data, mountAttrsOf(opts.flags), subject);
-  } catch (e) {
-    if (errno(e) !== 'EPERM' && errno(e) !== 'EBUSY') throw e;
-    // In a user namespace without a cgroup namespace of its own: bind the
-    // host's hierarchy (the container's own cgroup with a cgroup namespace).
-    const own = o.cgroupPaths.get('');
-    const hierarchy = hostCgroup2Mount();
-    const source = o.cgroupNs && own ? path.join(hierarchy, own) : hierarchy;
-    return bindFallback(source, opts.flags, opts, target, subject);
-  }
-  try {
-    moveMountFd(mnt, target, subject);
-    setPropagation(mnt, opts, subject);
-  } finally {
-    closeFd(mnt);
-  }
-}
-
 /** Where the host has its cgroup2 hierarchy: /sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid host. */
 function hostCgroup2Mount(): string {
   for (const m of readMountinfo()) if (m.fsType === 'cgroup2' && m.root === '/') return m.mountPoint;
@@ -494,93 +637,13 @@ function cgroupV1Mounts(): CgroupV1Mount[] {
   for (const m of readMountinfo()) {
     if (m.fsType !== 'cgroup') continue;
     // Super options: rw/ro, the controllers, name=X, and a few that are neither.
-    const key = m.superOptions
-      .split(',')
-      .filter((x) => (x.startsWith('name=') || !x.includes('=')) && !NOT_CONTROLLERS.has(x));
+    const key = m.superOptions.split(',').filter((x) => (x.startsWith('name=') || !x.includes('=')) && !NOT_CONTROLLERS.has(x));
     const id = key.sort().join(',');
     if (seen.has(id)) continue;
     seen.add(id);
     out.push({ mountPoint: m.mountPoint, root: m.root, key: id });
   }
   return out;
-}
-
-/**
- * cgroup (v1 or hybrid host; on a cgroup2-only host a cgroup2 mount): a
- * tmpfs with one directory per hierarchy, each the container's own cgroup:
- * a fresh mount of the hierarchy with a cgroup namespace, else a bind of
- * the host's directory (runc's mountCgroupV1).
- */
-function mountCgroup(o: RootfsOptions, m: Mount, opts: ParsedMountOptions): void {
-  const target = openTarget(o, m, false);
-  try {
-    if (fs.existsSync('/sys/fs/cgroup/cgroup.controllers')) return cgroup2At(o, m, opts, target);
-    const base = MS.NOSUID | MS.NODEV | MS.NOEXEC;
-    const tmpfs = newFsMount('tmpfs', 'tmpfs', [], formatMountLabel('mode=755', o.spec.linux?.mountLabel), mountAttrsOf(base), 'tmpfs to /sys/fs/cgroup');
-    try {
-      const byKey = new Map<string, string>();
-      for (const [controllers, cgPath] of o.cgroupPaths) byKey.set(controllers.split(',').sort().join(','), cgPath);
-      const hierarchyFlags = base | (opts.flags & MS.RDONLY);
-      for (const h of cgroupV1Mounts()) {
-        const own = byKey.get(h.key);
-        if (own === undefined) continue;
-        const name = path.basename(h.mountPoint);
-        mkdirat(tmpfs, name, 0o755, `/sys/fs/cgroup/${name}`);
-        const dir = openat(tmpfs, name, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0, `/sys/fs/cgroup/${name}`);
-        const subject = `cgroup ${h.key} to ${path.join(m.destination, name)}`;
-        try {
-          let mnt: number | undefined;
-          if (o.cgroupNs) {
-            const named = h.key.startsWith('name=');
-            try {
-              mnt = newFsMount('cgroup', named ? h.key.slice(5) : 'cgroup', sbFlagsOf(opts.flags & MS.RDONLY), h.key, mountAttrsOf(hierarchyFlags), subject);
-            } catch (e) {
-              if (errno(e) !== 'EPERM') throw e;
-            }
-          }
-          if (mnt === undefined) {
-            const rel = path.relative(h.root, own);
-            mnt = openTree(-100, path.join(h.mountPoint, rel.startsWith('..') ? '' : rel), { clone: true, recursive: true }, subject);
-            setBindFlags(mnt, { ...opts, flags: hierarchyFlags | MS.BIND | MS.REC, cleared: 0 }, subject);
-          }
-          try {
-            moveMountFd(mnt, dir, subject);
-          } finally {
-            closeFd(mnt);
-          }
-        } finally {
-          closeFd(dir);
-        }
-        // Co-mounted controllers (cpu,cpuacct) also get their single names as symlinks.
-        if (name.includes(',')) {
-          for (const single of name.split(',')) {
-            try {
-              fs.symlinkSync(name, `/proc/self/fd/${tmpfs}/${single}`);
-            } catch (e) {
-              if (errno(e) !== 'EEXIST') throw e;
-            }
-          }
-        }
-      }
-      if (opts.flags & MS.RDONLY) mountSetattr(tmpfs, { set: MOUNT_ATTR.RDONLY }, false, 'tmpfs to /sys/fs/cgroup');
-      moveMountFd(tmpfs, target, `tmpfs to ${m.destination}`);
-      setPropagation(tmpfs, opts, m.destination);
-    } finally {
-      closeFd(tmpfs);
-    }
-  } finally {
-    closeFd(target);
-  }
-}
-
-/** Step 3: /dev contents, unless /dev is bound from the host (runc's needsSetupDev). */
-export function setupDev(o: RootfsOptions): void {
-  const devBound = (o.spec.mounts ?? []).some((m: Mount) => {
-    const opts = m.options ?? [];
-    return cleanPath(m.destination) === '/dev' && (m.type === 'bind' || opts.includes('bind') || opts.includes('rbind'));
-  });
-  if (devBound) return;
-  setupDevices(rootOf(o), (o.spec.linux?.devices ?? []) as DeviceSpec[], o.inUserNs);
 }
 
 /** /dev/console: the pty slave bound over it (after pivot_root: `rootfs` is "/"). */
@@ -601,13 +664,10 @@ export function setupConsole(rootfs: string, slavePath: string): void {
   }
 }
 
-/** Step 4: make the rootfs `/` and let go of the host's tree. */
-export function enterRoot(o: RootfsOptions, noPivot: boolean): void {
-  state.root?.close();
-  state.root = undefined;
-  if (noPivot) return msMoveRoot(o.rootfs);
+/** pivot_root into `rootfs` and detach the old root. */
+function pivotInto(rootfs: string): void {
   const oldRoot = fs.openSync('/', fs.constants.O_DIRECTORY | fs.constants.O_RDONLY);
-  const newRoot = fs.openSync(o.rootfs, fs.constants.O_DIRECTORY | fs.constants.O_RDONLY);
+  const newRoot = fs.openSync(rootfs, fs.constants.O_DIRECTORY | fs.constants.O_RDONLY);
   try {
     fchdir(newRoot);
     pivotRoot('.', '.');
@@ -652,34 +712,6 @@ function msMoveRoot(rootfs: string): void {
   chdir('/');
 }
 
-/**
- * Step 5 (after pivot_root, sysctl and hostname): deferred read-only
- * tmpfs and /dev, read-only root, read-only and masked paths, and the
- * root's propagation.
- */
-export function finishRoot(spec: Spec): void {
-  for (const d of state.deferredReadonly) {
-    mountSetattr(d.fd, { set: MOUNT_ATTR.RDONLY }, false, `remount ${d.subject} read-only`);
-    closeFd(d.fd);
-  }
-  state.deferredReadonly = [];
-  if (spec.root?.readonly) mountSetattrPath('/', { set: MOUNT_ATTR.RDONLY }, false, '/ read-only');
-  const root = Root.open('/');
-  try {
-    for (const p of spec.linux?.readonlyPaths ?? []) readonlyPath(root, p);
-    maskPaths(root, spec.linux?.maskedPaths ?? [], spec.linux?.mountLabel);
-  } finally {
-    root.close();
-  }
-  // Last: an unbindable root would refuse the binds above. Private and
-  // slave were made before the rootfs was bound (prepareRoot).
-  const prop = spec.linux?.rootfsPropagation || undefined;
-  if (prop) {
-    const flag = PROPAGATION_OPTIONS[prop];
-    if ((flag & (MS.PRIVATE | MS.SLAVE)) === 0) mount('', '/', '', flag, '', `make / ${prop}`);
-  }
-}
-
 /** A read-only bind of a path onto itself (runc's readonlyPath); a path that does not exist is skipped. */
 function readonlyPath(root: Root, p: string): void {
   const fd = root.tryOpen(p);
@@ -693,7 +725,7 @@ function readonlyPath(root: Root, p: string): void {
       closeFd(tree);
     }
   } catch (e) {
-    throw new Error(`can't make ${p} read-only: ${(e as Error).message}`);
+    throw new Error(`can't make ${p} read-only: ${messageOf(e)}`, { cause: e });
   } finally {
     closeFd(fd);
   }
@@ -710,7 +742,7 @@ function maskPaths(root: Root, paths: string[], mountLabel: string | undefined):
   try {
     devNull = root.open('/dev/null');
   } catch (e) {
-    throw new Error(`can't mask paths: /dev/null: ${(e as Error).message}`);
+    throw new Error(`can't mask paths: /dev/null: ${messageOf(e)}`, { cause: e });
   }
   let sharedTmpfs: number | undefined;
   const done = new Set<string>();
@@ -745,7 +777,7 @@ function maskPaths(root: Root, paths: string[], mountLabel: string | undefined):
           }
         }
       } catch (e) {
-        throw new Error(`can't mask path ${p}: ${(e as Error).message}`);
+        throw new Error(`can't mask path ${p}: ${messageOf(e)}`, { cause: e });
       } finally {
         closeFd(fd);
       }
@@ -765,4 +797,46 @@ function maskTmpfs(mountLabel: string | undefined, p: string): number {
     // Some kernels (Ubuntu 20.04's 5.4) refuse nr_inodes=1.
     return newFsMount('tmpfs', 'tmpfs', ['ro'], formatMountLabel('nr_blocks=1,nr_inodes=2', mountLabel), attrs, `mask ${p}`);
   }
+}
+
+// ---------------------------------------------------------------------------------------
+// The step functions init.ts calls today. They run one RootfsBuilder, made at
+// the first call; once the init holds its RootfsBuilder itself, they go.
+
+let current: RootfsBuilder | undefined;
+
+function builderFor(o: RootfsOptions): RootfsBuilder {
+  if (current?.options !== o) current = new RootfsBuilder(o);
+  return current;
+}
+
+/** Step 1: private propagation and the rootfs as its own mount point. */
+export function prepareRoot(o: RootfsOptions): void {
+  builderFor(o).prepare();
+}
+
+/** Step 2: the config's mounts, in order. */
+export function mountAll(o: RootfsOptions): void {
+  builderFor(o).mountAll();
+}
+
+/** Step 3: /dev contents, unless /dev is bound from the host (runc's needsSetupDev). */
+export function setupDev(o: RootfsOptions): void {
+  builderFor(o).setupDev();
+}
+
+/** Step 4: make the rootfs `/` and let go of the host's tree. */
+export function enterRoot(o: RootfsOptions, noPivot: boolean): void {
+  builderFor(o).enterRoot(noPivot);
+}
+
+/**
+ * Step 5 (after pivot_root, sysctl and hostname): deferred read-only
+ * tmpfs and /dev, read-only root, read-only and masked paths, and the
+ * root's propagation.
+ */
+export function finishRoot(_spec: Spec): void {
+  // The builder's own config (init.ts passes that one) says what to do.
+  if (!current) throw new Error('finishRoot: the rootfs was not prepared');
+  current.finish();
 }

@@ -64,13 +64,18 @@ export function wantsEnosysStub(defaultAction: string, defaultErrnoRet: number |
   return !['SCMP_ACT_ALLOW', 'SCMP_ACT_LOG', 'SCMP_ACT_TRACE'].includes(defaultAction);
 }
 
+/** Point a conditional jump's false branch at instruction `to`. */
+function setFalseBranch(insn: Insn | undefined, to: number): void {
+  if (insn) insn.jf = to;
+}
+
 /** The stub as struct sock_filter[] (empty when there is nothing to check), to run before `filter`. */
 export function enosysStub(last: LastSyscalls): Buffer {
   if (last.size === 0) return Buffer.alloc(0);
   const insns: Insn[] = [{ code: LD_W_ABS, k: ARCH_OFFSET }];
   const nextArch: number[] = []; // indexes of JEQs whose false branch goes to the next architecture
   for (const [audit, l] of last) {
-    for (const i of nextArch.splice(0)) insns[i].jf = insns.length;
+    for (const i of nextArch.splice(0)) setFalseBranch(insns.at(i), insns.length);
     nextArch.push(insns.length);
     insns.push({ code: JEQ_K, k: audit, jt: insns.length + 1 }, { code: LD_W_ABS, k: NR_OFFSET });
     const check = (max: number | undefined): Insn => (max === undefined ? { code: JA, k: 0, jt: 'filter' } : { code: JGT_K, k: max, jt: 'enosys', jf: 'filter' });
@@ -82,7 +87,7 @@ export function enosysStub(last: LastSyscalls): Buffer {
     }
   }
   const noArch = insns.length;
-  for (const i of nextArch) insns[i].jf = noArch;
+  for (const i of nextArch) setFalseBranch(insns.at(i), noArch);
   insns.push({ code: JA, k: 0, jt: 'filter' }, { code: RET_K, k: SECCOMP_RET_ERRNO | ENOSYS });
   const enosysAt = insns.length - 1;
   const filterAt = insns.length;

@@ -60,10 +60,17 @@ function actionValue(name: string, errnoRet: number | undefined, where: string):
       return ACT.errno(errnoRet ?? EPERM);
     case 'SCMP_ACT_TRACE':
       return ACT.trace(errnoRet ?? EPERM);
-    default:
-      if (!(name in ACTION_BASE)) throw new Error(`seccomp: ${where}: invalid action ${JSON.stringify(name)}`);
-      return ACTION_BASE[name];
+    default: {
+      const base = ownValue(ACTION_BASE, name);
+      if (base === undefined) throw new Error(`seccomp: ${where}: invalid action ${JSON.stringify(name)}`);
+      return base;
+    }
   }
+}
+
+/** table[key] for the table's own keys only ("constructor" is no seccomp name). */
+function ownValue(table: Readonly<Partial<Record<string, number>>>, key: string): number | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
 }
 
 const U64_MAX = (1n << 64n) - 1n;
@@ -89,16 +96,18 @@ export interface CompiledSeccomp {
  * action and no rules, as runc treats it). Throws on anything runc refuses.
  */
 export function compileSeccomp(config: LinuxSeccomp | undefined): CompiledSeccomp | undefined {
+  // (runc also treats a profile with neither a default action nor rules as
+  // none; the schema requires defaultAction, so a profile here asks for something.)
   if (!config) return undefined;
-  if (!config.defaultAction && !config.syscalls?.length) return undefined;
 
   let flags = 0;
-  if (config.flags === undefined || config.flags === null) {
+  // (A null in config.json is an absent member: src/spec/load.ts drops it, as Go does.)
+  if (config.flags === undefined) {
     // runc's default when flags are not given at all: SPEC_ALLOW, where the kernel has it.
     if (kernelHasFilterFlag(FILTER_FLAG.SPEC_ALLOW)) flags |= FILTER_FLAG.SPEC_ALLOW;
   } else {
     for (const f of config.flags) {
-      const bit = FLAG_BITS[f];
+      const bit = ownValue(FLAG_BITS, f);
       if (bit === undefined) throw new Error(`seccomp flag ${f} is not known to runts`);
       if (!flagSupported(f)) throw new Error(`seccomp flag ${f} is not supported by this kernel`);
       if (f !== 'SECCOMP_FILTER_FLAG_TSYNC') flags |= bit;
@@ -146,7 +155,7 @@ export function compileSeccomp(config: LinuxSeccomp | undefined): CompiledSeccom
       const where = `syscalls[${i}]`;
       const action = actionValue(rule.action, rule.errnoRet, where);
       const conds: ArgCmp[] = (rule.args ?? []).map((a, j) => {
-        const op = (CMP as Record<string, number>)[a.op];
+        const op = ownValue(CMP, a.op);
         if (op === undefined) throw new Error(`seccomp: ${where}.args[${j}]: invalid operator ${JSON.stringify(a.op)}`);
         if (!Number.isInteger(a.index) || a.index < 0 || a.index > 5) {
           throw new Error(`seccomp: ${where}.args[${j}]: index must be between 0 and 5`);
@@ -185,12 +194,12 @@ export interface ListenerState {
   ociVersion: string;
   /** Host pid of the process whose filter it is. */
   pid: number;
-  metadata?: string;
+  metadata?: string | undefined;
   state: {
     ociVersion: string;
     id: string;
     status: string;
-    pid?: number;
+    pid?: number | undefined;
     bundle: string;
     annotations?: Record<string, string | undefined> | undefined;
   };
@@ -222,16 +231,18 @@ export interface PreparedSeccomp {
  */
 export function prepareSeccomp(config: LinuxSeccomp | undefined, state: () => ListenerState): PreparedSeccomp | undefined {
   const compiled = compileSeccomp(config);
-  if (!compiled) return undefined;
+  if (!compiled || !config) return undefined;
   if (!compiled.notify) return { compiled };
+  // compileSeccomp refuses notify rules without a listenerPath.
+  const listenerPath = config.listenerPath ?? '';
   let socket: number;
   try {
-    socket = connectUnix(config!.listenerPath!);
+    socket = connectUnix(listenerPath);
   } catch (e) {
-    throw new Error(`failed to connect with seccomp agent specified in the seccomp profile: ${(e as Error).message}`);
+    throw new Error(`failed to connect with seccomp agent specified in the seccomp profile: ${(e as Error).message}`, { cause: e });
   }
   const s = state();
-  return { compiled, listener: { socket, message: new FdMessage(listenerPayload({ ...s, metadata: config!.listenerMetadata })) } };
+  return { compiled, listener: { socket, message: new FdMessage(listenerPayload({ ...s, metadata: config.listenerMetadata })) } };
 }
 
 /**

@@ -248,15 +248,18 @@ export class Root {
    */
   private walk(clean: string, create: boolean, noFollowLast: boolean, mode = 0o755): number {
     let remaining = clean.split('/').filter((c) => c !== '' && c !== '.');
-    // stack[0] is the root; every fd in it is ours to close.
-    const stack: number[] = [openat(this.fd, '.', O_PATH | O_DIRECTORY)];
+    // The root (a copy of this.fd) and the directories walked below it,
+    // innermost last: all ours to close, except the one returned.
+    const top = openat(this.fd, '.', O_PATH | O_DIRECTORY);
+    const below: number[] = [];
+    let kept: number | undefined;
     let links = 0;
     try {
-      while (remaining.length > 0) {
-        const c = remaining.shift()!;
-        const cur = stack[stack.length - 1];
+      for (let c = remaining.shift(); c !== undefined; c = remaining.shift()) {
+        const cur = below.at(-1) ?? top;
         if (c === '..') {
-          if (stack.length > 1) closeQuietly(stack.pop()!);
+          const up = below.pop();
+          if (up !== undefined) closeQuietly(up);
           continue;
         }
         let fd: number;
@@ -280,7 +283,7 @@ export class Root {
           }
           const target = readlinkat(fd, '', clean);
           closeQuietly(fd);
-          if (target.startsWith('/')) while (stack.length > 1) closeQuietly(stack.pop()!);
+          if (target.startsWith('/')) for (let d = below.pop(); d !== undefined; d = below.pop()) closeQuietly(d);
           remaining = [...target.split('/').filter((x) => x !== '' && x !== '.'), ...remaining];
           continue;
         }
@@ -288,16 +291,14 @@ export class Root {
           closeQuietly(fd);
           throw new RootPathError(`${clean}: ENOTDIR`, 'ENOTDIR');
         }
-        stack.push(fd);
+        below.push(fd);
       }
-      const result = stack.pop()!;
-      if (create && !fs.fstatSync(result).isDirectory()) {
-        closeQuietly(result);
-        throw new RootPathError(`${clean}: ENOTDIR`, 'ENOTDIR');
-      }
+      const result = below.at(-1) ?? top;
+      if (create && !fs.fstatSync(result).isDirectory()) throw new RootPathError(`${clean}: ENOTDIR`, 'ENOTDIR');
+      kept = result;
       return result;
     } finally {
-      for (const fd of stack) closeQuietly(fd);
+      for (const fd of [top, ...below]) if (fd !== kept) closeQuietly(fd);
     }
   }
 }

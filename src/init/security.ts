@@ -1,6 +1,6 @@
 /**
  * Process security of the container's process, in the order the kernel
- * needs, for the init and for `runts exec` (setns-init.ts) alike:
+ * needs, for the init and for `runts exec` (exec-init.ts) alike:
  *
  *   openProcfs             first, while /proc is the host's (procfs.ts)
  *   joinContainerKeyring   early, as runc: a session keyring of its own
@@ -24,7 +24,7 @@ import { IOPRIO_CLASS, ioprioSet, PERSONALITY, SCHED_FLAG, SCHED_POLICY, schedSe
 import type { SyscallError } from '../linux/errno.js';
 import { applyApparmorLabel, applySelinuxLabel, checkLabels, detectLsm, setSelinuxKeyLabel, type ExecLabels } from './lsm.js';
 import { installSeccomp, prepareSeccomp, type ListenerState, type PreparedSeccomp } from './seccomp.js';
-import type { Linux, LinuxSeccomp, Process } from '../spec/types.gen.js';
+import type { LinuxSeccomp, Process } from '../spec/types.gen.js';
 
 /** The host's /proc, verified; open it before joining or building anything. */
 export function openProcfs(): ProcfsHandle {
@@ -34,11 +34,18 @@ export function openProcfs(): ProcfsHandle {
 export interface Security {
   procfs: ProcfsHandle;
   labels: ExecLabels;
-  seccomp?: PreparedSeccomp;
+  seccomp?: PreparedSeccomp | undefined;
   noNewPrivileges: boolean;
 }
 
-type Proc = Process;
+/** table[key] for the table's own string keys only (a JSON value may be anything). */
+function ownNumber(table: Readonly<Record<string, number>>, key: unknown): number | undefined {
+  return typeof key === 'string' && Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
 
 /**
  * Everything that needs the host: the LSM checks (a label the host cannot
@@ -47,7 +54,7 @@ type Proc = Process;
  */
 export function prepareSecurity(o: {
   procfs: ProcfsHandle;
-  proc: Proc;
+  proc: Process;
   seccomp?: LinuxSeccomp | undefined;
   state: Omit<ListenerState['state'], 'pid'> & { pid?: number };
   ociVersion: string;
@@ -66,14 +73,14 @@ export function prepareSecurity(o: {
  * searchable: by "other" in a user namespace, by its user otherwise. Where
  * the kernel has no keyrings (ENOSYS) this is skipped, as runc does.
  */
-export function joinContainerKeyring(o: { id: string; procfs: ProcfsHandle; userNs: boolean; selinuxLabel?: string | undefined; setPerms: boolean }): void {
+export function joinContainerKeyring(o: { id: string; procfs: ProcfsHandle; userNs: boolean; selinuxLabel?: string; setPerms: boolean }): void {
   if (o.selinuxLabel) setSelinuxKeyLabel(o.procfs, o.selinuxLabel);
   let serial: number;
   try {
     serial = joinSessionKeyring(`_ses.${o.id}`);
   } catch (e) {
     if ((e as SyscallError).code === 'ENOSYS') return;
-    throw new Error(`unable to join session keyring: ${(e as Error).message}`);
+    throw new Error(`unable to join session keyring: ${messageOf(e)}`, { cause: e });
   } finally {
     if (o.selinuxLabel) setSelinuxKeyLabel(o.procfs, '');
   }
@@ -81,14 +88,19 @@ export function joinContainerKeyring(o: { id: string; procfs: ProcfsHandle; user
     try {
       modKeyPerm(serial, 0xffffffff, o.userNs ? 0x8 : 0x80000);
     } catch (e) {
-      throw new Error(`unable to mod keyring permissions: ${(e as Error).message}`);
+      throw new Error(`unable to mod keyring permissions: ${messageOf(e)}`, { cause: e });
     }
   }
 }
 
-/** oom_score_adj, personality, scheduler and I/O priority of the calling thread (kept across execve). */
-export function applyProcessAttributes(proc: Proc, linux: Pick<Linux, 'personality'> | undefined, procfs: ProcfsHandle): void {
-  if (proc.oomScoreAdj !== undefined && proc.oomScoreAdj !== null) {
+/**
+ * oom_score_adj, personality, scheduler and I/O priority of the calling
+ * thread (kept across execve). `linux.personality` is checked here: exec's
+ * bootstrap carries it as it was in the container's config.
+ */
+export function applyProcessAttributes(proc: Process, linux: { personality?: unknown } | undefined, procfs: ProcfsHandle): void {
+  // (A null in config.json or process.json is an absent member: src/spec/load.ts drops it.)
+  if (proc.oomScoreAdj !== undefined) {
     const v = proc.oomScoreAdj;
     if (!Number.isInteger(v) || v < -1000 || v > 1000) {
       throw new Error(`process.oomScoreAdj must be an integer between -1000 and 1000 (got ${v})`);
@@ -96,26 +108,28 @@ export function applyProcessAttributes(proc: Proc, linux: Pick<Linux, 'personali
     try {
       procfs.write('self/oom_score_adj', String(v));
     } catch (e) {
-      throw new Error(`set oom_score_adj to ${v}: ${(e as Error).message}`);
+      throw new Error(`set oom_score_adj to ${v}: ${messageOf(e)}`, { cause: e });
     }
   }
 
   const pers = linux?.personality;
   if (pers) {
-    const persona = (PERSONALITY as Record<string, number>)[pers.domain];
-    if (persona === undefined) throw new Error(`invalid personality domain ${JSON.stringify(pers.domain)}`);
+    const domain: unknown = typeof pers === 'object' && 'domain' in pers ? pers.domain : undefined;
+    const persona = ownNumber(PERSONALITY, domain);
+    if (persona === undefined) throw new Error(`invalid personality domain ${JSON.stringify(domain)}`);
     // personality flags are not supported by runc either: ignored.
     setPersonality(persona);
   }
 
   const sched = proc.scheduler;
   if (sched) {
-    const policy = SCHED_POLICY[sched.policy];
+    const policy = ownNumber(SCHED_POLICY, sched.policy);
     if (policy === undefined) throw new Error(`invalid scheduler policy ${JSON.stringify(sched.policy)}`);
     let flags = 0;
     for (const f of sched.flags ?? []) {
-      if (SCHED_FLAG[f] === undefined) throw new Error(`invalid scheduler flag ${JSON.stringify(f)}`);
-      flags |= SCHED_FLAG[f];
+      const flag = ownNumber(SCHED_FLAG, f);
+      if (flag === undefined) throw new Error(`invalid scheduler flag ${JSON.stringify(f)}`);
+      flags |= flag;
     }
     try {
       schedSetattr({
@@ -128,13 +142,13 @@ export function applyProcessAttributes(proc: Proc, linux: Pick<Linux, 'personali
         period: BigInt(sched.period ?? 0),
       });
     } catch (e) {
-      throw new Error(`error setting scheduler: ${(e as Error).message}`);
+      throw new Error(`error setting scheduler: ${messageOf(e)}`, { cause: e });
     }
   }
 
   const io = proc.ioPriority;
   if (io) {
-    const cls = IOPRIO_CLASS[io.class];
+    const cls = ownNumber(IOPRIO_CLASS, io.class);
     if (cls === undefined) throw new Error(`invalid io priority class: ${io.class}`);
     const level = io.priority ?? 0;
     if (!Number.isInteger(level) || level < 0 || level > 7) throw new Error(`invalid ioPriority.priority: ${level} (0 to 7)`);
@@ -182,9 +196,9 @@ export function verifyCwd(): void {
     wd = getcwd();
   } catch (e) {
     if ((e as SyscallError).code === 'ENOENT') {
-      throw new Error('current working directory is outside of container mount namespace root -- possible container breakout detected');
+      throw new Error('current working directory is outside of container mount namespace root -- possible container breakout detected', { cause: e });
     }
-    throw new Error(`failed to verify if current working directory is safe: ${(e as Error).message}`);
+    throw new Error(`failed to verify if current working directory is safe: ${messageOf(e)}`, { cause: e });
   }
   if (!wd.startsWith('/')) {
     throw new Error(`current working directory is not absolute -- possible container breakout detected: cwd is "${wd}"`);

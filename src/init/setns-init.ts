@@ -6,7 +6,7 @@
  * joins the remaining namespaces itself, the mount namespace last (after it
  * the host's files are gone), then gets the process's terminal, rlimits,
  * credentials, umask, cwd and fds and execve()s the program (see
- * shared/notes/process-model.md, "exec into a running container").
+ * docs/process-model.md, "A process started by `runts exec`").
  *
  * Protocol with `runts exec` (src/process/spawn-exec.ts): `ready` once the
  * program is found, `error` on any failure (also after `ready`, when the

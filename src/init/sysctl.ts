@@ -42,7 +42,7 @@ export interface SysctlContext {
   /** Namespace types the config gives the container (created or joined). */
   namespaces: Set<string>;
   /** The network namespace the container ends up in, and the runtime's own. */
-  netns?: string;
+  netns?: string | undefined;
   runtimeNetns?: string | undefined;
 }
 
@@ -84,7 +84,7 @@ export function writeSysctls(sysctl: Record<string, string | undefined> | undefi
     try {
       procfs.write(`sys/${sysctlPath(key)}`, value);
     } catch (e) {
-      throw new Error(`write sysctl key ${key}: ${(e as Error).message}`);
+      throw new Error(`write sysctl key ${key}: ${(e as Error).message}`, { cause: e });
     }
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Start a child process that runs a fixed list of libc calls, without any
  * JavaScript: V8's heap is MADV_DONTFORK, so a cloned child cannot run JS
- * (see shared/notes/process-model.md). glibc's clone() runs setcontext(uc0)
+ * (see docs/process-model.md). glibc's clone() runs setcontext(uc0)
  * in the child; each ucontext calls one libc function with up to six integer
  * arguments and continues with its uc_link. The last step must not return
  * (execve, then _exit).

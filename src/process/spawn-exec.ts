@@ -3,7 +3,7 @@
  * (dist/setns-init.cjs) inside a running container through the clone chain,
  * and return once it has execve()d the program.
  *
- * Who joins what (see shared/notes/process-model.md):
+ * Who joins what (see docs/process-model.md):
  * - user and time namespaces: the clone chain, before Node runs (only a
  *   single-threaded process may);
  * - PID namespace: this process, for the child it clones (spawnInit);

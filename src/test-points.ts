@@ -3,7 +3,7 @@
  * and, when a test asked for that phase in its environment,
  * - RUNTS_TEST_PAUSE_AT=<phase>: stops for good after saying so on stderr,
  *   so the test can SIGKILL it exactly there (test/reliability/faults.test.ts);
- * - RUNTS_TEST_KILL_AT=<phase>: SIGKILLs itself there (test/lifecycle.test.ts).
+ * - RUNTS_TEST_KILL_AT=<phase>: SIGKILLs itself there (test/integration/lifecycle.test.ts).
  *   Phases of the clone chain (spawn-init.ts, create and exec alike): clone
  *   (right after the chain started), sync (after the sync byte), booted (the
  *   init runs Node).

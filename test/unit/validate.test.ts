@@ -1,4 +1,4 @@
-// config.json validation as functions (the CLI's view is test/validation.test.ts): every
+// config.json validation as functions (the CLI's view is test/integration/validation.test.ts): every
 // violation is reported at once, each named by its JSON path, in document order; the
 // semantic checks the schema cannot express; the other generated validators.
 // Run: node --import tsx --test test/unit/validate.test.ts

@@ -9,11 +9,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
-import { validateContainerId } from '../src/container/id.js';
-import { StateStore } from '../src/container/state-store.js';
-import { containerStatus, stateDocument } from '../src/container/status.js';
-import { UserError } from '../src/errors.js';
-import { BAD_IDS, GOOD_IDS, liveProcess, record, ROOT_DIR, runtsAsync, tempDir, type RunResult } from './helpers.js';
+import { validateContainerId } from '../../src/container/id.js';
+import { StateStore } from '../../src/container/state-store.js';
+import { containerStatus, stateDocument } from '../../src/container/status.js';
+import { UserError } from '../../src/errors.js';
+import { BAD_IDS, GOOD_IDS, liveProcess, record, ROOT_DIR, runtsAsync, tempDir, type RunResult } from '../helpers.js';
 
 /** The pid of a process that has exited and been reaped. */
 function deadPid(): number {

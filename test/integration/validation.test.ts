@@ -1,5 +1,5 @@
 // config.json validation: schema errors, semantic checks, JSON syntax errors and the
-// configs that real engines produce. Run: node --import tsx --test test/validation.test.ts
+// configs that real engines produce. Run: node --import tsx --test test/integration/validation.test.ts
 
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,15 +7,15 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UserError } from '../src/errors.js';
-import { loadBundleConfig, parseConfigText } from '../src/spec/load.js';
-import { defaultSpec } from '../src/spec/defaults.js';
-import { featuresDocument } from '../src/spec/features.js';
-import { checkConfig, describeSchemaErrors, type ConfigIssue } from '../src/spec/validate.js';
-import { validateFeatures, validateRuncState, validateState } from '../src/spec/validators.gen.js';
-import { containerSuite, runts, RUNTS } from './helpers.js';
+import { UserError } from '../../src/errors.js';
+import { loadBundleConfig, parseConfigText } from '../../src/spec/load.js';
+import { defaultSpec } from '../../src/spec/defaults.js';
+import { featuresDocument } from '../../src/spec/features.js';
+import { checkConfig, describeSchemaErrors, type ConfigIssue } from '../../src/spec/validate.js';
+import { validateFeatures, validateRuncState, validateState } from '../../src/spec/validators.gen.js';
+import { containerSuite, runts, RUNTS } from '../helpers.js';
 
-const FIXTURES = join(import.meta.dirname, 'fixtures');
+const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
@@ -716,7 +716,7 @@ describe('exact 64-bit integers, nesting and clear texts (issue 21)', () => {
   });
 
   test('the exact value survives the sync channel and the state file (stringifyJson/parseJson)', async () => {
-    const { parseJson, stringifyJson } = await import('../src/json.js');
+    const { parseJson, stringifyJson } = await import('../../src/json.js');
     const doc = { a: 18446744073709551615n, b: [-9223372036854775808n, 1, 'x'], s: '18446744073709551615' };
     const back = parseJson(stringifyJson(doc)).value;
     assert.deepEqual(back, doc);
@@ -750,7 +750,7 @@ describe('exact 64-bit integers, nesting and clear texts (issue 21)', () => {
 describe("Go's null: read as absent, as runc reads it (issue 13)", () => {
   // Every optional member the schema knows, for each object of the config, set to null.
   const schemas = new Map<string, Json>(
-    ['config.schema.json', 'config-linux.schema.json', 'defs.schema.json'].map((f) => [f, JSON.parse(readFileSync(join(import.meta.dirname, '..', 'schemas', f), 'utf8'))]),
+    ['config.schema.json', 'config-linux.schema.json', 'defs.schema.json'].map((f) => [f, JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'schemas', f), 'utf8'))]),
   );
   const resolve = (node: Json, file: string): [Json, string] => {
     while (node?.$ref) {

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { containerSuite, runts, RUNTS } from './helpers.js';
+import { containerSuite, runts, RUNTS } from '../helpers.js';
 import {
   annotationProperties,
   deviceProperties,
@@ -24,10 +24,10 @@ import {
   v1ResourceProperties,
   v2ResourceProperties,
   type Property,
-} from '../src/cgroups/systemd/unit.js';
-import { addressSocket } from '../src/cgroups/systemd/bus.js';
-import { emptyResources } from '../src/cgroups/types.js';
-import { defaultDeviceRules } from '../src/cgroups/devices.js';
+} from '../../src/cgroups/systemd/unit.js';
+import { addressSocket } from '../../src/cgroups/systemd/bus.js';
+import { emptyResources } from '../../src/cgroups/types.js';
+import { defaultDeviceRules } from '../../src/cgroups/devices.js';
 
 const U64_MAX = 0xffff_ffff_ffff_ffffn;
 const byName = (props: Property[]) => Object.fromEntries(props.map(([n, v]) => [n, v]));

@@ -12,20 +12,20 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { runts, runtsAsync, tempDir, RUNTS } from './helpers.js';
-import { makeBundle } from './rootfs.js';
-import { cgroupMounts, cgroupMode, parseCgroupFile, type CgroupMount } from '../src/cgroups/mounts.js';
-import { cleanPath, innerPath, v1Dirs, v2Dir } from '../src/cgroups/paths.js';
-import { Emulator, cgroupString, defaultDeviceRules } from '../src/cgroups/devices.js';
-import { deviceFilter, disassemble } from '../src/cgroups/v2/device-filter.js';
-import { attachDeviceFilter } from '../src/cgroups/v2/devices.js';
-import { V2Manager } from '../src/cgroups/v2/manager.js';
-import { resourcesFromSpec, sharesToWeight, swapToV2 } from '../src/cgroups/resources.js';
-import { emptyResources, type DeviceRule } from '../src/cgroups/types.js';
-import { queryPrograms, retryOnEagain, BPF_CGROUP_DEVICE, PROG_LOAD_TRIES } from '../src/linux/bpf.js';
-import { SyscallError } from '../src/linux/errno.js';
-import { parseGoDuration, marshal } from '../src/cgroups/events.js';
-import { removePath } from '../src/cgroups/fsutil.js';
+import { runts, runtsAsync, tempDir, RUNTS } from '../helpers.js';
+import { makeBundle } from '../rootfs.js';
+import { cgroupMounts, cgroupMode, parseCgroupFile, type CgroupMount } from '../../src/cgroups/mounts.js';
+import { cleanPath, innerPath, v1Dirs, v2Dir } from '../../src/cgroups/paths.js';
+import { Emulator, cgroupString, defaultDeviceRules } from '../../src/cgroups/devices.js';
+import { deviceFilter, disassemble } from '../../src/cgroups/v2/device-filter.js';
+import { attachDeviceFilter } from '../../src/cgroups/v2/devices.js';
+import { V2Manager } from '../../src/cgroups/v2/manager.js';
+import { resourcesFromSpec, sharesToWeight, swapToV2 } from '../../src/cgroups/resources.js';
+import { emptyResources, type DeviceRule } from '../../src/cgroups/types.js';
+import { queryPrograms, retryOnEagain, BPF_CGROUP_DEVICE, PROG_LOAD_TRIES } from '../../src/linux/bpf.js';
+import { SyscallError } from '../../src/linux/errno.js';
+import { parseGoDuration, marshal } from '../../src/cgroups/events.js';
+import { removePath } from '../../src/cgroups/fsutil.js';
 
 type Config = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 

@@ -8,10 +8,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { consoleReceiver, runts, runtsAsync, RUNTS } from './helpers.js';
-import { makeBundle } from './rootfs.js';
-import { cgroupMounts } from '../src/cgroups/mounts.js';
-import { removePath } from '../src/cgroups/fsutil.js';
+import { consoleReceiver, runts, runtsAsync, RUNTS } from '../helpers.js';
+import { makeBundle } from '../rootfs.js';
+import { cgroupMounts } from '../../src/cgroups/mounts.js';
+import { removePath } from '../../src/cgroups/fsutil.js';
 
 type Config = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 

@@ -15,10 +15,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { containerSuite, hostMountsUnder, runts, runtsAsync, tempDir, RUNTS, ROOT_DIR } from './helpers.js';
-import { makeBundle } from './rootfs.js';
-import { ProcfsHandle } from '../src/linux/procfs.js';
-import { enosysStub, wantsEnosysStub } from '../src/init/seccomp-enosys.js';
+import { containerSuite, hostMountsUnder, runts, runtsAsync, tempDir, RUNTS, ROOT_DIR } from '../helpers.js';
+import { makeBundle } from '../rootfs.js';
+import { ProcfsHandle } from '../../src/linux/procfs.js';
+import { enosysStub, wantsEnosysStub } from '../../src/init/seccomp-enosys.js';
 import {
   apparmorEnabled,
   applyApparmorLabel,
@@ -29,8 +29,8 @@ import {
   setApparmorExecProfile,
   setSelinuxExecLabel,
   setSelinuxKeyLabel,
-} from '../src/init/lsm.js';
-import { compileSeccomp, listenerPayload, SECCOMP_ACTIONS, SECCOMP_OPERATORS } from '../src/init/seccomp.js';
+} from '../../src/init/lsm.js';
+import { compileSeccomp, listenerPayload, SECCOMP_ACTIONS, SECCOMP_OPERATORS } from '../../src/init/seccomp.js';
 
 type Config = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 

@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { consoleReceiver, containerSuite, hostMountsUnder, runts, runtsAsync, tempDir, RUNTS } from './helpers.js';
-import { makeBundle } from './rootfs.js';
-import { cgroupMounts } from '../src/cgroups/mounts.js';
-import { removePath } from '../src/cgroups/fsutil.js';
+import { consoleReceiver, containerSuite, hostMountsUnder, runts, runtsAsync, tempDir, RUNTS } from '../helpers.js';
+import { makeBundle } from '../rootfs.js';
+import { cgroupMounts } from '../../src/cgroups/mounts.js';
+import { removePath } from '../../src/cgroups/fsutil.js';
 
 type Config = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 

@@ -9,18 +9,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { validateContainerId } from '../src/container/id.js';
-import { StateStore } from '../src/container/state-store.js';
-import { processStartTime } from '../src/container/status.js';
-import { tabulate } from '../src/cli/list.js';
-import { reorderArgs } from '../src/cli/argv.js';
-import { commands } from '../src/cli/commands.js';
-import { goJson } from '../src/json.js';
-import { featuresDocument, MOUNT_OPTIONS } from '../src/spec/features.js';
-import { defaultSpec } from '../src/spec/defaults.js';
-import { isCgroup2Unified } from '../src/cgroups/mounts.js';
-import { SPEC_VERSION } from '../src/version.js';
-import { BAD_IDS, GOOD_IDS, liveProcess, record, ROOT_DIR, runts, tempDir } from './helpers.js';
+import { validateContainerId } from '../../src/container/id.js';
+import { StateStore } from '../../src/container/state-store.js';
+import { processStartTime } from '../../src/container/status.js';
+import { tabulate } from '../../src/cli/list.js';
+import { reorderArgs } from '../../src/cli/argv.js';
+import { commands } from '../../src/cli/commands.js';
+import { goJson } from '../../src/json.js';
+import { featuresDocument, MOUNT_OPTIONS } from '../../src/spec/features.js';
+import { defaultSpec } from '../../src/spec/defaults.js';
+import { isCgroup2Unified } from '../../src/cgroups/mounts.js';
+import { SPEC_VERSION } from '../../src/version.js';
+import { BAD_IDS, GOOD_IDS, liveProcess, record, ROOT_DIR, runts, tempDir } from '../helpers.js';
 
 const RUNC = '/usr/bin/runc';
 const hasRunc = fs.existsSync(RUNC);
@@ -90,9 +90,9 @@ describe('errors and global flags', () => {
     assert.ok(!Number.isNaN(Date.parse(last.time)), `time ${last.time}`);
   });
 
-  // --systemd-cgroup itself: test/systemd.test.ts (and the VM lane's systemd mode).
+  // --systemd-cgroup itself: test/integration/systemd.test.ts (and the VM lane's systemd mode).
 
-  // CRIU cannot run on this machine kind (see shared/notes/machine.md).
+  // CRIU cannot run on this machine kind (Debian's criu fails `criu check` on this kernel).
   for (const args of [['checkpoint', 'x'], ['restore', 'x']]) {
     test(`${args[0]} is not implemented yet`, (t) => {
       const r = runts(['--root', rootIn(t), ...args]);
@@ -425,7 +425,7 @@ describe('features', () => {
   });
 
   test('mount options are exactly those the init parses (drift guard)', async () => {
-    const { KNOWN_MOUNT_OPTIONS } = await import('../src/init/mount-options.js');
+    const { KNOWN_MOUNT_OPTIONS } = await import('../../src/init/mount-options.js');
     assert.deepEqual([...MOUNT_OPTIONS].sort(), [...KNOWN_MOUNT_OPTIONS].sort());
   });
 });

@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { containerSuite, runts, RUNTS } from './helpers.js';
-import { checkCapabilities } from '../src/process/capabilities.js';
+import { containerSuite, runts, RUNTS } from '../helpers.js';
+import { checkCapabilities } from '../../src/process/capabilities.js';
 
 type Config = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 

@@ -11,8 +11,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { containerSuite, hostMountsUnder, runts, RUNTS } from './helpers.js';
-import { makeBundle } from './rootfs.js';
+import { containerSuite, hostMountsUnder, runts, RUNTS } from '../helpers.js';
+import { makeBundle } from '../rootfs.js';
 
 type Config = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -897,8 +897,8 @@ describe('hostile images', () => {
 });
 
 describe('resolution inside the rootfs (in-process, with openat2 and with the component walk)', async () => {
-  const { Root } = await import('../src/init/securejoin.js');
-  const { pretendNoOpenat2 } = await import('../src/linux/at-calls.js');
+  const { Root } = await import('../../src/init/securejoin.js');
+  const { pretendNoOpenat2 } = await import('../../src/linux/at-calls.js');
   for (const mode of ['openat2', 'walk'] as const) {
     test(`${mode}: symlinks absolute, relative, .., looping and dangling stay inside`, () => {
       pretendNoOpenat2(mode === 'walk');

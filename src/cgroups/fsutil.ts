@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { sleepMs } from '../linux/sleep.js';
+import { errnoOf } from '../linux/errno.js';
 
 const U64_MAX = (1n << 64n) - 1n;
 
@@ -38,7 +39,7 @@ export function writeFile(dir: string | undefined, file: string, data: string): 
   try {
     fd = fs.openSync(p, fs.constants.O_WRONLY);
   } catch (e) {
-    throw new CgroupFileError(`open ${p}: ${reason(e as NodeJS.ErrnoException)}`, (e as NodeJS.ErrnoException).code);
+    throw new CgroupFileError(`open ${p}: ${reason(e as NodeJS.ErrnoException)}`, errnoOf(e));
   }
   try {
     for (;;) {
@@ -46,8 +47,8 @@ export function writeFile(dir: string | undefined, file: string, data: string): 
         fs.writeSync(fd, data);
         return;
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EINTR') continue;
-        throw new CgroupFileError(`failed to write ${JSON.stringify(data)}: write ${p}: ${reason(e as NodeJS.ErrnoException)}`, (e as NodeJS.ErrnoException).code);
+        if (errnoOf(e) === 'EINTR') continue;
+        throw new CgroupFileError(`failed to write ${JSON.stringify(data)}: write ${p}: ${reason(e as NodeJS.ErrnoException)}`, errnoOf(e));
       }
     }
   } finally {
@@ -60,7 +61,7 @@ export function readFile(dir: string, file: string): string {
   try {
     return fs.readFileSync(p, 'utf8');
   } catch (e) {
-    throw new CgroupFileError(`open ${p}: ${reason(e as NodeJS.ErrnoException)}`, (e as NodeJS.ErrnoException).code);
+    throw new CgroupFileError(`open ${p}: ${reason(e as NodeJS.ErrnoException)}`, errnoOf(e));
   }
 }
 
@@ -69,8 +70,8 @@ export function readOptional(dir: string, file: string): string | undefined {
   try {
     return fs.readFileSync(path.join(dir, file), 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new CgroupFileError(`open ${path.join(dir, file)}: ${reason(e as NodeJS.ErrnoException)}`, (e as NodeJS.ErrnoException).code);
+    if (errnoOf(e) === 'ENOENT') return undefined;
+    throw new CgroupFileError(`open ${path.join(dir, file)}: ${reason(e as NodeJS.ErrnoException)}`, errnoOf(e));
   }
 }
 
@@ -136,7 +137,7 @@ function rmdir(p: string): boolean {
     fs.rmdirSync(p);
     return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ENOENT';
+    return errnoOf(e) === 'ENOENT';
   }
 }
 
@@ -147,7 +148,7 @@ export function removePath(p: string): boolean {
   try {
     entries = fs.readdirSync(p, { withFileTypes: true });
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ENOENT';
+    return errnoOf(e) === 'ENOENT';
   }
   for (const d of entries) if (d.isDirectory() && !removePath(path.join(p, d.name))) return false;
   return rmdir(p);
@@ -198,7 +199,7 @@ export function writeProc(dir: string, pid: number): void {
       writeFile(dir, 'cgroup.procs', String(pid));
       return;
     } catch (e) {
-      if ((e as CgroupFileError).code === 'EINVAL' && i < 5) {
+      if (errnoOf(e) === 'EINVAL' && i < 5) {
         sleepMs(30);
         continue;
       }

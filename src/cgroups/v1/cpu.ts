@@ -1,7 +1,8 @@
 /** cpu (v1): shares, CFS quota/period/burst, idle, realtime runtime/period. */
-import { CgroupFileError, getU64, intStr, parseKeyValues, readOptional, writeFile } from '../fsutil.js';
+import { getU64, intStr, parseKeyValues, readOptional, writeFile } from '../fsutil.js';
 import type { Resources, Stats } from '../types.js';
 import { join, type Subsystem } from './subsystem.js';
+import { errnoOf } from '../../linux/errno.js';
 
 /**
  * A period and the budget within it (CFS quota, real-time runtime) depend on
@@ -16,7 +17,7 @@ function setPeriodAndBudget(dir: string | undefined, periodFile: string, period:
       writeFile(dir, periodFile, pending);
       pending = '';
     } catch (e) {
-      if ((e as CgroupFileError).code !== 'EINVAL' || budget === 0) throw e;
+      if (errnoOf(e) !== 'EINVAL' || budget === 0) throw e;
     }
   }
   if (budget !== 0) {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { getI64, getU64, readFile, readOptional, writeFile, writeProc } from '../fsutil.js';
 import type { Resources, Stats } from '../types.js';
 import type { Subsystem } from './subsystem.js';
+import { errnoOf } from '../../linux/errno.js';
 
 const CGROUP_SUPER_MAGIC = 0x27e0eb;
 
@@ -28,14 +29,14 @@ function ensureParent(current: string): void {
   try {
     type = fs.statfsSync(parent).type;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    if (errnoOf(e) !== 'ENOENT') throw e;
   }
   if (type !== undefined && type !== CGROUP_SUPER_MAGIC) return; // the mount's own directory is above
   ensureParent(parent);
   try {
     fs.mkdirSync(current, { mode: 0o755 });
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    if (errnoOf(e) !== 'EEXIST') throw e;
   }
   copyIfNeeded(current, parent);
 }
@@ -62,7 +63,7 @@ export const cpuset: Subsystem = {
     try {
       fs.mkdirSync(dir, { mode: 0o755 });
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if (errnoOf(e) !== 'EEXIST') throw e;
     }
     setCpuset(dir, r);
     copyIfNeeded(dir, path.dirname(dir));

@@ -1,8 +1,9 @@
 /** freezer (v1): freeze (retrying while FREEZING, as runc) and thaw. */
 import { sleepMs } from '../../linux/sleep.js';
-import { CgroupFileError, readOptional, readFile, writeFile } from '../fsutil.js';
+import { readOptional, readFile, writeFile } from '../fsutil.js';
 import type { FreezerState } from '../types.js';
 import { join, type Subsystem } from './subsystem.js';
+import { errnoOf } from '../../linux/errno.js';
 
 export function setFreezerV1(dir: string | undefined, state: FreezerState): void {
   if (state === '') return;
@@ -41,7 +42,7 @@ export function freezerStateV1(dir: string | undefined): FreezerState {
     try {
       st = readOptional(dir, 'freezer.state');
     } catch (e) {
-      if ((e as CgroupFileError).code === 'ENODEV') return '';
+      if (errnoOf(e) === 'ENODEV') return '';
       throw e;
     }
     if (st === undefined) return '';

@@ -4,6 +4,7 @@ import { CgroupFileError, exists, getU64, NotMountedError, readFile, readOptiona
 import type { MemoryData, Resources, Stats } from '../types.js';
 import { join, type Subsystem } from './subsystem.js';
 import { warn } from '../../output.js';
+import { errnoOf } from '../../linux/errno.js';
 
 const LIMIT = 'memory.limit_in_bytes';
 const SWAP_LIMIT = 'memory.memsw.limit_in_bytes';
@@ -13,7 +14,7 @@ function setMemory(dir: string | undefined, val: number): void {
   try {
     writeFile(dir, LIMIT, intStr(val));
   } catch (e) {
-    if (dir === undefined || (e as CgroupFileError).code !== 'EBUSY') throw e;
+    if (dir === undefined || errnoOf(e) !== 'EBUSY') throw e;
     const usage = getU64(dir, 'memory.usage_in_bytes');
     const max = getU64(dir, 'memory.max_usage_in_bytes');
     throw new Error(`unable to set memory limit to ${intStr(val)} (current usage: ${usage}, peak usage: ${max})`, { cause: e });

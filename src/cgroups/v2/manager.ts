@@ -18,6 +18,7 @@ import { isIoSet, setIo, statIo } from './io.js';
 import { isMemorySet, setMemory, statMemory } from './memory.js';
 import { setPids, statPids } from './pids.js';
 import { setUnified } from './unified.js';
+import { errnoOf } from '../../linux/errno.js';
 
 const words = (s: string | undefined) => new Set((s ?? '').split(/\s+/).filter(Boolean));
 
@@ -73,7 +74,7 @@ export class V2Manager implements Manager {
             fs.mkdirSync(current, { mode: 0o755 });
             created.push(current);
           } catch (e) {
-            if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+            if (errnoOf(e) !== 'EEXIST') throw e;
           }
           const type = (readOptional(current, 'cgroup.type') ?? '').trim();
           if (type === 'domain invalid') {

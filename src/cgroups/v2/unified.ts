@@ -3,7 +3,8 @@
  * a plain file name of the container's own cgroup (no "/", no ".."): the
  * write can never reach another cgroup.
  */
-import { CgroupFileError, writeFile } from '../fsutil.js';
+import { writeFile } from '../fsutil.js';
+import { errnoOf } from '../../linux/errno.js';
 
 export function validateUnifiedKey(k: string): void {
   if (k.includes('/') || k === '.' || k === '..' || k === '' || k.includes('\0')) {
@@ -18,7 +19,7 @@ export function setUnified(dir: string, unified: Record<string, string> | undefi
     try {
       writeFile(dir, k, v);
     } catch (e) {
-      const code = (e as CgroupFileError).code;
+      const code = errnoOf(e);
       if (code === 'EACCES' || code === 'EPERM' || code === 'ENOENT') {
         const dot = k.indexOf('.');
         if (dot < 0) throw new Error(`unified resource ${JSON.stringify(k)} must be in the form CONTROLLER.PARAMETER`, { cause: e });

@@ -13,7 +13,7 @@ import { CLONE, setns } from '../linux/ns.js';
 import { setCloexec } from '../linux/fd.js';
 import { socketPair } from '../linux/socket.js';
 import { sealedExecutable } from '../linux/exeseal.js';
-import { SyncChannel, type ExecBootstrap, type InitBootstrap, type InitMessage } from './protocol.js';
+import { SyncChannel, type ExecBootstrap, type InitBootstrap, type ParentChannel } from './protocol.js';
 import { O_PATH } from '../linux/openat2.js';
 import { pausePoint } from '../test-points.js';
 import { inheritedSealedFd } from './reexec.js';
@@ -68,7 +68,7 @@ export interface SpawnInitOptions {
 
 export interface SpawnedInit {
   pid: number;
-  channel: SyncChannel;
+  channel: ParentChannel;
 }
 
 /** dist/init.cjs, next to the running dist/runts. */
@@ -263,7 +263,7 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
     for (const fd of toClose) fs.closeSync(fd);
     toClose.length = 0;
 
-    const channel = new SyncChannel(parentEnd);
+    const channel: ParentChannel = new SyncChannel(parentEnd);
     try {
       o.onSpawned?.(pid);
       if (o.newTimeNs) writeTimeOffsets(pid, o.newTimeNs.offsets ?? {});
@@ -274,7 +274,7 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
       fs.writeSync(parentEnd, SYNC_BYTE);
       pausePoint('sync');
       if (midSync) pid = adoptGrandchild(pid, midSync[0], o.onSpawned);
-      const booted = channel.receive<InitMessage>();
+      const booted = channel.receive();
       if (booted?.type !== 'booted') {
         throw new Error(booted?.type === 'error' ? booted.message : 'the container init exited before it started');
       }

@@ -59,22 +59,23 @@ export function runInit(): void {
   cloexecFrom(3);
   const channel: InitChannel = new SyncChannel(Number(process.env._RUNTS_SYNC_FD));
   delete process.env._RUNTS_SYNC_FD;
-  let reported = false;
+  // Once `ready` is sent, create is gone: a failure can only be told on stderr.
+  const progress = { reported: false };
   try {
     channel.send({ type: 'booted' });
     const msg = channel.receive();
     if (msg?.type !== 'bootstrap') throw new Error('init: no bootstrap message from runts');
-    setupAndExec(msg.bootstrap, channel, () => (reported = true));
+    setupAndExec(msg.bootstrap, channel, () => (progress.reported = true));
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
-    if (!reported) {
+    if (!progress.reported) {
       try {
         channel.send({ type: 'error', message });
       } catch {}
     } else {
       process.stderr.write(`runts init: ${message}\n`);
     }
-    process.exit(reported ? 255 : 1);
+    process.exit(progress.reported ? 255 : 1);
   }
 }
 

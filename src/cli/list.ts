@@ -62,7 +62,7 @@ function containers(store: StateStore): Doc[] {
  * the last cell is written as is. Widths count code points, as Go counts runes.
  */
 export function tabulate(rows: string[][], minwidth = 12, padding = 3): string {
-  const width = (s: string) => [...s].length;
+  const width = (s: string) => Array.from(s).length;
   const widths: number[] = [];
   for (const row of rows) {
     row.slice(0, -1).forEach((cell, j) => {

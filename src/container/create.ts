@@ -19,7 +19,7 @@ import { killAndReap, waitPid } from '../linux/wait.js';
 import { spawnInit } from '../process/spawn-init.js';
 import { bindSourcesToOpen, prepareIdmappedMounts, sendBindSources, type PreparedMounts } from '../process/mount-sources.js';
 import { checkCapabilities } from '../process/capabilities.js';
-import type { InitMessage } from '../process/protocol.js';
+import type { ParentChannel } from '../process/protocol.js';
 import { hostHooks, runHooks } from '../process/hooks.js';
 import { EXEC_FIFO, type ContainerRecord, type CreatingIntent, type StateStore } from './state-store.js';
 import { pausePoint } from '../test-points.js';
@@ -110,7 +110,7 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
   pausePoint('create:dir');
   let pid = 0;
   let consoleFd: number | undefined;
-  let channel: import('../process/protocol.js').SyncChannel | undefined;
+  let channel: ParentChannel | undefined;
   let cgroup: Manager | undefined;
   let cgroupsExisted = new Set<string>();
   let mountSources: PreparedMounts | undefined;
@@ -246,7 +246,7 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
     const bootstrapState = hookState(record, 'creating', pid);
 
     for (;;) {
-      const msg = channel.receive<InitMessage>();
+      const msg = channel.receive();
       if (!msg) {
         const st = waitPid(pid);
         pid = 0;

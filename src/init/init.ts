@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { SyncChannel, type InitBootstrap, type ParentMessage } from '../process/protocol.js';
+import { SyncChannel, type InitBootstrap, type InitChannel } from '../process/protocol.js';
 import { envRecord, runHooks } from '../process/hooks.js';
 import { CLONE, NAMESPACE_FLAGS, setns, unshare } from '../linux/ns.js';
 import { setdomainname, sethostname } from '../linux/uts.js';
@@ -57,24 +57,25 @@ export function runInit(): void {
   // container (runc's hooks get stdio only); the fds the init uses stay
   // open, and the preserved ones are let through again right before execve.
   cloexecFrom(3);
-  const channel = new SyncChannel(Number(process.env._RUNTS_SYNC_FD));
+  const channel: InitChannel = new SyncChannel(Number(process.env._RUNTS_SYNC_FD));
   delete process.env._RUNTS_SYNC_FD;
-  let reported = false;
+  // Once `ready` is sent, create is gone: a failure can only be told on stderr.
+  const progress = { reported: false };
   try {
     channel.send({ type: 'booted' });
-    const msg = channel.receive<ParentMessage>();
+    const msg = channel.receive();
     if (msg?.type !== 'bootstrap') throw new Error('init: no bootstrap message from runts');
-    setupAndExec(msg.bootstrap, channel, () => (reported = true));
+    setupAndExec(msg.bootstrap, channel, () => (progress.reported = true));
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
-    if (!reported) {
+    if (!progress.reported) {
       try {
         channel.send({ type: 'error', message });
       } catch {}
     } else {
       process.stderr.write(`runts init: ${message}\n`);
     }
-    process.exit(reported ? 255 : 1);
+    process.exit(progress.reported ? 255 : 1);
   }
 }
 
@@ -133,7 +134,7 @@ function lookPath(file: string, envPath: string): string {
   throw new Error(`exec: "${file}": executable file not found in $PATH`);
 }
 
-function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () => void): void {
+function setupAndExec(b: InitBootstrap, channel: InitChannel, markReported: () => void): void {
   const spec = b.spec;
   const proc = spec.process;
   if (!proc) throw new Error('init: the config has no process');
@@ -201,7 +202,7 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
   setupDev(rootOpts);
 
   channel.send({ type: 'run-hooks' });
-  const reply = channel.receive<ParentMessage>();
+  const reply = channel.receive();
   if (reply?.type !== 'hooks-done') throw new Error('init: runts went away during hooks');
   // As runc's init: the container process's environment, from the rootfs (still a host path here).
   runHooks('createContainer', spec.hooks?.createContainer, hookStateOf(b), { env: envRecord(proc.env ?? []), cwd: b.rootfs });
@@ -255,7 +256,7 @@ function setupAndExec(b: InitBootstrap, channel: SyncChannel, markReported: () =
   prctl(PR.SET_PDEATHSIG, 0, 0, 'no parent death signal');
   channel.send({ type: 'ready' });
   markReported();
-  if (channel.receive<ParentMessage>()?.type !== 'created') throw new Error('runts create went away before the container was recorded');
+  if (channel.receive()?.type !== 'created') throw new Error('runts create went away before the container was recorded');
 
   // Block until `start` opens the fifo for reading. The startContainer
   // hooks run before the byte that lets `start` go on, so they always

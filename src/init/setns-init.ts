@@ -13,7 +13,7 @@
  * final steps or execve fail); a successful execve closes the socket.
  */
 import fs from 'node:fs';
-import { SyncChannel, type ExecBootstrap, type ParentMessage } from '../process/protocol.js';
+import { SyncChannel, type ExecBootstrap, type InitChannel } from '../process/protocol.js';
 import { CLONE, setns, unshare } from '../linux/ns.js';
 import { applyRlimits } from './rlimits.js';
 import { sendFd } from '../linux/socket.js';
@@ -28,7 +28,7 @@ import { applyProcessAttributes, beforeReady, joinContainerKeyring, openProcfs, 
 const PR_SET_DUMPABLE = 4;
 
 export function runSetnsInit(): void {
-  const channel = new SyncChannel(Number(process.env._RUNTS_SYNC_FD));
+  const channel: InitChannel = new SyncChannel(Number(process.env._RUNTS_SYNC_FD));
   delete process.env._RUNTS_SYNC_FD;
   try {
     // Nothing of the host in reach of the container's processes: not the
@@ -37,7 +37,7 @@ export function runSetnsInit(): void {
     closeScriptFd();
     prctl(PR_SET_DUMPABLE, 0, 0, 'not dumpable');
     channel.send({ type: 'booted' });
-    const msg = channel.receive<ParentMessage>();
+    const msg = channel.receive();
     if (msg?.type !== 'exec') throw new Error('exec: no bootstrap message from runts');
     setupAndExec(msg.bootstrap, channel);
   } catch (e) {
@@ -58,7 +58,7 @@ function joinNamespaces(list: ExecBootstrap['joinNamespaces']): void {
   }
 }
 
-function setupAndExec(b: ExecBootstrap, channel: SyncChannel): void {
+function setupAndExec(b: ExecBootstrap, channel: InitChannel): void {
   const proc = b.process;
   // The host's /proc, libseccomp, the seccomp agent and the LSM checks:
   // before the mount namespace takes the host's paths away.

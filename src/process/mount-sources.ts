@@ -117,7 +117,7 @@ export function prepareIdmappedMounts(spec: Spec, bundle: string): PreparedMount
       } else if (userNs?.path) {
         key = userNs.path;
         usernsFd = userns.get(key) ?? fs.openSync(userNs.path, fs.constants.O_RDONLY);
-      } else if (userNs && spec.linux?.uidMappings?.length && spec.linux?.gidMappings?.length) {
+      } else if (userNs && spec.linux?.uidMappings?.length && spec.linux.gidMappings?.length) {
         key = JSON.stringify([spec.linux.uidMappings, spec.linux.gidMappings]);
         usernsFd = userns.get(key) ?? userNamespaceFd(spec.linux.uidMappings, spec.linux.gidMappings);
       } else {

@@ -90,7 +90,7 @@ export type InitMessage =
  * other side exactly. Reading costs linear time in the message: only newly read bytes are
  * searched for the newline, and a message is decoded once, when it is complete.
  */
-export class SyncChannel {
+export class SyncChannel<Sends extends ParentMessage | InitMessage, Receives extends ParentMessage | InitMessage> {
   /** Bytes read after the last complete message, not yet searched for a newline. */
   private rest: Buffer = Buffer.alloc(0);
   /** Parts of the message being received (none of them holds a newline). */
@@ -98,14 +98,14 @@ export class SyncChannel {
 
   constructor(readonly fd: number) {}
 
-  send(msg: ParentMessage | InitMessage): void {
+  send(msg: Sends): void {
     const data = Buffer.from(stringifyJson(msg) + '\n');
     let off = 0;
     while (off < data.length) off += fs.writeSync(this.fd, data, off);
   }
 
   /** Blocks for the next message; undefined at end of stream (the peer is gone). */
-  receive<T extends ParentMessage | InitMessage>(): T | undefined {
+  receive(): Receives | undefined {
     for (;;) {
       const nl = this.rest.indexOf(0x0a);
       if (nl >= 0) {
@@ -113,7 +113,8 @@ export class SyncChannel {
         this.rest = this.rest.subarray(nl + 1);
         const line = Buffer.concat(this.parts).toString('utf8');
         this.parts = [];
-        return parseJson(line).value as T;
+        // Written by the other end's send(): trusted as it was written.
+        return parseJson(line).value as Receives;
       }
       if (this.rest.length > 0) this.parts.push(this.rest);
       const buf = Buffer.allocUnsafe(READ_SIZE);
@@ -142,6 +143,11 @@ export class SyncChannel {
     } catch {}
   }
 }
+
+/** `create`'s and `exec`'s end: sends to the init, receives from it. */
+export type ParentChannel = SyncChannel<ParentMessage, InitMessage>;
+/** The init's end (and that of a process of `runts exec`). */
+export type InitChannel = SyncChannel<InitMessage, ParentMessage>;
 
 // Large enough that a config of megabytes arrives in few reads; most messages are far smaller.
 const READ_SIZE = 1 << 20;

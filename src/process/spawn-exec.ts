@@ -23,7 +23,6 @@ import { mountOf } from '../cgroups/mounts.js';
 import { connectUnix, recvFd, socketPair } from '../linux/socket.js';
 import { killAndReap } from '../linux/wait.js';
 import { spawnInit, type SpawnInitOptions } from './spawn-init.js';
-import type { InitMessage } from './protocol.js';
 import { ptraceInReach, reexecSealed } from './reexec.js';
 import { pausePoint } from '../test-points.js';
 import type { Annotations, LinuxNamespace, LinuxNamespaceType, LinuxPersonality, LinuxSeccomp, Process } from '../spec/types.gen.js';
@@ -225,7 +224,7 @@ export function startExec(t: ExecTarget, o: ExecOptions): StartedExec {
     let ready = false;
     let failure: string | undefined;
     for (;;) {
-      const msg = channel.receive<InitMessage>();
+      const msg = channel.receive();
       if (!msg) break;
       if (msg.type === 'error') {
         failure = msg.message;

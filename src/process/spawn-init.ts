@@ -14,7 +14,7 @@ import { CLONE, setns } from '../linux/ns.js';
 import { setCloexec } from '../linux/fd.js';
 import { socketPair } from '../linux/socket.js';
 import { sealedExecutable } from '../linux/exeseal.js';
-import { SyncChannel, type ExecBootstrap, type InitBootstrap, type InitMessage } from './protocol.js';
+import { SyncChannel, type ExecBootstrap, type InitBootstrap, type ParentChannel } from './protocol.js';
 import { O_PATH } from '../linux/at-calls.js';
 import { pausePoint } from '../test-points.js';
 import { inheritedSealedFd } from './reexec.js';
@@ -69,7 +69,7 @@ export interface SpawnInitOptions {
 
 export interface SpawnedInit {
   pid: number;
-  channel: SyncChannel;
+  channel: ParentChannel;
 }
 
 /** dist/init.cjs, next to the running dist/runts. */
@@ -262,7 +262,7 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
     for (const fd of toClose) fs.closeSync(fd);
     toClose.length = 0;
 
-    const channel = new SyncChannel(parentEnd);
+    const channel: ParentChannel = new SyncChannel(parentEnd);
     try {
       o.onSpawned?.(pid);
       if (o.newTimeNs) writeTimeOffsets(pid, o.newTimeNs.offsets ?? {});
@@ -273,7 +273,7 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
       fs.writeSync(parentEnd, SYNC_BYTE);
       pausePoint('sync');
       if (midSync) pid = adoptGrandchild(pid, midSync[0], o.onSpawned);
-      const booted = channel.receive<InitMessage>();
+      const booted = channel.receive();
       if (booted?.type !== 'booted') {
         throw new Error(booted?.type === 'error' ? booted.message : 'the container init exited before it started');
       }

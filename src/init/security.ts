@@ -73,7 +73,7 @@ export function prepareSecurity(o: {
  * searchable: by "other" in a user namespace, by its user otherwise. Where
  * the kernel has no keyrings (ENOSYS) this is skipped, as runc does.
  */
-export function joinContainerKeyring(o: { id: string; procfs: ProcfsHandle; userNs: boolean; selinuxLabel?: string; setPerms: boolean }): void {
+export function joinContainerKeyring(o: { id: string; procfs: ProcfsHandle; userNs: boolean; selinuxLabel?: string | undefined; setPerms: boolean }): void {
   if (o.selinuxLabel) setSelinuxKeyLabel(o.procfs, o.selinuxLabel);
   let serial: number;
   try {

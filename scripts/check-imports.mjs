@@ -26,12 +26,7 @@ const SIDEWAYS = new Set(['process->cgroups', 'process->spec', 'cgroups->spec', 
  * Arrows against the layering that are known and owned by another change:
  * each names where its target belongs. Remove an entry once it is moved.
  */
-const KNOWN = new Map([
-  // SELinux detection is a host fact (linux/), used by exec's checks and by the init.
-  ['container/exec-process.ts -> init/lsm.ts', 'selinuxEnabled belongs in linux/'],
-  // The mount option table is the spec's vocabulary, used by `features` and by the init.
-  ['spec/features.ts -> init/mount-options.ts', 'KNOWN_MOUNT_OPTIONS belongs in spec/'],
-]);
+const KNOWN = new Map([]);
 
 function layerOf(file) {
   if (file === 'main.ts') return 'main';

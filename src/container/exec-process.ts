@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Process, Spec } from '../spec/types.gen.js';
 import { parseSpecJson } from '../spec/load.js';
 import { describeIssues, processIssues } from '../spec/validate.js';
-import { selinuxEnabled } from '../init/lsm.js';
+import { selinuxEnabled } from '../linux/lsm-detect.js';
 import { checkCapabilities } from '../process/capabilities.js';
 import { startExec, type StartedExec } from '../process/spawn-exec.js';
 import type { ContainerRecord, RecordedConfig, StateStore } from './state-store.js';

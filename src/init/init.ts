@@ -18,7 +18,7 @@ import { execve, prepareExec, type PreparedExec } from '../linux/execve.js';
 import { recvFdsUntilEof, sendFd } from '../linux/socket.js';
 import { chroot } from '../linux/mount.js';
 import { makeControllingTerminal, openPty, setWindowSize } from '../linux/pty.js';
-import { enterRoot, finishRoot, mountAll, prepareRoot, setupConsole, setupDev, type RootfsOptions } from './rootfs.js';
+import { RootfsBuilder, setupConsole } from './rootfs.js';
 import { checkSysctls, namespaceId, writeSysctls } from './sysctl.js';
 import { applyCredentials, homeFor, setgroupsAllowed } from './credentials.js';
 import { PR, prctl } from '../linux/prctl.js';
@@ -184,7 +184,7 @@ function setupAndExec(b: InitBootstrap, channel: InitChannel, markReported: () =
   }
 
   const inUserNs = nsTypes.has('user');
-  const rootOpts: RootfsOptions = {
+  const rootfs = new RootfsBuilder({
     spec,
     rootfs: b.rootfs,
     bundle: b.bundle,
@@ -193,13 +193,13 @@ function setupAndExec(b: InitBootstrap, channel: InitChannel, markReported: () =
     cgroupNs: nsTypes.has('cgroup'),
     mountFds: b.mountFds,
     bindSourceFds,
-  };
+  });
   const hasMountNs = nsTypes.has('mount');
-  if (hasMountNs) prepareRoot(rootOpts);
+  if (hasMountNs) rootfs.prepare();
   // Without a mount namespace the mounts are made in the runtime's own
   // namespace, as runc does (`delete` unmounts them), and the root is a chroot.
-  mountAll(rootOpts);
-  setupDev(rootOpts);
+  rootfs.mountAll();
+  rootfs.setupDev();
 
   channel.send({ type: 'run-hooks' });
   const reply = channel.receive();
@@ -207,7 +207,7 @@ function setupAndExec(b: InitBootstrap, channel: InitChannel, markReported: () =
   // As runc's init: the container process's environment, from the rootfs (still a host path here).
   runHooks('createContainer', spec.hooks?.createContainer, hookStateOf(b), { env: envRecord(proc.env ?? []), cwd: b.rootfs });
 
-  if (hasMountNs) enterRoot(rootOpts, b.noPivot);
+  if (hasMountNs) rootfs.enterRoot(b.noPivot);
   else {
     chroot(b.rootfs);
     process.chdir('/');
@@ -237,7 +237,7 @@ function setupAndExec(b: InitBootstrap, channel: InitChannel, markReported: () =
   }
   // Before the read-only and masked paths (/proc/sys is one), as runc does.
   writeSysctls(spec.linux?.sysctl, procfs);
-  if (hasMountNs) finishRoot(spec);
+  if (hasMountNs) rootfs.finish();
   const rlimits = applyRlimits(proc.rlimits);
   applyProcessAttributes(proc, spec.linux, procfs);
 

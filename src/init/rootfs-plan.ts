@@ -16,7 +16,7 @@
 import path from 'node:path';
 import type { LinuxDevice, Mount, RootfsPropagation, Spec } from '../spec/types.gen.js';
 import { MOUNT_ATTR, MS } from '../linux/mount.js';
-import { parseMountOptions, propagationFlag, type ParsedMountOptions } from './mount-options.js';
+import { parseMountOptions, propagationFlag, type ParsedMountOptions } from '../linux/mount-options.js';
 import { cleanPath } from './securejoin.js';
 
 export type RootfsPhase = 'prepare' | 'mounts' | 'dev' | 'enter' | 'finish';

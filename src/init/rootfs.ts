@@ -41,7 +41,7 @@ import { errnoOf as errno, SyscallError } from '../linux/errno.js';
 import { readMountinfo } from '../linux/mountinfo.js';
 import { O_DIRECTORY, O_NOFOLLOW, O_PATH, mkdirat, openat } from '../linux/at-calls.js';
 import type { Mount, Spec } from '../spec/types.gen.js';
-import type { ParsedMountOptions } from './mount-options.js';
+import type { ParsedMountOptions } from '../linux/mount-options.js';
 import { Root, cleanPath } from './securejoin.js';
 import { createDevice, isDevNull, linkDevPtmx, linkInDev } from './devices.js';
 import { formatMountLabel } from './lsm.js';
@@ -797,46 +797,4 @@ function maskTmpfs(mountLabel: string | undefined, p: string): number {
     // Some kernels (Ubuntu 20.04's 5.4) refuse nr_inodes=1.
     return newFsMount('tmpfs', 'tmpfs', ['ro'], formatMountLabel('nr_blocks=1,nr_inodes=2', mountLabel), attrs, `mask ${p}`);
   }
-}
-
-// ---------------------------------------------------------------------------------------
-// The step functions init.ts calls today. They run one RootfsBuilder, made at
-// the first call; once the init holds its RootfsBuilder itself, they go.
-
-let current: RootfsBuilder | undefined;
-
-function builderFor(o: RootfsOptions): RootfsBuilder {
-  if (current?.options !== o) current = new RootfsBuilder(o);
-  return current;
-}
-
-/** Step 1: private propagation and the rootfs as its own mount point. */
-export function prepareRoot(o: RootfsOptions): void {
-  builderFor(o).prepare();
-}
-
-/** Step 2: the config's mounts, in order. */
-export function mountAll(o: RootfsOptions): void {
-  builderFor(o).mountAll();
-}
-
-/** Step 3: /dev contents, unless /dev is bound from the host (runc's needsSetupDev). */
-export function setupDev(o: RootfsOptions): void {
-  builderFor(o).setupDev();
-}
-
-/** Step 4: make the rootfs `/` and let go of the host's tree. */
-export function enterRoot(o: RootfsOptions, noPivot: boolean): void {
-  builderFor(o).enterRoot(noPivot);
-}
-
-/**
- * Step 5 (after pivot_root, sysctl and hostname): deferred read-only
- * tmpfs and /dev, read-only root, read-only and masked paths, and the
- * root's propagation.
- */
-export function finishRoot(_spec: Spec): void {
-  // The builder's own config (init.ts passes that one) says what to do.
-  if (!current) throw new Error('finishRoot: the rootfs was not prepared');
-  current.finish();
 }

@@ -9,7 +9,7 @@
 import type { Features } from './types.gen.js';
 import { COMMIT, SPEC_VERSION, VERSION } from '../version.js';
 import { seccompFeatures } from '../linux/seccomp.js';
-import { KNOWN_MOUNT_OPTIONS } from '../init/mount-options.js';
+import { KNOWN_MOUNT_OPTIONS } from '../linux/mount-options.js';
 import { idmapMountsSupported } from '../linux/mount.js';
 import { kernelCapabilities } from '../linux/caps.js';
 

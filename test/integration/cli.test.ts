@@ -425,7 +425,7 @@ describe('features', () => {
   });
 
   test('mount options are exactly those the init parses (drift guard)', async () => {
-    const { KNOWN_MOUNT_OPTIONS } = await import('../../src/init/mount-options.js');
+    const { KNOWN_MOUNT_OPTIONS } = await import('../../src/linux/mount-options.js');
     assert.deepEqual([...MOUNT_OPTIONS].sort(), [...KNOWN_MOUNT_OPTIONS].sort());
   });
 });

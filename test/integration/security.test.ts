@@ -19,13 +19,12 @@ import { containerSuite, hostMountsUnder, runts, runtsAsync, tempDir, RUNTS, ROO
 import { makeBundle } from '../rootfs.js';
 import { ProcfsHandle } from '../../src/linux/procfs.js';
 import { enosysStub, wantsEnosysStub } from '../../src/init/seccomp-enosys.js';
+import { apparmorEnabled, selinuxEnabled } from '../../src/linux/lsm-detect.js';
 import {
-  apparmorEnabled,
   applyApparmorLabel,
   applySelinuxLabel,
   checkLabels,
   formatMountLabel,
-  selinuxEnabled,
   setApparmorExecProfile,
   setSelinuxExecLabel,
   setSelinuxKeyLabel,

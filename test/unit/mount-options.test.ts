@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { MOUNT_ATTR, MS } from '../../src/linux/mount.js';
-import { KNOWN_MOUNT_OPTIONS, PROPAGATION_OPTIONS, parseMountOptions } from '../../src/init/mount-options.js';
+import { KNOWN_MOUNT_OPTIONS, PROPAGATION_OPTIONS, parseMountOptions } from '../../src/linux/mount-options.js';
 
 describe('mount(2) flags', () => {
   test('no options: no flags, no data', () => {

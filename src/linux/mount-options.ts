@@ -4,7 +4,7 @@
  * data (what the kernel does not know as a flag). The same table as runc's
  * (libcontainer/specconv).
  */
-import { MOUNT_ATTR, MS } from '../linux/mount.js';
+import { MOUNT_ATTR, MS } from './mount.js';
 
 const MS_I_VERSION = 0x800000;
 

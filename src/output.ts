@@ -39,7 +39,7 @@ interface LogSinks {
   debug?: ((msg: string) => void) | undefined;
   warn?: ((msg: string) => void) | undefined;
 }
-const sinks = (): LogSinks => ((globalThis as { [SINKS]?: LogSinks })[SINKS] ??= {});
+const sinks = (): LogSinks => ((globalThis as { [SINKS]?: LogSinks | undefined })[SINKS] ??= {});
 
 /**
  * Route debug() and warn() to the logger (set once by the entry point):

@@ -25,7 +25,6 @@ import { EXEC_FIFO, type ContainerRecord, type CreatingIntent, type StateStore }
 import { pausePoint } from '../test-points.js';
 import { processStartTime } from './status.js';
 import { validateContainerId } from './id.js';
-import { SPEC_VERSION } from '../version.js';
 import { managerForSpec, removeCgroupDirs, type Manager } from '../cgroups/index.js';
 import { O_PATH } from '../linux/at-calls.js';
 import { debug, warn } from '../output.js';
@@ -135,7 +134,7 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
     checkExistingCgroup(cgroup);
     debug(`cgroup: ${cgroup.paths().join(', ') || 'none'}`);
     const record: ContainerRecord = {
-      ociVersion: spec.ociVersion ?? SPEC_VERSION,
+      ociVersion: spec.ociVersion,
       id: o.id,
       pid: 0,
       pidStartTime: '',

@@ -195,7 +195,7 @@ export function withContainerDefaults(p: Process, spec: Pick<Spec, 'process'>): 
   if (out.ioPriority === undefined && c.ioPriority !== undefined) out.ioPriority = c.ioPriority;
   // As runc 1.1: the container's oom_score_adj, whatever the process asks
   // (runc's exec takes it from the container's config, never from process.json).
-  if (c.oomScoreAdj !== undefined && c.oomScoreAdj !== null) out.oomScoreAdj = c.oomScoreAdj;
+  if (c.oomScoreAdj !== undefined) out.oomScoreAdj = c.oomScoreAdj;
   else delete out.oomScoreAdj;
   return out;
 }

@@ -25,7 +25,7 @@ let inherited: number | undefined | null = null;
 export function inheritedSealedFd(): number | undefined {
   if (inherited === null) {
     const v = process.env[ENV];
-    delete process.env[ENV];
+    Reflect.deleteProperty(process.env, ENV);
     inherited = v && /^\d+$/.test(v) ? Number(v) : undefined;
     if (inherited !== undefined) setCloexec(inherited, true);
   }

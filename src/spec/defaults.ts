@@ -67,8 +67,8 @@ export function defaultSpec(opts: { rootless: boolean; cgroup2Unified?: boolean 
         : m,
   );
   spec.linux = {
-    uidMappings: [{ containerID: 0, hostID: process.geteuid!(), size: 1 }],
-    gidMappings: [{ containerID: 0, hostID: process.getegid!(), size: 1 }],
+    uidMappings: [{ containerID: 0, hostID: process.geteuid?.() ?? 0, size: 1 }],
+    gidMappings: [{ containerID: 0, hostID: process.getegid?.() ?? 0, size: 1 }],
     namespaces: [...namespaces.filter((ns) => ns.type !== 'network' && ns.type !== 'user'), { type: 'user' }],
     ...linuxTail,
   };

@@ -31,8 +31,6 @@ const CGROUP = { v1: true, v2: true, systemd: true, systemdUser: false };
 const APPARMOR_ENABLED = true;
 const SELINUX_ENABLED = true;
 const INTEL_RDT_ENABLED = false;
-/** Idmapped bind mounts: on when the kernel has mount_setattr (idmapMountsSupported). */
-const IDMAP_MOUNTS_ENABLED = true;
 
 // ===> End of the block to update.
 
@@ -52,7 +50,7 @@ export function featuresDocument(): Features {
       apparmor: { enabled: APPARMOR_ENABLED },
       selinux: { enabled: SELINUX_ENABLED },
       intelRdt: { enabled: INTEL_RDT_ENABLED },
-      mountExtensions: { idmap: { enabled: IDMAP_MOUNTS_ENABLED && idmapMountsSupported() } },
+      mountExtensions: { idmap: { enabled: idmapMountsSupported() /* on when the kernel has mount_setattr */ } },
     },
     annotations: { 'run.oci.runts.commit': COMMIT, 'run.oci.runts.version': VERSION },
   };

@@ -65,7 +65,8 @@ function checkWithExactIntegers<T>(parsed: Parsed, check: (value: unknown, sourc
     sources.set(formatPath(l.path), l.source);
     if (l.exact === undefined) continue;
     const parent = l.path.slice(0, -1).reduce<unknown>((n, k) => (n as Record<string | number, unknown>)[k], parsed.value) as Record<string | number, unknown>;
-    const key = l.path.at(-1)!;
+    const key = l.path.at(-1);
+    if (key === undefined) continue;
     exact.push({ parent, key, value: l.exact });
     parent[key] = asNumberForSchema(l.exact);
   }
@@ -131,14 +132,16 @@ function describeJsonError(text: string, err: unknown): string {
 /** Offset of the first syntax error in `text`, or undefined if it is valid JSON. */
 function locateJsonError(text: string): number | undefined {
   let i = 0;
-  class Stop {
-    constructor(readonly at: number) {}
+  class Stop extends Error {
+    constructor(readonly at: number) {
+      super('JSON syntax error');
+    }
   }
   const fail = (at = i): never => {
     throw new Stop(at);
   };
   const ws = () => {
-    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
+    while (i < text.length && ' \t\n\r'.includes(text.charAt(i))) i++;
   };
   const expect = (c: string) => (text[i] === c ? i++ : fail());
   const value = (): void => {
@@ -147,7 +150,10 @@ function locateJsonError(text: string): number | undefined {
     if (c === '{') {
       i++;
       ws();
-      if (text[i] === '}') return void i++;
+      if (text[i] === '}') {
+        i++;
+        return;
+      }
       for (;;) {
         ws();
         if (text[i] !== '"') fail();
@@ -162,7 +168,10 @@ function locateJsonError(text: string): number | undefined {
     } else if (c === '[') {
       i++;
       ws();
-      if (text[i] === ']') return void i++;
+      if (text[i] === ']') {
+        i++;
+        return;
+      }
       for (;;) {
         value();
         ws();
@@ -190,7 +199,10 @@ function locateJsonError(text: string): number | undefined {
     for (;;) {
       if (i >= text.length) fail();
       const code = text.charCodeAt(i);
-      if (code === 0x22) return void i++;
+      if (code === 0x22) {
+        i++;
+        return;
+      }
       if (code < 0x20) fail();
       if (code === 0x5c) {
         const e = text[i + 1];

@@ -38,8 +38,10 @@ export function checkConfig(raw: unknown, sources?: ReadonlyMap<string, string>)
  */
 export function describeIssues(title: string, issues: readonly ConfigIssue[]): string {
   const line = (i: ConfigIssue) => `${i.path}: ${i.message}`;
-  if (issues.length === 1) return `${title}: ${line(issues[0]!)}`;
-  return `${title}: ${issues.length} problems; first: ${line(issues[0]!)}\n${issues.map((i) => `  ${line(i)}`).join('\n')}`;
+  const [first] = issues;
+  if (first === undefined) return title;
+  if (issues.length === 1) return `${title}: ${line(first)}`;
+  return `${title}: ${issues.length} problems; first: ${line(first)}\n${issues.map((i) => `  ${line(i)}`).join('\n')}`;
 }
 
 /** Words ajv errors as issues; usable with any generated validator (features, state, ...). */
@@ -94,8 +96,10 @@ function documentOrder(data: unknown): (a: readonly Segment[], b: readonly Segme
     let node: unknown = data;
     const n = Math.min(a.length, b.length);
     for (let d = 0; d < n; d++) {
-      if (a[d] !== b[d]) return indexOf(node, a[d]!) - indexOf(node, b[d]!);
-      node = (node as Record<string | number, unknown> | undefined)?.[a[d]!];
+      const ka = a[d] ?? '';
+      const kb = b[d] ?? '';
+      if (ka !== kb) return indexOf(node, ka) - indexOf(node, kb);
+      node = (node as Record<string | number, unknown> | undefined)?.[ka];
     }
     return a.length - b.length;
   };
@@ -145,7 +149,7 @@ function article(type: string): string {
 
 function describeType(types: string): string {
   const words = types.split(',').map((t) => article(t.trim()));
-  return words.length === 1 ? words[0]! : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
+  return words.length === 1 ? (words[0] ?? '') : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
 }
 
 /** A short rendering of the offending value, to show next to a type error. */
@@ -154,7 +158,7 @@ function shown(value: unknown, source?: string): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
-  const text = JSON.stringify(value) ?? String(value);
+  const text = (JSON.stringify(value) as string | undefined) ?? typeof value;
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
 
@@ -186,13 +190,13 @@ function sentence(e: ValidationError, value: unknown, source?: string): string {
     case 'exclusiveMaximum':
       return `must be less than ${bound(Number(p.limit))}`;
     case 'minItems':
-      return Number(p.limit) === 1 ? 'must not be empty' : `must have at least ${p.limit} entries`;
+      return Number(p.limit) === 1 ? 'must not be empty' : `must have at least ${Number(p.limit)} entries`;
     case 'maxItems':
-      return `must have at most ${p.limit} entries`;
+      return `must have at most ${Number(p.limit)} entries`;
     case 'minLength':
-      return Number(p.limit) === 1 ? 'must not be empty' : `must be at least ${p.limit} characters long`;
+      return Number(p.limit) === 1 ? 'must not be empty' : `must be at least ${Number(p.limit)} characters long`;
     case 'maxLength':
-      return `must be at most ${p.limit} characters long`;
+      return `must be at most ${Number(p.limit)} characters long`;
     case 'additionalProperties':
       return 'is not allowed';
     case 'pattern':
@@ -200,7 +204,7 @@ function sentence(e: ValidationError, value: unknown, source?: string): string {
     case 'const':
       return `must be ${JSON.stringify(p.allowedValue)}`;
     case 'uniqueItems':
-      return `must not repeat entries (entries ${p.j} and ${p.i} are equal)`;
+      return `must not repeat entries (entries ${Number(p.j)} and ${Number(p.i)} are equal)`;
     default:
       return `fails the "${e.keyword}" rule ${JSON.stringify(p)}`;
   }
@@ -535,9 +539,9 @@ function checkIdMappings(list: unknown, at: Segment[], add: Add): void {
   arr(list).forEach((m, i) => {
     const map = obj(m);
     const size = map?.size;
-    if (!isInteger(size)) return;
+    if (map === undefined || !isInteger(size)) return;
     for (const k of ['containerID', 'hostID'] as const) {
-      const id = map![k];
+      const id = map[k];
       if (isInteger(id) && BigInt(id) + BigInt(size) > 4294967295n) {
         add([...at, i, k], `${k} + size must not exceed 4294967295 (the kernel refuses the mapping), got ${id} + ${size}`);
       }

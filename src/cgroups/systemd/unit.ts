@@ -345,7 +345,7 @@ class VariantParser {
     let out = '';
     while (!this.done() && this.s[this.pos] !== q) {
       if (this.s[this.pos] === '\\') this.pos++;
-      out += this.s[this.pos++];
+      out += this.s[this.pos++] ?? '';
     }
     if (this.done()) throw new Error('unterminated string');
     this.pos++;

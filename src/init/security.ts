@@ -1,6 +1,6 @@
 /**
  * Process security of the container's process, in the order the kernel
- * needs, for the init and for `runts exec` (exec-init.ts) alike:
+ * needs, for the init and for `runts exec` (setns-init.ts) alike:
  *
  *   openProcfs             first, while /proc is the host's (procfs.ts)
  *   joinContainerKeyring   early, as runc: a session keyring of its own

@@ -109,14 +109,24 @@ const SCENARIOS = [
       const root = ['--root', s.roots[rt]];
       spawnSync(bin, [...root, 'delete', '--force', `bench-${rt}`], { env: childEnv, stdio: 'ignore' });
       // The init keeps the stdio it inherits until start: give it none of ours.
-      const r = spawnSync(bin, [...root, 'create', '--bundle', s.bundle, `bench-${rt}`], { env: childEnv, stdio: 'ignore', timeout: 60_000 });
+      const r = spawnSync(bin, [...root, 'create', '--bundle', s.bundle, `bench-${rt}`], {
+        env: childEnv,
+        stdio: 'ignore',
+        timeout: 60_000,
+      });
       if (r.status !== 0) throw new Error(`${rt} create failed`);
     },
     args: (rt, s) => ['--root', s.roots[rt], 'start', `bench-${rt}`],
     expect: 0,
     teardown(s) {
-      for (const [rt, bin] of [['runts', RUNTS], ['runc', RUNC]]) {
-        spawnSync(bin, ['--root', s.roots[rt], 'delete', '--force', `bench-${rt}`], { env: childEnv, stdio: 'ignore' });
+      for (const [rt, bin] of [
+        ['runts', RUNTS],
+        ['runc', RUNC],
+      ]) {
+        spawnSync(bin, ['--root', s.roots[rt], 'delete', '--force', `bench-${rt}`], {
+          env: childEnv,
+          stdio: 'ignore',
+        });
       }
     },
   },
@@ -132,7 +142,10 @@ const SCENARIOS = [
         'const { makeBundle } = m.makeBundle ? m : m.default;' +
         `makeBundle(${JSON.stringify(bundle)}, (c) => { c.process.terminal = false; c.process.args = ['/bin/true'];` +
         ` c.annotations = {}; for (let i = 0; i < 10000; i++) c.annotations['bench.' + i] = 'v'.repeat(1000); });`;
-      execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: ROOT, stdio: 'inherit' });
+      execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+        cwd: ROOT,
+        stdio: 'inherit',
+      });
       const roots = { runts: path.join(tmp, 'root-runts'), runc: path.join(tmp, 'root-runc') };
       return { bundle, roots };
     },
@@ -149,7 +162,10 @@ function trueBundle(tmp) {
     `const m = await import(${JSON.stringify(path.join(ROOT, 'test', 'rootfs.ts'))});` +
     'const { makeBundle } = m.makeBundle ? m : m.default;' + // tsx loads it as CommonJS
     `makeBundle(${JSON.stringify(bundle)}, (c) => { c.process.terminal = false; c.process.args = ['/bin/true']; });`;
-  execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
   const roots = { runts: path.join(tmp, 'root-runts'), runc: path.join(tmp, 'root-runc') };
   return { bundle, roots };
 }
@@ -168,17 +184,24 @@ function percentile(xs, p) {
 const r2 = (x) => (x === null || x === undefined ? null : Math.round(x * 100) / 100);
 
 function firstLine(s) {
-  return String(s || '').trim().split('\n')[0].slice(0, 160);
+  return String(s || '')
+    .trim()
+    .split('\n')[0]
+    .slice(0, 160);
 }
 /** The line of a child's stderr that says what went wrong (node stack traces start elsewhere). */
 function errorLine(s) {
-  const lines = String(s || '').trim().split('\n');
+  const lines = String(s || '')
+    .trim()
+    .split('\n');
   return (lines.find((l) => /error/i.test(l)) ?? lines[0]).trim().slice(0, 200);
 }
 
 function version(bin) {
   try {
-    return firstLine(execFileSync(bin, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+    return firstLine(
+      execFileSync(bin, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
+    );
   } catch {
     return null;
   }
@@ -213,7 +236,9 @@ function runOnce(rt, sc, s, tmp) {
   const ok = want === 'nonzero' ? r.status !== 0 && r.status !== null : r.status === want;
   if (!ok) {
     const how = r.signal ? `signal ${r.signal}` : `exit ${r.status}`;
-    throw new Error(`${rt} ${args.join(' ')}: ${how}, expected ${want === 'nonzero' ? 'a failure' : `exit ${want}`}: ${errorLine(r.stderr.toString() || r.stdout.toString())}`);
+    throw new Error(
+      `${rt} ${args.join(' ')}: ${how}, expected ${want === 'nonzero' ? 'a failure' : `exit ${want}`}: ${errorLine(r.stderr.toString() || r.stdout.toString())}`,
+    );
   }
   return ms;
 }
@@ -243,7 +268,9 @@ function bench(sc) {
     }
     for (const rt of ['runts', 'runc', 'node']) {
       const xs = samples[rt];
-      res[rt] = xs ? { median: r2(median(xs)), p90: r2(percentile(xs, 90)), min: r2(Math.min(...xs)), n: xs.length } : null;
+      res[rt] = xs
+        ? { median: r2(median(xs)), p90: r2(percentile(xs, 90)), min: r2(Math.min(...xs)), n: xs.length }
+        : null;
     }
     res.ratio_runts_runc = res.runts && res.runc ? r2(median(samples.runts) / median(samples.runc)) : null;
     res.runts_minus_node_ms = res.runts && res.node ? r2(median(samples.runts) - median(samples.node)) : null;
@@ -269,9 +296,12 @@ const meta = {
 };
 console.log(`runts bench: ${meta.rounds} rounds after ${meta.warmup} warm-up; ${meta.host}`);
 console.log(`  runts: ${RUNTS} (${meta.runts ?? '?'})`);
-console.log(`  runc:  ${haveRunc ? `${RUNC} (${meta.runc ?? '?'})` : `${RUNC} not found: runc figures skipped`}`);
+console.log(
+  `  runc:  ${haveRunc ? `${RUNC} (${meta.runc ?? '?'})` : `${RUNC} not found: runc figures skipped`}`,
+);
 console.log(`  node:  ${process.execPath} -e 0 (${process.version})`);
-if (removedCaCerts) console.log('  NODE_EXTRA_CA_CERTS removed from the environment of every run (--keep-env keeps it)');
+if (removedCaCerts)
+  console.log('  NODE_EXTRA_CA_CERTS removed from the environment of every run (--keep-env keeps it)');
 console.log('');
 
 const results = [];
@@ -289,7 +319,9 @@ const rows = results.map((r) => [
   cell(r.runc),
   cell(r.node),
   r.ratio_runts_runc === null || r.ratio_runts_runc === undefined ? '-' : `${r.ratio_runts_runc.toFixed(1)}x`,
-  r.runts_minus_node_ms === null || r.runts_minus_node_ms === undefined ? '-' : `${r.runts_minus_node_ms >= 0 ? '+' : ''}${fmt(r.runts_minus_node_ms)} ms`,
+  r.runts_minus_node_ms === null || r.runts_minus_node_ms === undefined
+    ? '-'
+    : `${r.runts_minus_node_ms >= 0 ? '+' : ''}${fmt(r.runts_minus_node_ms)} ms`,
 ]);
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
 const line = (cols) => cols.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
@@ -300,4 +332,8 @@ for (const row of rows) console.log(line(row));
 for (const r of results) for (const n of r.notes) console.log(`note: ${r.name}: ${n}`);
 console.log('');
 console.log(`BENCH_JSON ${JSON.stringify({ ...meta, scenarios: results })}`);
-process.exitCode = results.some((r) => r.notes.some((n) => n.startsWith('error') || n.startsWith('runts dropped'))) ? 1 : 0;
+process.exitCode = results.some((r) =>
+  r.notes.some((n) => n.startsWith('error') || n.startsWith('runts dropped')),
+)
+  ? 1
+  : 0;

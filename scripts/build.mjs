@@ -25,7 +25,9 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 let commit = 'unknown';
 try {
-  commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] })
+    .toString()
+    .trim();
   const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: root }).toString().trim();
   if (dirty) commit += '-dirty';
 } catch {}
@@ -89,7 +91,10 @@ const roleBundlesExternal = {
     b.onResolve({ filter: /^\.\/(cli\/)?[a-z-]+\.js$/ }, (args) => {
       if (args.kind !== 'dynamic-import') return undefined;
       const importer = path.relative(root, args.importer);
-      const module = path.relative(root, path.resolve(path.dirname(args.importer), args.path.replace(/\.js$/, '.ts')));
+      const module = path.relative(
+        root,
+        path.resolve(path.dirname(args.importer), args.path.replace(/\.js$/, '.ts')),
+      );
       const target = roleBundles.find((r) => r.module === module && r.importers.includes(importer));
       if (!target) return undefined;
       // relative to the entry, which is in dist/ itself
@@ -113,7 +118,10 @@ fs.chmodSync(path.join(next, 'runts'), 0o755);
 // load neither.
 await build({
   ...common,
-  entryPoints: { 'systemd-driver': 'src/cgroups/systemd/driver.ts', 'systemd-bus': 'src/cgroups/systemd/bus-worker.ts' },
+  entryPoints: {
+    'systemd-driver': 'src/cgroups/systemd/driver.ts',
+    'systemd-bus': 'src/cgroups/systemd/bus-worker.ts',
+  },
   outdir: next,
   outExtension: { '.js': '.cjs' },
 });
@@ -137,7 +145,9 @@ for (const file of [path.join(next, 'runts'), ...listFiles(next).filter((f) => f
 }
 
 function listFiles(dir) {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listFiles(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? listFiles(path.join(dir, e.name)) : [path.join(dir, e.name)]));
 }
 
 // Code caches, made by the node that runs runts (the shebang's): every

@@ -16,9 +16,21 @@ const src = path.join(root, 'src');
 
 /** Rank of each layer: an import must point to a rank below, or to its own layer. */
 const RANK = { main: 5, cli: 4, container: 3, process: 2, cgroups: 2, spec: 2, init: 2, linux: 1, shared: 0 };
-const SHARED = new Set(['errors.ts', 'json.ts', 'output.ts', 'test-points.ts', 'version.ts', 'code-cache.ts']);
+const SHARED = new Set([
+  'errors.ts',
+  'json.ts',
+  'output.ts',
+  'test-points.ts',
+  'version.ts',
+  'code-cache.ts',
+]);
 /** What the init may import outside itself. */
-const INIT_MAY_IMPORT = [/^linux\//, /^process\/protocol\.ts$/, /^process\/hooks\.ts$/, /^spec\/types\.gen\.ts$/];
+const INIT_MAY_IMPORT = [
+  /^linux\//,
+  /^process\/protocol\.ts$/,
+  /^process\/hooks\.ts$/,
+  /^spec\/types\.gen\.ts$/,
+];
 /** Same-rank layers that may import each other (what they share, not a cycle). */
 const SIDEWAYS = new Set(['process->cgroups', 'process->spec', 'cgroups->spec', 'spec->cgroups']);
 
@@ -56,10 +68,13 @@ function importsOf(file) {
   for (const m of text.matchAll(patterns[0])) {
     // `import { type A, type B } from` is type-only too.
     const clause = m[0];
-    const typeOnly = m[2] !== undefined || /^\s*(import|export)\s*\{\s*(type\s+[\w$]+(\s+as\s+[\w$]+)?\s*,?\s*)+\}\s*from/.test(clause);
+    const typeOnly =
+      m[2] !== undefined ||
+      /^\s*(import|export)\s*\{\s*(type\s+[\w$]+(\s+as\s+[\w$]+)?\s*,?\s*)+\}\s*from/.test(clause);
     out.push({ spec: m[3], typeOnly });
   }
-  for (const re of patterns.slice(1)) for (const m of text.matchAll(re)) out.push({ spec: m[1], typeOnly: false });
+  for (const re of patterns.slice(1))
+    for (const m of text.matchAll(re)) out.push({ spec: m[1], typeOnly: false });
   // `typeof import('./x.js')` in a type position is type-only.
   for (const m of text.matchAll(/typeof import\('(\.[^']+)'\)/g)) {
     const i = out.findIndex((o) => o.spec === m[1] && !o.typeOnly);
@@ -84,7 +99,8 @@ for (const [from, imports] of graph) {
     const lt = layerOf(target);
     if (lf === lt) continue;
     if (lf === 'init') {
-      if (lt !== 'shared' && !INIT_MAY_IMPORT.some((re) => re.test(target))) problems.push(`layering: ${from} -> ${target} (the init uses only linux/, the protocol and hooks)`);
+      if (lt !== 'shared' && !INIT_MAY_IMPORT.some((re) => re.test(target)))
+        problems.push(`layering: ${from} -> ${target} (the init uses only linux/, the protocol and hooks)`);
       continue;
     }
     if (lt === 'init') {

@@ -20,5 +20,7 @@ export class UserError extends Error {
 }
 
 export function isUserError(e: unknown): e is UserError {
-  return typeof e === 'object' && e !== null && (e as { [userErrorBrand]?: boolean })[userErrorBrand] === true;
+  return (
+    typeof e === 'object' && e !== null && (e as { [userErrorBrand]?: boolean })[userErrorBrand] === true
+  );
 }

@@ -134,7 +134,8 @@ function walk(root: unknown, byTag: Map<string, string>, opts: ParseOptions): In
       const v = restore(old, [...path, k]);
       if (v === null && !keepNull) Reflect.deleteProperty(o, k);
       // defineProperty: a plain assignment to a "__proto__" member would set the prototype.
-      else if (v !== old) Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
+      else if (v !== old)
+        Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
       if (v !== null && typeof v === 'object') stack.push({ node: v, path: [...path, k] });
     }
   }
@@ -145,12 +146,16 @@ function walk(root: unknown, byTag: Map<string, string>, opts: ParseOptions): In
 export function stringifyJson(value: unknown, space?: string | number): string {
   let tag: string | undefined;
   let count = 0;
-  const text = JSON.stringify(value, (_k, v: unknown) => {
-    if (typeof v !== 'bigint') return v;
-    tag ??= `\u0000${freshTag('')}:`;
-    count++;
-    return `${tag}${v}`;
-  }, space);
+  const text = JSON.stringify(
+    value,
+    (_k, v: unknown) => {
+      if (typeof v !== 'bigint') return v;
+      tag ??= `\u0000${freshTag('')}:`;
+      count++;
+      return `${tag}${v}`;
+    },
+    space,
+  );
   if (tag === undefined) return text;
   const tagged = new RegExp(`"\\\\u0000${tag.slice(1)}(-?\\d+)"`, 'g');
   // A string of the document equal to the tag is not a bigint: choose another tag then.

@@ -24,12 +24,15 @@ async function main(argv: string[]): Promise<number> {
     const g = toOptions(globalFlags, values);
     debug = g.debug === true;
     const logFormat = g.logFormat;
-    if (logFormat !== 'text' && logFormat !== 'json') throw new UsageError(`invalid log-format: ${logFormat}`);
+    if (logFormat !== 'text' && logFormat !== 'json')
+      throw new UsageError(`invalid log-format: ${logFormat}`);
     log = new Logger(g.log, logFormat, debug);
     const logger = log;
     setLogSinks({ warn: (msg) => logger.warn(msg), debug: debug ? (msg) => logger.debug(msg) : undefined });
     if (g.version === true) {
-      writeStdout(`runts version ${VERSION}\ncommit: ${COMMIT}\nspec: ${SPEC_VERSION}\nnode: ${process.version}\n`);
+      writeStdout(
+        `runts version ${VERSION}\ncommit: ${COMMIT}\nspec: ${SPEC_VERSION}\nnode: ${process.version}\n`,
+      );
       return 0;
     }
     const name = rest[0];
@@ -63,7 +66,9 @@ async function main(argv: string[]): Promise<number> {
       rootless: g.rootless,
     };
     const ctx: RawCommandContext = { command: name, globals, values: commandValues, args, log };
-    debugLine(`${name}: ${args.length ? `container ${JSON.stringify(args[0])}` : 'no arguments'}, root ${globals.root}`);
+    debugLine(
+      `${name}: ${args.length ? `container ${JSON.stringify(args[0])}` : 'no arguments'}, root ${globals.root}`,
+    );
     const mod = await spec.load();
     const code = await mod.run(ctx);
     return typeof code === 'number' ? code : 0;
@@ -81,7 +86,8 @@ async function main(argv: string[]): Promise<number> {
 
 /** What was thrown, as a message: an error's own, else the value as text. */
 function messageOf(err: unknown): string {
-  if (typeof err === 'object' && err !== null && 'message' in err && typeof err.message === 'string') return err.message;
+  if (typeof err === 'object' && err !== null && 'message' in err && typeof err.message === 'string')
+    return err.message;
   return String(err);
 }
 

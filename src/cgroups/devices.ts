@@ -150,7 +150,13 @@ export class Emulator {
     const out: DeviceRule[] = [];
     let old = this.rules;
     if (this.isBlacklist() || this.defaultAllow !== target.defaultAllow) {
-      out.push({ type: 'a', major: WILDCARD, minor: WILDCARD, permissions: 'rwm', allow: target.defaultAllow });
+      out.push({
+        type: 'a',
+        major: WILDCARD,
+        minor: WILDCARD,
+        permissions: 'rwm',
+        allow: target.defaultAllow,
+      });
       old = new Map();
     }
     const oldOrdered = [...old.entries()].sort(([a], [b]) => {

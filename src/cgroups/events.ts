@@ -18,10 +18,15 @@ export function marshal(v: GoValue): string {
   if (typeof v === 'bigint') return v.toString();
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (typeof v === 'string') {
-    return JSON.stringify(v).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    return JSON.stringify(v).replace(
+      /[<>&\u2028\u2029]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    );
   }
   if (Array.isArray(v)) return `[${v.map(marshal).join(',')}]`;
-  return `{${Object.entries(v).map(([k, x]) => `${marshal(k)}:${marshal(x)}`).join(',')}}`;
+  return `{${Object.entries(v)
+    .map(([k, x]) => `${marshal(k)}:${marshal(x)}`)
+    .join(',')}}`;
 }
 
 type Obj = { [k: string]: GoValue };
@@ -96,7 +101,11 @@ export function runcStats(s: Stats): Obj {
   memory.swap = memoryEntry(s.memory.swapUsage);
   memory.kernel = memoryEntry(s.memory.kernelUsage);
   memory.kernelTCP = memoryEntry(s.memory.kernelTCPUsage);
-  omitEmpty(memory, 'raw', sortedMap(s.memory.stats, (v) => v));
+  omitEmpty(
+    memory,
+    'raw',
+    sortedMap(s.memory.stats, (v) => v),
+  );
 
   const pids: Obj = {};
   omitEmpty(pids, 'current', s.pids.current);
@@ -223,7 +232,16 @@ export function parseGoDuration(s: string): number {
   }
   if (s === '0') return 0;
   if (s === '') throw new Error(`time: invalid duration ${JSON.stringify(orig)}`);
-  const unit: Readonly<Partial<Record<string, number>>> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const unit: Readonly<Partial<Record<string, number>>> = {
+    ns: 1e-6,
+    us: 1e-3,
+    µs: 1e-3,
+    μs: 1e-3,
+    ms: 1,
+    s: 1000,
+    m: 60_000,
+    h: 3_600_000,
+  };
   let total = 0;
   const re = /^(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/;
   while (s.length > 0) {

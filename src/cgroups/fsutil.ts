@@ -17,7 +17,10 @@ function reason(e: NodeJS.ErrnoException): string {
 
 /** An error from a cgroup file, with runc's wording; `code` is the errno name. */
 export class CgroupFileError extends Error {
-  constructor(message: string, readonly code?: string) {
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
     super(message);
     this.name = 'CgroupFileError';
   }
@@ -48,7 +51,10 @@ export function writeFile(dir: string | undefined, file: string, data: string): 
         return;
       } catch (e) {
         if (errnoOf(e) === 'EINTR') continue;
-        throw new CgroupFileError(`failed to write ${JSON.stringify(data)}: write ${p}: ${reason(e as NodeJS.ErrnoException)}`, errnoOf(e));
+        throw new CgroupFileError(
+          `failed to write ${JSON.stringify(data)}: write ${p}: ${reason(e as NodeJS.ErrnoException)}`,
+          errnoOf(e),
+        );
       }
     }
   } finally {
@@ -71,7 +77,10 @@ export function readOptional(dir: string, file: string): string | undefined {
     return fs.readFileSync(path.join(dir, file), 'utf8');
   } catch (e) {
     if (errnoOf(e) === 'ENOENT') return undefined;
-    throw new CgroupFileError(`open ${path.join(dir, file)}: ${reason(e as NodeJS.ErrnoException)}`, errnoOf(e));
+    throw new CgroupFileError(
+      `open ${path.join(dir, file)}: ${reason(e as NodeJS.ErrnoException)}`,
+      errnoOf(e),
+    );
   }
 }
 
@@ -88,7 +97,8 @@ export function parseU64(s: string, where = ''): bigint {
   const t = s.trim();
   if (t === 'max') return U64_MAX;
   if (/^-\d+$/.test(t)) return 0n;
-  if (!/^\d+$/.test(t)) throw new CgroupFileError(`unable to parse ${JSON.stringify(t)} as a uint from ${where}`);
+  if (!/^\d+$/.test(t))
+    throw new CgroupFileError(`unable to parse ${JSON.stringify(t)} as a uint from ${where}`);
   const v = BigInt(t);
   return v > U64_MAX ? U64_MAX : v;
 }
@@ -99,7 +109,8 @@ export function getU64(dir: string, file: string): bigint {
 
 export function getI64(dir: string, file: string): bigint {
   const t = readFile(dir, file).trim();
-  if (!/^-?\d+$/.test(t)) throw new CgroupFileError(`unable to parse ${JSON.stringify(t)} as an int from ${path.join(dir, file)}`);
+  if (!/^-?\d+$/.test(t))
+    throw new CgroupFileError(`unable to parse ${JSON.stringify(t)} as an int from ${path.join(dir, file)}`);
   return BigInt(t);
 }
 
@@ -177,7 +188,10 @@ export function removePaths(paths: string[]): void {
 /** cgroup.procs of `dir` as numbers. */
 export function readProcs(dir: string, file = 'cgroup.procs'): number[] {
   const text = readFile(dir, file);
-  return text.split('\n').filter((l) => l.trim() !== '').map((l) => Number(l));
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => Number(l));
 }
 
 /** Every pid in `dir` and its sub-cgroups (runc's GetAllPids). */
@@ -185,7 +199,8 @@ export function allPids(dir: string): number[] {
   const pids: number[] = [];
   const walk = (d: string) => {
     pids.push(...readProcs(d));
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(path.join(d, e.name));
+    for (const e of fs.readdirSync(d, { withFileTypes: true }))
+      if (e.isDirectory()) walk(path.join(d, e.name));
   };
   walk(dir);
   return pids;

@@ -48,9 +48,19 @@ export function newManager(o: NewManagerOptions): Manager {
 }
 
 /** A manager for a container's config (`linux.cgroupsPath`, `linux.resources`). */
-export function managerForSpec(spec: Spec, id: string, o: { systemd?: boolean } = {}): { manager: Manager; resources: Resources } {
+export function managerForSpec(
+  spec: Spec,
+  id: string,
+  o: { systemd?: boolean } = {},
+): { manager: Manager; resources: Resources } {
   const resources = resourcesFromSpec(spec);
-  const manager = newManager({ id, cgroupsPath: spec.linux?.cgroupsPath, resources, systemd: o.systemd, annotations: spec.annotations as Record<string, string> | undefined });
+  const manager = newManager({
+    id,
+    cgroupsPath: spec.linux?.cgroupsPath,
+    resources,
+    systemd: o.systemd,
+    annotations: spec.annotations as Record<string, string> | undefined,
+  });
   return { manager, resources };
 }
 
@@ -58,7 +68,11 @@ export function managerForSpec(spec: Spec, id: string, o: { systemd?: boolean } 
  * The manager of an existing container, from the directories in its record
  * (and its systemd unit, with the systemd driver); undefined without any.
  */
-export function loadManager(paths: string[] | undefined, resources?: Resources, unit?: string): Manager | undefined {
+export function loadManager(
+  paths: string[] | undefined,
+  resources?: Resources,
+  unit?: string,
+): Manager | undefined {
   const first = paths?.at(0);
   if (paths === undefined || first === undefined) return undefined;
   if (unit) return systemdDriver().loadSystemdManager(unit, paths, cgroupMode() === 'unified', resources);

@@ -42,7 +42,12 @@ export function cgroupMounts(mountinfo?: string): CgroupMount[] {
   const out: CgroupMount[] = [];
   for (const { fsType, mountPoint, root, superOptions } of mounts) {
     if (fsType !== 'cgroup' && fsType !== 'cgroup2') continue;
-    const mount: CgroupMount = { mountpoint: mountPoint, root, subsystems: [], version: fsType === 'cgroup2' ? 2 : 1 };
+    const mount: CgroupMount = {
+      mountpoint: mountPoint,
+      root,
+      subsystems: [],
+      version: fsType === 'cgroup2' ? 2 : 1,
+    };
     if (fsType === 'cgroup') {
       const known = knownSubsystems();
       for (const opt of superOptions.split(',')) {
@@ -104,7 +109,10 @@ export function cgroupMode(root = DEFAULT_ROOT): 'unified' | 'hybrid' | 'legacy'
 export function mountOf(dir: string, mounts = cgroupMounts()): CgroupMount | undefined {
   let best: CgroupMount | undefined;
   for (const m of mounts) {
-    if (dir === m.mountpoint || dir.startsWith(m.mountpoint.endsWith('/') ? m.mountpoint : m.mountpoint + '/')) {
+    if (
+      dir === m.mountpoint ||
+      dir.startsWith(m.mountpoint.endsWith('/') ? m.mountpoint : m.mountpoint + '/')
+    ) {
       if (!best || m.mountpoint.length > best.mountpoint.length) best = m;
     }
   }

@@ -89,22 +89,31 @@ export function mergeSpecResources(r: Resources, lr: LinuxResources): void {
     if (b.weight !== undefined) r.blkioWeight = b.weight;
     if (b.leafWeight !== undefined) r.blkioLeafWeight = b.leafWeight;
     if (b.weightDevice) {
-      r.blkioWeightDevice = b.weightDevice.map((d) => ({ major: d.major, minor: d.minor, weight: d.weight ?? 0, leafWeight: d.leafWeight ?? 0 }));
+      r.blkioWeightDevice = b.weightDevice.map((d) => ({
+        major: d.major,
+        minor: d.minor,
+        weight: d.weight ?? 0,
+        leafWeight: d.leafWeight ?? 0,
+      }));
     }
-    const td = (l?: Array<{ major: number; minor: number; rate: number }>) => (l ?? []).map((d) => ({ major: d.major, minor: d.minor, rate: d.rate }));
+    const td = (l?: Array<{ major: number; minor: number; rate: number }>) =>
+      (l ?? []).map((d) => ({ major: d.major, minor: d.minor, rate: d.rate }));
     if (b.throttleReadBpsDevice) r.blkioThrottleReadBpsDevice = td(b.throttleReadBpsDevice);
     if (b.throttleWriteBpsDevice) r.blkioThrottleWriteBpsDevice = td(b.throttleWriteBpsDevice);
     if (b.throttleReadIOPSDevice) r.blkioThrottleReadIOPSDevice = td(b.throttleReadIOPSDevice);
     if (b.throttleWriteIOPSDevice) r.blkioThrottleWriteIOPSDevice = td(b.throttleWriteIOPSDevice);
   }
-  if (lr.hugepageLimits) r.hugetlbLimit = lr.hugepageLimits.map((h) => ({ pageSize: h.pageSize, limit: h.limit }));
+  if (lr.hugepageLimits)
+    r.hugetlbLimit = lr.hugepageLimits.map((h) => ({ pageSize: h.pageSize, limit: h.limit }));
   if (lr.network) {
     if (lr.network.classID !== undefined) r.netClsClassid = lr.network.classID;
-    if (lr.network.priorities) r.netPrioIfpriomap = lr.network.priorities.map((p) => ({ name: p.name, priority: p.priority }));
+    if (lr.network.priorities)
+      r.netPrioIfpriomap = lr.network.priorities.map((p) => ({ name: p.name, priority: p.priority }));
   }
   if (lr.rdma) {
     r.rdma = {};
-    for (const [dev, v] of Object.entries(lr.rdma)) if (v) r.rdma[dev] = { hcaHandles: v.hcaHandles, hcaObjects: v.hcaObjects };
+    for (const [dev, v] of Object.entries(lr.rdma))
+      if (v) r.rdma[dev] = { hcaHandles: v.hcaHandles, hcaObjects: v.hcaObjects };
   }
   if (lr.unified && Object.keys(lr.unified).length > 0) {
     r.unified = {};

@@ -56,7 +56,10 @@ export function reorderArgs(argv: string[], flags: readonly FlagSpec[]): string[
 }
 
 /** Parse flags from argv until the first positional; returns values and the rest. */
-export function parseFlags(argv: string[], flags: readonly FlagSpec[]): { values: FlagValues; rest: string[] } {
+export function parseFlags(
+  argv: string[],
+  flags: readonly FlagSpec[],
+): { values: FlagValues; rest: string[] } {
   const values: FlagValues = {};
   for (const f of flags) if (f.default !== undefined) values[f.name] = f.default;
   let i = 0;

@@ -18,7 +18,13 @@ export interface FlagSpec {
 }
 
 /** The value the parser gives a flag of each type. */
-type FlagValue<T extends FlagType> = T extends 'bool' ? boolean : T extends 'int' ? number : T extends 'strings' ? string[] : string;
+type FlagValue<T extends FlagType> = T extends 'bool'
+  ? boolean
+  : T extends 'int'
+    ? number
+    : T extends 'strings'
+      ? string[]
+      : string;
 /** `pid-file` → `pidFile`. */
 type CamelCase<S extends string> = S extends `${infer H}-${infer T}` ? `${H}${Capitalize<CamelCase<T>>}` : S;
 
@@ -29,7 +35,9 @@ type CamelCase<S extends string> = S extends `${infer H}-${infer T}` ? `${H}${Ca
  * type error in its handler.
  */
 export type Options<F extends readonly FlagSpec[]> = {
-  [S in F[number] as CamelCase<S['name']>]: S extends { default: string | number | boolean } ? FlagValue<S['type']> : FlagValue<S['type']> | undefined;
+  [S in F[number] as CamelCase<S['name']>]: S extends { default: string | number | boolean }
+    ? FlagValue<S['type']>
+    : FlagValue<S['type']> | undefined;
 };
 
 export interface CommandSpec {
@@ -78,13 +86,27 @@ export function toOptions<F extends readonly FlagSpec[]>(flags: F, values: FlagV
 }
 
 export const globalFlags = [
-  { name: 'root', type: 'string', describe: 'root directory for storage of container state', default: '/run/runts' },
+  {
+    name: 'root',
+    type: 'string',
+    describe: 'root directory for storage of container state',
+    default: '/run/runts',
+  },
   { name: 'log', type: 'string', describe: 'set the log file to write runts logs to (default is stderr)' },
   { name: 'log-format', type: 'string', describe: 'set the log format ("text" or "json")', default: 'text' },
   { name: 'debug', type: 'bool', describe: 'enable debug logging' },
   { name: 'systemd-cgroup', type: 'bool', describe: 'enable systemd cgroup support' },
-  { name: 'rootless', type: 'string', describe: 'ignore cgroup permission errors ("true", "false", or "auto")', default: 'auto' },
-  { name: 'criu', type: 'string', describe: 'path to the criu binary used for checkpoint and restore (accepted, not used)' },
+  {
+    name: 'rootless',
+    type: 'string',
+    describe: 'ignore cgroup permission errors ("true", "false", or "auto")',
+    default: 'auto',
+  },
+  {
+    name: 'criu',
+    type: 'string',
+    describe: 'path to the criu binary used for checkpoint and restore (accepted, not used)',
+  },
   { name: 'version', alias: 'v', type: 'bool', describe: 'print the version' },
   { name: 'help', alias: 'h', type: 'bool', describe: 'show help' },
 ] as const satisfies readonly FlagSpec[];
@@ -92,12 +114,31 @@ export const globalFlags = [
 const consoleSocket = {
   name: 'console-socket',
   type: 'string',
-  describe: 'path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console\'s pseudoterminal',
+  describe:
+    "path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal",
 } as const;
-const pidfdSocket = { name: 'pidfd-socket', type: 'string', describe: 'path to an AF_UNIX socket which will receive a pidfd of the container process' } as const;
-const pidFile = { name: 'pid-file', type: 'string', describe: 'specify the file to write the process id to' } as const;
-const bundle = { name: 'bundle', alias: 'b', type: 'string', describe: 'path to the root of the bundle directory, defaults to the current directory' } as const;
-const preserveFds = { name: 'preserve-fds', type: 'int', describe: 'pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)', default: 0 } as const;
+const pidfdSocket = {
+  name: 'pidfd-socket',
+  type: 'string',
+  describe: 'path to an AF_UNIX socket which will receive a pidfd of the container process',
+} as const;
+const pidFile = {
+  name: 'pid-file',
+  type: 'string',
+  describe: 'specify the file to write the process id to',
+} as const;
+const bundle = {
+  name: 'bundle',
+  alias: 'b',
+  type: 'string',
+  describe: 'path to the root of the bundle directory, defaults to the current directory',
+} as const;
+const preserveFds = {
+  name: 'preserve-fds',
+  type: 'int',
+  describe: 'pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)',
+  default: 0,
+} as const;
 const createFlags = [
   bundle,
   consoleSocket,
@@ -109,45 +150,97 @@ const createFlags = [
 ] as const;
 const runFlags = [
   ...createFlags,
-  { name: 'detach', alias: 'd', type: 'bool', describe: 'detach from the container\'s process' },
+  { name: 'detach', alias: 'd', type: 'bool', describe: "detach from the container's process" },
   { name: 'keep', type: 'bool', describe: 'do not delete the container after it exits' },
 ] as const;
 const execFlags = [
-  consoleSocket, pidfdSocket,
+  consoleSocket,
+  pidfdSocket,
   { name: 'cwd', type: 'string', describe: 'current working directory in the container' },
   { name: 'env', alias: 'e', type: 'strings', describe: 'set environment variables' },
   { name: 'tty', alias: 't', type: 'bool', describe: 'allocate a pseudo-TTY' },
   { name: 'user', alias: 'u', type: 'string', describe: 'UID (format: <uid>[:<gid>])' },
   { name: 'additional-gids', alias: 'g', type: 'strings', describe: 'additional gids' },
   { name: 'process', alias: 'p', type: 'string', describe: 'path to the process.json' },
-  { name: 'detach', alias: 'd', type: 'bool', describe: 'detach from the container\'s process' },
+  { name: 'detach', alias: 'd', type: 'bool', describe: "detach from the container's process" },
   pidFile,
-  { name: 'process-label', type: 'string', describe: 'set the asm process label for the process commonly used with selinux' },
+  {
+    name: 'process-label',
+    type: 'string',
+    describe: 'set the asm process label for the process commonly used with selinux',
+  },
   { name: 'apparmor', type: 'string', describe: 'set the apparmor profile for the process' },
   { name: 'no-new-privs', type: 'bool', describe: 'set the no new privileges value for the process' },
-  { name: 'cap', alias: 'c', type: 'strings', describe: 'add a capability to the bounding set for the process' },
+  {
+    name: 'cap',
+    alias: 'c',
+    type: 'strings',
+    describe: 'add a capability to the bounding set for the process',
+  },
   preserveFds,
   { name: 'cgroup', type: 'strings', describe: 'run the process in an (existing) sub-cgroup(s)' },
   { name: 'ignore-paused', type: 'bool', describe: 'allow exec in a paused container' },
 ] as const;
 /** runc's update flags: each a string, parsed by the command (Go's flag types). */
 const updateFlags = [
-  { name: 'resources', alias: 'r', type: 'string', describe: 'path to the file containing the resources to update or \'-\' to read from the standard input' },
-  ...(['blkio-weight', 'cpu-period', 'cpu-quota', 'cpu-burst', 'cpu-rt-period', 'cpu-rt-runtime', 'cpu-share', 'cpuset-cpus', 'cpuset-mems',
-    'kernel-memory', 'kernel-memory-tcp', 'memory', 'memory-reservation', 'memory-swap', 'pids-limit', 'l3-cache-schema', 'mem-bw-schema'] as const)
-    .map((name) => ({ name, type: 'string' as const, describe: `set ${name.replace(/-/g, ' ')}` })),
+  {
+    name: 'resources',
+    alias: 'r',
+    type: 'string',
+    describe: "path to the file containing the resources to update or '-' to read from the standard input",
+  },
+  ...(
+    [
+      'blkio-weight',
+      'cpu-period',
+      'cpu-quota',
+      'cpu-burst',
+      'cpu-rt-period',
+      'cpu-rt-runtime',
+      'cpu-share',
+      'cpuset-cpus',
+      'cpuset-mems',
+      'kernel-memory',
+      'kernel-memory-tcp',
+      'memory',
+      'memory-reservation',
+      'memory-swap',
+      'pids-limit',
+      'l3-cache-schema',
+      'mem-bw-schema',
+    ] as const
+  ).map((name) => ({ name, type: 'string' as const, describe: `set ${name.replace(/-/g, ' ')}` })),
 ] as const;
-const killFlags = [{ name: 'all', alias: 'a', type: 'bool', describe: 'send the specified signal to all processes inside the container' }] as const;
-const deleteFlags = [{ name: 'force', alias: 'f', type: 'bool', describe: 'Forcibly deletes the container if it is still running (uses SIGKILL)' }] as const;
-const psFlags = [{ name: 'format', alias: 'f', type: 'string', describe: 'select one of: table or json', default: 'table' }] as const;
-const specFlags = [bundle, { name: 'rootless', type: 'bool', describe: 'generate a configuration for a rootless container' }] as const;
+const killFlags = [
+  {
+    name: 'all',
+    alias: 'a',
+    type: 'bool',
+    describe: 'send the specified signal to all processes inside the container',
+  },
+] as const;
+const deleteFlags = [
+  {
+    name: 'force',
+    alias: 'f',
+    type: 'bool',
+    describe: 'Forcibly deletes the container if it is still running (uses SIGKILL)',
+  },
+] as const;
+const psFlags = [
+  { name: 'format', alias: 'f', type: 'string', describe: 'select one of: table or json', default: 'table' },
+] as const;
+const specFlags = [
+  bundle,
+  { name: 'rootless', type: 'bool', describe: 'generate a configuration for a rootless container' },
+] as const;
 const listFlags = [
   { name: 'format', alias: 'f', type: 'string', describe: 'select one of: table or json', default: 'table' },
   { name: 'quiet', alias: 'q', type: 'bool', describe: 'display only container IDs' },
 ] as const;
 const eventsFlags = [
   { name: 'interval', type: 'string', describe: 'set the stats collection interval', default: '5s' },
-  { name: 'stats', type: 'bool', describe: 'display the container\'s stats then exit' },
+  { name: 'stats', type: 'bool', describe: "display the container's stats then exit" },
 ] as const;
 
 export type CreateOptions = Options<typeof createFlags>;
@@ -162,73 +255,175 @@ export type EventsOptions = Options<typeof eventsFlags>;
 export type SpecOptions = Options<typeof specFlags>;
 
 export const commands: CommandSpec[] = [
-  command({ name: 'create', usage: 'create [command options] <container-id>', describe: 'create a container', args: 1, flags: createFlags, load: () => import('./create.js') }),
   command({
-    name: 'run', usage: 'run [command options] <container-id>', describe: 'create and run a container', args: 1,
+    name: 'create',
+    usage: 'create [command options] <container-id>',
+    describe: 'create a container',
+    args: 1,
+    flags: createFlags,
+    load: () => import('./create.js'),
+  }),
+  command({
+    name: 'run',
+    usage: 'run [command options] <container-id>',
+    describe: 'create and run a container',
+    args: 1,
     flags: runFlags,
     load: () => import('./run.js'),
   }),
-  command({ name: 'start', usage: 'start <container-id>', describe: 'executes the user defined process in a created container', args: 1, flags: [], load: () => import('./start.js') }),
-  command({ name: 'state', usage: 'state <container-id>', describe: 'output the state of a container', args: 1, flags: [], load: () => import('./state.js') }),
   command({
-    name: 'kill', usage: 'kill [command options] <container-id> [signal]', describe: 'kill sends the specified signal (default: SIGTERM) to the container\'s init process', args: [1, 2],
+    name: 'start',
+    usage: 'start <container-id>',
+    describe: 'executes the user defined process in a created container',
+    args: 1,
+    flags: [],
+    load: () => import('./start.js'),
+  }),
+  command({
+    name: 'state',
+    usage: 'state <container-id>',
+    describe: 'output the state of a container',
+    args: 1,
+    flags: [],
+    load: () => import('./state.js'),
+  }),
+  command({
+    name: 'kill',
+    usage: 'kill [command options] <container-id> [signal]',
+    describe: "kill sends the specified signal (default: SIGTERM) to the container's init process",
+    args: [1, 2],
     flags: killFlags,
     load: () => import('./kill.js'),
   }),
   command({
-    name: 'delete', usage: 'delete [command options] <container-id>', describe: 'delete any resources held by the container often used with detached container', args: 1,
+    name: 'delete',
+    usage: 'delete [command options] <container-id>',
+    describe: 'delete any resources held by the container often used with detached container',
+    args: 1,
     flags: deleteFlags,
     load: () => import('./delete.js'),
   }),
   command({
-    name: 'list', usage: 'list [command options]', describe: 'lists containers started by runts with the given root', args: 0,
+    name: 'list',
+    usage: 'list [command options]',
+    describe: 'lists containers started by runts with the given root',
+    args: 0,
     flags: listFlags,
     load: () => import('./list.js'),
   }),
   command({
-    name: 'ps', usage: 'ps [command options] <container-id> [ps options]', describe: 'ps displays the processes running inside a container', args: [1, Infinity], keepOrder: true,
+    name: 'ps',
+    usage: 'ps [command options] <container-id> [ps options]',
+    describe: 'ps displays the processes running inside a container',
+    args: [1, Infinity],
+    keepOrder: true,
     flags: psFlags,
     load: () => import('./ps.js'),
   }),
   command({
-    name: 'exec', usage: 'exec [command options] <container-id> <command> [command options]', describe: 'execute new process inside the container', args: [1, Infinity], keepOrder: true,
+    name: 'exec',
+    usage: 'exec [command options] <container-id> <command> [command options]',
+    describe: 'execute new process inside the container',
+    args: [1, Infinity],
+    keepOrder: true,
     flags: execFlags,
     load: () => import('./exec.js'),
   }),
-  command({ name: 'pause', usage: 'pause <container-id>', describe: 'pause suspends all processes inside the container', args: 1, flags: [], load: () => import('./pause.js') }),
-  command({ name: 'resume', usage: 'resume <container-id>', describe: 'resumes all processes that have been previously paused', args: 1, flags: [], load: () => import('./resume.js') }),
   command({
-    name: 'events', usage: 'events [command options] <container-id>', describe: 'display container events such as OOM notifications, cpu, memory, and IO usage statistics', args: 1,
+    name: 'pause',
+    usage: 'pause <container-id>',
+    describe: 'pause suspends all processes inside the container',
+    args: 1,
+    flags: [],
+    load: () => import('./pause.js'),
+  }),
+  command({
+    name: 'resume',
+    usage: 'resume <container-id>',
+    describe: 'resumes all processes that have been previously paused',
+    args: 1,
+    flags: [],
+    load: () => import('./resume.js'),
+  }),
+  command({
+    name: 'events',
+    usage: 'events [command options] <container-id>',
+    describe: 'display container events such as OOM notifications, cpu, memory, and IO usage statistics',
+    args: 1,
     flags: eventsFlags,
     load: () => import('./events.js'),
   }),
   command({
-    name: 'update', usage: 'update [command options] <container-id>', describe: 'update container resource constraints', args: 1,
+    name: 'update',
+    usage: 'update [command options] <container-id>',
+    describe: 'update container resource constraints',
+    args: 1,
     flags: updateFlags,
     load: () => import('./update.js'),
   }),
   command({
-    name: 'spec', usage: 'spec [command options]', describe: 'create a new specification file', args: 0,
+    name: 'spec',
+    usage: 'spec [command options]',
+    describe: 'create a new specification file',
+    args: 0,
     flags: specFlags,
     load: () => import('./spec.js'),
   }),
-  command({ name: 'features', usage: 'features', describe: 'show the enabled features', args: 0, flags: [], load: () => import('./features.js') }),
   command({
-    name: 'checkpoint', usage: 'checkpoint [command options] <container-id>', describe: 'checkpoint a running container', args: 1,
+    name: 'features',
+    usage: 'features',
+    describe: 'show the enabled features',
+    args: 0,
+    flags: [],
+    load: () => import('./features.js'),
+  }),
+  command({
+    name: 'checkpoint',
+    usage: 'checkpoint [command options] <container-id>',
+    describe: 'checkpoint a running container',
+    args: 1,
     flags: [
-      ...['image-path', 'work-path', 'parent-path', 'page-server', 'manage-cgroups-mode', 'status-fd'].map((name) => ({ name, type: 'string' as const, describe: name })),
-      ...['leave-running', 'tcp-established', 'ext-unix-sk', 'shell-job', 'lazy-pages', 'file-locks', 'pre-dump', 'auto-dedup'].map((name) => ({ name, type: 'bool' as const, describe: name })),
-      { name: 'empty-ns', type: 'strings', describe: 'create a namespace, but don\'t restore its properties' },
+      ...['image-path', 'work-path', 'parent-path', 'page-server', 'manage-cgroups-mode', 'status-fd'].map(
+        (name) => ({ name, type: 'string' as const, describe: name }),
+      ),
+      ...[
+        'leave-running',
+        'tcp-established',
+        'ext-unix-sk',
+        'shell-job',
+        'lazy-pages',
+        'file-locks',
+        'pre-dump',
+        'auto-dedup',
+      ].map((name) => ({ name, type: 'bool' as const, describe: name })),
+      { name: 'empty-ns', type: 'strings', describe: "create a namespace, but don't restore its properties" },
     ],
     load: () => import('./not-implemented.js'),
   }),
   command({
-    name: 'restore', usage: 'restore [command options] <container-id>', describe: 'restore a container from a previous checkpoint', args: 1,
+    name: 'restore',
+    usage: 'restore [command options] <container-id>',
+    describe: 'restore a container from a previous checkpoint',
+    args: 1,
     flags: [
-      bundle, consoleSocket, pidFile,
-      ...['image-path', 'work-path', 'manage-cgroups-mode', 'lsm-profile', 'lsm-mount-context'].map((name) => ({ name, type: 'string' as const, describe: name })),
-      ...['tcp-established', 'ext-unix-sk', 'shell-job', 'file-locks', 'detach', 'no-subreaper', 'no-pivot', 'auto-dedup', 'lazy-pages'].map((name) => ({ name, type: 'bool' as const, describe: name })),
-      { name: 'empty-ns', type: 'strings', describe: 'create a namespace, but don\'t restore its properties' },
+      bundle,
+      consoleSocket,
+      pidFile,
+      ...['image-path', 'work-path', 'manage-cgroups-mode', 'lsm-profile', 'lsm-mount-context'].map(
+        (name) => ({ name, type: 'string' as const, describe: name }),
+      ),
+      ...[
+        'tcp-established',
+        'ext-unix-sk',
+        'shell-job',
+        'file-locks',
+        'detach',
+        'no-subreaper',
+        'no-pivot',
+        'auto-dedup',
+        'lazy-pages',
+      ].map((name) => ({ name, type: 'bool' as const, describe: name })),
+      { name: 'empty-ns', type: 'strings', describe: "create a namespace, but don't restore its properties" },
     ],
     load: () => import('./not-implemented.js'),
   }),

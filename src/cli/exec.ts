@@ -19,7 +19,15 @@ import { writeFileAtomic } from '../linux/fs.js';
 import { waitPidAsync } from '../linux/wait.js';
 
 /** runc forwards these to a foreground process (SIGWINCH only resizes its terminal). */
-const FORWARDED: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGCONT'];
+const FORWARDED: NodeJS.Signals[] = [
+  'SIGTERM',
+  'SIGINT',
+  'SIGHUP',
+  'SIGQUIT',
+  'SIGUSR1',
+  'SIGUSR2',
+  'SIGCONT',
+];
 
 export async function run(ctx: CommandContext<ExecOptions>): Promise<number> {
   try {

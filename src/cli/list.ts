@@ -49,7 +49,8 @@ function containers(store: StateStore): Doc[] {
       docs.push(doc);
     } catch (e) {
       // One bad or vanishing container must not hide the others (runc does the same).
-      const msg = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'container does not exist' : (e as Error).message;
+      const msg =
+        (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'container does not exist' : (e as Error).message;
       writeStderr(`load container ${id}: ${msg}\n`);
     }
   }
@@ -70,7 +71,12 @@ export function tabulate(rows: string[][], minwidth = 12, padding = 3): string {
     });
   }
   return rows
-    .map((row) => row.map((cell, j) => (j < row.length - 1 ? cell + ' '.repeat((widths[j] ?? 0) - width(cell)) : cell)).join('') + '\n')
+    .map(
+      (row) =>
+        row
+          .map((cell, j) => (j < row.length - 1 ? cell + ' '.repeat((widths[j] ?? 0) - width(cell)) : cell))
+          .join('') + '\n',
+    )
     .join('');
 }
 

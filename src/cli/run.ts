@@ -19,7 +19,15 @@ import { createOptions } from './create.js';
 import { UserError } from '../errors.js';
 import { debug } from '../output.js';
 
-const FORWARDED: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGCONT'];
+const FORWARDED: NodeJS.Signals[] = [
+  'SIGTERM',
+  'SIGINT',
+  'SIGHUP',
+  'SIGQUIT',
+  'SIGUSR1',
+  'SIGUSR2',
+  'SIGCONT',
+];
 
 export async function run(ctx: CommandContext<RunOptions>): Promise<number> {
   const store = new StateStore(ctx.globals.root);
@@ -68,7 +76,9 @@ export async function run(ctx: CommandContext<RunOptions>): Promise<number> {
   };
   for (const s of FORWARDED) process.on(s, forward);
   const status = await waitPidAsync(pid);
-  debug(`container process ${pid} ended: ${status.signal ? `signal ${status.signal}` : `exit status ${status.code}`}`);
+  debug(
+    `container process ${pid} ended: ${status.signal ? `signal ${status.signal}` : `exit status ${status.code}`}`,
+  );
   for (const s of FORWARDED) process.off(s, forward);
   await relay?.finish();
   if (ctx.options.keep !== true) {

@@ -28,7 +28,8 @@ export function run(ctx: CommandContext<SpecOptions>): number {
   try {
     fs.writeFileSync(file, text, { flag: 'wx', mode: 0o666 }); // wx: never overwrite
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new UserError('File config.json exists. Remove it first');
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+      throw new UserError('File config.json exists. Remove it first');
     throw new UserError(`open config.json: ${reason(e)}`);
   }
   return 0;

@@ -8,7 +8,12 @@
 import fs from 'node:fs';
 import { UserError } from '../errors.js';
 import { StateStore } from '../container/state-store.js';
-import { emptyUpdate, updateContainer, updateFromResourcesJson, type ResourceUpdate } from '../container/update.js';
+import {
+  emptyUpdate,
+  updateContainer,
+  updateFromResourcesJson,
+  type ResourceUpdate,
+} from '../container/update.js';
 import { containerId, type CommandContext } from './context.js';
 import type { UpdateOptions } from './commands.js';
 
@@ -20,7 +25,7 @@ function ramInBytes(s: string): number {
   if (!m) throw new Error(`invalid size: '${s}'`);
   const [, digits = '', unit] = m;
   const size = Number.parseFloat(digits);
-  return Math.trunc(size * (unit ? UNITS[unit.toLowerCase()] ?? 1 : 1));
+  return Math.trunc(size * (unit ? (UNITS[unit.toLowerCase()] ?? 1) : 1));
 }
 
 type UpdateFlag = keyof UpdateOptions;
@@ -43,30 +48,47 @@ function fromFlags(flags: UpdateOptions): ResourceUpdate {
   u.cpu.cpus = str('cpusetCpus') ?? u.cpu.cpus;
   u.cpu.mems = str('cpusetMems') ?? u.cpu.mems;
   const unsigned: Array<[UpdateFlag, string, 'period' | 'realtimePeriod' | 'shares']> = [
-    ['cpuPeriod', 'cpu-period', 'period'], ['cpuRtPeriod', 'cpu-rt-period', 'realtimePeriod'], ['cpuShare', 'cpu-share', 'shares'],
+    ['cpuPeriod', 'cpu-period', 'period'],
+    ['cpuRtPeriod', 'cpu-rt-period', 'realtimePeriod'],
+    ['cpuShare', 'cpu-share', 'shares'],
   ];
   for (const [name, opt, key] of unsigned) {
     const v = str(name);
     if (v === undefined) continue;
-    if (!/^\d+$/.test(v)) throw new UserError(`invalid value for ${opt}: strconv.ParseUint: parsing ${JSON.stringify(v)}: invalid syntax`);
+    if (!/^\d+$/.test(v))
+      throw new UserError(
+        `invalid value for ${opt}: strconv.ParseUint: parsing ${JSON.stringify(v)}: invalid syntax`,
+      );
     u.cpu[key] = Number(v);
   }
-  const signed: Array<[UpdateFlag, string, 'quota' | 'realtimeRuntime']> = [['cpuQuota', 'cpu-quota', 'quota'], ['cpuRtRuntime', 'cpu-rt-runtime', 'realtimeRuntime']];
+  const signed: Array<[UpdateFlag, string, 'quota' | 'realtimeRuntime']> = [
+    ['cpuQuota', 'cpu-quota', 'quota'],
+    ['cpuRtRuntime', 'cpu-rt-runtime', 'realtimeRuntime'],
+  ];
   for (const [name, opt, key] of signed) {
     const v = str(name);
     if (v === undefined) continue;
-    if (!/^[-+]?\d+$/.test(v)) throw new UserError(`invalid value for ${opt}: strconv.ParseInt: parsing ${JSON.stringify(v)}: invalid syntax`);
+    if (!/^[-+]?\d+$/.test(v))
+      throw new UserError(
+        `invalid value for ${opt}: strconv.ParseInt: parsing ${JSON.stringify(v)}: invalid syntax`,
+      );
     u.cpu[key] = Number(v);
   }
   const burst = str('cpuBurst');
   if (burst !== undefined) {
     const v = burst;
-    if (!/^\d+$/.test(v)) throw new UserError(`invalid value for cpu-burst: strconv.ParseUint: parsing ${JSON.stringify(v)}: invalid syntax`);
+    if (!/^\d+$/.test(v))
+      throw new UserError(
+        `invalid value for cpu-burst: strconv.ParseUint: parsing ${JSON.stringify(v)}: invalid syntax`,
+      );
     u.cpu.burst = Number(v);
   }
   const mem: Array<[UpdateFlag, string, keyof ResourceUpdate['memory']]> = [
-    ['memory', 'memory', 'limit'], ['memorySwap', 'memory-swap', 'swap'], ['kernelMemory', 'kernel-memory', 'kernel'],
-    ['kernelMemoryTcp', 'kernel-memory-tcp', 'kernelTCP'], ['memoryReservation', 'memory-reservation', 'reservation'],
+    ['memory', 'memory', 'limit'],
+    ['memorySwap', 'memory-swap', 'swap'],
+    ['kernelMemory', 'kernel-memory', 'kernel'],
+    ['kernelMemoryTcp', 'kernel-memory-tcp', 'kernelTCP'],
+    ['memoryReservation', 'memory-reservation', 'reservation'],
   ];
   for (const [name, opt, key] of mem) {
     const v = str(name);
@@ -84,7 +106,10 @@ function fromFlags(flags: UpdateOptions): ResourceUpdate {
 export function run(ctx: CommandContext<UpdateOptions>): number {
   const input = ctx.options.resources;
   updateContainer(new StateStore(ctx.globals.root), containerId(ctx), {
-    settings: () => (input !== undefined && input !== '' ? updateFromResourcesJson(readResources(input)) : fromFlags(ctx.options)),
+    settings: () =>
+      input !== undefined && input !== ''
+        ? updateFromResourcesJson(readResources(input))
+        : fromFlags(ctx.options),
     l3CacheSchema: ctx.options.l3CacheSchema,
     memBwSchema: ctx.options.memBwSchema,
     warn: (msg) => {
@@ -99,6 +124,8 @@ function readResources(input: string): string {
   try {
     return fs.readFileSync(input === '-' ? 0 : input, 'utf8');
   } catch (e) {
-    throw new UserError(`open ${input}: ${((e as Error).message.split(', ')[0] ?? '').replace(/^[A-Z]+: /, '')}`);
+    throw new UserError(
+      `open ${input}: ${((e as Error).message.split(', ')[0] ?? '').replace(/^[A-Z]+: /, '')}`,
+    );
   }
 }

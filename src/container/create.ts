@@ -17,7 +17,12 @@ import { NAMESPACE_FLAGS, CLONE, namespaceTypeOf } from '../linux/ns.js';
 import { connectUnix, socketPair } from '../linux/socket.js';
 import { killAndReap, waitPid } from '../linux/wait.js';
 import { spawnInit } from '../process/spawn-init.js';
-import { bindSourcesToOpen, prepareIdmappedMounts, sendBindSources, type PreparedMounts } from '../process/mount-sources.js';
+import {
+  bindSourcesToOpen,
+  prepareIdmappedMounts,
+  sendBindSources,
+  type PreparedMounts,
+} from '../process/mount-sources.js';
 import { checkCapabilities } from '../process/capabilities.js';
 import type { ParentChannel } from '../process/protocol.js';
 import { hostHooks, runHooks } from '../process/hooks.js';
@@ -28,7 +33,6 @@ import { validateContainerId } from './id.js';
 import { managerForSpec, removeCgroupDirs, type Manager } from '../cgroups/index.js';
 import { O_PATH } from '../linux/at-calls.js';
 import { debug, warn } from '../output.js';
-
 
 export interface CreateOptions {
   id: string;
@@ -62,8 +66,18 @@ function hostRootId(maps: LinuxIDMapping[] | undefined): number {
 }
 
 /** Hook state: the runtime-spec state document. */
-export function hookState(rec: Pick<ContainerRecord, 'ociVersion' | 'id' | 'bundle' | 'annotations'>, status: string, pid: number) {
-  const s: Record<string, unknown> = { ociVersion: rec.ociVersion, id: rec.id, status, pid, bundle: rec.bundle };
+export function hookState(
+  rec: Pick<ContainerRecord, 'ociVersion' | 'id' | 'bundle' | 'annotations'>,
+  status: string,
+  pid: number,
+) {
+  const s: Record<string, unknown> = {
+    ociVersion: rec.ociVersion,
+    id: rec.id,
+    status,
+    pid,
+    bundle: rec.bundle,
+  };
   if (rec.annotations) s.annotations = rec.annotations;
   return s;
 }
@@ -80,7 +94,8 @@ function checkNamespacePath(type: string, nsPath: string): void {
   } catch (e) {
     throw new UserError(`linux.namespaces: ${type} namespace path ${nsPath}: ${(e as Error).message}`);
   }
-  if (actual !== NAMESPACE_FLAGS[type]) throw new UserError(`linux.namespaces: ${nsPath} is not a ${type} namespace`);
+  if (actual !== NAMESPACE_FLAGS[type])
+    throw new UserError(`linux.namespaces: ${nsPath} is not a ${type} namespace`);
 }
 
 export function createContainer(store: StateStore, o: CreateOptions): Created {
@@ -158,7 +173,12 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
       helpers: [],
     };
     const writeIntent = () =>
-      store.write({ ...record, annotations: undefined, config: { linux: spec.linux?.namespaces ? { namespaces: spec.linux.namespaces } : {} }, creating: intent });
+      store.write({
+        ...record,
+        annotations: undefined,
+        config: { linux: spec.linux?.namespaces ? { namespaces: spec.linux.namespaces } : {} },
+        creating: intent,
+      });
     writeIntent();
     pausePoint('create:intent');
 
@@ -315,7 +335,9 @@ function checkExistingCgroup(m: Manager): void {
     const pids = m.allPids();
     if (pids.length > 0) {
       warn(`container's cgroup is not empty: ${pids.length} process(es) found`);
-      warn('DEPRECATED: running container in a non-empty cgroup won\'t be supported in runc 1.2; https://github.com/opencontainers/runc/issues/3132');
+      warn(
+        "DEPRECATED: running container in a non-empty cgroup won't be supported in runc 1.2; https://github.com/opencontainers/runc/issues/3132",
+      );
     }
   }
   if (m.freezerState() === 'FROZEN') throw new UserError("container's cgroup unexpectedly frozen");

@@ -34,7 +34,10 @@ function liveCgroup(store: StateStore, rec: ContainerRecord): Manager {
  * `watch`, which resolves (with 0) once the container's memory cgroup is
  * gone, or after one event with statsOnly.
  */
-export function containerEvents(store: StateStore, id: string): { watch: (o: EventsOptions) => Promise<number> } {
+export function containerEvents(
+  store: StateStore,
+  id: string,
+): { watch: (o: EventsOptions) => Promise<number> } {
   const rec = store.read(id);
   return { watch: (o) => watchEvents(store, rec, o) };
 }

@@ -102,7 +102,12 @@ export function startPreparedExec(p: PreparedExec): StartedExec {
       annotations: rec.annotations,
       joinKeyring: rec.noNewKeyring !== true,
     },
-    { process: p.process, consoleSocket: request.consoleSocket, preserveFds: request.preserveFds, subCgroupPaths: p.subCgroupPaths },
+    {
+      process: p.process,
+      consoleSocket: request.consoleSocket,
+      preserveFds: request.preserveFds,
+      subCgroupPaths: p.subCgroupPaths,
+    },
   );
 }
 
@@ -124,9 +129,11 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 function parseId(what: string, s: string): number {
-  if (!/^\d+$/.test(s)) throw new Error(`bad ${what}: strconv.Atoi: parsing ${JSON.stringify(s)}: invalid syntax`);
+  if (!/^\d+$/.test(s))
+    throw new Error(`bad ${what}: strconv.Atoi: parsing ${JSON.stringify(s)}: invalid syntax`);
   // runc refuses these when it sets up the user; an id past int32 must never reach setresuid.
-  if (BigInt(s) > 2147483647n) throw new Error(`--user ${what} ${s}: uids and gids must be in range 0-2147483647`);
+  if (BigInt(s) > 2147483647n)
+    throw new Error(`--user ${what} ${s}: uids and gids must be in range 0-2147483647`);
   return Number(s);
 }
 
@@ -138,7 +145,10 @@ function buildProcess(source: ExecRequest['process'], spec: RecordedConfig): Pro
     try {
       text = fs.readFileSync(file, 'utf8');
     } catch (e) {
-      throw new Error(`open ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`, { cause: e });
+      throw new Error(
+        `open ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`,
+        { cause: e },
+      );
     }
     // As config.json: exact 64-bit integers (rlimits), null members absent (Go's reading).
     const p = parseSpecJson(text, file).value;
@@ -171,7 +181,8 @@ function buildProcess(source: ExecRequest['process'], spec: RecordedConfig): Pro
     p.user = user;
   }
   for (const g of c.additionalGids) {
-    if (!/^-?\d+$/.test(g)) throw new Error(`invalid value ${JSON.stringify(g)} for flag -additional-gids: parse error`);
+    if (!/^-?\d+$/.test(g))
+      throw new Error(`invalid value ${JSON.stringify(g)} for flag -additional-gids: parse error`);
     if (Number(g) < 0) throw new Error(`additional-gids must be a positive number ${g}`);
     const user = { ...(p.user ?? { uid: 0, gid: 0 }) };
     user.additionalGids = [...(user.additionalGids ?? []), Number(g)];
@@ -209,11 +220,13 @@ function parseSubCgroupPaths(args: string[]): Map<string, string> | undefined {
     if (i >= 0) {
       for (const ctrl of c.slice(0, i).split(',')) {
         if (ctrl === '') throw new Error(`invalid --cgroup argument: ${c} (empty <controller> prefix)`);
-        if (paths.has(ctrl)) throw new Error(`invalid --cgroup argument(s): controller ${ctrl} specified multiple times`);
+        if (paths.has(ctrl))
+          throw new Error(`invalid --cgroup argument(s): controller ${ctrl} specified multiple times`);
         paths.set(ctrl, c.slice(i + 1));
       }
     } else {
-      if (args.length !== 1) throw new Error(`invalid --cgroup argument: ${c} (missing <controller>: prefix)`);
+      if (args.length !== 1)
+        throw new Error(`invalid --cgroup argument: ${c} (missing <controller>: prefix)`);
       paths.set('', c);
     }
   }

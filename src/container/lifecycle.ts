@@ -11,7 +11,13 @@ import { readMountinfo } from '../linux/mountinfo.js';
 import { sleepMs } from '../linux/sleep.js';
 import { hostHooks, runHooksWarning } from '../process/hooks.js';
 import { hookState } from './create.js';
-import { EXEC_FIFO, withLock, type ContainerRecord, type ProcessRef, type StateStore } from './state-store.js';
+import {
+  EXEC_FIFO,
+  withLock,
+  type ContainerRecord,
+  type ProcessRef,
+  type StateStore,
+} from './state-store.js';
 import { isInitAlive, processStartTime, statusCheck } from './status.js';
 import { flockHolders, type FileLock } from '../linux/flock.js';
 import { pausePoint } from '../test-points.js';
@@ -30,7 +36,7 @@ function readExecFifo(fifoPath: string, rec: ContainerRecord): boolean {
   const fd = fs.openSync(fifoPath, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   let pidfd: number | undefined;
   try {
-    for (let woken = false; ; ) {
+    for (let woken = false; ;) {
       try {
         if (fs.readSync(fd, Buffer.alloc(1), 0, 1, null) === 1) return true;
       } catch (e) {
@@ -71,7 +77,13 @@ export function startContainer(store: StateStore, id: string, hookCwd?: string):
     rec.started = true;
     store.write(rec);
     // The runtime-spec: a failing poststart hook is logged, the container keeps running.
-    runHooksWarning('poststart', rec.config.hooks?.poststart, hookState(rec, 'running', rec.pid), hostHooks(hookCwd), warn);
+    runHooksWarning(
+      'poststart',
+      rec.config.hooks?.poststart,
+      hookState(rec, 'running', rec.pid),
+      hostHooks(hookCwd),
+      warn,
+    );
     return rec;
   });
 }
@@ -357,5 +369,11 @@ export function destroy(store: StateStore, rec: ContainerRecord, hookCwd?: strin
   killAndRemoveCgroups(rec.cgroupPaths, rec.cgroupUnit);
   pausePoint('delete:cgroups');
   store.remove(rec.id);
-  runHooksWarning('poststop', rec.config.hooks?.poststop, hookState(rec, 'stopped', 0), hostHooks(hookCwd), warn);
+  runHooksWarning(
+    'poststop',
+    rec.config.hooks?.poststop,
+    hookState(rec, 'stopped', 0),
+    hostHooks(hookCwd),
+    warn,
+  );
 }

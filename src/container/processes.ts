@@ -39,7 +39,10 @@ export function psTable(pids: number[], psArgs: string[]): string {
     if (line.length === 0) continue;
     const field = line.trim().split(/\s+/)[pidIndex];
     const p = Number(field);
-    if (!Number.isInteger(p)) throw new UserError(`unable to parse pid: strconv.Atoi: parsing ${JSON.stringify(field)}: invalid syntax`);
+    if (!Number.isInteger(p))
+      throw new UserError(
+        `unable to parse pid: strconv.Atoi: parsing ${JSON.stringify(field)}: invalid syntax`,
+      );
     if (want.has(p)) out += line + '\n';
   }
   return out;

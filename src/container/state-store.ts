@@ -101,7 +101,8 @@ export class StateStore {
     } catch (e) {
       // ENAMETOOLONG: a valid ID (up to 1024 chars) longer than NAME_MAX can
       // never have been created.
-      if (['ENOENT', 'ENOTDIR', 'ENAMETOOLONG'].includes((e as NodeJS.ErrnoException).code ?? '')) return undefined;
+      if (['ENOENT', 'ENOTDIR', 'ENAMETOOLONG'].includes((e as NodeJS.ErrnoException).code ?? ''))
+        return undefined;
       throw e;
     }
     try {
@@ -122,7 +123,8 @@ export class StateStore {
     try {
       fs.mkdirSync(dir, { mode: 0o711 });
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new UserError(`container with id exists: ${id}`);
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+        throw new UserError(`container with id exists: ${id}`);
       throw e;
     }
     return dir;
@@ -169,7 +171,9 @@ export class StateStore {
 
   private takeLock(id: string, wait: boolean): FileLock | undefined {
     try {
-      return wait ? FileLock.acquire(this.dir(id), 'exclusive') : FileLock.tryAcquire(this.dir(id), 'exclusive');
+      return wait
+        ? FileLock.acquire(this.dir(id), 'exclusive')
+        : FileLock.tryAcquire(this.dir(id), 'exclusive');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new UserError('container does not exist');

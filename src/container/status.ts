@@ -54,7 +54,9 @@ export class StatusCheck {
 
   /** `exec`: a created or running container; a paused one only when asked to ignore that. */
   canExec(ignorePaused: boolean): boolean {
-    return this.status === 'created' || this.status === 'running' || (this.status === 'paused' && ignorePaused);
+    return (
+      this.status === 'created' || this.status === 'running' || (this.status === 'paused' && ignorePaused)
+    );
   }
 
   /** `pause`: a created or running container (runc freezes a created one too). */

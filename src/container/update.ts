@@ -16,7 +16,17 @@ import { statusCheck } from './status.js';
 /** The settings an update writes, as runc's update fills them (Go structs with zero defaults). */
 export interface ResourceUpdate {
   memory: { limit: number; reservation: number; swap: number; kernel: number; kernelTCP: number };
-  cpu: { shares: number; quota: number; period: number; realtimeRuntime: number; realtimePeriod: number; cpus: string; mems: string; burst?: number; idle?: number };
+  cpu: {
+    shares: number;
+    quota: number;
+    period: number;
+    realtimeRuntime: number;
+    realtimePeriod: number;
+    cpus: string;
+    mems: string;
+    burst?: number;
+    idle?: number;
+  };
   blockIO: { weight: number };
   pids: { limit: number };
   unified?: Record<string, string> | undefined;
@@ -47,7 +57,10 @@ export function updateFromResourcesJson(text: string): ResourceUpdate {
   Object.assign(u.cpu, doc.cpu ?? {});
   Object.assign(u.blockIO, doc.blockIO ?? {});
   Object.assign(u.pids, doc.pids ?? {});
-  if (doc.unified) u.unified = Object.fromEntries(Object.entries(doc.unified).filter((e): e is [string, string] => e[1] !== undefined));
+  if (doc.unified)
+    u.unified = Object.fromEntries(
+      Object.entries(doc.unified).filter((e): e is [string, string] => e[1] !== undefined),
+    );
   return u;
 }
 
@@ -64,7 +77,8 @@ export function updateContainer(store: StateStore, id: string, req: UpdateReques
   withLock(store, id, () => {
     const rec = store.read(id);
     const u = req.settings();
-    if (u.memory.kernel !== 0 || u.memory.kernelTCP !== 0) req.warn('Kernel memory settings are ignored and will be removed');
+    if (u.memory.kernel !== 0 || u.memory.kernelTCP !== 0)
+      req.warn('Kernel memory settings are ignored and will be removed');
     if (req.l3CacheSchema) throw new UserError('Intel RDT/CAT: l3 cache schema is not enabled');
     if (req.memBwSchema) throw new UserError('Intel RDT/MBA: memory bandwidth schema is not enabled');
 
@@ -108,7 +122,9 @@ export function updateContainer(store: StateStore, id: string, req: UpdateReques
       try {
         cgroup.set(old);
       } catch (e2) {
-        req.warn(`Setting back cgroup configs failed due to error: ${(e2 as Error).message}, your state.json and actual configs might be inconsistent.`);
+        req.warn(
+          `Setting back cgroup configs failed due to error: ${(e2 as Error).message}, your state.json and actual configs might be inconsistent.`,
+        );
       }
       throw new UserError((e as Error).message);
     }
@@ -124,10 +140,21 @@ type Resources = ReturnType<typeof resourcesFromSpec>;
 function keepInConfig(spec: RecordedConfig, next: Resources): void {
   const linux = (spec.linux ??= {});
   const res: LinuxResources = (linux.resources ??= {});
-  res.memory = { ...res.memory, limit: next.memory, reservation: next.memoryReservation, swap: next.memorySwap };
+  res.memory = {
+    ...res.memory,
+    limit: next.memory,
+    reservation: next.memoryReservation,
+    swap: next.memorySwap,
+  };
   res.cpu = {
-    ...res.cpu, shares: next.cpuShares, quota: next.cpuQuota, period: next.cpuPeriod, realtimeRuntime: next.cpuRtRuntime,
-    realtimePeriod: next.cpuRtPeriod, cpus: next.cpusetCpus, mems: next.cpusetMems,
+    ...res.cpu,
+    shares: next.cpuShares,
+    quota: next.cpuQuota,
+    period: next.cpuPeriod,
+    realtimeRuntime: next.cpuRtRuntime,
+    realtimePeriod: next.cpuRtPeriod,
+    cpus: next.cpusetCpus,
+    mems: next.cpusetMems,
   };
   if (next.cpuBurst !== undefined) res.cpu.burst = next.cpuBurst;
   if (next.cpuIdle !== undefined) res.cpu.idle = next.cpuIdle;

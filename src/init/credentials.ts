@@ -37,17 +37,25 @@ export function verifyIdentity(user: User, groupsSet: boolean): void {
   const now = currentIdentity();
   const want = (id: number) => [id, id, id].join(',');
   const wrong: string[] = [];
-  if (now.uids.join(',') !== want(user.uid)) wrong.push(`uids (real, effective, saved) are ${now.uids.join(', ')}, not ${user.uid}`);
-  if (now.gids.join(',') !== want(user.gid)) wrong.push(`gids (real, effective, saved) are ${now.gids.join(', ')}, not ${user.gid}`);
+  if (now.uids.join(',') !== want(user.uid))
+    wrong.push(`uids (real, effective, saved) are ${now.uids.join(', ')}, not ${user.uid}`);
+  if (now.gids.join(',') !== want(user.gid))
+    wrong.push(`gids (real, effective, saved) are ${now.gids.join(', ')}, not ${user.gid}`);
   if (groupsSet) {
     const asked = [...new Set(user.additionalGids ?? [])].sort((a, b) => a - b);
     const have = [...new Set(now.groups)].sort((a, b) => a - b);
-    if (asked.join(',') !== have.join(',')) wrong.push(`supplementary groups are [${have.join(', ')}], not [${asked.join(', ')}]`);
+    if (asked.join(',') !== have.join(','))
+      wrong.push(`supplementary groups are [${have.join(', ')}], not [${asked.join(', ')}]`);
   }
   if (wrong.length) throw new Error(`refusing to run the process as another identity: ${wrong.join('; ')}`);
 }
 
-export function applyCredentials(user: User, caps: ProcessCaps | undefined, noNewPrivileges: boolean, groupsAllowed = setgroupsAllowed()): void {
+export function applyCredentials(
+  user: User,
+  caps: ProcessCaps | undefined,
+  noNewPrivileges: boolean,
+  groupsAllowed = setgroupsAllowed(),
+): void {
   const c = caps ?? {};
   limitBoundingSet(numbers(c.bounding));
   prctl(PR.SET_KEEPCAPS, 1, 0, 'keep capabilities');
@@ -56,7 +64,11 @@ export function applyCredentials(user: User, caps: ProcessCaps | undefined, noNe
   setresuid(user.uid);
   verifyIdentity(user, groupsAllowed);
   prctl(PR.SET_KEEPCAPS, 0, 0, 'clear keep capabilities');
-  capset({ effective: numbers(c.effective), permitted: numbers(c.permitted), inheritable: numbers(c.inheritable) });
+  capset({
+    effective: numbers(c.effective),
+    permitted: numbers(c.permitted),
+    inheritable: numbers(c.inheritable),
+  });
   setAmbient(numbers(c.ambient));
   if (noNewPrivileges) prctl(PR.SET_NO_NEW_PRIVS, 1, 0, 'no_new_privs');
 }

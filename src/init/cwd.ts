@@ -35,7 +35,11 @@ export function createCwd(cwd: string | undefined): void {
     try {
       fs.mkdirSync(p, 0o755);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST' && fs.statSync(p, { throwIfNoEntry: false })?.isDirectory()) continue;
+      if (
+        (e as NodeJS.ErrnoException).code === 'EEXIST' &&
+        fs.statSync(p, { throwIfNoEntry: false })?.isDirectory()
+      )
+        continue;
       throw new Error(`mkdir ${p}: ${describe(e)}`, { cause: e });
     }
   }

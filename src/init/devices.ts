@@ -71,7 +71,8 @@ function mknodDevice(dirFd: number, name: string, d: LinuxDevice): void {
   try {
     const st = fs.fstatSync(fd);
     if ((st.mode & S_IFMT) !== kind) throw new Error(`new device inode ${d.path} has the wrong file type`);
-    if (kind !== S_IFIFO && BigInt(st.rdev) !== dev) throw new Error(`new device inode ${d.path} has the wrong major:minor`);
+    if (kind !== S_IFIFO && BigInt(st.rdev) !== dev)
+      throw new Error(`new device inode ${d.path} has the wrong major:minor`);
     // mknod's mode is exact with umask 0, except that some filesystems drop bits: set it.
     if ((st.mode & 0o7777) !== mode) fs.chmodSync(`/proc/self/fd/${fd}`, mode);
     fchownFd(fd, d.uid ?? 0, d.gid ?? 0, d.path);

@@ -148,7 +148,13 @@ function setupAndExec(b: InitBootstrap, channel: InitChannel, markReported: () =
     proc,
     seccomp: spec.linux?.seccomp,
     ociVersion: SPEC_VERSION,
-    state: { ociVersion: SPEC_VERSION, id: b.id, status: 'creating', bundle: b.bundle, annotations: spec.annotations },
+    state: {
+      ociVersion: SPEC_VERSION,
+      id: b.id,
+      status: 'creating',
+      bundle: b.bundle,
+      annotations: spec.annotations,
+    },
   });
 
   // Only a network namespace joined by path can turn out to be the runtime's
@@ -166,10 +172,20 @@ function setupAndExec(b: InitBootstrap, channel: InitChannel, markReported: () =
     }
   }
   if (spec.linux?.sysctl) {
-    checkSysctls(spec.linux.sysctl, { namespaces: nsTypes, netns: namespaceId('/proc/thread-self/ns/net'), runtimeNetns });
+    checkSysctls(spec.linux.sysctl, {
+      namespaces: nsTypes,
+      netns: namespaceId('/proc/thread-self/ns/net'),
+      runtimeNetns,
+    });
   }
   if (!b.noNewKeyring) {
-    joinContainerKeyring({ id: b.id, procfs, userNs: nsTypes.has('user'), selinuxLabel: proc.selinuxLabel, setPerms: true });
+    joinContainerKeyring({
+      id: b.id,
+      procfs,
+      userNs: nsTypes.has('user'),
+      selinuxLabel: proc.selinuxLabel,
+      setPerms: true,
+    });
   }
   const cgroupPaths = parseCgroupFile();
   if (b.unshareCgroupNs) unshare(CLONE.NEWCGROUP, 'cgroup namespace');
@@ -205,7 +221,10 @@ function setupAndExec(b: InitBootstrap, channel: InitChannel, markReported: () =
   const reply = channel.receive();
   if (reply?.type !== 'hooks-done') throw new Error('init: runts went away during hooks');
   // As runc's init: the container process's environment, from the rootfs (still a host path here).
-  runHooks('createContainer', spec.hooks?.createContainer, hookStateOf(b), { env: envRecord(proc.env ?? []), cwd: b.rootfs });
+  runHooks('createContainer', spec.hooks?.createContainer, hookStateOf(b), {
+    env: envRecord(proc.env ?? []),
+    cwd: b.rootfs,
+  });
 
   if (hasMountNs) rootfs.enterRoot(b.noPivot);
   else {
@@ -256,7 +275,8 @@ function setupAndExec(b: InitBootstrap, channel: InitChannel, markReported: () =
   prctl(PR.SET_PDEATHSIG, 0, 0, 'no parent death signal');
   channel.send({ type: 'ready' });
   markReported();
-  if (channel.receive()?.type !== 'created') throw new Error('runts create went away before the container was recorded');
+  if (channel.receive()?.type !== 'created')
+    throw new Error('runts create went away before the container was recorded');
 
   // Block until `start` opens the fifo for reading. The startContainer
   // hooks run before the byte that lets `start` go on, so they always
@@ -265,7 +285,12 @@ function setupAndExec(b: InitBootstrap, channel: InitChannel, markReported: () =
   fs.closeSync(execFifo);
   channel.close();
   // As runc's init: the process's environment (HOME filled in) and working directory.
-  runHooks('startContainer', spec.hooks?.startContainer, { ...hookStateOf(b), status: 'created', pid: process.pid }, { env: envRecord(exec.env), cwd: proc.cwd });
+  runHooks(
+    'startContainer',
+    spec.hooks?.startContainer,
+    { ...hookStateOf(b), status: 'created', pid: process.pid },
+    { env: envRecord(exec.env), cwd: proc.cwd },
+  );
   fs.writeSync(fifo, '0');
   fs.closeSync(fifo);
 
@@ -298,7 +323,13 @@ export function prepareProcessExec(proc: Process): PreparedExec & { env: string[
 export function execProcess(
   proc: Process,
   exec: PreparedExec,
-  o: { ptySlave?: number | undefined; preserveFds: number; security?: Security; cwdEntered?: boolean; rlimits: DeferredRlimits },
+  o: {
+    ptySlave?: number | undefined;
+    preserveFds: number;
+    security?: Security;
+    cwdEntered?: boolean;
+    rlimits: DeferredRlimits;
+  },
 ): never {
   const user = proc.user ?? { uid: 0, gid: 0 };
   // Nothing but stdio and the preserved fds reaches the container. Marked

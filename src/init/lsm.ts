@@ -30,16 +30,22 @@ export interface ExecLabels {
 }
 
 /** Refuse what the host cannot apply (at create, where the error reaches the client). */
-export function checkLabels(proc: { apparmorProfile?: string; selinuxLabel?: string }, host: HostLsm): ExecLabels {
+export function checkLabels(
+  proc: { apparmorProfile?: string; selinuxLabel?: string },
+  host: HostLsm,
+): ExecLabels {
   const labels: ExecLabels = {};
   if (proc.apparmorProfile) {
     if (!host.apparmor) {
-      throw new Error(`unable to apply apparmor profile: AppArmor is not enabled on this host (profile "${proc.apparmorProfile}")`);
+      throw new Error(
+        `unable to apply apparmor profile: AppArmor is not enabled on this host (profile "${proc.apparmorProfile}")`,
+      );
     }
     labels.apparmorProfile = proc.apparmorProfile;
   }
   if (proc.selinuxLabel) {
-    if (!host.selinux) throw new Error('selinux label is specified in config, but selinux is disabled or not supported');
+    if (!host.selinux)
+      throw new Error('selinux label is specified in config, but selinux is disabled or not supported');
     labels.selinuxLabel = proc.selinuxLabel;
   }
   return labels;
@@ -50,11 +56,16 @@ export function checkLabels(proc: { apparmorProfile?: string; selinuxLabel?: str
  * kernels before the LSM stacking layout (5.8).
  */
 export function setApparmorExecProfile(procfs: ProcfsHandle, profile: string): void {
-  const attr = procfs.exists('thread-self/attr/apparmor/exec') ? 'thread-self/attr/apparmor/exec' : 'thread-self/attr/exec';
+  const attr = procfs.exists('thread-self/attr/apparmor/exec')
+    ? 'thread-self/attr/apparmor/exec'
+    : 'thread-self/attr/exec';
   try {
     procfs.write(attr, `exec ${profile}`);
   } catch (e) {
-    throw new Error(`unable to apply apparmor profile: apparmor failed to apply profile: ${(e as Error).message}`, { cause: e });
+    throw new Error(
+      `unable to apply apparmor profile: apparmor failed to apply profile: ${(e as Error).message}`,
+      { cause: e },
+    );
   }
 }
 

@@ -210,7 +210,13 @@ function isBindMount(m: Mount, opts: ParsedMountOptions): boolean {
 /** One of the config's mounts as a step. */
 export function planMount(m: Mount, index: number, bundle: string | undefined): MountStep {
   const options = parseMountOptions(m.options);
-  const base = { phase: 'mounts' as const, index, mount: m, options, subject: `${m.source ?? m.type ?? ''} to ${m.destination}` };
+  const base = {
+    phase: 'mounts' as const,
+    index,
+    mount: m,
+    options,
+    subject: `${m.source ?? m.type ?? ''} to ${m.destination}`,
+  };
   if (isBindMount(m, options)) {
     return {
       ...base,
@@ -221,9 +227,11 @@ export function planMount(m: Mount, index: number, bundle: string | undefined): 
     };
   }
   if (options.flags & MS.REMOUNT) return { ...base, kind: 'remount' };
-  if (m.type === 'cgroup' || m.type === 'cgroup2') return { ...base, kind: 'mount-cgroup', version: m.type === 'cgroup' ? 1 : 2 };
+  if (m.type === 'cgroup' || m.type === 'cgroup2')
+    return { ...base, kind: 'mount-cgroup', version: m.type === 'cgroup' ? 1 : 2 };
   const fstype = m.type ?? '';
-  const deferReadonly = (fstype === 'tmpfs' || cleanPath(m.destination) === '/dev') && (options.flags & MS.RDONLY) !== 0;
+  const deferReadonly =
+    (fstype === 'tmpfs' || cleanPath(m.destination) === '/dev') && (options.flags & MS.RDONLY) !== 0;
   const flags = deferReadonly ? options.flags & ~MS.RDONLY : options.flags;
   return {
     ...base,
@@ -243,7 +251,10 @@ export function planMount(m: Mount, index: number, bundle: string | undefined): 
 export function devIsBound(mounts: readonly Mount[]): boolean {
   return mounts.some((m) => {
     const opts = m.options ?? [];
-    return cleanPath(m.destination) === '/dev' && (m.type === 'bind' || opts.includes('bind') || opts.includes('rbind'));
+    return (
+      cleanPath(m.destination) === '/dev' &&
+      (m.type === 'bind' || opts.includes('bind') || opts.includes('rbind'))
+    );
   });
 }
 
@@ -251,7 +262,8 @@ export function devIsBound(mounts: readonly Mount[]): boolean {
 export function planDev(input: Pick<RootfsPlanInput, 'spec' | 'inUserNs' | 'hostHasKcore'>): RootfsStep[] {
   if (devIsBound(input.spec.mounts ?? [])) return [];
   const byPath = new Map<string, LinuxDevice>();
-  for (const d of [...DEFAULT_DEVICES, ...(input.spec.linux?.devices ?? [])]) byPath.set(cleanPath(d.path), d);
+  for (const d of [...DEFAULT_DEVICES, ...(input.spec.linux?.devices ?? [])])
+    byPath.set(cleanPath(d.path), d);
   const steps: RootfsStep[] = [];
   for (const [p, device] of byPath) {
     // /dev/ptmx is the devpts instance's (the ptmx step).
@@ -274,15 +286,18 @@ export function planDev(input: Pick<RootfsPlanInput, 'spec' | 'inUserNs' | 'host
 export function planFinish(spec: Spec): RootfsStep[] {
   const steps: RootfsStep[] = [{ phase: 'finish', kind: 'deferred-readonly' }];
   if (spec.root?.readonly) steps.push({ phase: 'finish', kind: 'readonly-root' });
-  for (const p of spec.linux?.readonlyPaths ?? []) steps.push({ phase: 'finish', kind: 'readonly-path', path: p });
+  for (const p of spec.linux?.readonlyPaths ?? [])
+    steps.push({ phase: 'finish', kind: 'readonly-path', path: p });
   const masked = spec.linux?.maskedPaths ?? [];
-  if (masked.length > 0) steps.push({ phase: 'finish', kind: 'mask-paths', paths: masked, mountLabel: spec.linux?.mountLabel });
+  if (masked.length > 0)
+    steps.push({ phase: 'finish', kind: 'mask-paths', paths: masked, mountLabel: spec.linux?.mountLabel });
   // Last: an unbindable root would refuse the binds above. Private and slave
   // were made before the rootfs was bound (hostPropagation).
   const prop = spec.linux?.rootfsPropagation || undefined;
   if (prop) {
     const flag = propagationFlag(prop);
-    if (flag !== undefined && (flag & (MS.PRIVATE | MS.SLAVE)) === 0) steps.push({ phase: 'finish', kind: 'root-propagation', flag, name: prop });
+    if (flag !== undefined && (flag & (MS.PRIVATE | MS.SLAVE)) === 0)
+      steps.push({ phase: 'finish', kind: 'root-propagation', flag, name: prop });
   }
   return steps;
 }

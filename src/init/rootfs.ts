@@ -170,7 +170,10 @@ export class RootfsBuilder {
         } catch (e) {
           // Errors of mount(2) and fsopen already name the mount ("mount none to /broken: ENODEV").
           if (e instanceof FsMountError || (e instanceof SyscallError && e.syscall === 'mount')) throw e;
-          throw new Error(`mount ${step.mount.source ?? step.mount.type ?? ''} to ${step.mount.destination}: ${messageOf(e)}`, { cause: e });
+          throw new Error(
+            `mount ${step.mount.source ?? step.mount.type ?? ''} to ${step.mount.destination}: ${messageOf(e)}`,
+            { cause: e },
+          );
         }
         return;
       case 'device':
@@ -191,7 +194,8 @@ export class RootfsBuilder {
         try {
           linkInDev(this.root(), step.target, step.link);
         } catch (e) {
-          if (errno(e) !== 'EEXIST') throw new Error(`error setting up /dev symlinks: ${messageOf(e)}`, { cause: e });
+          if (errno(e) !== 'EEXIST')
+            throw new Error(`error setting up /dev symlinks: ${messageOf(e)}`, { cause: e });
         }
         return;
       default:
@@ -226,7 +230,8 @@ export class RootfsBuilder {
   }
 
   private mountOne(step: MountStep): void {
-    if (step.options.idmap && step.kind !== 'bind-mount') throw new Error('id-mapped mounts are only supported for bind-mounts');
+    if (step.options.idmap && step.kind !== 'bind-mount')
+      throw new Error('id-mapped mounts are only supported for bind-mounts');
     const key = String(step.index);
     switch (step.kind) {
       case 'bind-mount':
@@ -254,7 +259,11 @@ export class RootfsBuilder {
     return this.openTargetOf(m, asFile, source).fd;
   }
 
-  private openTargetOf(m: Mount, asFile: boolean, source?: { fd?: number; path?: string }): { fd: number; created: boolean } {
+  private openTargetOf(
+    m: Mount,
+    asFile: boolean,
+    source?: { fd?: number; path?: string },
+  ): { fd: number; created: boolean } {
     const root = this.root();
     const dest = cleanPath(m.destination);
     const isProcOrSys = m.type === 'proc' || m.type === 'sysfs';
@@ -269,7 +278,8 @@ export class RootfsBuilder {
     }
     const { fd, created } = root.openOrCreate(dest, isProcOrSys ? false : asFile);
     try {
-      if (root.isRoot(fd)) throw new Error(`mountpoint ${dest} resolves to the root of the container (${root.path})`);
+      if (root.isRoot(fd))
+        throw new Error(`mountpoint ${dest} resolves to the root of the container (${root.path})`);
       const real = root.pathOf(fd);
       if (real !== root.path && !real.startsWith(root.path.endsWith('/') ? root.path : root.path + '/')) {
         throw new Error(`mountpoint ${dest} is outside of rootfs ${root.path} (${real})`);
@@ -339,7 +349,13 @@ export class RootfsBuilder {
         if (errno(e) === 'EPERM' && this.options.inUserNs && (type === 'sysfs' || type === 'mqueue')) {
           // A user namespace that does not own the network (sysfs) or IPC
           // (mqueue) namespace may not mount them: bind the host's, as runc does.
-          bindFallback(type === 'sysfs' ? '/sys' : '/dev/mqueue', opts.flags | (type === 'sysfs' ? MS.RDONLY : 0), opts, target, subject);
+          bindFallback(
+            type === 'sysfs' ? '/sys' : '/dev/mqueue',
+            opts.flags | (type === 'sysfs' ? MS.RDONLY : 0),
+            opts,
+            target,
+            subject,
+          );
           return;
         }
         throw e;
@@ -385,7 +401,14 @@ export class RootfsBuilder {
     const subject = `cgroup2 to ${m.destination}`;
     let mnt: number;
     try {
-      mnt = newFsMount('cgroup2', 'cgroup2', sbFlagsOf(opts.flags & ~MS.RDONLY), opts.data, mountAttrsOf(opts.flags), subject);
+      mnt = newFsMount(
+        'cgroup2',
+        'cgroup2',
+        sbFlagsOf(opts.flags & ~MS.RDONLY),
+        opts.data,
+        mountAttrsOf(opts.flags),
+        subject,
+      );
     } catch (e) {
       if (errno(e) !== 'EPERM' && errno(e) !== 'EBUSY') throw e;
       // In a user namespace without a cgroup namespace of its own: bind the
@@ -420,10 +443,18 @@ export class RootfsBuilder {
         return;
       }
       const base = MS.NOSUID | MS.NODEV | MS.NOEXEC;
-      const tmpfs = newFsMount('tmpfs', 'tmpfs', [], formatMountLabel('mode=755', o.spec.linux?.mountLabel), mountAttrsOf(base), 'tmpfs to /sys/fs/cgroup');
+      const tmpfs = newFsMount(
+        'tmpfs',
+        'tmpfs',
+        [],
+        formatMountLabel('mode=755', o.spec.linux?.mountLabel),
+        mountAttrsOf(base),
+        'tmpfs to /sys/fs/cgroup',
+      );
       try {
         const byKey = new Map<string, string>();
-        for (const [controllers, cgPath] of o.cgroupPaths) byKey.set(controllers.split(',').sort().join(','), cgPath);
+        for (const [controllers, cgPath] of o.cgroupPaths)
+          byKey.set(controllers.split(',').sort().join(','), cgPath);
         const hierarchyFlags = base | (opts.flags & MS.RDONLY);
         for (const h of cgroupV1Mounts()) {
           const own = byKey.get(h.key);
@@ -437,15 +468,31 @@ export class RootfsBuilder {
             if (o.cgroupNs) {
               const named = h.key.startsWith('name=');
               try {
-                mnt = newFsMount('cgroup', named ? h.key.slice(5) : 'cgroup', sbFlagsOf(opts.flags & MS.RDONLY), h.key, mountAttrsOf(hierarchyFlags), subject);
+                mnt = newFsMount(
+                  'cgroup',
+                  named ? h.key.slice(5) : 'cgroup',
+                  sbFlagsOf(opts.flags & MS.RDONLY),
+                  h.key,
+                  mountAttrsOf(hierarchyFlags),
+                  subject,
+                );
               } catch (e) {
                 if (errno(e) !== 'EPERM') throw e;
               }
             }
             if (mnt === undefined) {
               const rel = path.relative(h.root, own);
-              mnt = openTree(-100, path.join(h.mountPoint, rel.startsWith('..') ? '' : rel), { clone: true, recursive: true }, subject);
-              setBindFlags(mnt, bindAttrChanges({ flags: hierarchyFlags | MS.BIND | MS.REC, cleared: 0 }), subject);
+              mnt = openTree(
+                -100,
+                path.join(h.mountPoint, rel.startsWith('..') ? '' : rel),
+                { clone: true, recursive: true },
+                subject,
+              );
+              setBindFlags(
+                mnt,
+                bindAttrChanges({ flags: hierarchyFlags | MS.BIND | MS.REC, cleared: 0 }),
+                subject,
+              );
             }
             try {
               moveMountFd(mnt, dir, subject);
@@ -466,7 +513,8 @@ export class RootfsBuilder {
             }
           }
         }
-        if (opts.flags & MS.RDONLY) mountSetattr(tmpfs, { set: MOUNT_ATTR.RDONLY }, false, 'tmpfs to /sys/fs/cgroup');
+        if (opts.flags & MS.RDONLY)
+          mountSetattr(tmpfs, { set: MOUNT_ATTR.RDONLY }, false, 'tmpfs to /sys/fs/cgroup');
         moveMountFd(tmpfs, target, `tmpfs to ${m.destination}`);
         setPropagation(tmpfs, opts, m.destination);
       } finally {
@@ -515,7 +563,10 @@ function setBindFlags(tree: number, attrs: BindAttrs | undefined, subject: strin
 
 function lockedError(e: unknown, subject: string): unknown {
   if (errno(e) !== 'EPERM') return e;
-  return new Error(`mount ${subject}: cannot change flags the kernel locked on the source mount (it was inherited into this user namespace): EPERM`, { cause: e });
+  return new Error(
+    `mount ${subject}: cannot change flags the kernel locked on the source mount (it was inherited into this user namespace): EPERM`,
+    { cause: e },
+  );
 }
 
 /** Propagation options, on the mount `fd` is (attached). */
@@ -530,7 +581,13 @@ function setRecursive(fd: number, opts: ParsedMountOptions, subject: string): vo
   if (opts.recursive) mountSetattr(fd, opts.recursive, true, `set recursive attributes of ${subject}`);
 }
 
-function bindFallback(source: string, flags: number, opts: ParsedMountOptions, target: number, subject: string): void {
+function bindFallback(
+  source: string,
+  flags: number,
+  opts: ParsedMountOptions,
+  target: number,
+  subject: string,
+): void {
   const tree = openTree(-100, source, { clone: true, recursive: true }, source);
   try {
     setBindFlags(tree, bindAttrChanges({ flags: flags | MS.BIND | MS.REC, cleared: 0 }), subject);
@@ -628,7 +685,16 @@ interface CgroupV1Mount {
   key: string;
 }
 
-const NOT_CONTROLLERS = new Set(['rw', 'ro', 'xattr', 'noprefix', 'clone_children', 'cpuset_v2_mode', 'favordynmods', 'none']);
+const NOT_CONTROLLERS = new Set([
+  'rw',
+  'ro',
+  'xattr',
+  'noprefix',
+  'clone_children',
+  'cpuset_v2_mode',
+  'favordynmods',
+  'none',
+]);
 
 /** The host's cgroup v1 hierarchies (first mount of each), from mountinfo. */
 function cgroupV1Mounts(): CgroupV1Mount[] {
@@ -637,7 +703,9 @@ function cgroupV1Mounts(): CgroupV1Mount[] {
   for (const m of readMountinfo()) {
     if (m.fsType !== 'cgroup') continue;
     // Super options: rw/ro, the controllers, name=X, and a few that are neither.
-    const key = m.superOptions.split(',').filter((x) => (x.startsWith('name=') || !x.includes('=')) && !NOT_CONTROLLERS.has(x));
+    const key = m.superOptions
+      .split(',')
+      .filter((x) => (x.startsWith('name=') || !x.includes('=')) && !NOT_CONTROLLERS.has(x));
     const id = key.sort().join(',');
     if (seen.has(id)) continue;
     seen.add(id);
@@ -747,7 +815,8 @@ function maskPaths(root: Root, paths: string[], mountLabel: string | undefined):
   let sharedTmpfs: number | undefined;
   const done = new Set<string>();
   try {
-    if (!isDevNull(fs.fstatSync(devNull))) throw new Error("can't mask paths: the container's /dev/null is not the character device 1:3");
+    if (!isDevNull(fs.fstatSync(devNull)))
+      throw new Error("can't mask paths: the container's /dev/null is not the character device 1:3");
     for (const p of paths) {
       const clean = cleanPath(p);
       if (done.has(clean)) continue;
@@ -792,9 +861,23 @@ function maskPaths(root: Root, paths: string[], mountLabel: string | undefined):
 function maskTmpfs(mountLabel: string | undefined, p: string): number {
   const attrs = MOUNT_ATTR.RDONLY;
   try {
-    return newFsMount('tmpfs', 'tmpfs', ['ro'], formatMountLabel('nr_blocks=1,nr_inodes=1', mountLabel), attrs, `mask ${p}`);
+    return newFsMount(
+      'tmpfs',
+      'tmpfs',
+      ['ro'],
+      formatMountLabel('nr_blocks=1,nr_inodes=1', mountLabel),
+      attrs,
+      `mask ${p}`,
+    );
   } catch {
     // Some kernels (Ubuntu 20.04's 5.4) refuse nr_inodes=1.
-    return newFsMount('tmpfs', 'tmpfs', ['ro'], formatMountLabel('nr_blocks=1,nr_inodes=2', mountLabel), attrs, `mask ${p}`);
+    return newFsMount(
+      'tmpfs',
+      'tmpfs',
+      ['ro'],
+      formatMountLabel('nr_blocks=1,nr_inodes=2', mountLabel),
+      attrs,
+      `mask ${p}`,
+    );
   }
 }

@@ -78,7 +78,10 @@ export function enosysStub(last: LastSyscalls): Buffer {
     for (const i of nextArch.splice(0)) setFalseBranch(insns.at(i), insns.length);
     nextArch.push(insns.length);
     insns.push({ code: JEQ_K, k: audit, jt: insns.length + 1 }, { code: LD_W_ABS, k: NR_OFFSET });
-    const check = (max: number | undefined): Insn => (max === undefined ? { code: JA, k: 0, jt: 'filter' } : { code: JGT_K, k: max, jt: 'enosys', jf: 'filter' });
+    const check = (max: number | undefined): Insn =>
+      max === undefined
+        ? { code: JA, k: 0, jt: 'filter' }
+        : { code: JGT_K, k: max, jt: 'enosys', jf: 'filter' };
     if (audit === AUDIT_ARCH_X86_64) {
       const at = insns.length;
       insns.push({ code: JSET_K, k: X32_SYSCALL_BIT, jt: at + 2, jf: at + 1 }, check(l.plain), check(l.x32));

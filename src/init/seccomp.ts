@@ -46,7 +46,12 @@ import {
   resolveSyscall,
   type ArgCmp,
 } from '../linux/seccomp.js';
-export { SECCOMP_ACTIONS, SECCOMP_KNOWN_FLAGS, SECCOMP_OPERATORS, seccompFeatures } from '../linux/seccomp.js';
+export {
+  SECCOMP_ACTIONS,
+  SECCOMP_KNOWN_FLAGS,
+  SECCOMP_OPERATORS,
+  seccompFeatures,
+} from '../linux/seccomp.js';
 import { connectUnix } from '../linux/socket.js';
 import { enosysStub, lastSyscalls, wantsEnosysStub } from './seccomp-enosys.js';
 import fs from 'node:fs';
@@ -114,7 +119,8 @@ export function compileSeccomp(config: LinuxSeccomp | undefined): CompiledSeccom
     }
   }
 
-  if (config.defaultAction === 'SCMP_ACT_NOTIFY') throw new Error('SCMP_ACT_NOTIFY cannot be used as default action');
+  if (config.defaultAction === 'SCMP_ACT_NOTIFY')
+    throw new Error('SCMP_ACT_NOTIFY cannot be used as default action');
   const defaultAction = actionValue(config.defaultAction, config.defaultErrnoRet, 'defaultAction');
 
   let notify = false;
@@ -127,9 +133,11 @@ export function compileSeccomp(config: LinuxSeccomp | undefined): CompiledSeccom
       }
     }
   }
-  if (notify && !config.listenerPath) throw new Error('seccomp: SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath');
+  if (notify && !config.listenerPath)
+    throw new Error('seccomp: SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath');
   if (notify) {
-    if (!kernelHasFilterFlag(FILTER_FLAG.NEW_LISTENER)) throw new Error('seccomp notify is not supported by this kernel');
+    if (!kernelHasFilterFlag(FILTER_FLAG.NEW_LISTENER))
+      throw new Error('seccomp notify is not supported by this kernel');
     flags |= FILTER_FLAG.NEW_LISTENER;
   } else {
     // The kernel takes it only with a listener (libseccomp drops it the same way).
@@ -141,7 +149,10 @@ export function compileSeccomp(config: LinuxSeccomp | undefined): CompiledSeccom
   try {
     for (const arch of config.architectures ?? []) {
       const token = archToken(arch);
-      if (token === 0) throw new Error(`seccomp: architecture ${arch} is not supported by libseccomp ${libseccompVersion()}`);
+      if (token === 0)
+        throw new Error(
+          `seccomp: architecture ${arch} is not supported by libseccomp ${libseccompVersion()}`,
+        );
       filter.addArch(token, arch);
     }
     const ruleCount = (config.syscalls ?? []).reduce((n, r) => n + r.names.length, 0);
@@ -156,7 +167,8 @@ export function compileSeccomp(config: LinuxSeccomp | undefined): CompiledSeccom
       const action = actionValue(rule.action, rule.errnoRet, where);
       const conds: ArgCmp[] = (rule.args ?? []).map((a, j) => {
         const op = ownValue(CMP, a.op);
-        if (op === undefined) throw new Error(`seccomp: ${where}.args[${j}]: invalid operator ${JSON.stringify(a.op)}`);
+        if (op === undefined)
+          throw new Error(`seccomp: ${where}.args[${j}]: invalid operator ${JSON.stringify(a.op)}`);
         if (!Number.isInteger(a.index) || a.index < 0 || a.index > 5) {
           throw new Error(`seccomp: ${where}.args[${j}]: index must be between 0 and 5`);
         }
@@ -207,7 +219,11 @@ export interface ListenerState {
 
 /** JSON with runc's field order and omissions (Go's encoding of specs.ContainerProcessState). */
 export function listenerPayload(s: ListenerState): string {
-  const state: Record<string, unknown> = { ociVersion: s.state.ociVersion, id: s.state.id, status: s.state.status };
+  const state: Record<string, unknown> = {
+    ociVersion: s.state.ociVersion,
+    id: s.state.id,
+    status: s.state.status,
+  };
   if (s.state.pid) state.pid = s.state.pid;
   state.bundle = s.state.bundle;
   if (s.state.annotations && Object.keys(s.state.annotations).length) state.annotations = s.state.annotations;
@@ -229,7 +245,10 @@ export interface PreparedSeccomp {
  * path and libseccomp a host library. `state` is only called when an agent
  * is configured.
  */
-export function prepareSeccomp(config: LinuxSeccomp | undefined, state: () => ListenerState): PreparedSeccomp | undefined {
+export function prepareSeccomp(
+  config: LinuxSeccomp | undefined,
+  state: () => ListenerState,
+): PreparedSeccomp | undefined {
   const compiled = compileSeccomp(config);
   if (!compiled || !config) return undefined;
   if (!compiled.notify) return { compiled };
@@ -239,10 +258,19 @@ export function prepareSeccomp(config: LinuxSeccomp | undefined, state: () => Li
   try {
     socket = connectUnix(listenerPath);
   } catch (e) {
-    throw new Error(`failed to connect with seccomp agent specified in the seccomp profile: ${(e as Error).message}`, { cause: e });
+    throw new Error(
+      `failed to connect with seccomp agent specified in the seccomp profile: ${(e as Error).message}`,
+      { cause: e },
+    );
   }
   const s = state();
-  return { compiled, listener: { socket, message: new FdMessage(listenerPayload({ ...s, metadata: config.listenerMetadata })) } };
+  return {
+    compiled,
+    listener: {
+      socket,
+      message: new FdMessage(listenerPayload({ ...s, metadata: config.listenerMetadata })),
+    },
+  };
 }
 
 /**

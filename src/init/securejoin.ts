@@ -115,9 +115,17 @@ export class Root {
     if (clean === '/') return openat(this.fd, '.', flags | extra);
     if (hasOpenat2()) {
       try {
-        return openat2(this.fd, clean.slice(1), flags | extra, 0, RESOLVE.IN_ROOT | RESOLVE.NO_MAGICLINKS, clean);
+        return openat2(
+          this.fd,
+          clean.slice(1),
+          flags | extra,
+          0,
+          RESOLVE.IN_ROOT | RESOLVE.NO_MAGICLINKS,
+          clean,
+        );
       } catch (e) {
-        if (errnoOf(e) !== 'ENOSYS') throw new RootPathError(`${clean}: ${errnoOf(e) ?? (e as Error).message}`, errnoOf(e));
+        if (errnoOf(e) !== 'ENOSYS')
+          throw new RootPathError(`${clean}: ${errnoOf(e) ?? (e as Error).message}`, errnoOf(e));
       }
     }
     const dir = this.walk(clean, false, noFollow);
@@ -168,7 +176,11 @@ export class Root {
   }
 
   /** createTarget, saying whether the target had to be made. */
-  openOrCreate(unsafe: string, asFile: boolean, mode = asFile ? 0o644 : 0o755): { fd: number; created: boolean } {
+  openOrCreate(
+    unsafe: string,
+    asFile: boolean,
+    mode = asFile ? 0o644 : 0o755,
+  ): { fd: number; created: boolean } {
     const existing = this.tryOpen(unsafe);
     if (existing !== undefined) return { fd: existing, created: false };
     return { fd: this.create(unsafe, asFile, mode), created: true };
@@ -187,7 +199,8 @@ export class Root {
         // where it points, inside the root, as runc does.
         const target = this.danglingTarget(dirFd, name);
         if (target === undefined) return this.open(unsafe); // made meanwhile
-        if (links >= MAX_SYMLINKS) throw new RootPathError(`${cleanPath(unsafe)}: ELOOP (too many levels of symbolic links)`, 'ELOOP');
+        if (links >= MAX_SYMLINKS)
+          throw new RootPathError(`${cleanPath(unsafe)}: ELOOP (too many levels of symbolic links)`, 'ELOOP');
         return this.create(target, asFile, mode, links + 1);
       }
       return fd;
@@ -266,7 +279,8 @@ export class Root {
         try {
           fd = openat(cur, c, O_PATH | O_NOFOLLOW, 0, clean);
         } catch (e) {
-          if (errnoOf(e) !== 'ENOENT' || !create) throw new RootPathError(`${clean}: ${errnoOf(e)}`, errnoOf(e));
+          if (errnoOf(e) !== 'ENOENT' || !create)
+            throw new RootPathError(`${clean}: ${errnoOf(e)}`, errnoOf(e));
           try {
             mkdirat(cur, c, mode, clean);
           } catch (e2) {
@@ -283,7 +297,8 @@ export class Root {
           }
           const target = readlinkat(fd, '', clean);
           closeQuietly(fd);
-          if (target.startsWith('/')) for (let d = below.pop(); d !== undefined; d = below.pop()) closeQuietly(d);
+          if (target.startsWith('/'))
+            for (let d = below.pop(); d !== undefined; d = below.pop()) closeQuietly(d);
           remaining = [...target.split('/').filter((x) => x !== '' && x !== '.'), ...remaining];
           continue;
         }
@@ -294,7 +309,8 @@ export class Root {
         below.push(fd);
       }
       const result = below.at(-1) ?? top;
-      if (create && !fs.fstatSync(result).isDirectory()) throw new RootPathError(`${clean}: ENOTDIR`, 'ENOTDIR');
+      if (create && !fs.fstatSync(result).isDirectory())
+        throw new RootPathError(`${clean}: ENOTDIR`, 'ENOTDIR');
       kept = result;
       return result;
     } finally {

@@ -20,9 +20,24 @@
  */
 import { getcwd, ProcfsHandle } from '../linux/procfs.js';
 import { joinSessionKeyring, modKeyPerm } from '../linux/keyring.js';
-import { IOPRIO_CLASS, ioprioSet, PERSONALITY, SCHED_FLAG, SCHED_POLICY, schedSetattr, setPersonality } from '../linux/sched.js';
+import {
+  IOPRIO_CLASS,
+  ioprioSet,
+  PERSONALITY,
+  SCHED_FLAG,
+  SCHED_POLICY,
+  schedSetattr,
+  setPersonality,
+} from '../linux/sched.js';
 import type { SyscallError } from '../linux/errno.js';
-import { applyApparmorLabel, applySelinuxLabel, checkLabels, detectLsm, setSelinuxKeyLabel, type ExecLabels } from './lsm.js';
+import {
+  applyApparmorLabel,
+  applySelinuxLabel,
+  checkLabels,
+  detectLsm,
+  setSelinuxKeyLabel,
+  type ExecLabels,
+} from './lsm.js';
 import { installSeccomp, prepareSeccomp, type ListenerState, type PreparedSeccomp } from './seccomp.js';
 import type { LinuxSeccomp, Process } from '../spec/types.gen.js';
 
@@ -73,7 +88,13 @@ export function prepareSecurity(o: {
  * searchable: by "other" in a user namespace, by its user otherwise. Where
  * the kernel has no keyrings (ENOSYS) this is skipped, as runc does.
  */
-export function joinContainerKeyring(o: { id: string; procfs: ProcfsHandle; userNs: boolean; selinuxLabel?: string | undefined; setPerms: boolean }): void {
+export function joinContainerKeyring(o: {
+  id: string;
+  procfs: ProcfsHandle;
+  userNs: boolean;
+  selinuxLabel?: string | undefined;
+  setPerms: boolean;
+}): void {
   if (o.selinuxLabel) setSelinuxKeyLabel(o.procfs, o.selinuxLabel);
   let serial: number;
   try {
@@ -98,7 +119,11 @@ export function joinContainerKeyring(o: { id: string; procfs: ProcfsHandle; user
  * thread (kept across execve). `linux.personality` is checked here: exec's
  * bootstrap carries it as it was in the container's config.
  */
-export function applyProcessAttributes(proc: Process, linux: { personality?: unknown } | undefined, procfs: ProcfsHandle): void {
+export function applyProcessAttributes(
+  proc: Process,
+  linux: { personality?: unknown } | undefined,
+  procfs: ProcfsHandle,
+): void {
   // (A null in config.json or process.json is an absent member: src/spec/load.ts drops it.)
   if (proc.oomScoreAdj !== undefined) {
     const v = proc.oomScoreAdj;
@@ -151,7 +176,8 @@ export function applyProcessAttributes(proc: Process, linux: { personality?: unk
     const cls = ownNumber(IOPRIO_CLASS, io.class);
     if (cls === undefined) throw new Error(`invalid io priority class: ${io.class}`);
     const level = io.priority ?? 0;
-    if (!Number.isInteger(level) || level < 0 || level > 7) throw new Error(`invalid ioPriority.priority: ${level} (0 to 7)`);
+    if (!Number.isInteger(level) || level < 0 || level > 7)
+      throw new Error(`invalid ioPriority.priority: ${level} (0 to 7)`);
     ioprioSet(cls, level);
   }
 }
@@ -196,11 +222,16 @@ export function verifyCwd(): void {
     wd = getcwd();
   } catch (e) {
     if ((e as SyscallError).code === 'ENOENT') {
-      throw new Error('current working directory is outside of container mount namespace root -- possible container breakout detected', { cause: e });
+      throw new Error(
+        'current working directory is outside of container mount namespace root -- possible container breakout detected',
+        { cause: e },
+      );
     }
     throw new Error(`failed to verify if current working directory is safe: ${messageOf(e)}`, { cause: e });
   }
   if (!wd.startsWith('/')) {
-    throw new Error(`current working directory is not absolute -- possible container breakout detected: cwd is "${wd}"`);
+    throw new Error(
+      `current working directory is not absolute -- possible container breakout detected: cwd is "${wd}"`,
+    );
   }
 }

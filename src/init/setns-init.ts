@@ -23,7 +23,14 @@ import { closeScriptFd } from '../linux/exeseal.js';
 import { SPEC_VERSION } from '../version.js';
 import { execProcess, namespaceFlag, prepareProcessExec } from './init.js';
 import { enterCwd } from './cwd.js';
-import { applyProcessAttributes, beforeReady, joinContainerKeyring, openProcfs, prepareSecurity, verifyCwd } from './security.js';
+import {
+  applyProcessAttributes,
+  beforeReady,
+  joinContainerKeyring,
+  openProcfs,
+  prepareSecurity,
+  verifyCwd,
+} from './security.js';
 
 const PR_SET_DUMPABLE = 4;
 
@@ -68,13 +75,25 @@ function setupAndExec(b: ExecBootstrap, channel: InitChannel): void {
     proc,
     seccomp: b.seccomp,
     ociVersion: SPEC_VERSION,
-    state: { ociVersion: SPEC_VERSION, id: b.id, status: 'running', bundle: b.bundle, annotations: b.annotations },
+    state: {
+      ociVersion: SPEC_VERSION,
+      id: b.id,
+      status: 'running',
+      bundle: b.bundle,
+      annotations: b.annotations,
+    },
   });
 
   joinNamespaces(b.joinNamespaces);
   // setns(mnt) made the container's root our root and cwd.
   if (b.joinKeyring) {
-    joinContainerKeyring({ id: b.id, procfs, userNs: false, selinuxLabel: proc.selinuxLabel, setPerms: false });
+    joinContainerKeyring({
+      id: b.id,
+      procfs,
+      userNs: false,
+      selinuxLabel: proc.selinuxLabel,
+      setPerms: false,
+    });
   }
 
   let ptySlave: number | undefined;

@@ -50,9 +50,11 @@ export interface SysctlContext {
 export function checkSysctls(sysctl: Record<string, string | undefined> | undefined, c: SysctlContext): void {
   for (const key of Object.keys(sysctl ?? {})) {
     const s = dottedSysctl(key);
-    if (s.split(/[./]/).some((p) => p === '' || p === '..')) throw new Error(`sysctl "${key}" is not a valid sysctl name`);
+    if (s.split(/[./]/).some((p) => p === '' || p === '..'))
+      throw new Error(`sysctl "${key}" is not a valid sysctl name`);
     if (IPC_SYSCTLS.has(s) || s.startsWith('fs.mqueue.')) {
-      if (!c.namespaces.has('ipc')) throw new Error(`sysctl "${s}" is not allowed in the hosts ipc namespace`);
+      if (!c.namespaces.has('ipc'))
+        throw new Error(`sysctl "${s}" is not allowed in the hosts ipc namespace`);
       continue;
     }
     if (s.startsWith('net.')) {
@@ -63,10 +65,12 @@ export function checkSysctls(sysctl: Record<string, string | undefined> | undefi
     }
     if (c.namespaces.has('uts')) {
       if (s === 'kernel.domainname') continue;
-      if (s === 'kernel.hostname') throw new Error(`sysctl "${s}" is not allowed as it conflicts with the OCI "hostname" field`);
+      if (s === 'kernel.hostname')
+        throw new Error(`sysctl "${s}" is not allowed as it conflicts with the OCI "hostname" field`);
     }
     if (s.startsWith('user.')) {
-      if (!c.namespaces.has('user')) throw new Error(`setting ucounts without a user namespace not allowed: ${s}`);
+      if (!c.namespaces.has('user'))
+        throw new Error(`setting ucounts without a user namespace not allowed: ${s}`);
       continue;
     }
     throw new Error(`sysctl "${s}" is not in a separate kernel namespace`);
@@ -78,7 +82,10 @@ export function checkSysctls(sysctl: Record<string, string | undefined> | undefi
  * verified before anything else: /proc/sys shows the namespaces of the
  * process that looks, so the init's writes land in the container's).
  */
-export function writeSysctls(sysctl: Record<string, string | undefined> | undefined, procfs: ProcfsHandle): void {
+export function writeSysctls(
+  sysctl: Record<string, string | undefined> | undefined,
+  procfs: ProcfsHandle,
+): void {
   for (const [key, value] of Object.entries(sysctl ?? {})) {
     if (value === undefined) continue;
     try {

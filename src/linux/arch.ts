@@ -14,6 +14,8 @@ import { ARCH, NODE_ARCH } from './abi-x86_64.js';
 export function assertSupportedArch(platform: string = process.platform, arch: string = process.arch): void {
   if (platform !== 'linux') throw new UserError(`unsupported platform ${platform}: runts runs on Linux only`);
   if (arch !== NODE_ARCH) {
-    throw new UserError(`unsupported architecture ${arch}: runts has system call numbers and struct layouts for ${ARCH} only`);
+    throw new UserError(
+      `unsupported architecture ${arch}: runts has system call numbers and struct layouts for ${ARCH} only`,
+    );
   }
 }

@@ -69,7 +69,14 @@ export function pretendNoOpenat2(on: boolean): void {
  * openat2(2). `subject` names the path in errors. Throws SyscallError; on a
  * kernel without openat2 the error is ENOSYS (and hasOpenat2() turns false).
  */
-export function openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number, subject?: string): number {
+export function openat2(
+  dirfd: number,
+  path: string,
+  flags: number,
+  mode: number,
+  resolve: number,
+  subject?: string,
+): number {
   // struct open_how { u64 flags; u64 mode; u64 resolve; }, reused: the init is single-threaded JS.
   howBlock ??= new NativeBlock(32);
   const b = howBlock;

@@ -97,7 +97,9 @@ export function loadProgram(progType: number, insns: BpfInsn[], license: string,
     try {
       return retryOnEagain(() => bpf(BPF_PROG_LOAD, attr, 'BPF_PROG_LOAD'));
     } catch (e) {
-      const text = log ? mem.view.toString('utf8', log.offset, log.offset + logSize).replace(/\0[\s\S]*$/, '') : '';
+      const text = log
+        ? mem.view.toString('utf8', log.offset, log.offset + logSize).replace(/\0[\s\S]*$/, '')
+        : '';
       return { log: text, err: e };
     }
   };
@@ -106,7 +108,8 @@ export function loadProgram(progType: number, insns: BpfInsn[], license: string,
   if (errnoOf(r.err) === 'EACCES' || errnoOf(r.err) === 'EINVAL') {
     r = attempt(1 << 16);
     if (typeof r === 'number') return r;
-    if (r.log && r.err instanceof SyscallError) throw new SyscallError('bpf', r.err.errno, `BPF_PROG_LOAD (verifier: ${r.log.trim()})`);
+    if (r.log && r.err instanceof SyscallError)
+      throw new SyscallError('bpf', r.err.errno, `BPF_PROG_LOAD (verifier: ${r.log.trim()})`);
   }
   throw r.err;
 }
@@ -182,13 +185,22 @@ export function haveProgReplace(): boolean {
   let prog = -1;
   let devnull = -1;
   try {
-    prog = loadProgram(BPF_PROG_TYPE_CGROUP_DEVICE, [
-      { code: 0xb7, dst: 0, src: 0, off: 0, imm: 0 }, // r0 = 0
-      { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 }, // exit
-    ], 'MIT');
+    prog = loadProgram(
+      BPF_PROG_TYPE_CGROUP_DEVICE,
+      [
+        { code: 0xb7, dst: 0, src: 0, off: 0, imm: 0 }, // r0 = 0
+        { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 }, // exit
+      ],
+      'MIT',
+    );
     devnull = fs.openSync('/dev/null', 'r');
     try {
-      attachProgram({ targetFd: devnull, progFd: prog, attachType: BPF_CGROUP_DEVICE, flags: BPF_F_ALLOW_MULTI | BPF_F_REPLACE });
+      attachProgram({
+        targetFd: devnull,
+        progFd: prog,
+        attachType: BPF_CGROUP_DEVICE,
+        flags: BPF_F_ALLOW_MULTI | BPF_F_REPLACE,
+      });
     } catch (e) {
       replaceSupported = errnoOf(e) !== 'EINVAL';
     }

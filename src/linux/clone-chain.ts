@@ -16,12 +16,27 @@ import type { NativeBlock } from './memory.js';
 
 const STACK_SIZE = 64 * 1024;
 
-const dlsym = libcFunction<bigint>('dlsym', DataType.BigInt, [DataType.I64, DataType.String], (p) => p === 0n);
+const dlsym = libcFunction<bigint>(
+  'dlsym',
+  DataType.BigInt,
+  [DataType.I64, DataType.String],
+  (p) => p === 0n,
+);
 const getcontext = libcFunction('getcontext', DataType.I32, [DataType.I64]);
 const makecontext = libcFunction<undefined>(
   'makecontext',
   DataType.Void,
-  [DataType.I64, DataType.I64, DataType.I32, DataType.I64, DataType.I64, DataType.I64, DataType.I64, DataType.I64, DataType.I64],
+  [
+    DataType.I64,
+    DataType.I64,
+    DataType.I32,
+    DataType.I64,
+    DataType.I64,
+    DataType.I64,
+    DataType.I64,
+    DataType.I64,
+    DataType.I64,
+  ],
   () => false,
 );
 const clone = libcFunction('clone', DataType.I32, [DataType.I64, DataType.I64, DataType.I32, DataType.I64]);
@@ -70,7 +85,10 @@ function buildContexts(steps: ChainStep[], block: NativeBlock): bigint {
 export function cloneStep(flags: number, steps: ChainStep[], block: NativeBlock): ChainStep {
   const first = buildContexts(steps, block);
   const stack = block.alloc(STACK_SIZE);
-  return { fn: 'clone', args: [symbol('setcontext'), stack.address + BigInt(STACK_SIZE), flags | SIGCHLD, first] };
+  return {
+    fn: 'clone',
+    args: [symbol('setcontext'), stack.address + BigInt(STACK_SIZE), flags | SIGCHLD, first],
+  };
 }
 
 /**

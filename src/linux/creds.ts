@@ -40,9 +40,13 @@ export interface Identity {
 export function currentIdentity(): Identity {
   const b = new NativeBlock(64);
   const ids = b.alloc(24);
-  const read3 = (off: number): [number, number, number] => [0, 4, 8].map((o) => b.view.readUInt32LE(ids.offset + off + o)) as [number, number, number];
+  const read3 = (off: number): [number, number, number] =>
+    [0, 4, 8].map((o) => b.view.readUInt32LE(ids.offset + off + o)) as [number, number, number];
   getresuidCall([Number(ids.address), Number(ids.address + 4n), Number(ids.address + 8n)], 'getresuid');
-  getresgidCall([Number(ids.address + 12n), Number(ids.address + 16n), Number(ids.address + 20n)], 'getresgid');
+  getresgidCall(
+    [Number(ids.address + 12n), Number(ids.address + 16n), Number(ids.address + 20n)],
+    'getresgid',
+  );
   const n = getgroupsCall([0, 0], 'getgroups');
   const g = new NativeBlock(Math.max(16, 4 * n));
   const arr = g.alloc(4 * n);

@@ -12,7 +12,8 @@ export interface PreparedExec {
 }
 
 export function prepareExec(path: string, args: string[], env: string[]): PreparedExec {
-  const size = [...args, ...env].reduce((n, s) => n + Buffer.byteLength(s) + 32, 1024) + 8 * (args.length + env.length);
+  const size =
+    [...args, ...env].reduce((n, s) => n + Buffer.byteLength(s) + 32, 1024) + 8 * (args.length + env.length);
   const b = new NativeBlock(size);
   execveCall.define();
   return { path, argv: b.cStringArray(args), envp: b.cStringArray(env) };

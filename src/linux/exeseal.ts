@@ -47,7 +47,14 @@ function viaOverlay(binary: string): number {
   // second is an empty tmpfs that is never attached anywhere, named through
   // its fd: no directory on the host to create, or to leave behind when
   // runts is killed.
-  const empty = newFsMount('tmpfs', 'runts-exeseal', [], 'size=4k,nr_inodes=1,mode=0555', READ_ONLY_VIEW, 'empty tmpfs');
+  const empty = newFsMount(
+    'tmpfs',
+    'runts-exeseal',
+    [],
+    'size=4k,nr_inodes=1,mode=0555',
+    READ_ONLY_VIEW,
+    'empty tmpfs',
+  );
   try {
     // Quoted: mount data is split at commas outside quotes. xino=off only keeps dmesg quiet.
     const lowerdir = `${escapeLowerDir(path.dirname(binary))}:/proc/self/fd/${empty}`;

@@ -34,7 +34,11 @@ export const DataType = {
  */
 export type CType = SameAsFfiRs<typeof DataType>[keyof typeof DataType];
 type SameAsFfiRs<T> = {
-  [K in keyof T]: K extends keyof typeof FfiRs.DataType ? (T[K] extends (typeof FfiRs.DataType)[K] ? T[K] : never) : never;
+  [K in keyof T]: K extends keyof typeof FfiRs.DataType
+    ? T[K] extends (typeof FfiRs.DataType)[K]
+      ? T[K]
+      : never
+    : never;
 };
 export type JsExternal = FfiRs.JsExternal;
 
@@ -88,14 +92,26 @@ function loadFfi(): typeof FfiRs {
     return requireHere('ffi-rs') as typeof FfiRs;
   }
   const { DataType: types, FFITypeTag } = addon;
-  const arrayTypes = [types.I16Array, types.I32Array, types.StringArray, types.DoubleArray, types.U8Array, types.FloatArray];
+  const arrayTypes = [
+    types.I16Array,
+    types.I32Array,
+    types.StringArray,
+    types.DoubleArray,
+    types.U8Array,
+    types.FloatArray,
+  ];
   // As index.js: array parameters carry their length.
   const withArrayLengths = (params: LoadParams): LoadParams => {
-    if (params.paramsType) params.paramsType = params.paramsType.map((t, i) =>
-      arrayTypes.includes(t as number)
-        ? { ffiTypeTag: FFITypeTag.Array, type: t, length: (params.paramsValue[i] as { length: number }).length }
-        : t,
-    );
+    if (params.paramsType)
+      params.paramsType = params.paramsType.map((t, i) =>
+        arrayTypes.includes(t as number)
+          ? {
+              ffiTypeTag: FFITypeTag.Array,
+              type: t,
+              length: (params.paramsValue[i] as { length: number }).length,
+            }
+          : t,
+      );
     return params;
   };
   const load = (params: LoadParams): unknown => {
@@ -104,7 +120,10 @@ function loadFfi(): typeof FfiRs {
   };
   const define = (obj: Record<string, object>) =>
     Object.fromEntries(
-      Object.entries(obj).map(([funcName, desc]) => [funcName, (paramsValue: unknown[] = []) => load({ ...desc, funcName, paramsValue })]),
+      Object.entries(obj).map(([funcName, desc]) => [
+        funcName,
+        (paramsValue: unknown[] = []) => load({ ...desc, funcName, paramsValue }),
+      ]),
     );
   return {
     open: addon.open,
@@ -132,7 +151,13 @@ type RawFn = (args: unknown[]) => RawResult;
 
 const cache = new Map<string, RawFn>();
 
-function defineRaw(library: string, name: string, retType: CType, paramsType: readonly CType[], errno: boolean): RawFn {
+function defineRaw(
+  library: string,
+  name: string,
+  retType: CType,
+  paramsType: readonly CType[],
+  errno: boolean,
+): RawFn {
   // one C function may be declared with several signatures (syscall)
   const key = `${library}:${name}:${JSON.stringify([retType, paramsType])}:${errno}`;
   let raw = cache.get(key);
@@ -172,7 +197,9 @@ function declare<R>(
     if (failed(r.value as R)) throw new SyscallError(errorName, r.errnoCode, subject);
     return r.value as R;
   };
-  return Object.assign(fn, { define: () => void (call ??= defineRaw(library, symbol, retType, paramsType, true)) });
+  return Object.assign(fn, {
+    define: () => void (call ??= defineRaw(library, symbol, retType, paramsType, true)),
+  });
 }
 
 /** Declare a C function of `library`; see declare(). */
@@ -202,7 +229,14 @@ export function libcFunction<R = number>(
  * errors are named `name`, not "syscall".
  */
 export function rawSyscall(name: string, nr: number, paramsType: readonly CType[]): CFunction<number> {
-  const call = declare<number>('libc', 'syscall', name, DataType.I64, [DataType.I64, ...paramsType], isMinusOne);
+  const call = declare<number>(
+    'libc',
+    'syscall',
+    name,
+    DataType.I64,
+    [DataType.I64, ...paramsType],
+    isMinusOne,
+  );
   return Object.assign((args: unknown[], subject?: string) => call([nr, ...args], subject), {
     define: () => {
       call.define();
@@ -211,7 +245,11 @@ export function rawSyscall(name: string, nr: number, paramsType: readonly CType[
 }
 
 /** Declare a libc function whose result is never an error (memset, ...). */
-export function libcPlain(name: string, retType: CType, paramsType: readonly CType[]): (args: unknown[]) => unknown {
+export function libcPlain(
+  name: string,
+  retType: CType,
+  paramsType: readonly CType[],
+): (args: unknown[]) => unknown {
   let call: RawFn | undefined;
   return (args) => {
     call ??= defineRaw('libc', name, retType, paramsType, false);
@@ -224,7 +262,12 @@ export function libcPlain(name: string, retType: CType, paramsType: readonly CTy
  * waitpid, while the main thread keeps handling signals). Returns the
  * value and errno without judging them.
  */
-export async function libcCallOnWorker(name: string, retType: CType, paramsType: readonly CType[], args: unknown[]): Promise<RawResult> {
+export async function libcCallOnWorker(
+  name: string,
+  retType: CType,
+  paramsType: readonly CType[],
+  args: unknown[],
+): Promise<RawResult> {
   openLibrary('libc', 'libc.so.6');
   return (await ffi().load({
     library: 'libc',

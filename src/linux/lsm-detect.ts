@@ -52,7 +52,11 @@ export function selinuxEnabled(procfs?: ProcfsHandle): boolean {
   }
   if (!mounted) return false;
   try {
-    const current = (procfs ? procfs.read('thread-self/attr/current') : fs.readFileSync('/proc/thread-self/attr/current', 'utf8'))
+    const current = (
+      procfs
+        ? procfs.read('thread-self/attr/current')
+        : fs.readFileSync('/proc/thread-self/attr/current', 'utf8')
+    )
       .replace(/\0+$/, '')
       .trim();
     return current !== 'kernel';

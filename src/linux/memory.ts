@@ -4,7 +4,9 @@
  */
 import { DataType, libcFunction, libcPlain, ffi, type JsExternal } from './libc.js';
 
-const malloc = libcFunction<JsExternal>('malloc', DataType.External, [DataType.I64], (p) => ffi().isNullPointer(p));
+const malloc = libcFunction<JsExternal>('malloc', DataType.External, [DataType.I64], (p) =>
+  ffi().isNullPointer(p),
+);
 // memset(p, 0, 0) returns p: the only portable way to read an External's address.
 const addressOf = libcPlain('memset', DataType.BigInt, [DataType.External, DataType.I32, DataType.I64]);
 

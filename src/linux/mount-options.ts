@@ -88,7 +88,14 @@ const RECURSIVE_OPTIONS: Record<string, FlagChange> = {
 };
 
 /** The atime options of RECURSIVE_OPTIONS: the kernel wants the whole atime field cleared to set one. */
-const RECURSIVE_ATIME = new Set(['rrelatime', 'rnorelatime', 'rnoatime', 'ratime', 'rstrictatime', 'rnostrictatime']);
+const RECURSIVE_ATIME = new Set([
+  'rrelatime',
+  'rnorelatime',
+  'rnoatime',
+  'ratime',
+  'rstrictatime',
+  'rnostrictatime',
+]);
 
 const IDMAP_OPTIONS = ['idmap', 'ridmap'];
 

@@ -31,7 +31,13 @@ export const MS = {
 
 export const MNT_DETACH = 2;
 
-const mountCall = libcFunction('mount', DataType.I32, [DataType.String, DataType.String, DataType.String, DataType.I64, DataType.String]);
+const mountCall = libcFunction('mount', DataType.I32, [
+  DataType.String,
+  DataType.String,
+  DataType.String,
+  DataType.I64,
+  DataType.String,
+]);
 const umount2Call = libcFunction('umount2', DataType.I32, [DataType.String, DataType.I32]);
 const chrootCall = libcFunction('chroot', DataType.I32, [DataType.String]);
 const chdirCall = libcFunction('chdir', DataType.I32, [DataType.String]);
@@ -40,7 +46,14 @@ const pivotRootCall = namedSyscall('pivot_root', [DataType.String, DataType.Stri
 const mknodCall = libcFunction('mknod', DataType.I32, [DataType.String, DataType.U32, DataType.U64]);
 
 /** mount(2); `subject` names the mount in errors, e.g. "proc to /proc". */
-export function mount(source: string, target: string, fstype: string, flags: number, data: string, subject?: string): void {
+export function mount(
+  source: string,
+  target: string,
+  fstype: string,
+  flags: number,
+  data: string,
+  subject?: string,
+): void {
   mountCall([source, target, fstype, flags, data], subject ?? `${source || fstype || '""'} to ${target}`);
 }
 
@@ -128,9 +141,17 @@ const readCall = libcFunction('read', I64, [DataType.I32, I64, I64]);
  * mount there (recursive: of the whole tree under it), like a bind mount
  * that is not attached anywhere yet.
  */
-export function openTree(dirfd: number, path: string, o: { clone?: boolean; recursive?: boolean; emptyPath?: boolean }, subject?: string): number {
+export function openTree(
+  dirfd: number,
+  path: string,
+  o: { clone?: boolean; recursive?: boolean; emptyPath?: boolean },
+  subject?: string,
+): number {
   const flags =
-    OPEN_TREE_CLOEXEC | (o.clone ? OPEN_TREE_CLONE : 0) | (o.recursive ? AT_RECURSIVE : 0) | (o.emptyPath ? AT_EMPTY_PATH : 0);
+    OPEN_TREE_CLOEXEC |
+    (o.clone ? OPEN_TREE_CLONE : 0) |
+    (o.recursive ? AT_RECURSIVE : 0) |
+    (o.emptyPath ? AT_EMPTY_PATH : 0);
   return openTreeCall([dirfd, path, flags], subject ?? path);
 }
 
@@ -156,7 +177,10 @@ let attrBlock: NativeBlock | undefined;
  * clear them (EPERM).
  */
 export function mountSetattr(fd: number, attr: MountAttr, recursive: boolean, subject: string): void {
-  mountSetattrCall([fd, '', AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), mountAttrStruct(attr), 32], subject);
+  mountSetattrCall(
+    [fd, '', AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), mountAttrStruct(attr), 32],
+    subject,
+  );
 }
 
 /** struct mount_attr { u64 attr_set, attr_clr, propagation, userns_fd }, in one reused block. */
@@ -225,7 +249,14 @@ export function splitMountData(data: string): string[] {
  * fsconfig, create, fsmount with the per-mount `attrs`. Returns the mount
  * fd, to be attached with moveMountFd.
  */
-export function newFsMount(fstype: string, source: string, sbFlags: string[], data: string, attrs: number, subject: string): number {
+export function newFsMount(
+  fstype: string,
+  source: string,
+  sbFlags: string[],
+  data: string,
+  attrs: number,
+  subject: string,
+): number {
   let fsfd: number;
   try {
     fsfd = fsopenCall([fstype, FSOPEN_CLOEXEC], subject);

@@ -15,7 +15,13 @@ export const PR = {
   CAP_AMBIENT_CLEAR_ALL: 4,
 } as const;
 
-const prctlCall = libcFunction('prctl', DataType.I32, [DataType.I32, DataType.I64, DataType.I64, DataType.I64, DataType.I64]);
+const prctlCall = libcFunction('prctl', DataType.I32, [
+  DataType.I32,
+  DataType.I64,
+  DataType.I64,
+  DataType.I64,
+  DataType.I64,
+]);
 
 export function prctl(option: number, arg2 = 0, arg3 = 0, subject?: string): number {
   return prctlCall([option, arg2, arg3, 0, 0], subject ?? `option ${option}`);

@@ -22,7 +22,6 @@ import { namedSyscall } from './syscall.js';
 import { NativeBlock } from './memory.js';
 import { O_CLOEXEC, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_WRONLY } from './at-calls.js';
 
-
 const PROC_SUPER_MAGIC = 0x9fa0;
 const PROC_ROOT_INO = 1;
 
@@ -92,7 +91,10 @@ export class ProcfsHandle {
     const how = b.alloc(OPEN_HOW.SIZE);
     b.view.writeBigUInt64LE(BigInt(flags | O_CLOEXEC), how.offset + OPEN_HOW.FLAGS);
     b.view.writeBigUInt64LE(0n, how.offset + OPEN_HOW.MODE);
-    b.view.writeBigUInt64LE(BigInt(RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS), how.offset + OPEN_HOW.RESOLVE);
+    b.view.writeBigUInt64LE(
+      BigInt(RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS),
+      how.offset + OPEN_HOW.RESOLVE,
+    );
     let fd: number;
     try {
       fd = openat2Call([this.fd, Number(path), Number(how.address), OPEN_HOW.SIZE], `${this.where}/${sub}`);

@@ -15,7 +15,10 @@ const setsidCall = libcFunction('setsid', DataType.I32, []);
  * process's uid, as runc does; its group stays devpts' tty group), so that a
  * non-root process owns its terminal.
  */
-export function openPty(ptmxPath: string, ownerUid = 0): { master: number; slave: number; slavePath: string } {
+export function openPty(
+  ptmxPath: string,
+  ownerUid = 0,
+): { master: number; slave: number; slavePath: string } {
   const master = fs.openSync(ptmxPath, fs.constants.O_RDWR | fs.constants.O_NOCTTY);
   const b = new NativeBlock(16);
   const n = b.alloc(4);

@@ -93,7 +93,8 @@ export function parseCpuList(list: string): number[] {
     const lo = Number(m.at(1));
     const last = m.at(2);
     const hi = last === undefined ? lo : Number(last);
-    if (hi < lo || hi >= 8192) throw new Error(`invalid CPU range ${JSON.stringify(part)} in ${JSON.stringify(list)}`);
+    if (hi < lo || hi >= 8192)
+      throw new Error(`invalid CPU range ${JSON.stringify(part)} in ${JSON.stringify(list)}`);
     for (let c = lo; c <= hi; c++) cpus.add(c);
   }
   return [...cpus].sort((x, y) => x - y);

@@ -47,10 +47,34 @@ const I64 = DataType.I64;
 const seccompInit = libraryFunction(LIB, 'seccomp_init', I64, [DataType.U32], (p) => p === 0);
 const seccompRelease = libraryFunction(LIB, 'seccomp_release', DataType.Void, [I64], () => false);
 const seccompArchAdd = negErrno('seccomp_arch_add', [I64, DataType.U32]);
-const seccompArchResolveName = libraryFunction(LIB, 'seccomp_arch_resolve_name', DataType.U32, [DataType.String], () => false);
-const seccompSyscallResolveName = libraryFunction(LIB, 'seccomp_syscall_resolve_name', DataType.I32, [DataType.String], () => false);
-const seccompSyscallResolveNameArch = libraryFunction(LIB, 'seccomp_syscall_resolve_name_arch', DataType.I32, [DataType.U32, DataType.String], () => false);
-const seccompRuleAddArray = negErrno('seccomp_rule_add_array', [I64, DataType.U32, DataType.I32, DataType.U32, I64]);
+const seccompArchResolveName = libraryFunction(
+  LIB,
+  'seccomp_arch_resolve_name',
+  DataType.U32,
+  [DataType.String],
+  () => false,
+);
+const seccompSyscallResolveName = libraryFunction(
+  LIB,
+  'seccomp_syscall_resolve_name',
+  DataType.I32,
+  [DataType.String],
+  () => false,
+);
+const seccompSyscallResolveNameArch = libraryFunction(
+  LIB,
+  'seccomp_syscall_resolve_name_arch',
+  DataType.I32,
+  [DataType.U32, DataType.String],
+  () => false,
+);
+const seccompRuleAddArray = negErrno('seccomp_rule_add_array', [
+  I64,
+  DataType.U32,
+  DataType.I32,
+  DataType.U32,
+  I64,
+]);
 const seccompAttrSet = negErrno('seccomp_attr_set', [I64, DataType.I32, DataType.U32]);
 const seccompExportBpf = negErrno('seccomp_export_bpf', [I64, DataType.I32]);
 const seccompApiGet = libraryFunction(LIB, 'seccomp_api_get', DataType.U32, [], () => false);
@@ -205,7 +229,10 @@ export class Filter {
       v.writeBigUInt64LE(BigInt.asUintN(64, c.a), o + 8);
       v.writeBigUInt64LE(BigInt.asUintN(64, c.b), o + 16);
     });
-    seccompRuleAddArray([this.ctx, action >>> 0, nr, conds.length, conds.length ? Number(this.conds.address) : 0], what);
+    seccompRuleAddArray(
+      [this.ctx, action >>> 0, nr, conds.length, conds.length ? Number(this.conds.address) : 0],
+      what,
+    );
   }
 
   /** The classic BPF program (struct sock_filter[]) libseccomp generates. */
@@ -241,9 +268,11 @@ export class BpfProgram {
   private readonly block: NativeBlock;
 
   constructor(code: Buffer) {
-    if (code.length === 0 || code.length % 8 !== 0) throw new Error(`seccomp: bad BPF program of ${code.length} bytes`);
+    if (code.length === 0 || code.length % 8 !== 0)
+      throw new Error(`seccomp: bad BPF program of ${code.length} bytes`);
     this.instructions = code.length / 8;
-    if (this.instructions > 4096) throw new Error(`seccomp: filter has ${this.instructions} instructions, the kernel takes at most 4096`);
+    if (this.instructions > 4096)
+      throw new Error(`seccomp: filter has ${this.instructions} instructions, the kernel takes at most 4096`);
     this.block = new NativeBlock(code.length + 64);
     const prog = this.block.alloc(code.length);
     code.copy(this.block.view, prog.offset);

@@ -13,7 +13,12 @@ const SCM_RIGHTS = 1;
 const MSG_CMSG_CLOEXEC = 0x40000000;
 
 const socketCall = libcFunction('socket', DataType.I32, [DataType.I32, DataType.I32, DataType.I32]);
-const socketpairCall = libcFunction('socketpair', DataType.I32, [DataType.I32, DataType.I32, DataType.I32, DataType.I64]);
+const socketpairCall = libcFunction('socketpair', DataType.I32, [
+  DataType.I32,
+  DataType.I32,
+  DataType.I32,
+  DataType.I64,
+]);
 const connectCall = libcFunction('connect', DataType.I32, [DataType.I32, DataType.I64, DataType.I32]);
 const sendmsgCall = libcFunction('sendmsg', DataType.I64, [DataType.I32, DataType.I64, DataType.I32]);
 const recvmsgCall = libcFunction('recvmsg', DataType.I64, [DataType.I32, DataType.I64, DataType.I32]);
@@ -106,8 +111,12 @@ function recvOne(sock: number): { fd: number; payload: string } | undefined {
   const n = recvmsgCall([sock, Number(msg.address), MSG_CMSG_CLOEXEC], 'SCM_RIGHTS');
   const controllen = Number(b.view.readBigUInt64LE(msg.offset + 40));
   if (n === 0 && controllen === 0) return undefined;
-  if (controllen < 20 || b.view.readInt32LE(cmsg.offset + 12) !== SCM_RIGHTS) throw new Error('no fd received');
-  return { fd: b.view.readInt32LE(cmsg.offset + 16), payload: b.view.toString('utf8', data.offset, data.offset + n) };
+  if (controllen < 20 || b.view.readInt32LE(cmsg.offset + 12) !== SCM_RIGHTS)
+    throw new Error('no fd received');
+  return {
+    fd: b.view.readInt32LE(cmsg.offset + 16),
+    payload: b.view.toString('utf8', data.offset, data.offset + n),
+  };
 }
 
 /** Receive one fd sent with SCM_RIGHTS (tests and the pty relay use it). */

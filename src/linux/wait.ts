@@ -48,7 +48,12 @@ export async function waitPidAsync(pid: number): Promise<ExitStatus> {
   const b = new NativeBlock(16);
   const st = b.alloc(4);
   for (;;) {
-    const r = await libcCallOnWorker('waitpid', DataType.I32, [DataType.I32, DataType.I64, DataType.I32], [pid, Number(st.address), 0]);
+    const r = await libcCallOnWorker(
+      'waitpid',
+      DataType.I32,
+      [DataType.I32, DataType.I64, DataType.I32],
+      [pid, Number(st.address), 0],
+    );
     if (r.value === pid) return decode(b.view.readInt32LE(st.offset));
     if (r.value === -1 && r.errnoCode === 4) continue; // EINTR
     throw new Error(`waitpid ${pid}: errno ${r.errnoCode}`);

@@ -19,7 +19,11 @@ const SETS = ['bounding', 'effective', 'permitted', 'inheritable', 'ambient'] as
 /** The sets capset refuses to raise beyond the bounding set (dropping from bounding and raising ambient never fail). */
 const GRANTED = ['effective', 'permitted', 'inheritable'] as const;
 
-export function checkCapabilities(caps: ProcessCaps | undefined, warn: (msg: string) => void, own: () => number[] = boundingSet): void {
+export function checkCapabilities(
+  caps: ProcessCaps | undefined,
+  warn: (msg: string) => void,
+  own: () => number[] = boundingSet,
+): void {
   if (!caps) return;
   const last = lastCap();
   const known = (name: string) => {
@@ -27,9 +31,11 @@ export function checkCapabilities(caps: ProcessCaps | undefined, warn: (msg: str
     return n !== undefined && n <= last ? n : undefined;
   };
   const unknown = new Set<string>();
-  for (const set of SETS) for (const name of caps[set] ?? []) if (known(name) === undefined) unknown.add(name);
+  for (const set of SETS)
+    for (const name of caps[set] ?? []) if (known(name) === undefined) unknown.add(name);
   // runc's wording (a Go slice of the sorted names).
-  if (unknown.size > 0) warn(`ignoring unknown or unavailable capabilities: [${[...unknown].sort().join(' ')}]`);
+  if (unknown.size > 0)
+    warn(`ignoring unknown or unavailable capabilities: [${[...unknown].sort().join(' ')}]`);
 
   const have = new Set(own());
   const missing = new Map<string, string[]>();
@@ -42,6 +48,8 @@ export function checkCapabilities(caps: ProcessCaps | undefined, warn: (msg: str
   }
   if (missing.size > 0) {
     const list = [...missing].map(([name, sets]) => `${name} (${sets.join(', ')})`).join(', ');
-    throw new UserError(`unable to apply caps: operation not permitted: not in runts' own capability bounding set: ${list}`);
+    throw new UserError(
+      `unable to apply caps: operation not permitted: not in runts' own capability bounding set: ${list}`,
+    );
   }
 }

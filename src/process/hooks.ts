@@ -65,7 +65,8 @@ function runHook(kind: HookName, hook: Hook, input: string, where: HookContext):
   const error: NodeJS.ErrnoException | undefined = r.error;
   const code = error?.code;
   if (r.error && code !== 'EPIPE') {
-    if (code === 'ETIMEDOUT') throw new UserError(`${kind} hook ${hook.path}: timed out after ${hook.timeout}s`);
+    if (code === 'ETIMEDOUT')
+      throw new UserError(`${kind} hook ${hook.path}: timed out after ${hook.timeout}s`);
     throw new UserError(`${kind} hook ${hook.path}: ${code ?? r.error.message}`);
   }
   if (r.signal) throw new UserError(`${kind} hook ${hook.path}: killed by ${r.signal}, ${out}`);
@@ -73,7 +74,12 @@ function runHook(kind: HookName, hook: Hook, input: string, where: HookContext):
 }
 
 /** Run hooks in order; the first that fails stops the list and fails the operation. */
-export function runHooks(kind: HookName, hooks: Hook[] | undefined, state: Record<string, unknown>, where: HookContext): void {
+export function runHooks(
+  kind: HookName,
+  hooks: Hook[] | undefined,
+  state: Record<string, unknown>,
+  where: HookContext,
+): void {
   // The state carries the annotations, megabytes in some configs: written only when needed.
   if (!hooks || hooks.length === 0) return;
   const input = JSON.stringify(state);
@@ -84,7 +90,13 @@ export function runHooks(kind: HookName, hooks: Hook[] | undefined, state: Recor
  * Hooks whose failure must not stop anything (poststart, poststop): the
  * runtime-spec asks for a warning and the remaining hooks still run.
  */
-export function runHooksWarning(kind: HookName, hooks: Hook[] | undefined, state: Record<string, unknown>, where: HookContext, warn: (msg: string) => void): void {
+export function runHooksWarning(
+  kind: HookName,
+  hooks: Hook[] | undefined,
+  state: Record<string, unknown>,
+  where: HookContext,
+  warn: (msg: string) => void,
+): void {
   const input = JSON.stringify(state);
   for (const hook of hooks ?? []) {
     try {

@@ -47,7 +47,9 @@ export interface PreparedMounts {
 /** True for a mount the init needs a prepared source for. */
 function isIdmappedMount(m: SpecMount): boolean {
   const o = m.options ?? [];
-  return o.includes('idmap') || o.includes('ridmap') || m.uidMappings !== undefined || m.gidMappings !== undefined;
+  return (
+    o.includes('idmap') || o.includes('ridmap') || m.uidMappings !== undefined || m.gidMappings !== undefined
+  );
 }
 
 function mapText(maps: IdMap[]): string {
@@ -61,10 +63,14 @@ function userNamespaceFd(uid: IdMap[], gid: IdMap[]): number {
   const byte = block.alloc(8);
   let pid = 0;
   try {
-    pid = cloneChain(CLONE.NEWUSER, [
-      { fn: 'read', args: [childEnd, byte.address, 1] },
-      { fn: '_exit', args: [0] },
-    ], block);
+    pid = cloneChain(
+      CLONE.NEWUSER,
+      [
+        { fn: 'read', args: [childEnd, byte.address, 1] },
+        { fn: '_exit', args: [0] },
+      ],
+      block,
+    );
     fs.writeFileSync(`/proc/${pid}/uid_map`, mapText(uid));
     fs.writeFileSync(`/proc/${pid}/gid_map`, mapText(gid));
     return fs.openSync(`/proc/${pid}/ns/user`, fs.constants.O_RDONLY);
@@ -110,7 +116,9 @@ export function prepareIdmappedMounts(spec: Spec, bundle: string): PreparedMount
       let usernsFd: number | undefined;
       if (m.uidMappings || m.gidMappings) {
         if (!m.uidMappings?.length || !m.gidMappings?.length) {
-          throw new UserError(`invalid ${where}: id-mapped mounts must have both uid and gid mappings specified`);
+          throw new UserError(
+            `invalid ${where}: id-mapped mounts must have both uid and gid mappings specified`,
+          );
         }
         key = JSON.stringify([m.uidMappings, m.gidMappings]);
         usernsFd = userns.get(key) ?? userNamespaceFd(m.uidMappings, m.gidMappings);
@@ -121,7 +129,9 @@ export function prepareIdmappedMounts(spec: Spec, bundle: string): PreparedMount
         key = JSON.stringify([spec.linux.uidMappings, spec.linux.gidMappings]);
         usernsFd = userns.get(key) ?? userNamespaceFd(spec.linux.uidMappings, spec.linux.gidMappings);
       } else {
-        throw new UserError(`invalid ${where}: id-mapped mounts must have both uid and gid mappings specified`);
+        throw new UserError(
+          `invalid ${where}: id-mapped mounts must have both uid and gid mappings specified`,
+        );
       }
       userns.set(key, usernsFd);
       const source = path.resolve(bundle, m.source ?? '');
@@ -129,15 +139,22 @@ export function prepareIdmappedMounts(spec: Spec, bundle: string): PreparedMount
       try {
         tree = openTree(-100, source, { clone: true, recursive: o.includes('rbind') }, source);
       } catch (e) {
-        throw new UserError(`error mounting "${m.source}" to rootfs at "${m.destination}": open_tree ${source}: ${(e as { code?: string }).code ?? (e as Error).message}`);
+        throw new UserError(
+          `error mounting "${m.source}" to rootfs at "${m.destination}": open_tree ${source}: ${(e as { code?: string }).code ?? (e as Error).message}`,
+        );
       }
       fds[String(i)] = tree;
       try {
         mountSetattr(tree, { set: MOUNT_ATTR.IDMAP, usernsFd }, o.includes('ridmap'), source);
       } catch (e) {
         const code = (e as { code?: string }).code ?? (e as Error).message;
-        const hint = code === 'EINVAL' ? " (maybe the filesystem used doesn't support idmap mounts on this kernel?)" : '';
-        throw new UserError(`error mounting "${m.source}" to rootfs at "${m.destination}": failed to set MOUNT_ATTR_IDMAP on ${source}: ${code}${hint}`);
+        const hint =
+          code === 'EINVAL'
+            ? " (maybe the filesystem used doesn't support idmap mounts on this kernel?)"
+            : '';
+        throw new UserError(
+          `error mounting "${m.source}" to rootfs at "${m.destination}": failed to set MOUNT_ATTR_IDMAP on ${source}: ${code}${hint}`,
+        );
       }
     });
   } catch (e) {
@@ -176,7 +193,13 @@ export function bindSourcesToOpen(spec: Spec): number[] {
  * (after unshare(CLONE_FS): the kernel requires it of a process with
  * threads) and comes back to its own, and to its own working directory.
  */
-export function sendBindSources(pid: number, spec: Spec, bundle: string, indices: number[], sock: number): void {
+export function sendBindSources(
+  pid: number,
+  spec: Spec,
+  bundle: string,
+  indices: number[],
+  sock: number,
+): void {
   if (indices.length === 0) return;
   const own = fs.openSync('/proc/self/ns/mnt', fs.constants.O_RDONLY);
   const cwd = fs.openSync('.', O_PATH | O_DIRECTORY);

@@ -6,7 +6,14 @@
 import fs from 'node:fs';
 import { parseJson, stringifyJson } from '../json.js';
 import type { NamespaceToJoin } from '../spec/convert.js';
-import type { Annotations, LinuxNamespaceType, LinuxPersonality, LinuxSeccomp, Process, Spec } from '../spec/types.gen.js';
+import type {
+  Annotations,
+  LinuxNamespaceType,
+  LinuxPersonality,
+  LinuxSeccomp,
+  Process,
+  Spec,
+} from '../spec/types.gen.js';
 
 /** Everything the init needs, sent once it runs. */
 export interface InitBootstrap {
@@ -79,10 +86,7 @@ export type ParentMessage =
 
 export type InitMessage =
   /** Node is up and the init's code loaded: the parent may place it in its cgroups. */
-  | { type: 'booted' }
-  | { type: 'run-hooks' }
-  | { type: 'ready' }
-  | { type: 'error'; message: string };
+  { type: 'booted' } | { type: 'run-hooks' } | { type: 'ready' } | { type: 'error'; message: string };
 
 /**
  * A message channel on a blocking socket fd. Each message is one line of JSON written by
@@ -90,7 +94,10 @@ export type InitMessage =
  * other side exactly. Reading costs linear time in the message: only newly read bytes are
  * searched for the newline, and a message is decoded once, when it is complete.
  */
-export class SyncChannel<Sends extends ParentMessage | InitMessage, Receives extends ParentMessage | InitMessage> {
+export class SyncChannel<
+  Sends extends ParentMessage | InitMessage,
+  Receives extends ParentMessage | InitMessage,
+> {
   /** Bytes read after the last complete message, not yet searched for a newline. */
   private rest: Buffer = Buffer.alloc(0);
   /** Parts of the message being received (none of them holds a newline). */
@@ -123,7 +130,8 @@ export class SyncChannel<Sends extends ParentMessage | InitMessage, Receives ext
         n = fs.readSync(this.fd, buf, 0, buf.length, null);
       } catch (e) {
         this.rest = Buffer.alloc(0);
-        if ((e as NodeJS.ErrnoException).code === 'EAGAIN' || (e as NodeJS.ErrnoException).code === 'EINTR') continue;
+        if ((e as NodeJS.ErrnoException).code === 'EAGAIN' || (e as NodeJS.ErrnoException).code === 'EINTR')
+          continue;
         if ((e as NodeJS.ErrnoException).code === 'ECONNRESET') return undefined;
         throw e;
       }

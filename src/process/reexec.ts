@@ -44,7 +44,8 @@ export function ptraceInReach(pidNsPath: string): boolean {
   for (const p of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(p)) continue;
     try {
-      if (fs.readlinkSync(`/proc/${p}/ns/pid`) !== pidNs || fs.readlinkSync(`/proc/${p}/ns/user`) !== userNs) continue;
+      if (fs.readlinkSync(`/proc/${p}/ns/pid`) !== pidNs || fs.readlinkSync(`/proc/${p}/ns/user`) !== userNs)
+        continue;
       const bnd = /^CapBnd:\s*([0-9a-f]+)$/m.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'));
       if (bnd && (BigInt(`0x${bnd[1]}`) >> CAP_SYS_PTRACE) & 1n) return true;
     } catch {}

@@ -25,7 +25,14 @@ import { killAndReap } from '../linux/wait.js';
 import { spawnInit, type SpawnInitOptions } from './spawn-init.js';
 import { ptraceInReach, reexecSealed } from './reexec.js';
 import { pausePoint } from '../test-points.js';
-import type { Annotations, LinuxNamespace, LinuxNamespaceType, LinuxPersonality, LinuxSeccomp, Process } from '../spec/types.gen.js';
+import type {
+  Annotations,
+  LinuxNamespace,
+  LinuxNamespaceType,
+  LinuxPersonality,
+  LinuxSeccomp,
+  Process,
+} from '../spec/types.gen.js';
 
 /** The running container to exec into. */
 export interface ExecTarget {
@@ -117,7 +124,8 @@ function subCgroup(base: string, sub: string): string {
 /** The cgroup directories the process joins: the container's, or its sub-cgroups (--cgroup). */
 function cgroupTargets(paths: string[], sub: Map<string, string> | undefined): string[] {
   if (!sub || sub.size === 0) return paths;
-  if (paths.length === 0) throw new Error('--cgroup: the container has no cgroup of its own to hold a sub-cgroup');
+  if (paths.length === 0)
+    throw new Error('--cgroup: the container has no cgroup of its own to hold a sub-cgroup');
   const all = sub.get('');
   if (all !== undefined) return paths.map((p) => subCgroup(p, all));
   const out = [...paths];
@@ -135,7 +143,10 @@ function joinCgroups(dirs: string[], pid: number): void {
     try {
       fs.writeFileSync(path.join(dir, 'cgroup.procs'), String(pid));
     } catch (e) {
-      throw new Error(`error adding pid ${pid} to cgroups: ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+      throw new Error(
+        `error adding pid ${pid} to cgroups: ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        { cause: e },
+      );
     }
   }
 }
@@ -146,7 +157,10 @@ function checkPreservedFds(n: number): number[] {
     try {
       fs.fstatSync(3 + i);
     } catch (e) {
-      throw new Error(`unable to stat preserved-fd ${i} (of ${n}): ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { cause: e });
+      throw new Error(
+        `unable to stat preserved-fd ${i} (of ${n}): ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+        { cause: e },
+      );
     }
     fds.push(3 + i);
   }
@@ -182,8 +196,11 @@ export function startExec(t: ExecTarget, o: ExecOptions): StartedExec {
       toClose.push(consoleFd);
     }
 
-    const join = [...nsFds].filter(([type]) => !['user', 'pid', 'time'].includes(type)).map(([type, fd]) => ({ type, fd }));
-    const fdPath = (type: LinuxNamespaceType) => (nsFds.has(type) ? `/proc/self/fd/${nsFds.get(type)}` : undefined);
+    const join = [...nsFds]
+      .filter(([type]) => !['user', 'pid', 'time'].includes(type))
+      .map(([type, fd]) => ({ type, fd }));
+    const fdPath = (type: LinuxNamespaceType) =>
+      nsFds.has(type) ? `/proc/self/fd/${nsFds.get(type)}` : undefined;
     const spawnOpts: SpawnInitOptions = {
       cloneFlags: 0,
       userNsPath: fdPath('user'),

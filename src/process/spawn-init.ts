@@ -135,7 +135,12 @@ function adoptGrandchild(mid: number, midSync: number, onFound?: (pid: number) =
 }
 
 /** The clone chain, in the PID namespace at `pidNsPath` when given (the parent enters it for that one child). */
-function cloneInto(pidNsPath: string | undefined, flags: number, steps: ChainStep[], block: NativeBlock): number {
+function cloneInto(
+  pidNsPath: string | undefined,
+  flags: number,
+  steps: ChainStep[],
+  block: NativeBlock,
+): number {
   if (!pidNsPath) return cloneChain(flags, steps, block);
   const own = fs.openSync('/proc/self/ns/pid', fs.constants.O_RDONLY);
   const target = fs.openSync(pidNsPath, fs.constants.O_RDONLY);
@@ -231,14 +236,21 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
       '--preserve-symlinks-main',
       `/proc/self/fd/${pkg}/${path.relative(pkgDir, script)}`,
     ];
-    const env = [`_RUNTS_SYNC_FD=${childEnd}`, 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'];
+    const env = [
+      `_RUNTS_SYNC_FD=${childEnd}`,
+      'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    ];
     initSteps.push(
       { fn: 'execve', args: [exePathAddr, block.cStringArray(argv), block.cStringArray(env)] },
       { fn: '_exit', args: [127] },
     );
     if (midSync) {
       // The middle process waits until the parent has seen the init's pid.
-      steps.push(cloneStep(o.cloneFlags, initSteps, block), { fn: 'read', args: [midSync[1], byte.address, 1] }, { fn: '_exit', args: [0] });
+      steps.push(
+        cloneStep(o.cloneFlags, initSteps, block),
+        { fn: 'read', args: [midSync[1], byte.address, 1] },
+        { fn: '_exit', args: [0] },
+      );
     }
     const cloneFlags = nested ? 0 : o.cloneFlags;
 
@@ -275,11 +287,17 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
       if (midSync) pid = adoptGrandchild(pid, midSync[0], o.onSpawned);
       const booted = channel.receive();
       if (booted?.type !== 'booted') {
-        throw new Error(booted?.type === 'error' ? booted.message : 'the container init exited before it started');
+        throw new Error(
+          booted?.type === 'error' ? booted.message : 'the container init exited before it started',
+        );
       }
       pausePoint('booted');
       o.onBooted?.(pid);
-      channel.send(o.exec ? { type: 'exec', bootstrap: o.exec } : { type: 'bootstrap', bootstrap: o.bootstrap as InitBootstrap });
+      channel.send(
+        o.exec
+          ? { type: 'exec', bootstrap: o.exec }
+          : { type: 'bootstrap', bootstrap: o.bootstrap as InitBootstrap },
+      );
     } catch (e) {
       try {
         process.kill(pid, 'SIGKILL');

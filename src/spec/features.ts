@@ -50,7 +50,9 @@ export function featuresDocument(): Features {
       apparmor: { enabled: APPARMOR_ENABLED },
       selinux: { enabled: SELINUX_ENABLED },
       intelRdt: { enabled: INTEL_RDT_ENABLED },
-      mountExtensions: { idmap: { enabled: idmapMountsSupported() /* on when the kernel has mount_setattr */ } },
+      mountExtensions: {
+        idmap: { enabled: idmapMountsSupported() /* on when the kernel has mount_setattr */ },
+      },
     },
     annotations: { 'run.oci.runts.commit': COMMIT, 'run.oci.runts.version': VERSION },
   };

@@ -22,7 +22,8 @@ export function loadBundleConfig(bundleDir: string): Spec {
     // a MB for create as a whole here); the bound keeps memory and time sane and gives a
     // clear message where Node would fail on a string past its own limit.
     const size = fstatSync(fd).size;
-    if (size > MAX_CONFIG_BYTES) throw new UserError(`${path}: too large (${size} bytes; at most ${MAX_CONFIG_BYTES})`);
+    if (size > MAX_CONFIG_BYTES)
+      throw new UserError(`${path}: too large (${size} bytes; at most ${MAX_CONFIG_BYTES})`);
     text = readFileSync(fd, 'utf8');
   } catch (err) {
     if (err instanceof UserError) throw err;
@@ -58,13 +59,21 @@ export function parseSpecJson(text: string, sourceName: string): Parsed {
  * u64 max stays past every maximum, one past i64 max past int64's. The exact bigints are
  * put back afterwards.
  */
-function checkWithExactIntegers<T>(parsed: Parsed, check: (value: unknown, sources: ReadonlyMap<string, string>) => T): T {
+function checkWithExactIntegers<T>(
+  parsed: Parsed,
+  check: (value: unknown, sources: ReadonlyMap<string, string>) => T,
+): T {
   const sources = new Map<string, string>();
   const exact: Array<{ parent: Record<string | number, unknown>; key: string | number; value: bigint }> = [];
   for (const l of parsed.inexact) {
     sources.set(formatPath(l.path), l.source);
     if (l.exact === undefined) continue;
-    const parent = l.path.slice(0, -1).reduce<unknown>((n, k) => (n as Record<string | number, unknown>)[k], parsed.value) as Record<string | number, unknown>;
+    const parent = l.path
+      .slice(0, -1)
+      .reduce<unknown>((n, k) => (n as Record<string | number, unknown>)[k], parsed.value) as Record<
+      string | number,
+      unknown
+    >;
     const key = l.path.at(-1);
     if (key === undefined) continue;
     exact.push({ parent, key, value: l.exact });
@@ -120,7 +129,10 @@ function describeJsonError(text: string, err: unknown): string {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const reason = message
     .replace(/\s*(?:in JSON )?at position \d+.*$/s, '')
-    .replace(/^Unexpected token '(.+?)', .*$/s, (_m, c: string) => `unexpected character '${JSON.stringify(c).slice(1, -1)}'`)
+    .replace(
+      /^Unexpected token '(.+?)', .*$/s,
+      (_m, c: string) => `unexpected character '${JSON.stringify(c).slice(1, -1)}'`,
+    )
     .replace(/^Unexpected end of JSON input$/, 'unexpected end of input');
   const v8 = /at position (\d+)/.exec(message);
   const offset = v8 ? Number(v8[1]) : locateJsonError(body);
@@ -188,7 +200,9 @@ function locateJsonError(text: string): number | undefined {
     } else {
       for (const word of ['true', 'false', 'null']) {
         if (c !== word[0]) continue;
-        for (const ch of word) if (text[i] === ch) i++; else fail();
+        for (const ch of word)
+          if (text[i] === ch) i++;
+          else fail();
         return;
       }
       fail();

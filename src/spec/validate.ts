@@ -194,7 +194,9 @@ function sentence(e: ValidationError, value: unknown, source?: string): string {
     case 'maxItems':
       return `must have at most ${Number(p.limit)} entries`;
     case 'minLength':
-      return Number(p.limit) === 1 ? 'must not be empty' : `must be at least ${Number(p.limit)} characters long`;
+      return Number(p.limit) === 1
+        ? 'must not be empty'
+        : `must be at least ${Number(p.limit)} characters long`;
     case 'maxLength':
       return `must be at most ${Number(p.limit)} characters long`;
     case 'additionalProperties':
@@ -210,14 +212,20 @@ function sentence(e: ValidationError, value: unknown, source?: string): string {
   }
 }
 
-function schemaIssues(errors: readonly ValidationError[], data: unknown, sources?: ReadonlyMap<string, string>): RawIssue[] {
+function schemaIssues(
+  errors: readonly ValidationError[],
+  data: unknown,
+  sources?: ReadonlyMap<string, string>,
+): RawIssue[] {
   const sourceAt = (path: Segment[]) => sources?.get(formatPath(path));
   // allErrors makes anyOf/oneOf report every failed branch. A branch that merely had the
   // wrong type says nothing useful on its own, so fold those into one "must be X or Y", and
   // keep only the deeper errors of branches that did match the type.
   const combinators = errors.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf');
   const branchOf = (e: ValidationError) =>
-    combinators.find((c) => c !== e && e.schemaPath.startsWith(`${c.schemaPath}/`) && e.instancePath === c.instancePath);
+    combinators.find(
+      (c) => c !== e && e.schemaPath.startsWith(`${c.schemaPath}/`) && e.instancePath === c.instancePath,
+    );
   const foldedTypes = new Map<ValidationError, string[]>();
   const hidden = new Set<ValidationError>();
   for (const e of errors) {
@@ -232,12 +240,15 @@ function schemaIssues(errors: readonly ValidationError[], data: unknown, sources
     // `if` only says "then failed"; the `then` errors themselves are reported.
     if (hidden.has(e) || e.keyword === 'if') continue;
     let path = pointerToPath(e.instancePath, data);
-    if (e.keyword === 'required') path = [...path, String((e.params as { missingProperty: unknown }).missingProperty)];
+    if (e.keyword === 'required')
+      path = [...path, String((e.params as { missingProperty: unknown }).missingProperty)];
     if (e.keyword === 'additionalProperties') {
       path = [...path, String((e.params as { additionalProperty: unknown }).additionalProperty)];
     }
     if (e.keyword === 'anyOf' || e.keyword === 'oneOf') {
-      const deeper = errors.some((x) => !hidden.has(x) && x !== e && x.schemaPath.startsWith(`${e.schemaPath}/`));
+      const deeper = errors.some(
+        (x) => !hidden.has(x) && x !== e && x.schemaPath.startsWith(`${e.schemaPath}/`),
+      );
       if (deeper) continue;
       const types = foldedTypes.get(e);
       issues.push({
@@ -272,17 +283,43 @@ const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : und
 const isInteger = (v: unknown): v is number | bigint => Number.isInteger(v) || typeof v === 'bigint';
 
 const RLIMITS = new Set([
-  'RLIMIT_AS', 'RLIMIT_CORE', 'RLIMIT_CPU', 'RLIMIT_DATA', 'RLIMIT_FSIZE', 'RLIMIT_LOCKS',
-  'RLIMIT_MEMLOCK', 'RLIMIT_MSGQUEUE', 'RLIMIT_NICE', 'RLIMIT_NOFILE', 'RLIMIT_NPROC',
-  'RLIMIT_RSS', 'RLIMIT_RTPRIO', 'RLIMIT_RTTIME', 'RLIMIT_SIGPENDING', 'RLIMIT_STACK',
+  'RLIMIT_AS',
+  'RLIMIT_CORE',
+  'RLIMIT_CPU',
+  'RLIMIT_DATA',
+  'RLIMIT_FSIZE',
+  'RLIMIT_LOCKS',
+  'RLIMIT_MEMLOCK',
+  'RLIMIT_MSGQUEUE',
+  'RLIMIT_NICE',
+  'RLIMIT_NOFILE',
+  'RLIMIT_NPROC',
+  'RLIMIT_RSS',
+  'RLIMIT_RTPRIO',
+  'RLIMIT_RTTIME',
+  'RLIMIT_SIGPENDING',
+  'RLIMIT_STACK',
 ]);
 const CAPABILITY_SETS = ['bounding', 'effective', 'inheritable', 'permitted', 'ambient'] as const;
-const HOOK_KINDS = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'] as const;
+const HOOK_KINDS = [
+  'prestart',
+  'createRuntime',
+  'createContainer',
+  'startContainer',
+  'poststart',
+  'poststop',
+] as const;
 const TIME_CLOCKS = new Set(['monotonic', 'boottime']);
 // sysctls that the ipc namespace isolates (runc's list).
 const IPC_SYSCTLS = new Set([
-  'kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem',
-  'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced',
+  'kernel.msgmax',
+  'kernel.msgmnb',
+  'kernel.msgmni',
+  'kernel.sem',
+  'kernel.shmall',
+  'kernel.shmmax',
+  'kernel.shmmni',
+  'kernel.shm_rmid_forced',
 ]);
 
 function semanticIssues(raw: unknown, clean: (path: Segment[]) => boolean): RawIssue[] {
@@ -298,10 +335,15 @@ function semanticIssues(raw: unknown, clean: (path: Segment[]) => boolean): RawI
     const type = str(obj(ns)?.type);
     if (type === undefined) return;
     const first = namespaces.get(type);
-    if (first) add(['linux', 'namespaces', i, 'type'], `duplicates linux.namespaces[${first.index}] (each type may appear once)`);
+    if (first)
+      add(
+        ['linux', 'namespaces', i, 'type'],
+        `duplicates linux.namespaces[${first.index}] (each type may appear once)`,
+      );
     else namespaces.set(type, { index: i, path: str(obj(ns)?.path) || undefined });
     const nsPath = str(obj(ns)?.path);
-    if (nsPath && !nsPath.startsWith('/')) add(['linux', 'namespaces', i, 'path'], 'must be an absolute path');
+    if (nsPath && !nsPath.startsWith('/'))
+      add(['linux', 'namespaces', i, 'path'], 'must be an absolute path');
   });
   const hasNs = (type: string) => namespaces.has(type);
   // Rules that depend on the namespace list are only trusted when the list itself is valid.
@@ -330,7 +372,8 @@ function semanticIssues(raw: unknown, clean: (path: Segment[]) => boolean): RawI
     if (present && !userNs) add(['linux', key], 'requires a user namespace in linux.namespaces');
     // A new user namespace needs both maps. (Joining one by path along with mappings is
     // accepted: containerd and CRI-O send both, and only the runtime can compare them.)
-    if (!present && userNs && !userNs.path) add(['linux', key], 'is required when creating a new user namespace');
+    if (!present && userNs && !userNs.path)
+      add(['linux', key], 'is required when creating a new user namespace');
   }
 
   for (const key of ['uidMappings', 'gidMappings'] as const) checkIdMappings(linux[key], ['linux', key], add);
@@ -340,11 +383,17 @@ function semanticIssues(raw: unknown, clean: (path: Segment[]) => boolean): RawI
   if (timeOffsets) {
     const timeNs = namespaces.get('time');
     if (lacksNs('time')) add(['linux', 'timeOffsets'], 'requires a time namespace in linux.namespaces');
-    else if (timeNs?.path) add(['linux', 'timeOffsets'], `cannot be set when joining an existing time namespace (linux.namespaces[${timeNs.index}].path)`);
+    else if (timeNs?.path)
+      add(
+        ['linux', 'timeOffsets'],
+        `cannot be set when joining an existing time namespace (linux.namespaces[${timeNs.index}].path)`,
+      );
     for (const [clock, offset] of Object.entries(timeOffsets)) {
-      if (!TIME_CLOCKS.has(clock)) add(['linux', 'timeOffsets', clock], 'must be keyed by a clock name: monotonic or boottime');
+      if (!TIME_CLOCKS.has(clock))
+        add(['linux', 'timeOffsets', clock], 'must be keyed by a clock name: monotonic or boottime');
       const ns = num(obj(offset)?.nanosecs);
-      if (ns !== undefined && ns >= 1e9) add(['linux', 'timeOffsets', clock, 'nanosecs'], 'must be less than 1000000000');
+      if (ns !== undefined && ns >= 1e9)
+        add(['linux', 'timeOffsets', clock, 'nanosecs'], 'must be less than 1000000000');
     }
   }
 
@@ -353,18 +402,21 @@ function semanticIssues(raw: unknown, clean: (path: Segment[]) => boolean): RawI
     list.forEach((p, i) => {
       if (typeof p === 'string' && !p.startsWith('/')) add(['linux', key, i], 'must be an absolute path');
     });
-    if (list.length > 0 && lacksNs('mount')) add(['linux', key], 'requires a mount namespace in linux.namespaces');
+    if (list.length > 0 && lacksNs('mount'))
+      add(['linux', key], 'requires a mount namespace in linux.namespaces');
   }
 
   arr(linux.devices).forEach((d, i) => {
     const dev = obj(d);
     if (!dev) return;
     const p = str(dev.path);
-    if (p !== undefined && !p.startsWith('/')) add(['linux', 'devices', i, 'path'], 'must be an absolute path');
+    if (p !== undefined && !p.startsWith('/'))
+      add(['linux', 'devices', i, 'path'], 'must be an absolute path');
     // Without a type the schema already says so; major/minor depend on it.
     if (typeof dev.type === 'string' && dev.type !== 'p') {
       for (const k of ['major', 'minor'] as const) {
-        if (dev[k] === undefined) add(['linux', 'devices', i, k], `is required for device type ${JSON.stringify(dev.type)}`);
+        if (dev[k] === undefined)
+          add(['linux', 'devices', i, k], `is required for device type ${JSON.stringify(dev.type)}`);
       }
     }
   });
@@ -385,7 +437,10 @@ function semanticIssues(raw: unknown, clean: (path: Segment[]) => boolean): RawI
     if ((mode === 'MPOL_DEFAULT' || mode === 'MPOL_LOCAL') && nodes !== '') {
       add(['linux', 'memoryPolicy', 'nodes'], `must be empty with mode ${mode}`);
     }
-    if (['MPOL_BIND', 'MPOL_INTERLEAVE', 'MPOL_WEIGHTED_INTERLEAVE', 'MPOL_PREFERRED_MANY'].includes(mode) && nodes === '') {
+    if (
+      ['MPOL_BIND', 'MPOL_INTERLEAVE', 'MPOL_WEIGHTED_INTERLEAVE', 'MPOL_PREFERRED_MANY'].includes(mode) &&
+      nodes === ''
+    ) {
       add(['linux', 'memoryPolicy', 'nodes'], `is required with mode ${mode}`);
     }
   }
@@ -411,13 +466,16 @@ function checkNulBytes(config: Obj, add: Add): void {
   for (const k of ['apparmorProfile', 'selinuxLabel'] as const) check(['process', k], proc?.[k]);
   for (const k of ['cgroupsPath', 'mountLabel'] as const) check(['linux', k], linux?.[k]);
   check(['linux', 'seccomp', 'listenerPath'], obj(linux?.seccomp)?.listenerPath);
-  for (const k of ['namespaces', 'devices'] as const) arr(linux?.[k]).forEach((e, i) => check(['linux', k, i, 'path'], obj(e)?.path));
-  for (const k of ['maskedPaths', 'readonlyPaths'] as const) arr(linux?.[k]).forEach((p, i) => check(['linux', k, i], p));
+  for (const k of ['namespaces', 'devices'] as const)
+    arr(linux?.[k]).forEach((e, i) => check(['linux', k, i, 'path'], obj(e)?.path));
+  for (const k of ['maskedPaths', 'readonlyPaths'] as const)
+    arr(linux?.[k]).forEach((p, i) => check(['linux', k, i], p));
   const hooks = obj(config.hooks);
   for (const kind of HOOK_KINDS) {
     arr(hooks?.[kind]).forEach((h, i) => {
       check(['hooks', kind, i, 'path'], obj(h)?.path);
-      for (const k of ['args', 'env'] as const) arr(obj(h)?.[k]).forEach((a, j) => check(['hooks', kind, i, k, j], a));
+      for (const k of ['args', 'env'] as const)
+        arr(obj(h)?.[k]).forEach((a, j) => check(['hooks', kind, i, k, j], a));
     });
   }
 }
@@ -468,7 +526,10 @@ function checkProcessFields(proc: Obj, add: Add): void {
   const groups = arr(user?.additionalGids);
   if (groups.length > NGROUPS_MAX) {
     // One line, not one per gid: the kernel refuses the list as a whole.
-    add(['user', 'additionalGids'], `must have at most ${NGROUPS_MAX} entries (the kernel's NGROUPS_MAX), got ${groups.length}`);
+    add(
+      ['user', 'additionalGids'],
+      `must have at most ${NGROUPS_MAX} entries (the kernel's NGROUPS_MAX), got ${groups.length}`,
+    );
   } else {
     groups.forEach((g, i) => {
       if (isInteger(g) && g > MAX_ID) add(['user', 'additionalGids', i], `${ID_RANGE} (got ${g})`);
@@ -488,7 +549,10 @@ function checkProcessFields(proc: Obj, add: Add): void {
   for (const set of CAPABILITY_SETS) {
     arr(caps?.[set]).forEach((name, i) => {
       if (typeof name === 'string' && !/^CAP_[A-Z_]+$/.test(name)) {
-        add(['capabilities', set, i], `must be a capability name such as CAP_CHOWN (got ${JSON.stringify(name)})`);
+        add(
+          ['capabilities', set, i],
+          `must be a capability name such as CAP_CHOWN (got ${JSON.stringify(name)})`,
+        );
       }
     });
   }
@@ -497,8 +561,14 @@ function checkProcessFields(proc: Obj, add: Add): void {
     const permitted = new Set(arr(caps.permitted));
     const missing = caps.effective.filter((c) => typeof c === 'string' && !permitted.has(c));
     if (missing.length > 0) {
-      const shownCaps = missing.length > 3 ? `${missing.slice(0, 3).join(', ')} and ${missing.length - 3} more` : missing.join(', ');
-      add(['capabilities', 'permitted'], `must include every capability of capabilities.effective (missing ${shownCaps})`);
+      const shownCaps =
+        missing.length > 3
+          ? `${missing.slice(0, 3).join(', ')} and ${missing.length - 3} more`
+          : missing.join(', ');
+      add(
+        ['capabilities', 'permitted'],
+        `must include every capability of capabilities.effective (missing ${shownCaps})`,
+      );
     }
   }
 
@@ -507,14 +577,18 @@ function checkProcessFields(proc: Obj, add: Add): void {
     const rl = obj(r);
     const type = str(rl?.type);
     if (!rl || type === undefined) return;
-    if (!type.startsWith('RLIMIT_')) add(['rlimits', i, 'type'], `must be an RLIMIT_* name (got ${JSON.stringify(type)})`);
-    else if (!RLIMITS.has(type)) add(['rlimits', i, 'type'], `is not a known resource limit (got ${JSON.stringify(type)})`);
+    if (!type.startsWith('RLIMIT_'))
+      add(['rlimits', i, 'type'], `must be an RLIMIT_* name (got ${JSON.stringify(type)})`);
+    else if (!RLIMITS.has(type))
+      add(['rlimits', i, 'type'], `is not a known resource limit (got ${JSON.stringify(type)})`);
     const first = seenRlimits.get(type);
-    if (first !== undefined) add(['rlimits', i, 'type'], `duplicates process.rlimits[${first}] (each type may appear once)`);
+    if (first !== undefined)
+      add(['rlimits', i, 'type'], `duplicates process.rlimits[${first}] (each type may appear once)`);
     else seenRlimits.set(type, i);
     const soft = num(rl.soft);
     const hard = num(rl.hard);
-    if (soft !== undefined && hard !== undefined && soft > hard) add(['rlimits', i, 'soft'], 'must not exceed hard');
+    if (soft !== undefined && hard !== undefined && soft > hard)
+      add(['rlimits', i, 'soft'], 'must not exceed hard');
   });
 
   // Same rules as runc's validator: fields that the chosen policy would ignore are mistakes.
@@ -522,14 +596,19 @@ function checkProcessFields(proc: Obj, add: Add): void {
   const policy = str(sched?.policy);
   if (sched && policy) {
     const nice = num(sched.nice);
-    if ((policy === 'SCHED_OTHER' || policy === 'SCHED_BATCH') && nice !== undefined && (nice < -20 || nice > 19)) {
+    if (
+      (policy === 'SCHED_OTHER' || policy === 'SCHED_BATCH') &&
+      nice !== undefined &&
+      (nice < -20 || nice > 19)
+    ) {
       add(['scheduler', 'nice'], `must be between -20 and 19 with policy ${policy}`);
     }
     if (num(sched.priority) && policy !== 'SCHED_FIFO' && policy !== 'SCHED_RR') {
       add(['scheduler', 'priority'], 'can only be set with policy SCHED_FIFO or SCHED_RR');
     }
     for (const k of ['runtime', 'deadline', 'period'] as const) {
-      if (num(sched[k]) && policy !== 'SCHED_DEADLINE') add(['scheduler', k], 'can only be set with policy SCHED_DEADLINE');
+      if (num(sched[k]) && policy !== 'SCHED_DEADLINE')
+        add(['scheduler', k], 'can only be set with policy SCHED_DEADLINE');
     }
   }
 }
@@ -543,7 +622,10 @@ function checkIdMappings(list: unknown, at: Segment[], add: Add): void {
     for (const k of ['containerID', 'hostID'] as const) {
       const id = map[k];
       if (isInteger(id) && BigInt(id) + BigInt(size) > 4294967295n) {
-        add([...at, i, k], `${k} + size must not exceed 4294967295 (the kernel refuses the mapping), got ${id} + ${size}`);
+        add(
+          [...at, i, k],
+          `${k} + size must not exceed 4294967295 (the kernel refuses the mapping), got ${id} + ${size}`,
+        );
       }
     }
   });
@@ -553,15 +635,19 @@ function checkMounts(config: Obj, add: Add): void {
   arr(config.mounts).forEach((m, i) => {
     const mount = obj(m);
     if (!mount) return;
-    for (const key of ['uidMappings', 'gidMappings'] as const) checkIdMappings(mount[key], ['mounts', i, key], add);
+    for (const key of ['uidMappings', 'gidMappings'] as const)
+      checkIdMappings(mount[key], ['mounts', i, key], add);
     const dest = str(mount.destination);
-    if (dest !== undefined && !dest.startsWith('/')) add(['mounts', i, 'destination'], 'must be an absolute path');
+    if (dest !== undefined && !dest.startsWith('/'))
+      add(['mounts', i, 'destination'], 'must be an absolute path');
     for (const k of ['destination', 'source', 'type'] as const) {
       if (str(mount[k])?.includes('\0')) add(['mounts', i, k], 'must not contain a NUL byte');
     }
     // The spec requires the two id-mapped-mount maps together.
-    if (mount.uidMappings !== undefined && mount.gidMappings === undefined) add(['mounts', i, 'gidMappings'], 'is required with uidMappings');
-    if (mount.gidMappings !== undefined && mount.uidMappings === undefined) add(['mounts', i, 'uidMappings'], 'is required with gidMappings');
+    if (mount.uidMappings !== undefined && mount.gidMappings === undefined)
+      add(['mounts', i, 'gidMappings'], 'is required with uidMappings');
+    if (mount.gidMappings !== undefined && mount.uidMappings === undefined)
+      add(['mounts', i, 'uidMappings'], 'is required with gidMappings');
   });
 }
 
@@ -632,9 +718,13 @@ function checkResources(resources: Obj | undefined, add: Add): void {
 function checkSeccomp(seccomp: Obj | undefined, add: Add): void {
   if (!seccomp) return;
   const takesErrno = (action: unknown) => action === 'SCMP_ACT_ERRNO' || action === 'SCMP_ACT_TRACE';
-  if (seccomp.defaultAction === 'SCMP_ACT_NOTIFY') add(['linux', 'seccomp', 'defaultAction'], 'cannot be SCMP_ACT_NOTIFY');
+  if (seccomp.defaultAction === 'SCMP_ACT_NOTIFY')
+    add(['linux', 'seccomp', 'defaultAction'], 'cannot be SCMP_ACT_NOTIFY');
   if (seccomp.defaultErrnoRet !== undefined && !takesErrno(seccomp.defaultAction)) {
-    add(['linux', 'seccomp', 'defaultErrnoRet'], 'is only valid with defaultAction SCMP_ACT_ERRNO or SCMP_ACT_TRACE');
+    add(
+      ['linux', 'seccomp', 'defaultErrnoRet'],
+      'is only valid with defaultAction SCMP_ACT_ERRNO or SCMP_ACT_TRACE',
+    );
   }
   if (seccomp.listenerMetadata !== undefined && !seccomp.listenerPath) {
     add(['linux', 'seccomp', 'listenerMetadata'], 'requires listenerPath');
@@ -643,12 +733,15 @@ function checkSeccomp(seccomp: Obj | undefined, add: Add): void {
     const rule = obj(s);
     if (!rule) return;
     const at = (...rest: Segment[]): Segment[] => ['linux', 'seccomp', 'syscalls', i, ...rest];
-    if (rule.errnoRet !== undefined && !takesErrno(rule.action)) add(at('errnoRet'), 'is only valid with action SCMP_ACT_ERRNO or SCMP_ACT_TRACE');
+    if (rule.errnoRet !== undefined && !takesErrno(rule.action))
+      add(at('errnoRet'), 'is only valid with action SCMP_ACT_ERRNO or SCMP_ACT_TRACE');
     // The notifying process itself needs write(2) to talk to the agent.
-    if (rule.action === 'SCMP_ACT_NOTIFY' && arr(rule.names).includes('write')) add(at('names'), 'must not include "write" with action SCMP_ACT_NOTIFY');
+    if (rule.action === 'SCMP_ACT_NOTIFY' && arr(rule.names).includes('write'))
+      add(at('names'), 'must not include "write" with action SCMP_ACT_NOTIFY');
     arr(rule.args).forEach((a, j) => {
       const index = num(obj(a)?.index);
-      if (index !== undefined && index > 5) add(at('args', j, 'index'), 'must be at most 5 (system calls have six arguments)');
+      if (index !== undefined && index > 5)
+        add(at('args', j, 'index'), 'must be at most 5 (system calls have six arguments)');
     });
   });
 }

@@ -67,7 +67,9 @@ async function addMatch(): Promise<void> {
       interface: 'org.freedesktop.DBus',
       member: 'AddMatch',
       signature: 's',
-      body: [`type='signal',sender='${SYSTEMD}',interface='${MANAGER}',member='JobRemoved',path='${MANAGER_PATH}'`],
+      body: [
+        `type='signal',sender='${SYSTEMD}',interface='${MANAGER}',member='JobRemoved',path='${MANAGER_PATH}'`,
+      ],
     }),
   );
   await call('Subscribe', '', []).catch(() => {}); // already subscribed is fine
@@ -102,7 +104,12 @@ async function handle(req: BusRequest): Promise<unknown> {
       await addMatch();
       let job: string;
       try {
-        [job] = (await call('StartTransientUnit', 'ssa(sv)a(sa(sv))', [req.unit, 'replace', variants(req.props), []])) as [string];
+        [job] = (await call('StartTransientUnit', 'ssa(sv)a(sa(sv))', [
+          req.unit,
+          'replace',
+          variants(req.props),
+          [],
+        ])) as [string];
       } catch (e) {
         if (errName(e).includes('org.freedesktop.systemd1.UnitExists')) return 'exists';
         throw e;
@@ -141,7 +148,12 @@ port.on('message', (req: BusRequest) => {
     (result) => answer({ ok: true, result }),
     (e: unknown) => {
       const err = e instanceof Error ? e : new Error(String(e));
-      answer({ ok: false, message: (connectError ?? err).message, name: errName(e), code: (err as NodeJS.ErrnoException).code });
+      answer({
+        ok: false,
+        message: (connectError ?? err).message,
+        name: errName(e),
+        code: (err as NodeJS.ErrnoException).code,
+      });
     },
   );
 });

@@ -17,7 +17,9 @@ export type BusRequest =
   | { op: 'stop'; unit: string }
   | { op: 'reset-failed'; unit: string }
   | { op: 'set'; unit: string; props: Property[] };
-export type BusReply = { ok: true; result: unknown } | { ok: false; message: string; name?: string | undefined; code?: string | undefined };
+export type BusReply =
+  | { ok: true; result: unknown }
+  | { ok: false; message: string; name?: string | undefined; code?: string | undefined };
 
 export const DEFAULT_SYSTEM_BUS = 'unix:path=/run/dbus/system_bus_socket';
 
@@ -55,7 +57,9 @@ export class SystemdBus {
       try {
         fs.statSync(sock);
       } catch (e) {
-        throw new Error(`cannot connect to the D-Bus system bus at ${sock}: ${(e as Error).message}`, { cause: e });
+        throw new Error(`cannot connect to the D-Bus system bus at ${sock}: ${(e as Error).message}`, {
+          cause: e,
+        });
       }
     }
     const { port1, port2 } = new MessageChannel();

@@ -12,13 +12,19 @@ import { V1Manager } from '../v1/manager.js';
 import { V2Manager } from '../v2/manager.js';
 
 export function newSystemdManager(
-  o: { id: string; cgroupsPath?: string | undefined; resources: Resources; annotations?: Record<string, string> | undefined },
+  o: {
+    id: string;
+    cgroupsPath?: string | undefined;
+    resources: Resources;
+    annotations?: Record<string, string> | undefined;
+  },
   unified: boolean,
 ): SystemdManager {
   // The same order of checks as runc: the config first, then the host.
   const place = unitPlace(o.cgroupsPath, o.id);
   const extra = annotationProperties(o.annotations);
-  if (!isRunningSystemd()) throw new Error('systemd not running on this host, cannot use systemd cgroups manager');
+  if (!isRunningSystemd())
+    throw new Error('systemd not running on this host, cannot use systemd cgroups manager');
   const m = new SystemdManager(place.unit, fsManagerFor(place.cgroup, unified, o.resources), {
     place,
     resources: o.resources,
@@ -29,8 +35,14 @@ export function newSystemdManager(
 }
 
 /** The manager of a container made with the systemd driver, from its record. */
-export function loadSystemdManager(unit: string, paths: string[], unified: boolean, resources?: Resources): SystemdManager {
+export function loadSystemdManager(
+  unit: string,
+  paths: string[],
+  unified: boolean,
+  resources?: Resources,
+): SystemdManager {
   const dir = paths.at(0);
-  if (unified && dir !== undefined) return new SystemdManager(unit, new V2Manager(DEFAULT_ROOT, dir, resources));
+  if (unified && dir !== undefined)
+    return new SystemdManager(unit, new V2Manager(DEFAULT_ROOT, dir, resources));
   return new SystemdManager(unit, new V1Manager(v1DirsOfPaths(paths), resources));
 }

@@ -14,7 +14,13 @@ import type { FreezerState, Manager, Resources, Stats } from '../types.js';
 import { SUBSYSTEMS, V1Manager } from '../v1/manager.js';
 import { V2Manager } from '../v2/manager.js';
 import { SystemdBus } from './bus.js';
-import { unitProperties, v1ResourceProperties, v2ResourceProperties, type Property, type UnitPlace } from './unit.js';
+import {
+  unitProperties,
+  v1ResourceProperties,
+  v2ResourceProperties,
+  type Property,
+  type UnitPlace,
+} from './unit.js';
 
 /** runc's IsRunningSystemd. */
 export function isRunningSystemd(): boolean {
@@ -86,7 +92,9 @@ export class SystemdManager implements Manager {
       const props = [...unitProperties(s.place, pid), ...this.resourceProperties(s.resources), ...s.extra];
       this.bus().startUnit(this.unit, props);
     } catch (e) {
-      throw new Error(`unable to start unit ${JSON.stringify(this.unit)}: ${(e as Error).message}`, { cause: e });
+      throw new Error(`unable to start unit ${JSON.stringify(this.unit)}: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
     // Also makes the directories systemd does not (v1 hierarchies it does not manage) and joins them.
     this.fsm.apply(pid);

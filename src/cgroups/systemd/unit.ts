@@ -55,7 +55,9 @@ export function unitPlace(cgroupsPath: string | undefined, id: string, rootless 
   if (cgroupsPath) {
     const parts = cgroupsPath.split(':');
     if (parts.length !== 3) {
-      throw new Error(`expected cgroupsPath to be of format "slice:prefix:name" for systemd cgroups, got ${JSON.stringify(cgroupsPath)} instead`);
+      throw new Error(
+        `expected cgroupsPath to be of format "slice:prefix:name" for systemd cgroups, got ${JSON.stringify(cgroupsPath)} instead`,
+      );
     }
     [slice = '', prefix = '', name = ''] = parts;
   }
@@ -161,7 +163,11 @@ function deviceGroup(type: 'b' | 'c', major: number, text: string): string {
 }
 
 /** Device rules → DevicePolicy/DeviceAllow, as runc's generateDeviceProperties (warnings go to `warn`). */
-export function deviceProperties(rules: DeviceRule[], warn: (m: string) => void = () => {}, look: DeviceLookup = hostDevices): Property[] {
+export function deviceProperties(
+  rules: DeviceRule[],
+  warn: (m: string) => void = () => {},
+  look: DeviceLookup = hostDevices,
+): Property[] {
   const emu = new Emulator();
   for (const r of rules) emu.apply(r);
   if (emu.isBlacklist()) {
@@ -175,14 +181,18 @@ export function deviceProperties(rules: DeviceRule[], warn: (m: string) => void 
     let p: string;
     if (r.major === -1) {
       if (r.minor !== -1) {
-        warn(`systemd doesn't support '*:n' device rules -- temporarily ignoring rule ${r.type} *:${r.minor}`);
+        warn(
+          `systemd doesn't support '*:n' device rules -- temporarily ignoring rule ${r.type} *:${r.minor}`,
+        );
         continue;
       }
       p = `${r.type === 'c' ? 'char' : 'block'}-*`;
     } else if (r.minor === -1) {
       p = deviceGroup(r.type, r.major, look.procDevices());
       if (!p) {
-        warn(`could not find device group for '${r.type}/${r.major}' in /proc/devices -- temporarily ignoring rule`);
+        warn(
+          `could not find device group for '${r.type}/${r.major}' in /proc/devices -- temporarily ignoring rule`,
+        );
         continue;
       }
     } else {
@@ -194,7 +204,11 @@ export function deviceProperties(rules: DeviceRule[], warn: (m: string) => void 
     }
     allow.push([p, r.permissions]);
   }
-  return [prop('DevicePolicy', 's', 'strict'), prop('DeviceAllow', 'a(ss)', []), prop('DeviceAllow', 'a(ss)', allow)];
+  return [
+    prop('DevicePolicy', 's', 'strict'),
+    prop('DeviceAllow', 'a(ss)', []),
+    prop('DeviceAllow', 'a(ss)', allow),
+  ];
 }
 
 const MEMORY_V2: Record<string, string> = {
@@ -206,19 +220,23 @@ const MEMORY_V2: Record<string, string> = {
 };
 
 function parseU64(k: string, v: string): bigint {
-  if (!/^\d+$/.test(v)) throw new Error(`unified resource ${JSON.stringify(k)} value conversion error: ${JSON.stringify(v)}`);
+  if (!/^\d+$/.test(v))
+    throw new Error(`unified resource ${JSON.stringify(k)} value conversion error: ${JSON.stringify(v)}`);
   return BigInt(v);
 }
 
 /** linux.resources.unified entries systemd knows → properties (the rest only go to the files). */
 function unifiedProps(props: Property[], unified: Record<string, string>, info: SystemdInfo): void {
   for (const [k, raw] of Object.entries(unified)) {
-    if (k.includes('/')) throw new Error(`unified resource ${JSON.stringify(k)} must be a file name (no slashes)`);
-    if (k.split('.').length < 2) throw new Error(`unified resource ${JSON.stringify(k)} must be in the form CONTROLLER.PARAMETER`);
+    if (k.includes('/'))
+      throw new Error(`unified resource ${JSON.stringify(k)} must be a file name (no slashes)`);
+    if (k.split('.').length < 2)
+      throw new Error(`unified resource ${JSON.stringify(k)} must be in the form CONTROLLER.PARAMETER`);
     const v = raw.trim();
     if (k === 'cpu.max') {
       const f = v.split(/\s+/);
-      if (f.length > 2) throw new Error(`unified resource ${JSON.stringify(k)} value invalid: ${JSON.stringify(v)}`);
+      if (f.length > 2)
+        throw new Error(`unified resource ${JSON.stringify(k)} value invalid: ${JSON.stringify(v)}`);
       const [quotaText = ''] = f;
       const periodText = f.at(1);
       const quota = quotaText === 'max' ? 0 : Number(parseU64(k, quotaText));
@@ -227,7 +245,8 @@ function unifiedProps(props: Property[], unified: Record<string, string>, info: 
     } else if (k === 'cpu.weight') {
       props.push(prop('CPUWeight', 't', parseU64(k, v)));
     } else if (k === 'cpuset.cpus' || k === 'cpuset.mems') {
-      if (info.version >= 244) props.push(prop(k === 'cpuset.cpus' ? 'AllowedCPUs' : 'AllowedMemoryNodes', 'ay', rangeToBits(v)));
+      if (info.version >= 244)
+        props.push(prop(k === 'cpuset.cpus' ? 'AllowedCPUs' : 'AllowedMemoryNodes', 'ay', rangeToBits(v)));
     } else if (MEMORY_V2[k]) {
       props.push(prop(MEMORY_V2[k], 't', v === 'max' ? U64_MAX : parseU64(k, v)));
     } else if (k === 'pids.max') {
@@ -240,7 +259,12 @@ function unifiedProps(props: Property[], unified: Record<string, string>, info: 
 const limit = (n: number) => (n === -1 ? U64_MAX : u64(n));
 
 /** Resources → unit properties on a unified (v2) host (runc's genV2ResourcesProperties). */
-export function v2ResourceProperties(r: Resources, info: SystemdInfo, warn?: (m: string) => void, look?: DeviceLookup): Property[] {
+export function v2ResourceProperties(
+  r: Resources,
+  info: SystemdInfo,
+  warn?: (m: string) => void,
+  look?: DeviceLookup,
+): Property[] {
   const props = r.skipDevices ? [] : deviceProperties(r.devices, warn, look);
   if (r.memory !== 0) props.push(prop('MemoryMax', 't', limit(r.memory)));
   if (r.memoryReservation !== 0) props.push(prop('MemoryLow', 't', limit(r.memoryReservation)));
@@ -255,7 +279,12 @@ export function v2ResourceProperties(r: Resources, info: SystemdInfo, warn?: (m:
 }
 
 /** Resources → unit properties on a legacy or hybrid (v1) host (runc's genV1ResourcesProperties). */
-export function v1ResourceProperties(r: Resources, info: SystemdInfo, warn?: (m: string) => void, look?: DeviceLookup): Property[] {
+export function v1ResourceProperties(
+  r: Resources,
+  info: SystemdInfo,
+  warn?: (m: string) => void,
+  look?: DeviceLookup,
+): Property[] {
   const props = r.skipDevices ? [] : deviceProperties(r.devices, warn, look);
   if (r.memory !== 0) props.push(prop('MemoryLimit', 't', limit(r.memory)));
   if (r.cpuShares !== 0) props.push(prop('CPUShares', 't', u64(r.cpuShares)));
@@ -271,12 +300,27 @@ export function v1ResourceProperties(r: Resources, info: SystemdInfo, warn?: (m:
 const ANNOTATION_PREFIX = 'org.systemd.property.';
 
 const TYPE_WORDS: Readonly<Partial<Record<string, string>>> = {
-  boolean: 'b', byte: 'y', int16: 'n', uint16: 'q', int32: 'i', uint32: 'u', int64: 'x', uint64: 't',
-  double: 'd', string: 's', objectpath: 'o', signature: 'g',
+  boolean: 'b',
+  byte: 'y',
+  int16: 'n',
+  uint16: 'q',
+  int32: 'i',
+  uint32: 'u',
+  int64: 'x',
+  uint64: 't',
+  double: 'd',
+  string: 's',
+  objectpath: 'o',
+  signature: 'g',
 };
 const INT_RANGE: Readonly<Partial<Record<string, [bigint, bigint]>>> = {
-  y: [0n, 255n], n: [-32768n, 32767n], q: [0n, 65535n], i: [-(2n ** 31n), 2n ** 31n - 1n], u: [0n, 2n ** 32n - 1n],
-  x: [-(2n ** 63n), 2n ** 63n - 1n], t: [0n, U64_MAX],
+  y: [0n, 255n],
+  n: [-32768n, 32767n],
+  q: [0n, 65535n],
+  i: [-(2n ** 31n), 2n ** 31n - 1n],
+  u: [0n, 2n ** 32n - 1n],
+  x: [-(2n ** 63n), 2n ** 63n - 1n],
+  t: [0n, U64_MAX],
 };
 
 /**
@@ -397,7 +441,8 @@ export function annotationProperties(annotations: Record<string, string> | undef
     if (!k.startsWith(ANNOTATION_PREFIX)) continue;
     const name = k.slice(ANNOTATION_PREFIX.length);
     if (name.length < 3) throw new Error(`annotation ${k} name incorrect: too short`);
-    if (!/^[A-Za-z]+$/.test(name)) throw new Error(`annotation ${k} name incorrect: contains non-alphabetic character`);
+    if (!/^[A-Za-z]+$/.test(name))
+      throw new Error(`annotation ${k} name incorrect: contains non-alphabetic character`);
     let v: Value;
     try {
       v = parseVariant(text);

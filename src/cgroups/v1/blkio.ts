@@ -17,7 +17,8 @@ function setBlkio(dir: string | undefined, r: Resources): void {
   if (r.blkioLeafWeight !== 0) writeFile(dir, 'blkio.leaf_weight', intStr(r.blkioLeafWeight));
   for (const wd of r.blkioWeightDevice) {
     if (wd.weight !== 0) writeFile(dir, weightDevice, `${wd.major}:${wd.minor} ${wd.weight}`);
-    if (wd.leafWeight !== 0) writeFile(dir, 'blkio.leaf_weight_device', `${wd.major}:${wd.minor} ${wd.leafWeight}`);
+    if (wd.leafWeight !== 0)
+      writeFile(dir, 'blkio.leaf_weight_device', `${wd.major}:${wd.minor} ${wd.leafWeight}`);
   }
   for (const d of r.blkioThrottleReadBpsDevice) writeFile(dir, 'blkio.throttle.read_bps_device', td(d));
   for (const d of r.blkioThrottleWriteBpsDevice) writeFile(dir, 'blkio.throttle.write_bps_device', td(d));

@@ -9,7 +9,13 @@ import { errnoOf } from '../../linux/errno.js';
  * each other: a new period may be refused (EINVAL) against the current
  * budget, so when both are given it is retried after the budget, as runc does.
  */
-function setPeriodAndBudget(dir: string | undefined, periodFile: string, period: number, budgetFile: string, budget: number): void {
+function setPeriodAndBudget(
+  dir: string | undefined,
+  periodFile: string,
+  period: number,
+  budgetFile: string,
+  budget: number,
+): void {
   let pending = '';
   if (period !== 0) {
     pending = intStr(period);

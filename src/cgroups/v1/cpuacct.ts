@@ -13,12 +13,17 @@ export const cpuacct: Subsystem = {
   stats(dir, s: Stats) {
     if (!exists(dir)) return;
     const [userKey, user = '', systemKey, system = ''] = readFile(dir, 'cpuacct.stat').trim().split(/\s+/);
-    if (userKey !== 'user' || systemKey !== 'system') throw new Error(`malformed line in ${dir}/cpuacct.stat`);
+    if (userKey !== 'user' || systemKey !== 'system')
+      throw new Error(`malformed line in ${dir}/cpuacct.stat`);
     const u = s.cpu.usage;
     u.usageInUsermode = (parseU64(user) * NS_PER_S) / CLOCK_TICKS;
     u.usageInKernelmode = (parseU64(system) * NS_PER_S) / CLOCK_TICKS;
     u.totalUsage = getU64(dir, 'cpuacct.usage');
-    u.percpuUsage = readFile(dir, 'cpuacct.usage_percpu').trim().split(/\s+/).filter(Boolean).map((v) => parseU64(v));
+    u.percpuUsage = readFile(dir, 'cpuacct.usage_percpu')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((v) => parseU64(v));
     const all = readOptional(dir, 'cpuacct.usage_all');
     u.percpuUsageInKernelmode = [];
     u.percpuUsageInUsermode = [];

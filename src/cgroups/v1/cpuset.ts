@@ -84,6 +84,9 @@ export const cpuset: Subsystem = {
     s.cpuset.memorySpreadSlab = u('cpuset.memory_spread_slab');
     s.cpuset.memoryPressure = u('cpuset.memory_pressure');
     s.cpuset.schedLoadBalance = u('cpuset.sched_load_balance');
-    s.cpuset.schedRelaxDomainLevel = readOptional(dir, 'cpuset.sched_relax_domain_level') === undefined ? 0n : getI64(dir, 'cpuset.sched_relax_domain_level');
+    s.cpuset.schedRelaxDomainLevel =
+      readOptional(dir, 'cpuset.sched_relax_domain_level') === undefined
+        ? 0n
+        : getI64(dir, 'cpuset.sched_relax_domain_level');
   },
 };

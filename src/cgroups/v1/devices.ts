@@ -27,8 +27,10 @@ export function setDevicesV1(dir: string | undefined, r: Resources): void {
     writeFile(dir, rule.allow ? 'devices.allow' : 'devices.deny', cgroupString(rule));
   }
   const after = Emulator.fromList(readFile(dir, 'devices.list'));
-  if (!target.isBlacklist() && !after.equals(target)) throw new Error("resulting devices cgroup doesn't precisely match target");
-  if (target.isBlacklist() !== after.isBlacklist()) throw new Error("resulting devices cgroup doesn't match target mode");
+  if (!target.isBlacklist() && !after.equals(target))
+    throw new Error("resulting devices cgroup doesn't precisely match target");
+  if (target.isBlacklist() !== after.isBlacklist())
+    throw new Error("resulting devices cgroup doesn't match target mode");
 }
 
 export const devices: Subsystem = {

@@ -19,7 +19,13 @@ export function hugePageSizes(): string[] {
     if (!m) continue;
     // As the kernel names them (mm/hugetlb_cgroup.c), from a size in kB.
     const kb = Number(m[1]);
-    sizes.push(kb >= 1 << 20 ? `${Math.floor(kb / (1 << 20))}GB` : kb >= 1 << 10 ? `${Math.floor(kb / (1 << 10))}MB` : `${kb}KB`);
+    sizes.push(
+      kb >= 1 << 20
+        ? `${Math.floor(kb / (1 << 20))}GB`
+        : kb >= 1 << 10
+          ? `${Math.floor(kb / (1 << 10))}MB`
+          : `${kb}KB`,
+    );
   }
   return sizes;
 }

@@ -22,8 +22,21 @@ import type { Subsystem } from './subsystem.js';
 import { signalAllFrozen } from '../signal.js';
 
 export const SUBSYSTEMS: Subsystem[] = [
-  cpuset, devices, memory, cpu, cpuacct, pids, blkio, hugetlb, netCls, netPrio, perfEvent, freezer, rdma,
-  named('name=systemd'), named(''),
+  cpuset,
+  devices,
+  memory,
+  cpu,
+  cpuacct,
+  pids,
+  blkio,
+  hugetlb,
+  netCls,
+  netPrio,
+  perfEvent,
+  freezer,
+  rdma,
+  named('name=systemd'),
+  named(''),
 ];
 
 export class V1Manager implements Manager {
@@ -61,14 +74,17 @@ export class V1Manager implements Manager {
   }
 
   set(r: Resources): void {
-    if (r.unified && Object.keys(r.unified).length > 0) throw new Error('invalid configuration: cannot use unified on cgroup v1');
+    if (r.unified && Object.keys(r.unified).length > 0)
+      throw new Error('invalid configuration: cannot use unified on cgroup v1');
     for (const sys of SUBSYSTEMS) {
       const dir = this.dirs.get(sys.name);
       try {
         sys.set(dir, r);
       } catch (e) {
         if (e instanceof NotMountedError || dir === undefined) {
-          throw new Error(`cannot set ${sys.name} limit: container could not join or create cgroup`, { cause: e });
+          throw new Error(`cannot set ${sys.name} limit: container could not join or create cgroup`, {
+            cause: e,
+          });
         }
         throw e;
       }

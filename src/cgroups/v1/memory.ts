@@ -1,6 +1,17 @@
 /** memory (v1): limit and memory+swap in the order the kernel accepts, and the rest of runc's knobs. */
 import path from 'node:path';
-import { CgroupFileError, exists, getU64, NotMountedError, readFile, readOptional, writeFile, intStr, parseKeyValues, parseU64 } from '../fsutil.js';
+import {
+  CgroupFileError,
+  exists,
+  getU64,
+  NotMountedError,
+  readFile,
+  readOptional,
+  writeFile,
+  intStr,
+  parseKeyValues,
+  parseU64,
+} from '../fsutil.js';
 import type { MemoryData, Resources, Stats } from '../types.js';
 import { join, type Subsystem } from './subsystem.js';
 import { warn } from '../../output.js';
@@ -17,7 +28,10 @@ function setMemory(dir: string | undefined, val: number): void {
     if (dir === undefined || errnoOf(e) !== 'EBUSY') throw e;
     const usage = getU64(dir, 'memory.usage_in_bytes');
     const max = getU64(dir, 'memory.max_usage_in_bytes');
-    throw new Error(`unable to set memory limit to ${intStr(val)} (current usage: ${usage}, peak usage: ${max})`, { cause: e });
+    throw new Error(
+      `unable to set memory limit to ${intStr(val)} (current usage: ${usage}, peak usage: ${max})`,
+      { cause: e },
+    );
   }
 }
 
@@ -79,7 +93,10 @@ function memoryData(dir: string, name: string): MemoryData {
   const usage = readOptional(dir, `${mod}.usage_in_bytes`);
   if (usage === undefined) {
     if (name) return { usage: 0n, maxUsage: 0n, failcnt: 0n, limit: 0n };
-    throw new CgroupFileError(`open ${path.join(dir, `${mod}.usage_in_bytes`)}: no such file or directory`, 'ENOENT');
+    throw new CgroupFileError(
+      `open ${path.join(dir, `${mod}.usage_in_bytes`)}: no such file or directory`,
+      'ENOENT',
+    );
   }
   return {
     usage: parseU64(usage),

@@ -3,7 +3,13 @@ import { intStr, parseKeyValues, readOptional, writeFile } from '../fsutil.js';
 import type { Resources, Stats } from '../types.js';
 
 export function isCpuSet(r: Resources): boolean {
-  return r.cpuWeight !== 0 || r.cpuQuota !== 0 || r.cpuPeriod !== 0 || r.cpuBurst !== undefined || r.cpuIdle !== undefined;
+  return (
+    r.cpuWeight !== 0 ||
+    r.cpuQuota !== 0 ||
+    r.cpuPeriod !== 0 ||
+    r.cpuBurst !== undefined ||
+    r.cpuIdle !== undefined
+  );
 }
 
 export function setCpu(dir: string, r: Resources): void {

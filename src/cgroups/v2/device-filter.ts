@@ -35,7 +35,13 @@ const R0 = 0, R1 = 1, R2 = 2, R3 = 3, R4 = 4, R5 = 5; // prettier-ignore
 /** An instruction whose jump offset is resolved at the end: `next` jumps to the following block. */
 type Pending = BpfInsn & { jumpNext?: boolean };
 
-const insn = (code: number, dst: number, src: number, off: number, imm: number): Pending => ({ code, dst, src, off, imm });
+const insn = (code: number, dst: number, src: number, off: number, imm: number): Pending => ({
+  code,
+  dst,
+  src,
+  off,
+  imm,
+});
 
 /** Generate the program for `rules` (in order, as the config and defaults give them). */
 export function deviceFilter(rules: DeviceRule[]): BpfInsn[] {
@@ -56,12 +62,16 @@ export function deviceFilter(rules: DeviceRule[]): BpfInsn[] {
   clean.forEach((rule, idx) => {
     if (rule.type === 'a') {
       if (idx !== 0 || rule.allow !== defaultAllow) {
-        throw new Error(`[internal error] emulated cgroupv2 devices ruleset had bad wildcard at idx ${idx} (${cgroupString(rule)})`);
+        throw new Error(
+          `[internal error] emulated cgroupv2 devices ruleset had bad wildcard at idx ${idx} (${cgroupString(rule)})`,
+        );
       }
       return;
     }
     if (rule.allow === defaultAllow) {
-      throw new Error(`[internal error] emulated cgroupv2 devices ruleset had no-op rule at idx ${idx} (${cgroupString(rule)})`);
+      throw new Error(
+        `[internal error] emulated cgroupv2 devices ruleset had no-op rule at idx ${idx} (${cgroupString(rule)})`,
+      );
     }
     blocks.push(ruleBlock(rule));
   });
@@ -95,7 +105,10 @@ function ruleBlock(rule: DeviceRule): Pending[] {
   const b: Pending[] = [{ ...insn(JMP_JNE_K, R2, 0, 0, type), jumpNext: true }];
   if (access !== all) {
     // The requested access must be within the rule's: (r3 & access) == r3.
-    b.push(insn(ALU32_MOV_X, R1, R3, 0, 0), insn(ALU32_AND_K, R1, 0, 0, access), { ...insn(JMP_JNE_X, R1, R3, 0, 0), jumpNext: true });
+    b.push(insn(ALU32_MOV_X, R1, R3, 0, 0), insn(ALU32_AND_K, R1, 0, 0, access), {
+      ...insn(JMP_JNE_X, R1, R3, 0, 0),
+      jumpNext: true,
+    });
   }
   if (rule.major >= 0) b.push({ ...insn(JMP_JNE_K, R4, 0, 0, rule.major | 0), jumpNext: true });
   if (rule.minor >= 0) b.push({ ...insn(JMP_JNE_K, R5, 0, 0, rule.minor | 0), jumpNext: true });

@@ -6,8 +6,16 @@
  */
 import fs from 'node:fs';
 import {
-  attachProgram, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI, BPF_F_REPLACE, BPF_PROG_TYPE_CGROUP_DEVICE, detachProgram,
-  haveProgReplace, loadProgram, programFdById, queryPrograms,
+  attachProgram,
+  BPF_CGROUP_DEVICE,
+  BPF_F_ALLOW_MULTI,
+  BPF_F_REPLACE,
+  BPF_PROG_TYPE_CGROUP_DEVICE,
+  detachProgram,
+  haveProgReplace,
+  loadProgram,
+  programFdById,
+  queryPrograms,
 } from '../../linux/bpf.js';
 import { setrlimit } from '../../linux/rlimit.js';
 import { runningInUserNs } from '../v1/devices.js';
@@ -48,14 +56,20 @@ export function attachDeviceFilter(dir: string, rules: DeviceRule[]): void {
         replaceFd: replace ? oldFds[0] : undefined,
       });
     } catch (e) {
-      throw new Error(`failed to call BPF_PROG_ATTACH (BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI): ${(e as Error).message}`, { cause: e });
+      throw new Error(
+        `failed to call BPF_PROG_ATTACH (BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI): ${(e as Error).message}`,
+        { cause: e },
+      );
     }
     if (!replace) {
       for (const old of oldFds) {
         try {
           detachProgram(dirFd, old, BPF_CGROUP_DEVICE);
         } catch (e) {
-          throw new Error(`failed to call BPF_PROG_DETACH (BPF_CGROUP_DEVICE) on old filter program: ${(e as Error).message}`, { cause: e });
+          throw new Error(
+            `failed to call BPF_PROG_DETACH (BPF_CGROUP_DEVICE) on old filter program: ${(e as Error).message}`,
+            { cause: e },
+          );
         }
       }
     }

@@ -37,5 +37,8 @@ export function setFreezerV2(dir: string, state: FreezerState): void {
   }
   writeFile(dir, 'cgroup.freeze', state === 'FROZEN' ? '1' : '0');
   const actual = freezerStateV2(dir);
-  if (actual !== state) throw new Error(`expected "cgroup.freeze" to be in state ${JSON.stringify(state)} but was in ${JSON.stringify(actual)}`);
+  if (actual !== state)
+    throw new Error(
+      `expected "cgroup.freeze" to be in state ${JSON.stringify(state)} but was in ${JSON.stringify(actual)}`,
+    );
 }

@@ -30,7 +30,9 @@ export function setIo(dir: string, r: Resources): void {
       try {
         writeFile(dir, 'io.bfq.weight', `${wd.major}:${wd.minor} ${wd.weight}`);
       } catch (e) {
-        throw new CgroupFileError(`setting device weight "${wd.major}:${wd.minor} ${wd.weight}": ${(e as Error).message}`);
+        throw new CgroupFileError(
+          `setting device weight "${wd.major}:${wd.minor} ${wd.weight}": ${(e as Error).message}`,
+        );
       }
     }
   }

@@ -79,14 +79,18 @@ export class V2Manager implements Manager {
           const type = (readOptional(current, 'cgroup.type') ?? '').trim();
           if (type === 'domain invalid') {
             if (this.domainControllers(this.resources)) {
-              throw new Error(`cannot enter cgroupv2 ${JSON.stringify(current)} with domain controllers -- it is in an invalid state`);
+              throw new Error(
+                `cannot enter cgroupv2 ${JSON.stringify(current)} with domain controllers -- it is in an invalid state`,
+              );
             }
             try {
               writeFile(current, 'cgroup.type', 'threaded');
             } catch {}
           } else if (type === 'domain threaded' || type === 'threaded') {
             if (this.domainControllers(this.resources)) {
-              throw new Error(`cannot enter cgroupv2 ${JSON.stringify(current)} with domain controllers -- it is in ${type} mode`);
+              throw new Error(
+                `cannot enter cgroupv2 ${JSON.stringify(current)} with domain controllers -- it is in ${type} mode`,
+              );
             }
           }
         }

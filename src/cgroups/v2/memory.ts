@@ -1,5 +1,13 @@
 /** memory (v2): memory.max, memory.swap.max (swap alone, converted from memory+swap), memory.low. */
-import { CgroupFileError, getU64, intStr, parseKeyValues, parseU64, readOptional, writeFile } from '../fsutil.js';
+import {
+  CgroupFileError,
+  getU64,
+  intStr,
+  parseKeyValues,
+  parseU64,
+  readOptional,
+  writeFile,
+} from '../fsutil.js';
 import { swapToV2 } from '../resources.js';
 import type { MemoryData, Resources, Stats } from '../types.js';
 

@@ -13,7 +13,11 @@ export function statPids(dir: string, s: Stats): void {
   const current = readOptional(dir, 'pids.current');
   if (current === undefined) {
     // No pids controller: count the processes.
-    s.pids.current = BigInt(readFile(dir, 'cgroup.procs').split('\n').filter((l) => l !== '').length);
+    s.pids.current = BigInt(
+      readFile(dir, 'cgroup.procs')
+        .split('\n')
+        .filter((l) => l !== '').length,
+    );
     s.pids.limit = 0n;
     return;
   }

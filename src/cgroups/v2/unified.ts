@@ -12,7 +12,11 @@ export function validateUnifiedKey(k: string): void {
   }
 }
 
-export function setUnified(dir: string, unified: Record<string, string> | undefined, controllers: Set<string>): void {
+export function setUnified(
+  dir: string,
+  unified: Record<string, string> | undefined,
+  controllers: Set<string>,
+): void {
   if (!unified) return;
   for (const [k, v] of Object.entries(unified)) {
     validateUnifiedKey(k);
@@ -22,11 +26,20 @@ export function setUnified(dir: string, unified: Record<string, string> | undefi
       const code = errnoOf(e);
       if (code === 'EACCES' || code === 'EPERM' || code === 'ENOENT') {
         const dot = k.indexOf('.');
-        if (dot < 0) throw new Error(`unified resource ${JSON.stringify(k)} must be in the form CONTROLLER.PARAMETER`, { cause: e });
+        if (dot < 0)
+          throw new Error(`unified resource ${JSON.stringify(k)} must be in the form CONTROLLER.PARAMETER`, {
+            cause: e,
+          });
         const c = k.slice(0, dot);
-        if (!controllers.has(c) && c !== 'cgroup') throw new Error(`unified resource ${JSON.stringify(k)} can't be set: controller ${JSON.stringify(c)} not available`, { cause: e });
+        if (!controllers.has(c) && c !== 'cgroup')
+          throw new Error(
+            `unified resource ${JSON.stringify(k)} can't be set: controller ${JSON.stringify(c)} not available`,
+            { cause: e },
+          );
       }
-      throw new Error(`unable to set unified resource ${JSON.stringify(k)}: ${(e as Error).message}`, { cause: e });
+      throw new Error(`unable to set unified resource ${JSON.stringify(k)}: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
   }
 }

@@ -68,7 +68,7 @@ function dereference(schemas) {
     if (typeof node.$ref === 'string') {
       const t = target(node.$ref, baseId);
       if (!done.has(t.key)) done.set(t.key, walk(t.node, t.id));
-      const { $ref, $comment, description, ...siblings } = node;
+      const { $ref: _ref, $comment: _comment, description: _description, ...siblings } = node;
       // A sibling title names this use site (e.g. FeaturesApparmor over a shared `enabled`).
       return Object.keys(siblings).length ? { ...done.get(t.key), ...siblings } : done.get(t.key);
     }

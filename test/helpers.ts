@@ -27,7 +27,7 @@ export interface RunResult {
 export interface RunOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
-  input?: string;
+  input?: string | undefined;
   /** Milliseconds before the process is killed (default 30 s). */
   timeout?: number;
 }
@@ -100,7 +100,7 @@ export function hostMountsUnder(dir: string): string[] {
 export function containerSuite(
   after: (fn: () => void) => void,
   o: { cleanup?: () => void; defaults?: (c: Config) => void } = {},
-): { base: string; root: string; bundle(script: string, patch?: (c: Config, dir: string) => void): string } {
+): { base: string; root: string; bundle: (script: string, patch?: (c: Config, dir: string) => void) => string } {
   after(() => {
     o.cleanup?.();
     const left = fs.existsSync(root) ? fs.readdirSync(root) : [];
@@ -181,7 +181,7 @@ while True:
 sys.stdout.write(msg.decode() + "\\n" + out.decode())
 `]);
   let out = '';
-  receiver.stdout.on('data', (d) => (out += d));
+  receiver.stdout.on('data', (d: Buffer) => (out += d.toString()));
   await new Promise<void>((res) => receiver.stdout.once('data', () => res()));
   return { output: new Promise((res) => receiver.on('close', () => res(out))) };
 }

@@ -125,7 +125,7 @@ export function makeBundle(dir: string, configPatch?: (cfg: Config) => void, opt
   } catch (e) {
     const err = e as { stderr?: Buffer; message: string };
     const detail = err.stderr?.toString().trim() || err.message;
-    throw new Error(`makeBundle: \`${RUNTS} ${args.join(' ')}\` failed in ${dir} (run \`npm run build\` first?): ${detail}`);
+    throw new Error(`makeBundle: \`${RUNTS} ${args.join(' ')}\` failed in ${dir} (run \`npm run build\` first?): ${detail}`, { cause: e });
   }
   const cfg: Config = JSON.parse(fs.readFileSync(file, 'utf8'));
   if (configPatch) {

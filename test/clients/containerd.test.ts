@@ -5,7 +5,7 @@
  *
  * CLIENT_RUNTIME=/usr/sbin/runc runs the same scenarios on runc.
  */
-import { describe, test, before, after } from 'node:test';
+import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -379,8 +379,8 @@ describe(`containerd (ctr run) on ${rt.kind}`, { skip: HAVE ? false : 'container
     const r = ctrRun(['--uidmap', '0:200000:65536', '--gidmap', '0:200000:65536'], sh('cat /proc/self/uid_map /proc/self/gid_map; id -u; ls -ln /bin/busybox; touch /tmp/x && echo ok'), { timeout: 120_000 });
     assert.equal(r.status, 0, show(r, rt));
     const maps = r.stdout.trim().split('\n');
-    assert.match(maps[0], /^\s*0\s+200000\s+65536$/);
-    assert.match(maps[1], /^\s*0\s+200000\s+65536$/);
+    assert.match(maps[0] ?? '', /^\s*0\s+200000\s+65536$/);
+    assert.match(maps[1] ?? '', /^\s*0\s+200000\s+65536$/);
     assert.equal(maps[2], '0');
     assert.match(r.stdout, / 0 +0 .*\/bin\/busybox/, 'files owned by (mapped) root');
     assert.match(r.stdout, /\nok\n$/);

@@ -178,7 +178,7 @@ describe(`CRI (containerd's CRI plugin over gRPC) on ${rt.kind}`, {
       assert.ok(st.network?.ip.startsWith(prefix), `pod IP ${st.network?.ip} in ${cri!.subnet}`);
       // The pause container's cgroup under the pod's parent holds its process.
       const procs = (readCgroupFile('memory', `${pod.cgroupParent}/${pod.id}`, 'cgroup.procs') ?? '').split('\n').filter(Boolean);
-      assert.ok(procs.some((p) => fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith('/bin/sh\0-c\0trap')), `the pause process in the sandbox cgroup: ${procs}`);
+      assert.ok(procs.some((p) => fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith('/bin/sh\0-c\0trap')), `the pause process in the sandbox cgroup: ${procs.join(',')}`);
       // A veth of the pod on our bridge.
       assert.match(fs.readdirSync(`/sys/class/net/${cri!.bridge}/brif`).join(','), /veth/);
     } finally {
@@ -217,6 +217,8 @@ describe(`CRI (containerd's CRI plugin over gRPC) on ${rt.kind}`, {
       const b = await runCtr(pod, ['sleep', '1000']);
       const ns = async (id: string) => inside(id, 'for n in net ipc pid uts; do readlink /proc/self/ns/$n; done');
       const [na, nb] = (await Promise.all([ns(a.id), ns(b.id)])).map((s) => s.trim().split('\n'));
+      assert.ok(na);
+      assert.ok(nb);
       assert.equal(na[0], nb[0], 'same network namespace');
       assert.equal(na[1], nb[1], 'same IPC namespace');
       assert.notEqual(na[2], nb[2], 'own PID namespaces (shareProcessNamespace off)');
@@ -339,7 +341,8 @@ describe(`CRI (containerd's CRI plugin over gRPC) on ${rt.kind}`, {
     assert.deepEqual(left.containers, []);
     const { items } = await c().call<{ items: { id: string }[] }>('ListPodSandbox', {});
     assert.equal(items.some((p) => p.id === pod.id), false);
-    await waitFor(() => !alive(hostPids[0]), 5000, 'container process gone');
+    const hostPid = hostPids[0] ?? assert.fail('no container process');
+    await waitFor(() => !alive(hostPid), 5000, 'container process gone');
     for (const id of [pod.id, ctr.id]) assert.deepEqual(cgroupDirs(`${pod.cgroupParent}/${id}`), [], `cgroup of ${id} removed`);
     assert.deepEqual(fs.readdirSync(cri!.netnsDir).filter((f) => netns.includes(f)).length, netns.length - 1, 'its netns removed');
     assert.equal(fs.readdirSync(`/sys/class/net/${cri!.bridge}/brif`).length, veths.length - 1, 'its veth removed');
@@ -352,7 +355,7 @@ describe(`CRI (containerd's CRI plugin over gRPC) on ${rt.kind}`, {
     await withPod({ security: { run_as_user: { value: 1000 }, run_as_group: { value: 1000 }, supplemental_groups: [65534] } },
       { security: { run_as_user: { value: 1000 }, run_as_group: { value: 1000 }, supplemental_groups: [65534], no_new_privs: true } }, async (_pod, id) => {
         const out = await inside(id, 'id -u; id -g; id -G; grep -E "^(NoNewPrivs|CapEff)" /proc/self/status; ps -o user,args | grep "sleep 1000"');
-        const [u, g, groups] = out.split('\n');
+        const [u, g, groups = ''] = out.split('\n');
         assert.deepEqual([u, g], ['1000', '1000']);
         assert.ok(groups.split(' ').includes('65534'), out);
         assert.match(out, /NoNewPrivs:\s*1/);
@@ -478,7 +481,7 @@ describe(`CRI (containerd's CRI plugin over gRPC) on ${rt.kind}`, {
     await sleep(300);
     const rel = `${pod.cgroupParent}/${a.id}`;
     const pids = (readCgroupFile('memory', rel, 'cgroup.procs') ?? '').split('\n').filter(Boolean).map(Number);
-    assert.equal(pids.length, 3, `processes in ${rel}: ${pids}`);
+    assert.equal(pids.length, 3, `processes in ${rel}: ${pids.join(',')}`);
     await removePod(pod);
     await waitFor(() => !pids.some(alive), 10_000, 'every process of the pod gone');
     assert.deepEqual(cgroupDirs(rel), []);

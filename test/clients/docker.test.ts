@@ -24,7 +24,7 @@ let cd: Containerd | undefined;
 let dk: Dockerd | undefined;
 const argv: string[] = [];
 const env: NodeJS.ProcessEnv = {};
-const docker = (args: string[], opts: RunOpts = {}) => run(argv[0], [...argv.slice(1), ...args], { env, cwd: base, ...opts });
+const docker = (args: string[], opts: RunOpts = {}) => run(argv[0] ?? assert.fail('docker is not set up'), [...argv.slice(1), ...args], { env, cwd: base, ...opts });
 
 describe(`docker on ${rt.kind}`, { skip: HAVE ? false : 'docker.io not installed (apt-get install docker.io containerd iproute2)' }, () => {
   before(async () => {

@@ -82,8 +82,8 @@ describe(`podman on ${rt.kind}`, { skip: HAVE ? false : 'podman not installed (a
       'sh', '-c', 'cat /proc/self/uid_map /proc/self/gid_map; id -u; ls -ln /bin/busybox; touch /tmp/x && echo ok'], { timeout: 120_000 });
     assert.equal(r.status, 0, show(r, rt));
     const lines = r.stdout.trim().split('\n');
-    assert.match(lines[0], /^\s*0\s+300000\s+65536$/);
-    assert.match(lines[1], /^\s*0\s+300000\s+65536$/);
+    assert.match(lines[0] ?? '', /^\s*0\s+300000\s+65536$/);
+    assert.match(lines[1] ?? '', /^\s*0\s+300000\s+65536$/);
     assert.equal(lines[2], '0');
     assert.match(r.stdout, / 0 +0 .*\/bin\/busybox\nok\n$/);
   });

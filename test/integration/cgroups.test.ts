@@ -7,7 +7,7 @@
  * Needs root, a build (`npm run build`) and busybox-static; runc for the
  * comparisons (skipped without it).
  */
-import { test, describe, after, before } from 'node:test';
+import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -75,7 +75,12 @@ function bundle(name: string, script: string, patch?: (c: Config) => void): stri
 function cg(sub: string, name: string): string {
   const m = sub === '' ? unified : v1.find((x) => x.subsystems.includes(sub));
   assert.ok(m, `${sub} is mounted`);
-  return path.join(m!.mountpoint, PARENT, name);
+  return path.join(m.mountpoint, PARENT, name);
+}
+
+/** A hierarchy's key in a parsed /proc/<pid>/cgroup: "" for cgroup2, else its first subsystem. */
+function hierarchyKey(m: CgroupMount): string {
+  return m.version === 2 ? '' : (m.subsystems[0] ?? assert.fail(`${m.mountpoint}: a v1 mount without subsystems`));
 }
 
 const read = (dir: string, file: string) => fs.readFileSync(path.join(dir, file), 'utf8').trim();
@@ -118,8 +123,10 @@ function del(id: string): void {
   runts(['--root', root, 'delete', '--force', id]);
 }
 
-const v1Test = isRoot && mode !== 'unified' && v1.length > 0 ? test : test.skip;
-const anyTest = isRoot && mounts.length > 0 ? test : test.skip;
+// Typed as test (test.skip lacks only test's sub-properties, unused here) so the
+// lint rule on floating promises knows that node:test awaits these calls.
+const v1Test = (isRoot && mode !== 'unified' && v1.length > 0 ? test : test.skip) as typeof test;
+const anyTest = (isRoot && mounts.length > 0 ? test : test.skip) as typeof test;
 
 describe('unit: paths, devices, conversions', () => {
   test('cgroupsPath is cleaned as runc cleans it', () => {
@@ -166,12 +173,12 @@ describe('unit: paths, devices, conversions', () => {
   });
 
   test('default device rules: the config\'s, then runc\'s defaults (minus nodes the config lists)', () => {
-    const r = resourcesFromSpec({ ociVersion: '1.0.2', linux: { resources: { devices: [{ allow: false, access: 'rwm' }] } } } as never);
+    const r = resourcesFromSpec({ ociVersion: '1.0.2', linux: { resources: { devices: [{ allow: false, access: 'rwm' }] } } });
     assert.deepEqual(r.devices.map(cgroupString), [
       'a *:* rwm', 'c *:* m', 'b *:* m', 'c 1:3 rwm', 'c 1:8 rwm', 'c 1:7 rwm', 'c 5:0 rwm', 'c 1:5 rwm', 'c 1:9 rwm',
       'c 136:* rwm', 'c 5:2 rwm', 'c 10:200 rwm',
     ]);
-    assert.equal(r.devices[0].allow, false);
+    assert.equal(r.devices[0]?.allow, false);
     const withNull = defaultDeviceRules(['/dev/null']).map(cgroupString);
     assert.ok(!withNull.includes('c 1:3 rwm'));
   });
@@ -180,10 +187,11 @@ describe('unit: paths, devices, conversions', () => {
     const rules: DeviceRule[] = [{ type: 'a', major: -1, minor: -1, permissions: 'rwm', allow: false }, ...defaultDeviceRules([])];
     const target = Emulator.fromRules(rules);
     const fromAll = Emulator.fromList('a *:* rwm\n').transition(target);
+    assert.ok(fromAll[0]);
     assert.equal(cgroupString(fromAll[0]), 'a *:* rwm');
     assert.equal(fromAll[0].allow, false);
     assert.equal(fromAll.length, 12);
-    const list = fromAll.slice(1).map((r) => `${cgroupString(r)}`).join('\n') + '\n';
+    const list = fromAll.slice(1).map((r) => cgroupString(r)).join('\n') + '\n';
     assert.deepEqual(Emulator.fromList(list).transition(target), []);
     assert.throws(
       () => Emulator.fromRules([{ type: 'c', major: 1, minor: -1, permissions: 'rw', allow: true }, { type: 'c', major: 1, minor: 3, permissions: 'r', allow: false }]),
@@ -239,7 +247,8 @@ describe('unit: paths, devices, conversions', () => {
     f = failing(EPERM, 1);
     assert.throws(() => retryOnEagain(f.fn), /EPERM/);
     assert.equal(f.calls(), 1, 'other errors at once');
-    assert.ok(PROG_LOAD_TRIES > 1 && PROG_LOAD_TRIES <= 10);
+    const tries: number = PROG_LOAD_TRIES; // a constant today: the bounds guard a future edit
+    assert.ok(tries > 1 && tries <= 10);
   });
 
   test('v1 → v2 conversions and Go formats', () => {
@@ -267,7 +276,7 @@ describe('every container has its own cgroup', () => {
     const seen = parseCgroupFile(r.stdout.replace(/\n$/, ''));
     // The container has no cgroup namespace here: paths are the host's.
     for (const m of mounts) {
-      const key = m.version === 2 ? '' : m.subsystems[0];
+      const key = hierarchyKey(m);
       assert.equal(seen.get(key), `${PARENT}/own`, `${m.mountpoint}: ${r.stdout}`);
       assert.equal(fs.existsSync(path.join(m.mountpoint, PARENT, 'own')), false, `${m.mountpoint} removed after run`);
     }
@@ -320,7 +329,7 @@ describe('every container has its own cgroup', () => {
     const ours = parseCgroupFile(fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
     for (const m of mounts) {
       const want = m.version === 2 && mode === 'hybrid' ? `/${id}` : `${PARENT}/${runner}/${id}`;
-      assert.equal(ours.get(m.version === 2 ? '' : m.subsystems[0]), want, m.mountpoint);
+      assert.equal(ours.get(hierarchyKey(m)), want, m.mountpoint);
     }
     if (haveRunc) {
       const rroot = path.join(base, 'runc-state');
@@ -432,7 +441,7 @@ describe('resources (v1)', () => {
     // The container's own view of its memory cgroup (v1: mounted at its cgroup).
     const r = runts(['--root', root, 'exec', 'small', 'cat', '/sys/fs/cgroup/memory/memory.limit_in_bytes', '/sys/fs/cgroup/memory/memory.max_usage_in_bytes']);
     assert.equal(r.status, 0, r.stderr);
-    const [seenLimit, peak] = r.stdout.trim().split('\n').map(Number);
+    const [seenLimit, peak = NaN] = r.stdout.trim().split('\n').map(Number);
     assert.equal(seenLimit, limit);
     assert.ok(peak > 0 && peak < limit, `peak usage ${peak}`);
     assert.equal(read(cg('memory', 'small'), 'memory.failcnt'), '0', 'never at the limit');
@@ -516,7 +525,7 @@ describe('commands', () => {
     assert.ok(waitFor(() => inCgroup().length === 3));
     const kids = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((p) => {
       try {
-        return fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ')[1] === String(init);
+        return fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]?.split(' ')[1] === String(init);
       } catch {
         return false;
       }
@@ -526,7 +535,7 @@ describe('commands', () => {
     assert.deepEqual([...JSON.parse(r.stdout)].sort(), [init, ...kids].sort());
     const table = runts(['--root', root, 'ps', 'ps']);
     const lines = table.stdout.trim().split('\n');
-    assert.match(lines[0], /^UID\s+PID\s+PPID/);
+    assert.match(lines[0] ?? '', /^UID\s+PID\s+PPID/);
     assert.equal(lines.length, 4);
     assert.ok(lines.slice(1).some((l) => /sleep 31/.test(l)));
     const custom = runts(['--root', root, 'ps', 'ps', '-o', 'pid,comm']);
@@ -671,7 +680,7 @@ describe('commands', () => {
       return [k([id, '0']), k(['--all', id, '0']), k([id, '0', '--all'])];
     };
     const results: Record<string, Array<Array<number | null>>> = {};
-    for (const [cli, r, id] of [[RUNTS, root, 'k0'], ['runc', rroot, 'runc-k0']]) {
+    for (const [cli, r, id] of [[RUNTS, root, 'k0'], ['runc', rroot, 'runc-k0']] as const) {
       const dir = bundle(id, 'until [ -e /stop ]; do sleep 0.05; done');
       assert.equal(spawnSync(cli, ['--root', r, 'run', '-d', '--bundle', dir, id], { stdio: 'ignore' }).status, 0);
       t.after(() => spawnSync(cli, ['--root', r, 'delete', '--force', id]));
@@ -741,7 +750,7 @@ describe('commands', () => {
 });
 
 describe('cgroup v2 (on this host\'s cgroup2 mount)', () => {
-  const v2Test = isRoot && unified ? test : test.skip;
+  const v2Test = (isRoot && unified ? test : test.skip) as typeof test;
 
   /** A shell placed in `dir` before it runs `script`; returns its output. */
   function inCgroup(dir: string, script: string): string {

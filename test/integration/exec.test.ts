@@ -121,6 +121,7 @@ before(() => {
 describe('the exec\'ed process is in the container', () => {
   test('same PID namespace: pid 1 is the container\'s init', () => {
     const [cmdline, ...ps] = sh(ID, 'tr "\\0" " " < /proc/1/cmdline; echo; ps -o pid,args');
+    assert.ok(cmdline);
     assert.equal(cmdline.trim(), 'sleep 1000');
     assert.ok(ps.some((l) => /^\s*1\s+sleep 1000/.test(l)), ps.join('\n'));
   });
@@ -138,6 +139,7 @@ describe('the exec\'ed process is in the container', () => {
     assert.equal(mountinfo.stdout, fs.readFileSync(`/proc/${initPid}/mountinfo`, 'utf8'));
     assert.deepEqual(sh(ID, 'hostname'), ['exec-test']);
     const [self, init] = sh(ID, 'cat /proc/self/cgroup | tr "\\n" " "; echo; cat /proc/1/cgroup | tr "\\n" " "');
+    assert.ok(self && init);
     assert.equal(self.trim(), init.trim());
   });
 
@@ -182,7 +184,7 @@ describe('the exec\'ed process is in the container', () => {
       assert.deepEqual(initMode, ['Seccomp:\t2']);
       const lines = sh(id, 'grep ^Seccomp: /proc/self/status; mkdir /dev/shm/x 2>&1 || true; touch /dev/shm/y && echo touched');
       assert.equal(lines[0], 'Seccomp:\t2');
-      assert.match(lines[1], /Operation not permitted/);
+      assert.match(lines[1] ?? '', /Operation not permitted/);
       assert.equal(lines[2], 'touched');
     } finally {
       runts(['--root', root, 'delete', '--force', id]);
@@ -196,7 +198,7 @@ describe('the exec\'ed process is in the container', () => {
 
   test('nothing but stdio reaches the process', () => {
     // ls's own directory fd is the only other one.
-    const fds = sh(ID, 'ls /proc/self/fd | tr "\\n" " "')[0].trim().split(' ');
+    const fds = (sh(ID, 'ls /proc/self/fd | tr "\\n" " "')[0] ?? '').trim().split(' ');
     assert.deepEqual(fds, ['0', '1', '2', '3']);
   });
 
@@ -206,6 +208,7 @@ describe('the exec\'ed process is in the container', () => {
     assert.equal(c.status, 0, c.stderr);
     try {
       const [comm] = sh('created', 'cat /proc/1/comm');
+      assert.ok(comm);
       assert.ok(comm.length > 0);
       assert.equal(JSON.parse(runts(['--root', root, 'state', 'created']).stdout).status, 'created');
     } finally {
@@ -285,8 +288,8 @@ describe('flags change exactly what they say', () => {
     });
     let out = '';
     let err = '';
-    child.stdio[3]!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (err += d));
+    child.stdio[3]!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     const code = await new Promise((res) => child.on('close', res));
     assert.equal(code, 0, err);
     assert.equal(out, 'through-fd-3\n');
@@ -304,9 +307,9 @@ describe('user namespace', () => {
     try {
       const lines = sh('userns', 'id -u; id -g; cat /proc/self/uid_map; readlink /proc/self/ns/user; tr "\\0" " " < /proc/1/cmdline');
       assert.deepEqual(lines.slice(0, 2), ['0', '0']);
-      assert.match(lines[2], /^\s*0\s+100000\s+65536$/);
+      assert.match(lines[2] ?? '', /^\s*0\s+100000\s+65536$/);
       assert.equal(lines[3], fs.readlinkSync(`/proc/${pid}/ns/user`));
-      assert.equal(lines[4].trim(), 'sleep 1000');
+      assert.equal(lines[4]?.trim(), 'sleep 1000');
       // The same capabilities as the init, in its user namespace.
       const re = /^Cap(Prm|Eff|Bnd):/;
       assert.deepEqual(statusLines(sh('userns', 'cat /proc/self/status').join('\n'), re), statusLines(fs.readFileSync(`/proc/${pid}/status`, 'utf8'), re));
@@ -389,8 +392,8 @@ describe('exit status and errors', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
-    child.stdout!.on('data', (d) => (out += d));
-    await new Promise<void>((res) => child.stdout!.once('data', () => res()));
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    await new Promise<void>((res) => child.stdout.once('data', () => res()));
     child.kill('SIGTERM');
     const code = await new Promise((res) => child.on('close', res));
     assert.equal(code, 9);
@@ -512,6 +515,7 @@ describe('concurrency', () => {
       assert.equal(r.stderr, '');
       const [word, pid] = r.stdout.trim().split(' ');
       assert.equal(word, `out-${i}`);
+      assert.ok(pid, r.stdout);
       pids.add(pid);
     });
     assert.equal(pids.size, 50, 'each ran as its own process');

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { consoleReceiver, containerSuite, hostMountsUnder, runts, runtsAsync, tempDir, RUNTS } from '../helpers.js';
+import { consoleReceiver, containerSuite, hostMountsUnder, runts, runtsAsync, RUNTS } from '../helpers.js';
 import { makeBundle } from '../rootfs.js';
 import { cgroupMounts } from '../../src/cgroups/mounts.js';
 import { removePath } from '../../src/cgroups/fsutil.js';
@@ -100,6 +100,7 @@ describe('run', () => {
       assert.equal(l1, 'from-fd-3');
       assert.equal(l2, 'from-fd-4');
       // stdio, the two passed fds, and the fd ls itself opens: nothing else leaks in.
+      assert.ok(fdList, r.stdout);
       assert.deepEqual(fdList.trim().split(' ').map(Number), [0, 1, 2, 3, 4, 5]);
     } finally {
       fs.closeSync(fa);
@@ -128,7 +129,7 @@ describe('run', () => {
     assert.deepEqual(hostMountsUnder(dir), []);
     // The default cgroup is <runts' own cgroup>/<id> in each hierarchy.
     for (const line of fs.readFileSync('/proc/self/cgroup', 'utf8').trim().split('\n')) {
-      const [, controllers, own] = line.split(':');
+      const [, controllers, own = assert.fail(`short cgroup line: ${line}`)] = line.split(':');
       if (!controllers || controllers.startsWith('name=')) continue;
       const dir = path.join('/sys/fs/cgroup', controllers, own, 'initfail');
       assert.equal(fs.existsSync(dir), false, `${dir} left behind`);
@@ -153,9 +154,9 @@ describe('inside the container', () => {
     assert.equal(host, 'inside');
     const rootLine = mounts.find((l) => l.split(' ')[4] === '/');
     assert.ok(rootLine, 'a mount at /');
-    assert.match(rootLine!, /\/rootfs \/ /, 'the bundle rootfs is /');
+    assert.match(rootLine, /\/rootfs \/ /, 'the bundle rootfs is /');
     for (const l of mounts) {
-      const mp = l.split(' ')[4];
+      const mp = l.split(' ')[4] ?? assert.fail(`short mountinfo line: ${l}`);
       assert.ok(!mp.startsWith('/work') && !mp.startsWith('/tmp/runts-test'), `host mount visible: ${l}`);
     }
   });
@@ -289,7 +290,7 @@ describe('namespaces', () => {
       const status = fs.readFileSync(`/proc/${state.pid}/status`, 'utf8');
       assert.match(status, /^Uid:\s+100000\s+100000\s+100000\s+100000$/m);
       for (let i = 0; i < 100 && fs.readFileSync(out, 'utf8').split('\n').length < 3; i++) spawnSync('sleep', ['0.05']);
-      const [uid, map] = fs.readFileSync(out, 'utf8').split('\n');
+      const [uid, map = ''] = fs.readFileSync(out, 'utf8').split('\n');
       assert.equal(uid, '0');
       assert.match(map, /^\s*0\s+100000\s+65536$/);
     } finally {

@@ -65,13 +65,14 @@ function parseMountinfo(text: string): MountInfo[] {
     const f = line.split(' ');
     const sep = f.indexOf('-');
     if (f.length < 10 || sep < 0) continue;
+    const field = (i: number): string => f[i] ?? assert.fail(`short mountinfo line: ${line}`);
     out.push({
-      mountPoint: f[4],
-      root: f[3],
-      opts: new Set(f[5].split(',')),
+      mountPoint: field(4),
+      root: field(3),
+      opts: new Set(field(5).split(',')),
       optional: f.slice(6, sep),
-      fstype: f[sep + 1],
-      superOpts: new Set(f[sep + 3].split(',')),
+      fstype: field(sep + 1),
+      superOpts: new Set(field(sep + 3).split(',')),
       line,
     });
   }
@@ -145,8 +146,8 @@ describe('mount options', () => {
     },
   };
   const bindCases: Record<string, { options: string[]; check: (m: MountInfo, all: MountInfo[], dest: string) => void }> = {
-    bind: { options: ['bind'], check: (m, all, d) => assert.equal(all.filter((x) => x.mountPoint.startsWith(d + '/')).length, 0) },
-    rbind: { options: ['rbind'], check: (m, all, d) => assert.equal(at(all, `${d}/sub`).fstype, 'tmpfs') },
+    bind: { options: ['bind'], check: (_m, all, d) => assert.equal(all.filter((x) => x.mountPoint.startsWith(d + '/')).length, 0) },
+    rbind: { options: ['rbind'], check: (_m, all, d) => assert.equal(at(all, `${d}/sub`).fstype, 'tmpfs') },
     'bind,ro': { options: ['bind', 'ro'], check: (m) => assert.ok(m.opts.has('ro')) },
     'bind,nosuid,nodev,noexec': {
       options: ['bind', 'nosuid', 'nodev', 'noexec'],
@@ -524,7 +525,7 @@ describe('idmapped mounts', () => {
     assert.equal(r.status, 0, r.stderr);
     const lines = r.stdout.trim().split('\n');
     assert.deepEqual(lines.slice(0, 4), ['/m/own0 0 0', '/m/own1 1 1', '/m/own100000 65534 65534', '/plain/own0 65534']);
-    assert.match(lines[4], /idmapped/);
+    assert.match(lines[4] ?? '', /idmapped/);
     assert.equal(lines[5], '0');
     // Written through the idmapped mount by the container's root: host owner 0.
     assert.equal(fs.statSync(path.join(s, 'new')).uid, 0);
@@ -781,7 +782,7 @@ describe('hostile images', () => {
 
   test('/dev is a symlink to / or to a host path: refused, or kept inside the rootfs', () => {
     const toRoot = run(
-      bundle('true', (c, d) => {
+      bundle('true', (_c, d) => {
         fs.rmSync(path.join(d, 'rootfs/dev'), { recursive: true });
         fs.symlinkSync('/', path.join(d, 'rootfs/dev'));
       }),
@@ -791,7 +792,7 @@ describe('hostile images', () => {
     for (const link of ['abs', 'rel']) {
       const host = hostMarker();
       const r = run(
-        bundle('stat -c "%t %T" /dev/null', (c, d) => {
+        bundle('stat -c "%t %T" /dev/null', (_c, d) => {
           fs.rmSync(path.join(d, 'rootfs/dev'), { recursive: true });
           fs.symlinkSync(link === 'abs' ? host.dir : rel(host.dir), path.join(d, 'rootfs/dev'));
         }),
@@ -846,7 +847,7 @@ describe('hostile images', () => {
   test('/proc in the image is a symlink: proc is never mounted through it', () => {
     const host = hostMarker();
     const r = run(
-      bundle('true', (c, d) => {
+      bundle('true', (_c, d) => {
         fs.rmSync(path.join(d, 'rootfs/proc'), { recursive: true });
         fs.symlinkSync(host.dir, path.join(d, 'rootfs/proc'));
       }),

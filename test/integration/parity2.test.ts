@@ -35,7 +35,7 @@ interface Result {
 }
 
 /** `run` the bundle with runts (and with runc when `withRunc` and it is installed); runc's result or undefined. */
-function runBoth(dir: string, withRunc = true): { ours: Result; runc?: Result } {
+function runBoth(dir: string, withRunc = true): { ours: Result; runc?: Result | undefined } {
   const id = `p${++n}`;
   const ours = runts(['--root', root, 'run', '--bundle', dir, id]);
   let theirs: Result | undefined;
@@ -228,7 +228,7 @@ describe('process.cwd', () => {
     assert.equal(ours.stdout, '/secret\nls: .: Permission denied\nrc=1\n');
     if (runc) assert.equal(ours.stdout, runc.stdout);
 
-    const c = create(bundle('sleep 60', (cfg, d) => fs.mkdirSync(path.join(d, 'rootfs/secret'), { mode: 0o700 })));
+    const c = create(bundle('sleep 60', (_cfg, d) => fs.mkdirSync(path.join(d, 'rootfs/secret'), { mode: 0o700 })));
     t.after(() => runts(['--root', root, 'delete', '--force', c.id]));
     assert.equal(c.status, 0, c.stderr);
     assert.equal(runts(['--root', root, 'start', c.id]).status, 0);
@@ -273,7 +273,7 @@ describe('mount destinations', () => {
     const want = 'hi\nhi\nhi\n/etc/e2:\nfile\n\n/etc/y:\nfile\n1\n';
     const tools: Array<'ours' | 'runc'> = haveRunc ? ['ours', 'runc'] : ['ours'];
     for (const which of tools) {
-      for (const m of made) fs.rmSync(path.join(rootfs, m.split('/')[0]), { recursive: true, force: true });
+      for (const m of made) fs.rmSync(path.join(rootfs, m.split('/')[0] ?? assert.fail(m)), { recursive: true, force: true });
       const r = which === 'ours' ? runBoth(dir, false).ours : runBoth(dir).runc!;
       assert.equal(r.status, 0, `${which}: ${r.stderr}`);
       assert.equal(r.stdout, want, which);

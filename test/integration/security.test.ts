@@ -15,8 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { containerSuite, hostMountsUnder, runts, runtsAsync, tempDir, RUNTS, ROOT_DIR } from '../helpers.js';
-import { makeBundle } from '../rootfs.js';
+import { containerSuite, runts, runtsAsync, tempDir, RUNTS, ROOT_DIR } from '../helpers.js';
 import { ProcfsHandle } from '../../src/linux/procfs.js';
 import { enosysStub, wantsEnosysStub } from '../../src/init/seccomp-enosys.js';
 import { apparmorEnabled, selinuxEnabled } from '../../src/linux/lsm-detect.js';
@@ -215,9 +214,11 @@ describe('seccomp', () => {
       SCMP_CMP_GT: (x) => x > V,
       SCMP_CMP_MASKED_EQ: (x) => (x & 0x3) === (V & 0x3),
     };
+    const message = (errno: number): string => msg[errno] ?? assert.fail(`no message for errno ${errno}`);
+    const matches = (op: string, sig: number): boolean => (match[op] ?? assert.fail(`no comparison ${op}`))(sig);
     const want: string[] = [];
-    for (const [op, , errnoRet] of ops) for (const sig of [V - 1, V, V + 1]) want.push(match[op](sig) ? msg[errnoRet] : NONE);
-    want.push(msg[25], NONE, msg[25]);
+    for (const [op, , errnoRet] of ops) for (const sig of [V - 1, V, V + 1]) want.push(matches(op, sig) ? message(errnoRet) : NONE);
+    want.push(message(25), NONE, message(25));
     assert.deepEqual(got, want);
     assert.deepEqual(SECCOMP_OPERATORS, Object.keys(match).sort());
   });
@@ -282,9 +283,10 @@ describe('seccomp', () => {
   /** podman's default profile as podman turns it into linux.seccomp (containers/common pkg/seccomp) for x86-64. */
   function podmanProfile(bounding: string[]): Config {
     const p = JSON.parse(fs.readFileSync(path.join(ROOT_DIR, 'test/fixtures/seccomp/containers-common-0.50.1.json'), 'utf8'));
-    const [major, minor] = os.release().split('.').map(Number);
+    // NaN for a missing part: every comparison with it is false, as with undefined.
+    const [major = NaN, minor = NaN] = os.release().split('.').map(Number);
     const kernelAtLeast = (v: string) => {
-      const [a, b] = v.split('.').map(Number);
+      const [a = NaN, b = NaN] = v.split('.').map(Number);
       return major > a || (major === a && minor >= b);
     };
     const syscalls: Config[] = [];
@@ -314,8 +316,8 @@ describe('seccomp', () => {
       let acc = 0;
       for (let pc = 0; pc < prog.length / 8; pc++) {
         const code = prog.readUInt16LE(8 * pc);
-        const jt = prog[8 * pc + 2];
-        const jf = prog[8 * pc + 3];
+        const jt = prog.readUInt8(8 * pc + 2);
+        const jf = prog.readUInt8(8 * pc + 3);
         const k = prog.readUInt32LE(8 * pc + 4);
         if (code === 0x20) acc = k === 4 ? arch : nr;
         else if (code === 0x15) pc += acc === k ? jt : jf;
@@ -393,7 +395,7 @@ describe('seccomp', () => {
       assert.ok(Number(lines[1]) >= 5, name);
       assert.equal(lines[2], 'dirs', name);
       assert.ok(Number(lines[3]) >= 2, name);
-      assert.match(lines[4], new RegExp(`^NoNewPrivs:\\s+${nnp.slice(-1)}\\s+Seccomp:\\s+2\\s*$`), name);
+      assert.match(lines[4] ?? '', new RegExp(`^NoNewPrivs:\\s+${nnp.slice(-1)}\\s+Seccomp:\\s+2\\s*$`), name);
     }
   });
 
@@ -424,6 +426,7 @@ describe('seccomp', () => {
       assert.equal(fs.existsSync(path.join(dir, 'rootfs/tmp/agent')), false);
       assert.equal(await exited, 0, err);
       const [, stateLine, callLine] = out.trim().split('\n');
+      assert.ok(stateLine && callLine, out);
       const { state, fds } = JSON.parse(stateLine);
       assert.equal(fds, 1);
       assert.deepEqual(Object.keys(state), ['ociVersion', 'fds', 'pid', 'metadata', 'state']);
@@ -789,7 +792,10 @@ describe('no host leaks', () => {
    */
   function watchExecs(t: { skip(m: string): void; after(fn: () => void): void }, o: { id: string; n: number; joins: number; patch: (c: Config) => void }): void {
     const cc = spawnSync('gcc', ['--version']);
-    if (cc.status !== 0) return t.skip('needs gcc to build the static watcher');
+    if (cc.status !== 0) {
+      t.skip('needs gcc to build the static watcher');
+      return;
+    }
     const dir = bundle('', (c) => {
       c.process.args = ['/bin/exe-watcher'];
       // Every fd kept: up to four per exec.
@@ -797,7 +803,10 @@ describe('no host leaks', () => {
       o.patch(c);
     });
     const built = spawnSync('gcc', ['-static', '-O2', '-o', path.join(dir, 'rootfs/bin/exe-watcher'), path.join(ROOT_DIR, 'test/fixtures/exe-watcher.c')], { encoding: 'utf8' });
-    if (built.status !== 0) return t.skip(`no static build of the watcher: ${built.stderr.split('\n')[0]}`);
+    if (built.status !== 0) {
+      t.skip(`no static build of the watcher: ${built.stderr.split('\n')[0]}`);
+      return;
+    }
     const userns = (JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')).linux.namespaces as Config[]).some((ns) => ns.type === 'user');
     if (userns) spawnSync('chown', ['-R', '100000:100000', path.join(dir, 'rootfs')]);
     const out = path.join(base, `watcher-${o.id}`);
@@ -888,7 +897,7 @@ describe('no host leaks', () => {
       const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
       // Node's options, then the script below an fd on runts' package directory.
       assert.deepEqual(argv.slice(0, 3), ['runts:init', '--preserve-symlinks', '--preserve-symlinks-main']);
-      assert.match(argv[3], /^\/proc\/self\/fd\/\d+\/dist\/init\.cjs$/);
+      assert.match(argv[3] ?? '', /^\/proc\/self\/fd\/\d+\/dist\/init\.cjs$/);
       assert.equal(argv.length, 4);
       const env = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
       assert.deepEqual(env.map((e) => e.split('=')[0]).sort(), ['PATH', '_RUNTS_SYNC_FD']);

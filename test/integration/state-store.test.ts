@@ -123,7 +123,7 @@ describe('status', () => {
     assert.deepEqual(Object.keys(doc.annotations as object), ['a.first', 'z.last']);
     // created as Go prints a time.Time: no trailing zeros in the fraction.
     for (const [stored, shown] of [['2026-01-02T03:04:05.120000000Z', '2026-01-02T03:04:05.12Z'], ['2026-01-02T03:04:05.000Z', '2026-01-02T03:04:05Z'],
-      ['2026-01-02T03:04:05.5+02:00', '2026-01-02T03:04:05.5+02:00'], ['2026-01-02T03:04:05Z', '2026-01-02T03:04:05Z']]) {
+      ['2026-01-02T03:04:05.5+02:00', '2026-01-02T03:04:05.5+02:00'], ['2026-01-02T03:04:05Z', '2026-01-02T03:04:05Z']] as const) {
       store.write(record('c1', { created: stored }));
       assert.equal(stateDocument(store, store.read('c1')).created, shown);
     }
@@ -150,7 +150,7 @@ describe('races', () => {
     const N = 200;
     // Registered before tempDir's removal (after-hooks run in order): a writer
     // still running when a test fails would make the root again after it.
-    let writer: ReturnType<typeof spawn> | undefined;
+    let writer: ReturnType<typeof spawn> | undefined = undefined; // set once below, after the hook that kills it
     t.after(async () => {
       if (!writer || writer.exitCode !== null || writer.signalCode !== null) return;
       const gone = new Promise((resolve) => writer!.on('close', resolve));
@@ -178,14 +178,15 @@ describe('races', () => {
     let writerErr = '';
     writer.stderr!.setEncoding('utf8').on('data', (s: string) => (writerErr += s));
     const writerDone = new Promise<number | null>((resolve) => writer.on('close', resolve));
-    let running = true;
-    void writerDone.then(() => (running = false));
+    // An object, not a let: TS would narrow a local to `true` in the loop below.
+    const writing = { running: true };
+    void writerDone.then(() => (writing.running = false));
 
     const seen = new Set<string>();
     let inProcessReads = 0;
     const subprocesses: Promise<RunResult>[] = [];
     let inFlight = 0;
-    while (running) {
+    while (writing.running) {
       for (let i = 0; i < 20; i++, inProcessReads++) {
         const rec = store.read('c1'); // throws "corrupt state file" on a torn read
         assert.equal(rec.id, 'c1');

@@ -152,7 +152,9 @@ describe('systemd driver: resources as unit properties (runc 1.1)', () => {
     const warnings: string[] = [];
     const strict = deviceProperties(defaultDeviceRules([]), (m) => warnings.push(m), look);
     assert.deepEqual(strict[0], ['DevicePolicy', { sig: 's', value: 'strict' }]);
-    const allow = strict[strict.length - 1][1].value as Array<[string, string]>;
+    const last = strict.at(-1);
+    assert.ok(last);
+    const allow = last[1].value as Array<[string, string]>;
     assert.ok(allow.some(([p, perm]) => p === '/dev/char/1:3' && perm === 'rwm'), JSON.stringify(allow));
     assert.ok(allow.some(([p]) => p === 'char-pts'), JSON.stringify(allow));
     assert.ok(allow.some(([p, perm]) => p === 'char-*' && perm === 'm'), JSON.stringify(allow));

@@ -50,9 +50,10 @@ function checkList(ids: Set<string>, allowed: string[]): string[] {
 
 /** Poll state and list while `work` runs. */
 async function watching<T>(work: Promise<T>, check: () => void): Promise<T> {
-  let done = false;
-  const result = work.finally(() => (done = true));
-  while (!done) {
+  // An object, not a let: TS would narrow a local to `false` in the loop.
+  const progress = { done: false };
+  const result = work.finally(() => (progress.done = true));
+  while (!progress.done) {
     check();
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -65,9 +66,9 @@ test(`${DISTINCT} parallel creates of distinct IDs, then parallel starts and del
   // A bundle each: one cgroupsPath shared by many containers would be a
   // non-empty cgroup, which create warns about (as runc does).
   const bundles = ids.map(() => s.bundle('sleep 1000'));
-  const created = await watching(Promise.all(ids.map((id, i) => s.runAsync(['create', '--bundle', bundles[i], id], { timeout: 120_000 }))), () => {
+  const created = await watching(Promise.all(ids.map((id, i) => s.runAsync(['create', '--bundle', bundles[i] ?? assert.fail(`no bundle ${i}`), id], { timeout: 120_000 }))), () => {
     checkList(idSet, ['created']);
-    checkState(ids[ids.length - 1], ['created']);
+    checkState(ids[ids.length - 1] ?? assert.fail('no ids'), ['created']);
   });
   created.forEach((r, i) => assert.deepEqual([r.status, r.stderr], [0, ''], `create ${ids[i]}`));
   assert.deepEqual(checkList(idSet, ['created']).sort(), [...ids].sort());

@@ -15,7 +15,6 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -121,13 +120,13 @@ function setAt(obj: Json, p: string, v: Json): void {
     if (o[k] === null || typeof o[k] !== 'object') o[k] = /^\d+$/.test(k) ? [] : {};
     o = o[k];
   }
-  o[keys[keys.length - 1]] = v;
+  o[keys[keys.length - 1] ?? assert.fail(`empty path ${p}`)] = v;
 }
 
 /** The config's bytes: JSON with each {__raw: i} replaced by RAW[i]. */
 function serialize(cfg: Json): Buffer {
   const parts = JSON.stringify(cfg).split(/\{"__raw":(\d+)\}/);
-  return Buffer.concat(parts.map((x, i) => (i % 2 ? RAW[Number(x)] : Buffer.from(x))));
+  return Buffer.concat(parts.map((x, i) => (i % 2 ? (RAW[Number(x)] ?? assert.fail(`no raw value ${x}`)) : Buffer.from(x))));
 }
 
 /** What of the host a config must never change (the rest is checked by the leftovers). */
@@ -178,8 +177,9 @@ test(`fuzz: ${COUNT} mutated configs (seed ${SEED}) end in a clear error or a co
   const slowest = { ms: 0, i: -1 };
 
   const one = async (i: number, dir: string) => {
+    const changes = configs[i] ?? assert.fail(`no config ${i}`);
     const cfg = structuredClone(baseCfg);
-    for (const [p, v] of configs[i]) setAt(cfg, p, v);
+    for (const [p, v] of changes) setAt(cfg, p, v);
     // The cgroup stays under the suite's parent whatever else changed.
     if (cfg.linux && typeof cfg.linux === 'object' && !Array.isArray(cfg.linux)) cfg.linux.cgroupsPath = `${cgroupsPath}-${i}`;
     fs.writeFileSync(path.join(dir, 'config.json'), serialize(cfg));
@@ -188,7 +188,7 @@ test(`fuzz: ${COUNT} mutated configs (seed ${SEED}) end in a clear error or a co
     const r = await s.runAsync(['create', '--bundle', dir, id], { timeout: BOUND_MS });
     const ms = Date.now() - t0;
     if (ms > slowest.ms) Object.assign(slowest, { ms, i });
-    const what = `config ${i} (${configs[i].map(([p]) => p).join(', ')})`;
+    const what = `config ${i} (${changes.map(([p]) => p).join(', ')})`;
     if (r.signal !== null) failures.push(`${what}: killed by ${r.signal}${ms >= BOUND_MS ? ' (hang)' : ''}`);
     else if (r.status === 0) {
       created++;
@@ -197,7 +197,7 @@ test(`fuzz: ${COUNT} mutated configs (seed ${SEED}) end in a clear error or a co
     } else if (r.status !== 1) failures.push(`${what}: exit ${r.status}: ${r.stderr.slice(0, 300)}`);
     else {
       refused++;
-      const first = r.stderr.split('\n')[0];
+      const first = r.stderr.split('\n')[0] ?? '';
       if (!/^runts: \S/.test(first) || INTERNAL.test(r.stderr)) failures.push(`${what}: unclear error: ${r.stderr.slice(0, 300)}`);
     }
     // RUNTS_FUZZ_SAVE=<dir>: keep the config of each failure there, to replay by hand.
@@ -227,7 +227,7 @@ test(`fuzz: ${COUNT} mutated configs (seed ${SEED}) end in a clear error or a co
   t.diagnostic(summary);
   assertNoLeftovers(s, before, 'the fuzzing');
   assert.equal(hostSnapshot(), hostBefore, 'the host changed');
-  const known = (f: string) => KNOWN.find((k) => k.match(f, configs[Number(/^config (\d+)/.exec(f)![1])]));
+  const known = (f: string) => KNOWN.find((k) => k.match(f, configs[Number(/^config (\d+)/.exec(f)![1])] ?? assert.fail(f)));
   assert.deepEqual(failures.filter((f) => !known(f)).slice(0, 30), [], `seed ${SEED}: new failures`);
   const open = failures.filter(known);
   await t.test('known open findings of config reading', { todo: [...new Set(open.map((f) => known(f)!.why))].join('; ') || false }, () => {

@@ -60,7 +60,7 @@ function ok(args: string[]): string {
 }
 
 /** `systemctl show UNIT -p ...` as a map. */
-function show(unit: string, ...props: string[]): Record<string, string> {
+function show(unit: string, ...props: string[]): Partial<Record<string, string>> {
   const r = spawnSync('systemctl', ['show', unit, ...props.flatMap((p) => ['-p', p])], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 0, r.stderr);
   return Object.fromEntries(r.stdout.split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));

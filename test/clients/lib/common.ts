@@ -5,6 +5,7 @@
  * what the clients leave (processes by PID, mounts under our temp dir,
  * cgroups under our own parent names only).
  */
+import assert from 'node:assert/strict';
 import { spawn, spawnSync, execFileSync, type SpawnOptions } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -40,13 +41,14 @@ export function run(cmd: string, args: string[], opts: RunOpts = {}): Result {
     killSignal: 'SIGKILL',
   });
   if (r.error && !(r.error as NodeJS.ErrnoException).code?.startsWith('ETIMEDOUT')) throw r.error;
-  const out = r.stdout ?? Buffer.alloc(0);
+  // null when the caller's stdio ignores a stream (Node's types say Buffer).
+  const out = (r.stdout as Buffer | null) ?? Buffer.alloc(0);
   return {
     status: r.status,
     signal: r.signal,
     out,
     stdout: out.toString('utf8'),
-    stderr: (r.stderr ?? Buffer.alloc(0)).toString('utf8'),
+    stderr: ((r.stderr as Buffer | null) ?? Buffer.alloc(0)).toString('utf8'),
   };
 }
 
@@ -105,7 +107,8 @@ export function makeTempDir(prefix: string): string {
 
 export interface Runtime {
   /** 'runts' or the basename of CLIENT_RUNTIME. */
-  kind: 'runts' | 'runc' | string;
+  /** 'runts', 'runc', or another runtime's name. */
+  kind: string;
   isRunts: boolean;
   /** The real binary (the dist/ snapshot's runts, or CLIENT_RUNTIME). */
   real: string;
@@ -141,7 +144,7 @@ export function setupRuntime(dir: string): Runtime {
       } catch (e) {
         // dist/ is swapped atomically by `npm run build`, but a copy may still
         // straddle two builds; try again.
-        if (i >= 10) throw new Error(`cannot snapshot ${ROOT_DIR}/dist (run npm run build): ${(e as Error).message}`);
+        if (i >= 10) throw new Error(`cannot snapshot ${ROOT_DIR}/dist (run npm run build): ${(e as Error).message}`, { cause: e });
         execFileSync('sleep', ['1']);
       }
     }
@@ -217,7 +220,7 @@ export function mountsUnder(dir: string): string[] {
   return mi
     .split('\n')
     .filter(Boolean)
-    .map((l) => unesc(l.split(' ')[4]))
+    .map((l) => unesc(l.split(' ')[4] ?? assert.fail(`short mountinfo line: ${l}`)))
     .filter((m) => m === dir || m.startsWith(dir + '/'))
     .sort((a, b) => b.length - a.length);
 }
@@ -248,7 +251,8 @@ export function cgroupRoots(): string[] {
     const sep = parts.indexOf('-');
     if (sep < 0) continue;
     const fstype = parts[sep + 1];
-    if ((fstype === 'cgroup' || fstype === 'cgroup2') && parts[4].startsWith('/sys/fs/cgroup')) roots.add(parts[4]);
+    const mountPoint = parts[4] ?? '';
+    if ((fstype === 'cgroup' || fstype === 'cgroup2') && mountPoint.startsWith('/sys/fs/cgroup')) roots.add(mountPoint);
   }
   return [...roots];
 }
@@ -308,10 +312,10 @@ export async function removeCgroupTree(rel: string): Promise<string[]> {
 }
 
 /** The cgroup paths of a process (/proc/PID/cgroup), by controller list. */
-export function procCgroups(pid: number | string): Record<string, string> {
+export function procCgroups(pid: number | string): Partial<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const l of fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n')) {
-    const [, ctl, p] = l.match(/^\d+:([^:]*):(.*)$/)!;
+    const [, ctl, p = ''] = l.match(/^\d+:([^:]*):(.*)$/)!;
     out[ctl || 'unified'] = p;
   }
   return out;

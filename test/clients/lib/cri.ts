@@ -80,7 +80,7 @@ export class CriClient {
 
   /** One unary call, with a deadline; rejects with the gRPC status message. */
   call<T = Msg>(method: string, req: Msg, timeoutMs = DEADLINE_MS): Promise<T> {
-    const fn = (this.client as unknown as Record<string, Function>)[method];
+    const fn = (this.client as unknown as Partial<Record<string, (...args: unknown[]) => unknown>>)[method];
     if (!fn) throw new Error(`no CRI method ${method} in cri.proto`);
     return new Promise((resolve, reject) => {
       fn.call(this.client, req, { deadline: Date.now() + timeoutMs }, (err: grpc.ServiceError | null, res: T) => {
@@ -150,7 +150,10 @@ export function execStream(url: string, opts: { size?: { width: number; height: 
     req.on('upgrade', (res, sock: Duplex, head: Buffer) => {
       upgraded = sock;
       const want = crypto.createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
-      if (res.headers['sec-websocket-accept'] !== want) return fail(new Error('exec stream: bad Sec-WebSocket-Accept'));
+      if (res.headers['sec-websocket-accept'] !== want) {
+        fail(new Error('exec stream: bad Sec-WebSocket-Accept'));
+        return;
+      }
       const chans: Buffer[][] = [[], [], [], [], []];
       let buf = head;
       const send = (chan: number, data: string) => sock.write(wsFrame(0x2, Buffer.concat([Buffer.from([chan]), Buffer.from(data)])));
@@ -158,7 +161,7 @@ export function execStream(url: string, opts: { size?: { width: number; height: 
       if (input) send(0, input);
       const finish = () => {
         clearTimeout(timer);
-        const text = (c: number) => Buffer.concat(chans[c]).toString('utf8');
+        const text = (c: number) => Buffer.concat(chans[c] ?? []).toString('utf8');
         const statusJson = text(3);
         let exitCode = -1;
         try {
@@ -179,8 +182,8 @@ export function execStream(url: string, opts: { size?: { width: number; height: 
             sock.end(wsFrame(0x8, Buffer.alloc(0)));
           } else if (f.opcode === 0x9) {
             sock.write(wsFrame(0xa, f.payload));
-          } else if ((f.opcode === 0x2 || f.opcode === 0x0) && f.payload.length > 1 && f.payload[0] < chans.length) {
-            chans[f.payload[0]].push(f.payload.subarray(1));
+          } else if ((f.opcode === 0x2 || f.opcode === 0x0) && f.payload.length > 1 && f.payload.readUInt8(0) < chans.length) {
+            chans[f.payload.readUInt8(0)]?.push(f.payload.subarray(1));
           }
         }
       });
@@ -197,14 +200,14 @@ function wsFrame(opcode: number, payload: Buffer): Buffer {
   if (n > 0xffff) throw new Error('exec stream: frames over 64 KiB are not needed here');
   const len = n < 126 ? Buffer.from([0x80 | n]) : Buffer.from([0x80 | 126, n >> 8, n & 0xff]);
   const mask = crypto.randomBytes(4);
-  const body = Buffer.from(payload.map((b, i) => b ^ mask[i & 3]));
+  const body = Buffer.from(payload.map((b, i) => b ^ mask.readUInt8(i & 3)));
   return Buffer.concat([Buffer.from([0x80 | opcode]), len, mask, body]);
 }
 
 /** One server frame (unmasked) from the front of `b`, or null if incomplete. */
 function wsParse(b: Buffer): { opcode: number; payload: Buffer; size: number } | null {
   if (b.length < 2) return null;
-  let len = b[1] & 0x7f;
+  let len = b.readUInt8(1) & 0x7f;
   let off = 2;
   if (len === 126) {
     if (b.length < 4) return null;
@@ -215,9 +218,9 @@ function wsParse(b: Buffer): { opcode: number; payload: Buffer; size: number } |
     len = Number(b.readBigUInt64BE(2));
     off = 10;
   }
-  if (b[1] & 0x80) off += 4; // a masked server frame: not expected, skip the key
+  if (b.readUInt8(1) & 0x80) off += 4; // a masked server frame: not expected, skip the key
   if (b.length < off + len) return null;
-  return { opcode: b[0] & 0x0f, payload: b.subarray(off, off + len), size: off + len };
+  return { opcode: b.readUInt8(0) & 0x0f, payload: b.subarray(off, off + len), size: off + len };
 }
 
 // ---------------------------------------------------------------- the setup
@@ -327,13 +330,13 @@ ${handler('runc', RUNC)}${handler('runts', rt.wrapper)}
     const problems: string[] = [];
     // Pods the tests did not remove: the way the kubelet would, stop then remove.
     try {
-      const { containers } = await client.call<{ containers: { id: string; metadata: { name: string } }[] }>('ListContainers', {});
+      const { containers } = await client.call<{ containers: { id: string; metadata?: { name: string } }[] }>('ListContainers', {});
       for (const ct of containers) problems.push(`container ${ct.metadata?.name} (${ct.id}) left`);
-      const { items } = await client.call<{ items: { id: string; metadata: { name: string } }[] }>('ListPodSandbox', {});
+      const { items } = await client.call<{ items: { id: string; metadata?: { name: string } }[] }>('ListPodSandbox', {});
       for (const p of items) {
         problems.push(`pod ${p.metadata?.name} (${p.id}) left`);
         await client.call('StopPodSandbox', { pod_sandbox_id: p.id }).catch(() => {});
-        await client.call('RemovePodSandbox', { pod_sandbox_id: p.id }).catch((e) => problems.push(String(e)));
+        await client.call('RemovePodSandbox', { pod_sandbox_id: p.id }).catch((e: unknown) => problems.push(String(e)));
       }
     } catch (e) {
       problems.push(`ListPodSandbox at teardown: ${(e as Error).message}`);

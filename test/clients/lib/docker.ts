@@ -11,7 +11,7 @@ import path from 'node:path';
 import { TAG, alive, run, stopPids, unmountUnder, waitFor, type Runtime } from './common.js';
 
 export interface Dockerd {
-  argv: string[];
+  argv: [string, ...string[]];
   env: NodeJS.ProcessEnv;
   pid: number;
   log: string;
@@ -32,7 +32,7 @@ export async function startDockerd(dir: string, rt: Runtime, containerdSock: str
   fs.writeFileSync(configFile, '{}\n');
   const bridge = `rts${TAG}`.slice(0, 15);
   const ip = (args: string[]) => run('ip', args);
-  let r = ip(['link', 'add', bridge, 'type', 'bridge']);
+  const r = ip(['link', 'add', bridge, 'type', 'bridge']);
   if (r.status !== 0) throw new Error(`ip link add ${bridge}: ${r.stderr}`);
   ip(['addr', 'add', BRIDGE_CIDR, 'dev', bridge]);
   ip(['link', 'set', bridge, 'up']);
@@ -55,7 +55,7 @@ export async function startDockerd(dir: string, rt: Runtime, containerdSock: str
   const pid = child.pid!;
   const cliEnv: NodeJS.ProcessEnv = { ...process.env, DOCKER_CONFIG: path.join(dir, 'cli'), DOCKER_HOST: `unix://${sock}` };
   delete cliEnv.DOCKER_CONTEXT;
-  const argv = ['/usr/bin/docker', '--host', `unix://${sock}`];
+  const argv: [string, ...string[]] = ['/usr/bin/docker', '--host', `unix://${sock}`];
   const removeBridge = () => ip(['link', 'del', bridge]);
   try {
     await waitFor(() => {

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   alive, cgroupDirs, inPty, mebibyte, mountsMentioning, pidsWithCmdline, procCgroups, readCgroupFile,
-  run, runAsync, shellQuote, WAIT_WINSIZE, show, sleep, stopPids, waitFor, type Result, type RunOpts, type Runtime,
+  run, shellQuote, WAIT_WINSIZE, show, sleep, stopPids, waitFor, type Result, type RunOpts, type Runtime,
 } from './common.js';
 import { scenario, type ScenarioOpts } from './scenario.js';
 
@@ -32,14 +32,14 @@ const sh = (script: string) => ['sh', '-c', script];
 export function dockerLikeScenarios(k: Client): void {
   const { rt } = k;
   let n = 0;
-  const c = (args: string[], opts: RunOpts = {}): Result => run(k.argv[0], [...k.argv.slice(1), ...args], { env: k.env, cwd: k.base, ...opts });
+  const c = (args: string[], opts: RunOpts = {}): Result => run(k.argv[0] ?? assert.fail('no client command'), [...k.argv.slice(1), ...args], { env: k.env, cwd: k.base, ...opts });
   /** k.runFlags, less an option that `flags` gives itself (e.g. --network). */
   const base = (flags: string[]) => {
     const out: string[] = [];
     for (let i = 0; i < k.runFlags.length; i++) {
-      const f = k.runFlags[i];
-      const takesValue = i + 1 < k.runFlags.length && !k.runFlags[i + 1].startsWith('-');
-      if (!flags.includes(f)) out.push(f, ...(takesValue ? [k.runFlags[i + 1]] : []));
+      const f = k.runFlags[i] ?? assert.fail(`runFlags[${i}]`);
+      const takesValue = i + 1 < k.runFlags.length && !k.runFlags[i + 1]?.startsWith('-');
+      if (!flags.includes(f)) out.push(f, ...(takesValue ? [k.runFlags[i + 1] ?? assert.fail(`runFlags[${i + 1}]`)] : []));
       if (takesValue) i++;
     }
     return out;
@@ -371,7 +371,7 @@ export function dockerLikeScenarios(k: Client): void {
     try {
       const s = c(['stats', '--no-stream', '--format', '{{.MemUsage}}|{{.PIDs}}', id], { timeout: 30_000 });
       assert.equal(s.status, 0, show(s, rt));
-      const [mem, pids] = s.stdout.trim().split('|');
+      const [mem = '', pids] = s.stdout.trim().split('|');
       assert.match(mem, /^[1-9][\d.]*\s*[kKMG]i?B \/ (64\s*MiB|67\.1\d*\s*MB)$/, show(s, rt));
       assert.equal(pids, '1');
     } finally {
@@ -387,9 +387,9 @@ export function dockerLikeScenarios(k: Client): void {
       const u = c([...args, id]);
       assert.equal(u.status, 0, show(u, rt));
       const cg = procCgroups(pid);
-      assert.equal(readCgroupFile('memory', cg.memory, 'memory.limit_in_bytes'), String(96 << 20));
-      assert.equal(readCgroupFile('cpu', cg['cpu,cpuacct'] ?? cg.cpu, 'cpu.cfs_quota_us'), '50000');
-      if (k.name === 'docker') assert.equal(readCgroupFile('pids', cg.pids, 'pids.max'), '50');
+      assert.equal(readCgroupFile('memory', cg.memory ?? assert.fail('no memory cgroup'), 'memory.limit_in_bytes'), String(96 << 20));
+      assert.equal(readCgroupFile('cpu', cg['cpu,cpuacct'] ?? cg.cpu ?? assert.fail('no cpu cgroup'), 'cpu.cfs_quota_us'), '50000');
+      if (k.name === 'docker') assert.equal(readCgroupFile('pids', cg.pids ?? assert.fail('no pids cgroup'), 'pids.max'), '50');
       // and the process inside sees it
       assert.equal(c(['exec', id, 'cat', '/sys/fs/cgroup/memory/memory.limit_in_bytes']).stdout.trim(), String(96 << 20));
     } finally {
@@ -413,12 +413,12 @@ export function dockerLikeScenarios(k: Client): void {
   S('rm leaves nothing: process, cgroup, mounts, runtime state', async () => {
     const { id, pid } = await runD([], ['sleep', '1000']);
     const full = inspect(id, '{{.Id}}');
-    const cg = procCgroups(pid).memory;
+    const cg = procCgroups(pid).memory ?? assert.fail('no memory cgroup');
     assert.ok(cgroupDirs(cg).length > 0, 'the container has a cgroup');
     const calls = fs.readFileSync(rt.log, 'utf8').split('\n').filter((l) => / create /.test(l) && l.endsWith(` ${full}`));
     assert.equal(calls.length, 1, 'one create call for the container');
     // podman passes no --root: the runtime's default
-    const root = calls[0].match(/--root[ =](\S+)/)?.[1] ?? (rt.isRunts ? '/run/runts' : '/run/runc');
+    const root = calls[0]?.match(/--root[ =](\S+)/)?.[1] ?? (rt.isRunts ? '/run/runts' : '/run/runc');
     assert.ok(fs.existsSync(path.join(root, full)), `state in ${root}`);
     const r = rmf(id);
     assert.equal(r.status, 0, show(r, rt));

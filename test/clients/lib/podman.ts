@@ -10,7 +10,7 @@ import path from 'node:path';
 import { TAG, type Runtime } from './common.js';
 
 export interface Podman {
-  argv: string[];
+  argv: [string, ...string[]];
   env: NodeJS.ProcessEnv;
   cgroupParent: string;
 }

@@ -180,7 +180,7 @@ describe(`containerd (ctr run) on ${rt.kind}`, { skip: HAVE ? false : 'container
     assert.match(drop.stdout, /Operation not permitted[\s\S]*rc=1/, show(drop, rt));
     const add = ctrRun(['--cap-add', 'CAP_SYS_ADMIN'], sh('grep CapEff /proc/self/status; mkdir /m && mount -t tmpfs none /m && echo mounted'));
     assert.match(add.stdout, /mounted/, show(add, rt));
-    const capEff = BigInt('0x' + add.stdout.match(/CapEff:\s*([0-9a-f]+)/)![1]);
+    const capEff = BigInt('0x' + add.stdout.match(/CapEff:\s*([0-9a-f]+)/)![1]!);
     assert.ok(capEff & (1n << 21n), 'CAP_SYS_ADMIN in the effective set');
     const none = ctrRun([], sh('mkdir /m && mount -t tmpfs none /m 2>&1; echo rc=$?'));
     assert.match(none.stdout, /rc=[1-9]/, 'no CAP_SYS_ADMIN by default');

@@ -132,7 +132,7 @@ async function waitExited(id: string, ms = 30_000): Promise<ContainerStatus> {
   }, ms, `container ${id} to exit`) as Promise<ContainerStatus>;
 }
 
-const capEff = (status: string) => BigInt('0x' + status.match(/CapEff:\s*([0-9a-f]+)/)![1]);
+const capEff = (status: string) => BigInt('0x' + status.match(/CapEff:\s*([0-9a-f]+)/)![1]!);
 const CAP_CHOWN = 0n, CAP_NET_RAW = 13n, CAP_NET_ADMIN = 12n, CAP_SYS_ADMIN = 21n;
 
 describe(`CRI (containerd's CRI plugin over gRPC) on ${rt.kind}`, {
@@ -403,7 +403,7 @@ describe(`CRI (containerd's CRI plugin over gRPC) on ${rt.kind}`, {
   scenario(rt, 'security context: privileged (all of root\'s capabilities, host devices, no read-only /proc paths)', async () => {
     await withPod({ security: { privileged: true } }, { security: { privileged: true } }, async (_pod, id) => {
       const out = await inside(id, 'grep -E "^(CapEff|Seccomp):" /proc/self/status; ls /dev | wc -l; echo pod > /proc/sys/kernel/domainname && cat /proc/sys/kernel/domainname');
-      const bnd = BigInt('0x' + fs.readFileSync('/proc/self/status', 'utf8').match(/CapBnd:\s*([0-9a-f]+)/)![1]);
+      const bnd = BigInt('0x' + fs.readFileSync('/proc/self/status', 'utf8').match(/CapBnd:\s*([0-9a-f]+)/)![1]!);
       assert.equal(capEff(out), bnd, 'every capability root has here');
       assert.match(out, /Seccomp:\s*0/);
       assert.ok(Number(out.split('\n')[2]) > 20, `host devices: ${out}`);

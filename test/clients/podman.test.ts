@@ -88,7 +88,7 @@ describe(`podman on ${rt.kind}`, { skip: HAVE ? false : 'podman not installed (a
     assert.match(r.stdout, / 0 +0 .*\/bin\/busybox\nok\n$/);
   });
 
-  scenario(rt, 'pod: containers share the infra container\'s namespaces', async () => {
+  scenario(rt, 'pod: containers share the infra container\'s namespaces', () => {
     const pod = `rts-pod-${TAG}`;
     const cr = podman(['pod', 'create', '--name', pod, '--cgroup-parent', pm.cgroupParent, '--share', 'ipc,net,uts', '--hostname', 'podhost'], { timeout: 120_000 });
     assert.equal(cr.status, 0, show(cr, rt));

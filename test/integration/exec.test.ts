@@ -235,7 +235,7 @@ describe('flags change exactly what they say', () => {
     const before = sh(ID, 'grep ^Cap /proc/self/status');
     const after = sh(ID, 'grep ^Cap /proc/self/status', ['--cap', 'CAP_SYS_PTRACE']);
     const bit = 1n << 19n; // CAP_SYS_PTRACE
-    const parse = (lines: string[]) => Object.fromEntries(lines.map((l) => l.split(/:\s+/)).map(([k, v]) => [k, BigInt('0x' + v)]));
+    const parse = (lines: string[]) => Object.fromEntries(lines.map((l) => l.split(/:\s+/)).map(([k, v]) => [k, BigInt('0x' + (v ?? ''))]));
     const b = parse(before);
     const a = parse(after);
     assert.equal(b.CapBnd & bit, 0n);

@@ -96,7 +96,7 @@ describe('exec', () => {
 });
 
 const CAP_SYS_RESOURCE = 24;
-const lacksSysResource = (BigInt('0x' + /^CapBnd:\s+(\w+)/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))![1]) & (1n << BigInt(CAP_SYS_RESOURCE))) === 0n;
+const lacksSysResource = (BigInt('0x' + /^CapBnd:\s+(\w+)/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))![1]!) & (1n << BigInt(CAP_SYS_RESOURCE))) === 0n;
 
 describe('capabilities', () => {
   const capLines = (out: string) => out.split('\n').filter((l) => l.startsWith('Cap')).join('\n');

@@ -83,8 +83,10 @@ describe('parseJson / stringifyJson keep 64-bit integers exact', () => {
   test('out-of-range literals are reported and stay Infinity', () => {
     const { value, inexact } = parseJson('[1e400]');
     assert.deepEqual(value, [Infinity]);
-    assert.equal(inexact[0]?.source, '1e400');
-    assert.equal(inexact[0]?.exact, undefined);
+    const first = inexact[0];
+    assert.ok(first);
+    assert.equal(first.source, '1e400');
+    assert.equal(first.exact, undefined);
   });
 
   test('any bigint round-trips, and a string that looks like the internal tag stays a string', () => {

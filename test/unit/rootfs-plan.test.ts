@@ -144,8 +144,10 @@ describe('devices', () => {
       };
     }));
     const made = devices(steps).map((d) => d.device);
-    assert.equal(made[0]?.path, '/dev/null');
-    assert.equal(made[0]?.fileMode, 0o600);
+    const first = made[0];
+    assert.ok(first);
+    assert.equal(first.path, '/dev/null');
+    assert.equal(first.fileMode, 0o600);
     assert.equal(made.at(-1)?.path, '/dev/fuse');
     assert.ok(!made.some((d) => d.path === '/dev/ptmx'));
   });

@@ -153,9 +153,9 @@ export function dockerLikeScenarios(k: Client): void {
     assert.match(drop.stdout, /Operation not permitted\nrc=1/, show(drop, rt));
     const add = runRm(['--cap-add', 'SYS_ADMIN', '--security-opt', 'seccomp=unconfined'], sh('grep CapEff /proc/self/status; mkdir /m && mount -t tmpfs none /m && echo mounted'));
     assert.match(add.stdout, /mounted/, show(add, rt));
-    assert.ok(BigInt('0x' + add.stdout.match(/CapEff:\s*([0-9a-f]+)/)![1]) & (1n << 21n), 'CAP_SYS_ADMIN effective');
+    assert.ok(BigInt('0x' + add.stdout.match(/CapEff:\s*([0-9a-f]+)/)![1]!) & (1n << 21n), 'CAP_SYS_ADMIN effective');
     const def = runRm([], sh('grep CapBnd /proc/self/status'));
-    assert.equal(BigInt('0x' + def.stdout.match(/CapBnd:\s*([0-9a-f]+)/)![1]) & (1n << 21n), 0n, 'no CAP_SYS_ADMIN by default');
+    assert.equal(BigInt('0x' + def.stdout.match(/CapBnd:\s*([0-9a-f]+)/)![1]!) & (1n << 21n), 0n, 'no CAP_SYS_ADMIN by default');
   });
 
   scenario(rt, 'privileged', { skip: 'this machine\'s root lacks CAP_SYS_RESOURCE: --privileged fails for every runtime' }, () => {});
@@ -211,7 +211,7 @@ export function dockerLikeScenarios(k: Client): void {
     assert.equal(r.stdout, '432\n', show(r, rt));
   });
 
-  S('memory limit and OOM kill', async () => {
+  S('memory limit and OOM kill', () => {
     const lim = runRm(['-m', '32m', '--memory-swap', '32m'], ['cat', '/sys/fs/cgroup/memory/memory.limit_in_bytes']);
     assert.equal(lim.stdout.trim(), String(32 << 20), show(lim, rt));
     const id = name();

@@ -85,7 +85,10 @@ type Config = Record<string, any>; // eslint-disable-line @typescript-eslint/no-
 
 /** Lines of the host's mountinfo that name something under `dir`. */
 export function hostMountsUnder(dir: string): string[] {
-  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(dir));
+  return fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(dir));
 }
 
 /**
@@ -100,7 +103,11 @@ export function hostMountsUnder(dir: string): string[] {
 export function containerSuite(
   after: (fn: () => void) => void,
   o: { cleanup?: () => void; defaults?: (c: Config) => void } = {},
-): { base: string; root: string; bundle: (script: string, patch?: (c: Config, dir: string) => void) => string } {
+): {
+  base: string;
+  root: string;
+  bundle: (script: string, patch?: (c: Config, dir: string) => void) => string;
+} {
   after(() => {
     o.cleanup?.();
     const left = fs.existsSync(root) ? fs.readdirSync(root) : [];
@@ -162,7 +169,9 @@ export function liveProcess(t: { after(fn: () => void): void }): { pid: number; 
  * "listening\n" + the message's payload (the pty name) + "\n" + what was read.
  */
 export async function consoleReceiver(sock: string, input = ''): Promise<{ output: Promise<string> }> {
-  const receiver = spawn('python3', ['-c', `
+  const receiver = spawn('python3', [
+    '-c',
+    `
 import socket, os, sys, array
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind(${JSON.stringify(sock)}); s.listen(1)
 print("listening", flush=True)
@@ -179,7 +188,8 @@ while True:
     if not d: break
     out += d
 sys.stdout.write(msg.decode() + "\\n" + out.decode())
-`]);
+`,
+  ]);
   let out = '';
   receiver.stdout.on('data', (d: Buffer) => (out += d.toString()));
   await new Promise<void>((res) => receiver.stdout.once('data', () => res()));

@@ -62,7 +62,9 @@ function busyboxApplets(): string[] {
     }
   })();
   if (isDynamicElf(real)) {
-    throw new Error(`${BUSYBOX} is dynamically linked (the busybox package?): apt-get install busybox-static`);
+    throw new Error(
+      `${BUSYBOX} is dynamically linked (the busybox package?): apt-get install busybox-static`,
+    );
   }
   const out = execFileSync(BUSYBOX, ['--list'], { encoding: 'utf8' });
   appletCache = out
@@ -114,7 +116,11 @@ export function makeBusyboxRootfs(dir: string): void {
  * defaults: process.terminal is true and args is ["sh"]; patch them for
  * non-interactive use. Returns the final config.
  */
-export function makeBundle(dir: string, configPatch?: (cfg: Config) => void, opts: BundleOptions = {}): Config {
+export function makeBundle(
+  dir: string,
+  configPatch?: (cfg: Config) => void,
+  opts: BundleOptions = {},
+): Config {
   fs.mkdirSync(dir, { recursive: true });
   makeBusyboxRootfs(path.join(dir, 'rootfs'));
   const file = path.join(dir, 'config.json');
@@ -125,7 +131,10 @@ export function makeBundle(dir: string, configPatch?: (cfg: Config) => void, opt
   } catch (e) {
     const err = e as { stderr?: Buffer; message: string };
     const detail = err.stderr?.toString().trim() || err.message;
-    throw new Error(`makeBundle: \`${RUNTS} ${args.join(' ')}\` failed in ${dir} (run \`npm run build\` first?): ${detail}`, { cause: e });
+    throw new Error(
+      `makeBundle: \`${RUNTS} ${args.join(' ')}\` failed in ${dir} (run \`npm run build\` first?): ${detail}`,
+      { cause: e },
+    );
   }
   const cfg: Config = JSON.parse(fs.readFileSync(file, 'utf8'));
   if (configPatch) {

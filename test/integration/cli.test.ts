@@ -73,7 +73,10 @@ describe('errors and global flags', () => {
 
   test('an unknown flag is refused', (t) => {
     const r = runts(['--root', rootIn(t), '--bogus', 'state', 'c1']);
-    assert.deepEqual([r.status, r.stderr, r.stdout], [1, 'runts: flag provided but not defined: -bogus\n', '']);
+    assert.deepEqual(
+      [r.status, r.stderr, r.stdout],
+      [1, 'runts: flag provided but not defined: -bogus\n', ''],
+    );
     const c = runts(['--root', rootIn(t), 'list', '--bogus']);
     assert.deepEqual([c.status, c.stderr], [1, 'runts: flag provided but not defined: -bogus\n']);
   });
@@ -81,7 +84,16 @@ describe('errors and global flags', () => {
   test('--log FILE --log-format json records the error as a JSON line', (t) => {
     const dir = tempDir(t);
     const log = path.join(dir, 'log.json');
-    const r = runts(['--root', path.join(dir, 'root'), '--log', log, '--log-format', 'json', 'state', 'nope']);
+    const r = runts([
+      '--root',
+      path.join(dir, 'root'),
+      '--log',
+      log,
+      '--log-format',
+      'json',
+      'state',
+      'nope',
+    ]);
     assert.deepEqual([r.status, r.stderr], [1, 'runts: container does not exist\n']);
     const lines = fs.readFileSync(log, 'utf8').trimEnd().split('\n');
     const last = JSON.parse(lines.at(-1)!);
@@ -93,50 +105,97 @@ describe('errors and global flags', () => {
   // --systemd-cgroup itself: test/integration/systemd.test.ts (and the VM lane's systemd mode).
 
   // CRIU cannot run on this machine kind (Debian's criu fails `criu check` on this kernel).
-  for (const args of [['checkpoint', 'x'], ['restore', 'x']]) {
+  for (const args of [
+    ['checkpoint', 'x'],
+    ['restore', 'x'],
+  ]) {
     test(`${args[0]} is not implemented yet`, (t) => {
       const r = runts(['--root', rootIn(t), ...args]);
       assert.deepEqual([r.status, r.stderr, r.stdout], [1, `runts: ${args[0]} is not implemented yet\n`, '']);
     });
   }
 
-  test('flags after the container ID are reordered as runc\'s urfave/cli does (not for exec and ps)', () => {
+  test("flags after the container ID are reordered as runc's urfave/cli does (not for exec and ps)", () => {
     const flags = commands.find((c) => c.name === 'update')!.flags;
     assert.deepEqual(reorderArgs(['c1', '--cpuset-cpus', '1'], flags), ['--cpuset-cpus', '1', 'c1']);
-    assert.deepEqual(reorderArgs(['c1', '--cpu-quota', '-1'], flags), ['--cpu-quota', '-1', 'c1'], 'a value may start with -');
+    assert.deepEqual(
+      reorderArgs(['c1', '--cpu-quota', '-1'], flags),
+      ['--cpu-quota', '-1', 'c1'],
+      'a value may start with -',
+    );
     assert.deepEqual(reorderArgs(['c1', '--memory=1m', 'x'], flags), ['--memory=1m', 'c1', 'x']);
-    assert.deepEqual(reorderArgs(['c1', '--', '--memory', '1'], flags), ['--', 'c1', '--memory', '1'], '-- ends reordering, moved first');
-    assert.deepEqual(reorderArgs(['c1', '--bogus', '1'], flags), ['c1', '--bogus', '1'], 'unknown flags stay positional');
+    assert.deepEqual(
+      reorderArgs(['c1', '--', '--memory', '1'], flags),
+      ['--', 'c1', '--memory', '1'],
+      '-- ends reordering, moved first',
+    );
+    assert.deepEqual(
+      reorderArgs(['c1', '--bogus', '1'], flags),
+      ['c1', '--bogus', '1'],
+      'unknown flags stay positional',
+    );
     const kill = commands.find((c) => c.name === 'kill')!.flags;
-    assert.deepEqual(reorderArgs(['c1', '--all', '9'], kill), ['--all', '9', 'c1'], 'runc moves the word after a bool flag too');
+    assert.deepEqual(
+      reorderArgs(['c1', '--all', '9'], kill),
+      ['--all', '9', 'c1'],
+      'runc moves the word after a bool flag too',
+    );
     assert.equal(commands.find((c) => c.name === 'exec')!.keepOrder, true);
     assert.equal(commands.find((c) => c.name === 'ps')!.keepOrder, true);
   });
 
-  test('the same argument orders give runc\'s outcome on a missing container', { skip: !hasRunc && 'no runc' }, (t) => {
-    const root = rootIn(t);
-    // "missing": the command reached the container lookup; "usage": the argument count was refused.
-    const outcome = (r: { status: number | null; stdout: string; stderr: string }) =>
-      /does not exist/.test(r.stderr) ? 'missing' : /requires/.test(r.stderr) ? 'usage' : /NAME:|runts \w+ /.test(r.stdout) ? 'help' : `other ${r.status}: ${r.stderr}`;
-    const cases = [
-      ['update', 'nope', '--cpuset-cpus', '1'], ['update', 'nope', '--cpu-period', '900000'],
-      ['update', 'nope', '--cpu-rt-period', '900001', '--cpu-rt-runtime', '600001'], ['update', 'nope', '--', '--memory', '1'],
-      ['kill', 'nope', '9', '--all'], ['kill', 'nope', '--', '0'], ['kill', '--all', 'nope', '0'], ['state', 'nope', '--bogus'],
-      ['pause', 'nope', '-x'], ['events', 'nope', '--stats'], ['events', 'nope', '--interval', '1s'], ['ps', 'nope', '-f', 'json'],
-      ['exec', 'nope', 'sh', '--tty'], ['exec', 'nope', '--', 'sh'], ['delete', '--', 'nope'], ['state', 'nope', '--help'],
-      ['list', '-q', 'extra'],
-    ];
-    for (const args of cases) {
-      const ours = runts(['--root', root, ...args]);
-      const theirs = runc(['--root', root, ...args]);
-      assert.equal(outcome(ours), outcome(theirs), args.join(' '));
-      assert.equal(ours.status, theirs.status, args.join(' '));
-    }
-  });
+  test(
+    "the same argument orders give runc's outcome on a missing container",
+    { skip: !hasRunc && 'no runc' },
+    (t) => {
+      const root = rootIn(t);
+      // "missing": the command reached the container lookup; "usage": the argument count was refused.
+      const outcome = (r: { status: number | null; stdout: string; stderr: string }) =>
+        /does not exist/.test(r.stderr)
+          ? 'missing'
+          : /requires/.test(r.stderr)
+            ? 'usage'
+            : /NAME:|runts \w+ /.test(r.stdout)
+              ? 'help'
+              : `other ${r.status}: ${r.stderr}`;
+      const cases = [
+        ['update', 'nope', '--cpuset-cpus', '1'],
+        ['update', 'nope', '--cpu-period', '900000'],
+        ['update', 'nope', '--cpu-rt-period', '900001', '--cpu-rt-runtime', '600001'],
+        ['update', 'nope', '--', '--memory', '1'],
+        ['kill', 'nope', '9', '--all'],
+        ['kill', 'nope', '--', '0'],
+        ['kill', '--all', 'nope', '0'],
+        ['state', 'nope', '--bogus'],
+        ['pause', 'nope', '-x'],
+        ['events', 'nope', '--stats'],
+        ['events', 'nope', '--interval', '1s'],
+        ['ps', 'nope', '-f', 'json'],
+        ['exec', 'nope', 'sh', '--tty'],
+        ['exec', 'nope', '--', 'sh'],
+        ['delete', '--', 'nope'],
+        ['state', 'nope', '--help'],
+        ['list', '-q', 'extra'],
+      ];
+      for (const args of cases) {
+        const ours = runts(['--root', root, ...args]);
+        const theirs = runc(['--root', root, ...args]);
+        assert.equal(outcome(ours), outcome(theirs), args.join(' '));
+        assert.equal(ours.status, theirs.status, args.join(' '));
+      }
+    },
+  );
 
   test('errors carry no stack trace without --debug', (t) => {
     const root = rootIn(t);
-    for (const args of [['state', 'nope'], ['state', '../x'], ['nosuch'], ['state'], ['list', '-f', 'yaml'], ['--log-format', 'xml', 'list']]) {
+    for (const args of [
+      ['state', 'nope'],
+      ['state', '../x'],
+      ['nosuch'],
+      ['state'],
+      ['list', '-f', 'yaml'],
+      ['--log-format', 'xml', 'list'],
+    ]) {
       const r = runts(['--root', root, ...args]);
       assert.equal(r.status, 1, args.join(' '));
       assert.match(r.stderr, /^runts: [^\n]+\n$/, `${args.join(' ')}: ${r.stderr}`);
@@ -154,7 +213,10 @@ describe('state', () => {
   for (const id of BAD_IDS) {
     test(`refuses the ID ${JSON.stringify(id.length > 40 ? `${id.length} chars` : id)}`, (t) => {
       const r = runts(['--root', rootIn(t), 'state', id]);
-      assert.deepEqual([r.status, r.stdout, r.stderr], [1, '', `runts: ${messageOf(() => validateContainerId(id))}\n`]);
+      assert.deepEqual(
+        [r.status, r.stdout, r.stderr],
+        [1, '', `runts: ${messageOf(() => validateContainerId(id))}\n`],
+      );
     });
   }
 
@@ -172,11 +234,17 @@ describe('state', () => {
     });
   }
 
-  test('prints runc\'s format: key order, two-space indent, Go string escapes', (t) => {
+  test("prints runc's format: key order, two-space indent, Go string escapes", (t) => {
     const root = rootIn(t);
     const store = new StateStore(root);
     store.createDir('c1');
-    store.write(record('c1', { bundle: '/b&<x>', rootfs: '/b&<x>/rootfs', annotations: { 'z.b': 'quote " \\ \u2028', 'a.a': 'tab\t' } }));
+    store.write(
+      record('c1', {
+        bundle: '/b&<x>',
+        rootfs: '/b&<x>/rootfs',
+        annotations: { 'z.b': 'quote " \\ \u2028', 'a.a': 'tab\t' },
+      }),
+    );
     const r = runts(['--root', root, 'state', 'c1']);
     assert.equal(r.status, 0, r.stderr);
     // Written out from runc 1.1.5's output for a similar container.
@@ -214,7 +282,12 @@ describe('list', () => {
   test('on an empty or missing root: header only, json null, -q nothing', (t) => {
     const root = rootIn(t);
     for (const r of [root, (fs.mkdirSync(root), root)]) {
-      assert.deepEqual(runts(['--root', r, 'list']), { status: 0, signal: null, stderr: '', stdout: 'ID          PID         STATUS      BUNDLE      CREATED     OWNER\n' });
+      assert.deepEqual(runts(['--root', r, 'list']), {
+        status: 0,
+        signal: null,
+        stderr: '',
+        stdout: 'ID          PID         STATUS      BUNDLE      CREATED     OWNER\n',
+      });
       assert.deepEqual(runts(['--root', r, 'list', '-f', 'json']).stdout, 'null\n');
       assert.deepEqual(runts(['--root', r, 'list', '--format=json']).stdout, 'null\n');
       assert.deepEqual(runts(['--root', r, 'list', '-q']).stdout, '');
@@ -237,7 +310,9 @@ describe('list', () => {
     const p = liveProcess(t);
     const store = new StateStore(root);
     store.createDir('b-running');
-    store.write(record('b-running', { pid: p.pid, pidStartTime: p.startTime, bundle: '/a/rather/long/bundle/path' }));
+    store.write(
+      record('b-running', { pid: p.pid, pidStartTime: p.startTime, bundle: '/a/rather/long/bundle/path' }),
+    );
     store.createDir('a-stopped');
     store.write(record('a-stopped', { pid: 999_999_999, pidStartTime: '1', annotations: { k: 'v' } }));
     store.createDir('c-creating'); // no state.json yet: not listed
@@ -265,16 +340,32 @@ describe('list', () => {
 
   test('tabulate behaves as Go text/tabwriter(minwidth 12, padding 3)', () => {
     assert.equal(
-      tabulate([['ID', 'PID', 'STATUS'], ['averyveryverylongid', '1', 'running'], ['é', '', '']]),
-      'ID' + ' '.repeat(20) + 'PID' + ' '.repeat(9) + 'STATUS\n' +
-        'averyveryverylongid   1' + ' '.repeat(11) + 'running\n' +
-        'é' + ' '.repeat(21) + ' '.repeat(12) + '\n',
+      tabulate([
+        ['ID', 'PID', 'STATUS'],
+        ['averyveryverylongid', '1', 'running'],
+        ['é', '', ''],
+      ]),
+      'ID' +
+        ' '.repeat(20) +
+        'PID' +
+        ' '.repeat(9) +
+        'STATUS\n' +
+        'averyveryverylongid   1' +
+        ' '.repeat(11) +
+        'running\n' +
+        'é' +
+        ' '.repeat(21) +
+        ' '.repeat(12) +
+        '\n',
     );
   });
 
   test(
     'state and list match runc byte for byte on an equivalent container',
-    { skip: (!hasRunc && 'no /usr/bin/runc') || (!isRoot && 'needs root') || (!BUSYBOX && 'no static busybox') },
+    {
+      skip:
+        (!hasRunc && 'no /usr/bin/runc') || (!isRoot && 'needs root') || (!BUSYBOX && 'no static busybox'),
+    },
     (t) => {
       const dir = tempDir(t);
       const bundle = path.join(dir, 'bundle');
@@ -289,7 +380,10 @@ describe('list', () => {
       fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(config));
       const runcRoot = path.join(dir, 'runc-root');
       const id = `runts-cmp-${process.pid}`; // also the name of runc's cgroup
-      const created = spawnSync(RUNC, ['--root', runcRoot, 'create', '--bundle', bundle, id], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 30_000 });
+      const created = spawnSync(RUNC, ['--root', runcRoot, 'create', '--bundle', bundle, id], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        timeout: 30_000,
+      });
       // Not t.after: after-hooks run in registration order, and tempDir's
       // would remove runc's state before runc could delete the container.
       try {
@@ -318,7 +412,11 @@ describe('list', () => {
         // Byte for byte, down to the missing newline at the end.
         assert.equal(runts(['--root', root, 'state', id]).stdout, theirs.stdout);
         for (const args of [['list'], ['list', '-f', 'json'], ['list', '-q']]) {
-          assert.equal(runts(['--root', root, ...args]).stdout, runc(['--root', runcRoot, ...args]).stdout, args.join(' '));
+          assert.equal(
+            runts(['--root', root, ...args]).stdout,
+            runc(['--root', runcRoot, ...args]).stdout,
+            args.join(' '),
+          );
         }
       } finally {
         runc(['--root', runcRoot, 'delete', '--force', id]);
@@ -339,7 +437,10 @@ describe('spec', () => {
     if (rootless && !isRoot) return undefined;
     // The fixtures were recorded on a host with cgroup v1: no cgroup namespace.
     if (isCgroup2Unified()) return undefined;
-    return fs.readFileSync(path.join(ROOT_DIR, 'test', 'fixtures', `runc-1.1.5-spec${rootless ? '-rootless' : ''}.json`), 'utf8');
+    return fs.readFileSync(
+      path.join(ROOT_DIR, 'test', 'fixtures', `runc-1.1.5-spec${rootless ? '-rootless' : ''}.json`),
+      'utf8',
+    );
   }
 
   for (const rootless of [false, true]) {
@@ -365,11 +466,38 @@ describe('spec', () => {
   }
 
   test('a cgroup namespace on a pure cgroup v2 host only, last (before user when rootless), as runc', () => {
-    const types = (o: { rootless: boolean; cgroup2Unified?: boolean }) => defaultSpec(o).linux!.namespaces!.map((n) => n.type);
-    assert.deepEqual(types({ rootless: false, cgroup2Unified: false }), ['pid', 'network', 'ipc', 'uts', 'mount']);
-    assert.deepEqual(types({ rootless: false, cgroup2Unified: true }), ['pid', 'network', 'ipc', 'uts', 'mount', 'cgroup']);
-    assert.deepEqual(types({ rootless: true, cgroup2Unified: false }), ['pid', 'ipc', 'uts', 'mount', 'user']);
-    assert.deepEqual(types({ rootless: true, cgroup2Unified: true }), ['pid', 'ipc', 'uts', 'mount', 'cgroup', 'user']);
+    const types = (o: { rootless: boolean; cgroup2Unified?: boolean }) =>
+      defaultSpec(o).linux!.namespaces!.map((n) => n.type);
+    assert.deepEqual(types({ rootless: false, cgroup2Unified: false }), [
+      'pid',
+      'network',
+      'ipc',
+      'uts',
+      'mount',
+    ]);
+    assert.deepEqual(types({ rootless: false, cgroup2Unified: true }), [
+      'pid',
+      'network',
+      'ipc',
+      'uts',
+      'mount',
+      'cgroup',
+    ]);
+    assert.deepEqual(types({ rootless: true, cgroup2Unified: false }), [
+      'pid',
+      'ipc',
+      'uts',
+      'mount',
+      'user',
+    ]);
+    assert.deepEqual(types({ rootless: true, cgroup2Unified: true }), [
+      'pid',
+      'ipc',
+      'uts',
+      'mount',
+      'cgroup',
+      'user',
+    ]);
     // Detected: statfs of /sys/fs/cgroup (runc's cgroups.IsCgroup2UnifiedMode).
     const unified = fs.statfsSync('/sys/fs/cgroup').type === 0x63677270;
     assert.equal(isCgroup2Unified(), unified);
@@ -382,15 +510,25 @@ describe('spec', () => {
     assert.equal(r.status, 0, r.stderr);
     const file = path.join(dir, 'config.json');
     fs.writeFileSync(file, 'mine');
-    for (const args of [['spec', '--bundle', dir], ['spec', '-b', dir, '--rootless']]) {
+    for (const args of [
+      ['spec', '--bundle', dir],
+      ['spec', '-b', dir, '--rootless'],
+    ]) {
       const again = runts(args);
-      assert.deepEqual([again.status, again.stderr], [1, 'runts: File config.json exists. Remove it first\n']);
+      assert.deepEqual(
+        [again.status, again.stderr],
+        [1, 'runts: File config.json exists. Remove it first\n'],
+      );
     }
     assert.equal(runts(['spec'], { cwd: dir }).stderr, 'runts: File config.json exists. Remove it first\n');
     assert.equal(fs.readFileSync(file, 'utf8'), 'mine');
     const missing = path.join(dir, 'nope');
-    assert.deepEqual(runts(['spec', '--bundle', missing]).stderr, `runts: chdir ${missing}: no such file or directory\n`);
-    if (hasRunc) assert.match(runc(['spec', '--bundle', dir]).stderr, /File config.json exists. Remove it first/);
+    assert.deepEqual(
+      runts(['spec', '--bundle', missing]).stderr,
+      `runts: chdir ${missing}: no such file or directory\n`,
+    );
+    if (hasRunc)
+      assert.match(runc(['spec', '--bundle', dir]).stderr, /File config.json exists. Remove it first/);
   });
 });
 
@@ -402,9 +540,25 @@ describe('features', () => {
     assert.match(r.stdout, /^\{\n {4}"ociVersionMin": "1\.0\.0",\n {4}"ociVersionMax": /);
     const doc = JSON.parse(r.stdout);
     assert.equal(doc.ociVersionMax, SPEC_VERSION);
-    assert.deepEqual(doc.hooks, ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop']);
+    assert.deepEqual(doc.hooks, [
+      'prestart',
+      'createRuntime',
+      'createContainer',
+      'startContainer',
+      'poststart',
+      'poststop',
+    ]);
     assert.deepEqual(doc.mountOptions, MOUNT_OPTIONS);
-    assert.deepEqual(doc.linux.namespaces, ['cgroup', 'ipc', 'mount', 'network', 'pid', 'time', 'user', 'uts']);
+    assert.deepEqual(doc.linux.namespaces, [
+      'cgroup',
+      'ipc',
+      'mount',
+      'network',
+      'pid',
+      'time',
+      'user',
+      'uts',
+    ]);
     // The systemd driver (root's systemd; not a user's instance: no rootless driver yet).
     assert.deepEqual(doc.linux.cgroup, { v1: true, v2: true, systemd: true, systemdUser: false });
     assert.equal(doc.linux.seccomp.enabled, true);

@@ -53,13 +53,13 @@ function processesHolding(dir: string): number[] {
   for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
-        if (fs.readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith(dir + '/') && alive(Number(pid))) found.push(Number(pid));
+        if (fs.readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith(dir + '/') && alive(Number(pid)))
+          found.push(Number(pid));
       }
     } catch {}
   }
   return found;
 }
-
 
 describe('run', () => {
   test('prints the process output and exits 0', () => {
@@ -74,7 +74,8 @@ describe('run', () => {
     // PID 1 ignores signals sent from inside its namespace: kill it from outside.
     const dir = bundle('sleep 60');
     const running = runtsAsync(['--root', root, 'run', '--bundle', dir, 'killed']);
-    for (let i = 0; i < 200 && !/running/.test(runts(['--root', root, 'state', 'killed']).stdout); i++) spawnSync('sleep', ['0.05']);
+    for (let i = 0; i < 200 && !/running/.test(runts(['--root', root, 'state', 'killed']).stdout); i++)
+      spawnSync('sleep', ['0.05']);
     assert.equal(runts(['--root', root, 'kill', 'killed', 'KILL']).status, 0);
     const r = await running;
     assert.equal(r.status, 137);
@@ -109,19 +110,29 @@ describe('run', () => {
   });
 
   test('--no-pivot runs the container with MS_MOVE + chroot', () => {
-    const r = runts(['--root', root, 'run', '--no-pivot', '--bundle', bundle('cat /proc/self/mountinfo | head -1; echo ok'), 'nopivot']);
+    const r = runts([
+      '--root',
+      root,
+      'run',
+      '--no-pivot',
+      '--bundle',
+      bundle('cat /proc/self/mountinfo | head -1; echo ok'),
+      'nopivot',
+    ]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /ok\n$/);
   });
 
-  test('a missing program fails create with runc\'s message', () => {
+  test("a missing program fails create with runc's message", () => {
     const r = run(bundle('true', (c) => (c.process.args = ['no-such-program'])));
     assert.equal(r.status, 1);
     assert.match(r.stderr, /exec: "no-such-program": executable file not found in \$PATH/);
   });
 
   test('a failure inside the init is reported with its syscall and leaves nothing', () => {
-    const dir = bundle('true', (c) => c.mounts.push({ destination: '/broken', type: 'nosuchfs', source: 'none' }));
+    const dir = bundle('true', (c) =>
+      c.mounts.push({ destination: '/broken', type: 'nosuchfs', source: 'none' }),
+    );
     const r = runtsDetached(['--root', root, 'create', '--bundle', dir, 'initfail']);
     assert.equal(r.status, 1);
     assert.equal(r.stderr, 'runts: mount none to /broken: ENODEV\n');
@@ -173,7 +184,7 @@ describe('inside the container', () => {
     assert.deepEqual(r.stdout.trim().split('\n'), ['1000', '1001', '1001 10 20', '0027', '/tmp', 'bar baz']);
   });
 
-  test('rlimits are the config\'s', () => {
+  test("rlimits are the config's", () => {
     const r = run(
       bundle('grep -E "open files|processes" /proc/self/limits', (c) => {
         c.process.rlimits = [
@@ -205,7 +216,9 @@ describe('inside the container', () => {
 
   test('signals: nothing ignored or blocked (Node ignores SIGPIPE and SIGXFSZ), `yes | head` kills yes with SIGPIPE', () => {
     // yes's status through fd 3: the shell's $? is that of head.
-    const r = run(bundle('grep -E "^Sig(Ign|Blk)" /proc/self/status; { (yes; echo "yes=$?" >&3) | head -c1; } 3>&1'));
+    const r = run(
+      bundle('grep -E "^Sig(Ign|Blk)" /proc/self/status; { (yes; echo "yes=$?" >&3) | head -c1; } 3>&1'),
+    );
     assert.equal(r.status, 0, r.stderr);
     // runc 1.1.5 on the same bundle: SigBlk 0, SigIgn 0, yes=141 and no message.
     assert.equal(r.stdout, 'SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nyyes=141\n');
@@ -213,7 +226,11 @@ describe('inside the container', () => {
   });
 
   test('a uid that setresuid would take as "unchanged" (4294967295) never runs the process as root', () => {
-    for (const user of [{ uid: 4294967295, gid: 0 }, { uid: 0, gid: 4294967295 }, { uid: 0, gid: 0, additionalGids: [4294967295] }]) {
+    for (const user of [
+      { uid: 4294967295, gid: 0 },
+      { uid: 0, gid: 4294967295 },
+      { uid: 0, gid: 0, additionalGids: [4294967295] },
+    ]) {
       const r = run(bundle('id; echo RAN', (c) => (c.process.user = user)));
       assert.notEqual(r.status, 0, JSON.stringify(user));
       assert.doesNotMatch(r.stdout, /RAN/);
@@ -222,7 +239,7 @@ describe('inside the container', () => {
     }
   });
 
-  test('the five capability sets are exactly the config\'s, and the same as runc\'s', () => {
+  test("the five capability sets are exactly the config's, and the same as runc's", () => {
     const caps = {
       bounding: ['CAP_CHOWN', 'CAP_KILL', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_ADMIN'],
       effective: ['CAP_CHOWN', 'CAP_KILL', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_ADMIN'],
@@ -230,8 +247,18 @@ describe('inside the container', () => {
       inheritable: ['CAP_KILL', 'CAP_NET_BIND_SERVICE'],
       ambient: ['CAP_KILL'],
     };
-    const hex = (bits: number[]) => bits.reduce((m, b) => m | (1n << BigInt(b)), 0n).toString(16).padStart(16, '0');
-    const read = (stdout: string) => Object.fromEntries(stdout.trim().split('\n').map((l) => l.split(/:\s+/)));
+    const hex = (bits: number[]) =>
+      bits
+        .reduce((m, b) => m | (1n << BigInt(b)), 0n)
+        .toString(16)
+        .padStart(16, '0');
+    const read = (stdout: string) =>
+      Object.fromEntries(
+        stdout
+          .trim()
+          .split('\n')
+          .map((l) => l.split(/:\s+/)),
+      );
     const dir = bundle('grep -E "^(Cap|NoNewPrivs)" /proc/self/status', (c) => {
       c.process.capabilities = caps;
       c.process.noNewPrivileges = true;
@@ -247,29 +274,45 @@ describe('inside the container', () => {
     assert.equal(got.CapAmb, hex([5]));
     assert.equal(got.NoNewPrivs, '1');
     // A non-root user keeps only what ambient gives across execve (the kernel's rule).
-    const user = run(bundle('grep -E "^Cap" /proc/self/status; chown 0 /tmp 2>/dev/null && echo CHOWNED || echo DENIED', (c) => {
-      c.process.capabilities = caps;
-      c.process.user = { uid: 1000, gid: 1000 };
-    }), 'caps-user');
+    const user = run(
+      bundle(
+        'grep -E "^Cap" /proc/self/status; chown 0 /tmp 2>/dev/null && echo CHOWNED || echo DENIED',
+        (c) => {
+          c.process.capabilities = caps;
+          c.process.user = { uid: 1000, gid: 1000 };
+        },
+      ),
+      'caps-user',
+    );
     assert.equal(user.status, 0, user.stderr);
     assert.equal(read(user.stdout.split('\n').slice(0, 5).join('\n')).CapEff, hex([5]));
     assert.match(user.stdout, /DENIED/);
     const runc = '/usr/sbin/runc';
     if (fs.existsSync(runc)) {
-      const rr = spawnSync(runc, ['--root', path.join(base, 'runc-root'), 'run', '--bundle', dir, 'caps-runc'], { encoding: 'utf8' });
+      const rr = spawnSync(
+        runc,
+        ['--root', path.join(base, 'runc-root'), 'run', '--bundle', dir, 'caps-runc'],
+        { encoding: 'utf8' },
+      );
       assert.equal(rr.status, 0, rr.stderr);
       assert.deepEqual(got, read(rr.stdout));
     }
   });
 
   test('masked paths read empty, read-only paths refuse writes', () => {
-    const r = run(bundle('wc -c < /proc/timer_list; ls /proc/acpi | wc -l; echo x > /proc/sys/kernel/hostname && echo WROTE || echo REFUSED'));
+    const r = run(
+      bundle(
+        'wc -c < /proc/timer_list; ls /proc/acpi | wc -l; echo x > /proc/sys/kernel/hostname && echo WROTE || echo REFUSED',
+      ),
+    );
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(r.stdout.trim().split('\n'), ['0', '0', 'REFUSED']);
   });
 
   test('read-only root', () => {
-    const r = run(bundle('touch /x 2>/dev/null && echo WROTE || echo REFUSED', (c) => (c.root.readonly = true)));
+    const r = run(
+      bundle('touch /x 2>/dev/null && echo WROTE || echo REFUSED', (c) => (c.root.readonly = true)),
+    );
     assert.equal(r.stdout.trim(), 'REFUSED');
   });
 });
@@ -289,7 +332,8 @@ describe('namespaces', () => {
       const state = JSON.parse(runts(['--root', root, 'state', id]).stdout);
       const status = fs.readFileSync(`/proc/${state.pid}/status`, 'utf8');
       assert.match(status, /^Uid:\s+100000\s+100000\s+100000\s+100000$/m);
-      for (let i = 0; i < 100 && fs.readFileSync(out, 'utf8').split('\n').length < 3; i++) spawnSync('sleep', ['0.05']);
+      for (let i = 0; i < 100 && fs.readFileSync(out, 'utf8').split('\n').length < 3; i++)
+        spawnSync('sleep', ['0.05']);
       const [uid, map = ''] = fs.readFileSync(out, 'utf8').split('\n');
       assert.equal(uid, '0');
       assert.match(map, /^\s*0\s+100000\s+65536$/);
@@ -304,7 +348,10 @@ describe('namespaces', () => {
       c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
       c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
     };
-    assert.equal(runtsDetached(['--root', root, 'create', '--bundle', bundle('sleep 30', mapped), 'usera']).status, 0);
+    assert.equal(
+      runtsDetached(['--root', root, 'create', '--bundle', bundle('sleep 30', mapped), 'usera']).status,
+      0,
+    );
     try {
       const pidA = JSON.parse(runts(['--root', root, 'state', 'usera']).stdout).pid;
       const want = fs.readlinkSync(`/proc/${pidA}/ns/user`);
@@ -318,7 +365,10 @@ describe('namespaces', () => {
       assert.equal(userNs, want);
       assert.equal(pid, '1', 'a new PID namespace');
       assert.equal(uid, '0', 'root of the joined user namespace');
-      const wrong = run(bundle('true', (c) => c.linux.namespaces.push({ type: 'user', path: `/proc/${pidA}/ns/net` })), 'wrongtype');
+      const wrong = run(
+        bundle('true', (c) => c.linux.namespaces.push({ type: 'user', path: `/proc/${pidA}/ns/net` })),
+        'wrongtype',
+      );
       assert.equal(wrong.status, 1);
       assert.match(wrong.stderr, /is not a user namespace/);
     } finally {
@@ -352,7 +402,11 @@ describe('namespaces', () => {
       c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
       c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
     });
-    const r = spawnSync(path.join(pkg, 'dist', 'runts'), ['--root', root, 'run', '--bundle', dir, 'hidden-runts'], { encoding: 'utf8' });
+    const r = spawnSync(
+      path.join(pkg, 'dist', 'runts'),
+      ['--root', root, 'run', '--bundle', dir, 'hidden-runts'],
+      { encoding: 'utf8' },
+    );
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^0\n\s*0\s+100000\s+65536\n$/);
   });
@@ -366,7 +420,9 @@ describe('namespaces', () => {
       assert.notEqual(want, fs.readlinkSync('/proc/self/ns/net'));
       const r = run(
         bundle('readlink /proc/self/ns/net', (c) => {
-          c.linux.namespaces = c.linux.namespaces.map((ns: { type: string }) => (ns.type === 'network' ? { type: 'network', path: `/proc/${pidA}/ns/net` } : ns));
+          c.linux.namespaces = c.linux.namespaces.map((ns: { type: string }) =>
+            ns.type === 'network' ? { type: 'network', path: `/proc/${pidA}/ns/net` } : ns,
+          );
         }),
       );
       assert.equal(r.status, 0, r.stderr);
@@ -387,7 +443,11 @@ describe('create, start, state, kill, delete', () => {
     ];
     for (const [args, status, msg] of cases) {
       const r = runts(['--root', root, ...args]);
-      assert.deepEqual([r.status, r.stdout, r.stderr], [status, '', msg ? `runts: ${msg}\n` : ''], args.join(' '));
+      assert.deepEqual(
+        [r.status, r.stdout, r.stderr],
+        [status, '', msg ? `runts: ${msg}\n` : ''],
+        args.join(' '),
+      );
       if (fs.existsSync(runc)) {
         const rr = spawnSync(runc, ['--root', path.join(base, 'runc-root'), ...args], { encoding: 'utf8' });
         assert.equal(rr.status, status, `runc ${args.join(' ')}: ${rr.stderr}`);
@@ -419,7 +479,12 @@ describe('create, start, state, kill, delete', () => {
     assert.equal(del.status, 1);
     assert.match(del.stderr, /not stopped: running/);
     assert.equal(runts(['--root', root, 'kill', id, 'KILL']).status, 0);
-    for (let i = 0; i < 100 && JSON.parse(runts(['--root', root, 'state', id]).stdout).status !== 'stopped'; i++) spawnSync('sleep', ['0.05']);
+    for (
+      let i = 0;
+      i < 100 && JSON.parse(runts(['--root', root, 'state', id]).stdout).status !== 'stopped';
+      i++
+    )
+      spawnSync('sleep', ['0.05']);
     st = JSON.parse(runts(['--root', root, 'state', id]).stdout);
     assert.equal(st.status, 'stopped');
     assert.equal(st.pid, 0);
@@ -442,7 +507,10 @@ describe('create, start, state, kill, delete', () => {
 
   test('start returns once the init is released, and at once when the init dies while start waits', async () => {
     // The startContainer hook runs in the init after start opened exec.fifo: it holds start there.
-    const slow = bundle('sleep 30', (c) => (c.hooks = { startContainer: [{ path: '/bin/sleep', args: ['sleep', '0.5'] }] }));
+    const slow = bundle(
+      'sleep 30',
+      (c) => (c.hooks = { startContainer: [{ path: '/bin/sleep', args: ['sleep', '0.5'] }] }),
+    );
     assert.equal(runtsDetached(['--root', root, 'create', '--bundle', slow, 'slowstart']).status, 0);
     const t0 = Date.now();
     const ok = runts(['--root', root, 'start', 'slowstart']);
@@ -451,7 +519,10 @@ describe('create, start, state, kill, delete', () => {
     assert.equal(JSON.parse(runts(['--root', root, 'state', 'slowstart']).stdout).status, 'running');
     runts(['--root', root, 'delete', '--force', 'slowstart']);
 
-    const dying = bundle('sleep 30', (c) => (c.hooks = { startContainer: [{ path: '/bin/sleep', args: ['sleep', '20'] }] }));
+    const dying = bundle(
+      'sleep 30',
+      (c) => (c.hooks = { startContainer: [{ path: '/bin/sleep', args: ['sleep', '20'] }] }),
+    );
     assert.equal(runtsDetached(['--root', root, 'create', '--bundle', dying, 'diestart']).status, 0);
     const pid = JSON.parse(runts(['--root', root, 'state', 'diestart']).stdout).pid;
     const started = runtsAsync(['--root', root, 'start', 'diestart'], { timeout: 15_000 });
@@ -472,14 +543,44 @@ describe('--debug', () => {
       c.hooks = { poststart: [{ path: '/bin/true' }, { path: '/bin/false' }] };
     });
     const log = path.join(base, 'debug.json');
-    const r = runts(['--root', root, '--debug', '--log', log, '--log-format', 'json', 'run', '--bundle', dir, 'dbg']);
+    const r = runts([
+      '--root',
+      root,
+      '--debug',
+      '--log',
+      log,
+      '--log-format',
+      'json',
+      'run',
+      '--bundle',
+      dir,
+      'dbg',
+    ]);
     assert.equal(r.status, 0, r.stderr);
-    const lines = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    assert.ok(lines.every((l) => typeof l.msg === 'string' && l.time), 'JSON lines with level, msg, time');
-    assert.deepEqual(lines.filter((l) => l.level !== 'debug').map((l) => [l.level, l.msg]), [['warning', 'poststart hook /bin/false: exit status 1, stdout: , stderr: ']], 'warnings go to the log too, as runc\'s');
+    const lines = fs
+      .readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.ok(
+      lines.every((l) => typeof l.msg === 'string' && l.time),
+      'JSON lines with level, msg, time',
+    );
+    assert.deepEqual(
+      lines.filter((l) => l.level !== 'debug').map((l) => [l.level, l.msg]),
+      [['warning', 'poststart hook /bin/false: exit status 1, stdout: , stderr: ']],
+      "warnings go to the log too, as runc's",
+    );
     assert.equal(r.stderr, '', 'with --log, nothing on stderr');
     const msgs = lines.map((l) => l.msg).join('\n');
-    for (const step of [/loaded and validated .*config\.json/, /init started: pid \d+/, /init: ready/, /exec\.fifo read/, /running poststart hook \/bin\/true/, /container process \d+ ended: exit status 0/]) {
+    for (const step of [
+      /loaded and validated .*config\.json/,
+      /init started: pid \d+/,
+      /init: ready/,
+      /exec\.fifo read/,
+      /running poststart hook \/bin\/true/,
+      /container process \d+ ended: exit status 0/,
+    ]) {
       assert.match(msgs, step);
     }
     assert.doesNotMatch(fs.readFileSync(log, 'utf8'), /hunter2/, 'no environment in the log');
@@ -492,7 +593,11 @@ describe('--debug', () => {
     const quiet = path.join(base, 'quiet.log');
     assert.equal(runts(['--root', root, '--log', quiet, 'run', '--bundle', dir, 'dbg3']).status, 0);
     assert.doesNotMatch(fs.readFileSync(quiet, 'utf8'), /level=debug/, 'no debug lines without --debug');
-    assert.match(fs.readFileSync(quiet, 'utf8'), /level=warning msg="poststart hook \/bin\/false/, 'the warning, in text format');
+    assert.match(
+      fs.readFileSync(quiet, 'utf8'),
+      /level=warning msg="poststart hook \/bin\/false/,
+      'the warning, in text format',
+    );
   });
 });
 
@@ -505,24 +610,53 @@ describe('hooks', () => {
     // startContainer runs after pivot_root: it reaches the log through a bind mount.
     const hook = (kind: string) => ({
       path: '/bin/sh',
-      args: ['sh', '-c', `read s; L=${log}; [ -d /hooklog ] && L=/hooklog/log; echo "${kind} $(readlink /proc/self/ns/mnt) $s" >> $L`],
+      args: [
+        'sh',
+        '-c',
+        `read s; L=${log}; [ -d /hooklog ] && L=/hooklog/log; echo "${kind} $(readlink /proc/self/ns/mnt) $s" >> $L`,
+      ],
     });
     makeBundle(dir, (c: Config) => {
       c.process.terminal = false;
       c.process.args = ['sleep', '30'];
       c.mounts.push({ destination: '/hooklog', type: 'bind', source: logDir, options: ['rbind', 'rw'] });
-      c.hooks = Object.fromEntries(['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'].map((k) => [k, [hook(k)]]));
+      c.hooks = Object.fromEntries(
+        ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'].map(
+          (k) => [k, [hook(k)]],
+        ),
+      );
     });
-    const kinds = () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' ')[0]) : []);
+    const kinds = () =>
+      fs.existsSync(log)
+        ? fs
+            .readFileSync(log, 'utf8')
+            .trim()
+            .split('\n')
+            .map((l) => l.split(' ')[0])
+        : [];
     assert.equal(runtsDetached(['--root', root, 'create', '--bundle', dir, 'hooked']).status, 0);
     assert.deepEqual(kinds(), ['prestart', 'createRuntime', 'createContainer']);
     assert.equal(runts(['--root', root, 'start', 'hooked']).status, 0);
-    assert.deepEqual(kinds(), ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart']);
+    assert.deepEqual(kinds(), [
+      'prestart',
+      'createRuntime',
+      'createContainer',
+      'startContainer',
+      'poststart',
+    ]);
     assert.equal(runts(['--root', root, 'delete', '--force', 'hooked']).status, 0);
     const lines = fs.readFileSync(log, 'utf8').trim().split('\n');
-    assert.deepEqual(lines.map((l) => l.split(' ')[0]), ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop']);
+    assert.deepEqual(
+      lines.map((l) => l.split(' ')[0]),
+      ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'],
+    );
     const hostMnt = fs.readlinkSync('/proc/self/ns/mnt');
-    const byKind = Object.fromEntries(lines.map((l) => { const [k, mnt, ...s] = l.split(' '); return [k, { mnt, state: JSON.parse(s.join(' ')) }]; }));
+    const byKind = Object.fromEntries(
+      lines.map((l) => {
+        const [k, mnt, ...s] = l.split(' ');
+        return [k, { mnt, state: JSON.parse(s.join(' ')) }];
+      }),
+    );
     assert.equal(byKind.createRuntime.mnt, hostMnt, 'createRuntime runs in the runtime namespace');
     assert.notEqual(byKind.createContainer.mnt, hostMnt, 'createContainer runs in the container namespace');
     assert.notEqual(byKind.startContainer.mnt, hostMnt, 'startContainer runs in the container namespace');
@@ -534,13 +668,17 @@ describe('hooks', () => {
     assert.ok(byKind.prestart.state.pid > 0);
   });
 
-  test('a hook without env runs with the runtime\'s environment (or, in the init, the process\'s), from where runc runs it', () => {
+  test("a hook without env runs with the runtime's environment (or, in the init, the process's), from where runc runs it", () => {
     const dir = path.join(base, 'hooks-env');
     const logDir = path.join(base, 'hooks-env-log');
     fs.mkdirSync(logDir);
     const hook = (kind: string, env?: string[]) => ({
       path: '/bin/sh',
-      args: ['sh', '-c', `L=${logDir}; [ -d /hooklog ] && L=/hooklog; { env; echo "cwd=$(pwd -P)"; } > $L/${kind}`],
+      args: [
+        'sh',
+        '-c',
+        `L=${logDir}; [ -d /hooklog ] && L=/hooklog; { env; echo "cwd=$(pwd -P)"; } > $L/${kind}`,
+      ],
       ...(env ? { env } : {}),
     });
     makeBundle(dir, (c: Config) => {
@@ -549,15 +687,25 @@ describe('hooks', () => {
       c.process.cwd = '/etc';
       c.mounts.push({ destination: '/hooklog', type: 'bind', source: logDir, options: ['rbind', 'rw'] });
       c.hooks = {
-        ...Object.fromEntries(['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'].map((k) => [k, [hook(k)]])),
+        ...Object.fromEntries(
+          ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'].map(
+            (k) => [k, [hook(k)]],
+          ),
+        ),
       };
       c.hooks.prestart.push(hook('prestart-with-env', ['ONLY=this']));
     });
-    const r = runts(['--root', root, 'run', '--bundle', dir, 'hooks-env'], { env: { ...process.env, RUNTS_HOOK_PROBE: 'from-runts' } });
+    const r = runts(['--root', root, 'run', '--bundle', dir, 'hooks-env'], {
+      env: { ...process.env, RUNTS_HOOK_PROBE: 'from-runts' },
+    });
     assert.equal(r.status, 0, r.stderr);
     const seen = (kind: string) => {
       const lines = fs.readFileSync(path.join(logDir, kind), 'utf8').trim().split('\n');
-      const env = Object.fromEntries(lines.filter((l) => l.includes('=') && !l.startsWith('cwd=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+      const env = Object.fromEntries(
+        lines
+          .filter((l) => l.includes('=') && !l.startsWith('cwd='))
+          .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+      );
       return { env, cwd: lines.find((l) => l.startsWith('cwd='))!.slice(4) };
     };
     const bundleDir = fs.realpathSync(dir);
@@ -570,14 +718,14 @@ describe('hooks', () => {
     assert.equal(withEnv.env.ONLY, 'this');
     assert.equal(withEnv.env.RUNTS_HOOK_PROBE, undefined, 'a hook with env gets that env only');
     const cc = seen('createContainer');
-    assert.equal(cc.env.TERM, 'xterm', 'createContainer: the container process\'s environment');
+    assert.equal(cc.env.TERM, 'xterm', "createContainer: the container process's environment");
     assert.equal(cc.env.RUNTS_HOOK_PROBE, undefined);
     assert.equal(cc.cwd, path.join(bundleDir, 'rootfs'));
     const sc = seen('startContainer');
     assert.equal(sc.env.TERM, 'xterm');
     assert.equal(sc.env.HOME, '/root', 'startContainer: HOME filled in, as for the process');
     assert.equal(sc.env.RUNTS_HOOK_PROBE, undefined);
-    assert.equal(sc.cwd, '/etc', 'startContainer: the process\'s cwd');
+    assert.equal(sc.cwd, '/etc', "startContainer: the process's cwd");
   });
 
   test('a failing poststart or poststop hook warns, and the remaining hooks of its list still run', () => {
@@ -614,7 +762,7 @@ describe('hooks', () => {
 });
 
 describe('terminal', () => {
-  test('a non-root process owns its pty slave (run and exec --tty --user), as runc: uid 1000, devpts\' tty group, 620', async () => {
+  test("a non-root process owns its pty slave (run and exec --tty --user), as runc: uid 1000, devpts' tty group, 620", async () => {
     const dir = bundle('true', (c) => {
       c.process.terminal = true;
       c.process.user = { uid: 1000, gid: 1000 };
@@ -622,14 +770,39 @@ describe('terminal', () => {
     });
     const sock = path.join(base, 'owner.sock');
     const receiver = await consoleReceiver(sock);
-    const r = runtsDetached(['--root', root, 'run', '-d', '--console-socket', sock, '--bundle', dir, 'ttyowner']);
+    const r = runtsDetached([
+      '--root',
+      root,
+      'run',
+      '-d',
+      '--console-socket',
+      sock,
+      '--bundle',
+      dir,
+      'ttyowner',
+    ]);
     assert.equal(r.status, 0, r.stderr);
     try {
       // Measured with runc 1.1.5 on the same bundle: owner=1000:5:620.
       const execSock = path.join(base, 'owner-exec.sock');
       const execReceiver = await consoleReceiver(execSock);
-      const e = runtsDetached(['--root', root, 'exec', '-d', '-t', '--user', '1000:1000', '--console-socket', execSock, 'ttyowner',
-        'stat', '-L', '-c', 'exec-owner=%u:%g:%a', '/proc/self/fd/0']);
+      const e = runtsDetached([
+        '--root',
+        root,
+        'exec',
+        '-d',
+        '-t',
+        '--user',
+        '1000:1000',
+        '--console-socket',
+        execSock,
+        'ttyowner',
+        'stat',
+        '-L',
+        '-c',
+        'exec-owner=%u:%g:%a',
+        '/proc/self/fd/0',
+      ]);
       assert.equal(e.status, 0, e.stderr);
       assert.match(await execReceiver.output, /exec-owner=1000:5:620/);
     } finally {
@@ -637,7 +810,6 @@ describe('terminal', () => {
     }
     assert.match(await receiver.output, /owner=1000:5:620/);
   });
-
 
   test('--console-socket receives the pty master and reads the output through it', async () => {
     const dir = bundle('true', (c) => {
@@ -675,7 +847,8 @@ describe('a killed runts ends everything it started', () => {
 
   function waitFor(what: () => string[], ms: number): string[] {
     let left = what();
-    for (const end = Date.now() + ms; left.length && Date.now() < end; left = what()) spawnSync('sleep', ['0.05']);
+    for (const end = Date.now() + ms; left.length && Date.now() < end; left = what())
+      spawnSync('sleep', ['0.05']);
     return left;
   }
 
@@ -693,11 +866,18 @@ describe('a killed runts ends everything it started', () => {
   });
 
   test('create SIGKILLed at each phase and at many times: no process of it survives, nothing holds the lock, delete -f returns at once', async () => {
-    const userA = runtsDetached(['--root', root, 'create', '--bundle', bundle('sleep 60', (c) => {
-      c.linux.namespaces.push({ type: 'user' });
-      c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
-      c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
-    }), 'kill-usera']);
+    const userA = runtsDetached([
+      '--root',
+      root,
+      'create',
+      '--bundle',
+      bundle('sleep 60', (c) => {
+        c.linux.namespaces.push({ type: 'user' });
+        c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+        c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      }),
+      'kill-usera',
+    ]);
     assert.equal(userA.status, 0, userA.stderr);
     try {
       const userNs = `/proc/${JSON.parse(runts(['--root', root, 'state', 'kill-usera']).stdout).pid}/ns/user`;
@@ -723,20 +903,29 @@ describe('a killed runts ends everything it started', () => {
             stdio: 'ignore',
             env: point.fault ? { ...process.env, RUNTS_TEST_KILL_AT: point.fault } : process.env,
           });
-          const timer = point.delay !== undefined ? setTimeout(() => child.kill('SIGKILL'), point.delay) : undefined;
+          const timer =
+            point.delay !== undefined ? setTimeout(() => child.kill('SIGKILL'), point.delay) : undefined;
           await new Promise((r) => child.on('close', r));
           clearTimeout(timer);
           const stateDir = path.join(root, id);
           if (!fs.existsSync(path.join(stateDir, 'state.json'))) {
             // Not on record: nothing of it may live on (the chain, its middle process, the init).
-            assert.deepEqual(waitFor(() => survivors(id, stateDir), 3000), [], what);
+            assert.deepEqual(
+              waitFor(() => survivors(id, stateDir), 3000),
+              [],
+              what,
+            );
             assert.ok(lockFree(stateDir), `${what}: the lock is free`);
           }
           const t0 = Date.now();
           const del = runts(['--root', root, 'delete', '--force', id], { timeout: 15_000 });
           assert.equal(del.signal, null, `${what}: delete -f returned`);
           assert.ok(Date.now() - t0 < 10_000, `${what}: delete -f took ${Date.now() - t0} ms`);
-          assert.deepEqual(waitFor(() => survivors(id, stateDir), 3000), [], what);
+          assert.deepEqual(
+            waitFor(() => survivors(id, stateDir), 3000),
+            [],
+            what,
+          );
           // What a half-made container leaves to delete -f is another test's subject.
           fs.rmSync(stateDir, { recursive: true, force: true });
         }
@@ -757,19 +946,37 @@ describe('a killed runts ends everything it started', () => {
       const inContainer = () =>
         fs.readdirSync('/proc').filter((p) => {
           try {
-            return /^\d+$/.test(p) && Number(p) !== init && fs.readlinkSync(`/proc/${p}/ns/pid`) === pidNs && alive(Number(p));
+            return (
+              /^\d+$/.test(p) &&
+              Number(p) !== init &&
+              fs.readlinkSync(`/proc/${p}/ns/pid`) === pidNs &&
+              alive(Number(p))
+            );
           } catch {
             return false;
           }
         });
-      const points: Array<{ fault?: string; delay?: number }> = [{ fault: 'clone' }, { fault: 'sync' }, { fault: 'booted' }, ...[0, 20, 50, 90, 140].map((delay) => ({ delay }))];
+      const points: Array<{ fault?: string; delay?: number }> = [
+        { fault: 'clone' },
+        { fault: 'sync' },
+        { fault: 'booted' },
+        ...[0, 20, 50, 90, 140].map((delay) => ({ delay })),
+      ];
       for (const point of points) {
-        const child = spawn(RUNTS, ['--root', root, 'exec', id, 'sleep', '30'], { stdio: 'ignore', env: point.fault ? { ...process.env, RUNTS_TEST_KILL_AT: point.fault } : process.env });
-        const timer = point.delay !== undefined ? setTimeout(() => child.kill('SIGKILL'), point.delay) : undefined;
+        const child = spawn(RUNTS, ['--root', root, 'exec', id, 'sleep', '30'], {
+          stdio: 'ignore',
+          env: point.fault ? { ...process.env, RUNTS_TEST_KILL_AT: point.fault } : process.env,
+        });
+        const timer =
+          point.delay !== undefined ? setTimeout(() => child.kill('SIGKILL'), point.delay) : undefined;
         await new Promise((res) => child.on('close', res));
         clearTimeout(timer);
         // An exec that got as far as its program may leave it running (as runc's); the rest ends.
-        const left = waitFor(() => inContainer().filter((p) => !fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith('sleep')), 3000);
+        const left = waitFor(
+          () =>
+            inContainer().filter((p) => !fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith('sleep')),
+          3000,
+        );
         assert.deepEqual(left, [], JSON.stringify(point));
       }
       assert.equal(JSON.parse(runts(['--root', root, 'state', id]).stdout).status, 'running');

@@ -33,7 +33,10 @@ function run(dir: string, extra: string[] = []) {
 }
 
 function runRunc(dir: string) {
-  return spawnSync(RUNC, ['--root', path.join(base, 'runc-root'), 'run', '--bundle', dir, `runc${++n}`], { encoding: 'utf8', timeout: 30_000 });
+  return spawnSync(RUNC, ['--root', path.join(base, 'runc-root'), 'run', '--bundle', dir, `runc${++n}`], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
 }
 
 function userns(c: Config): void {
@@ -118,10 +121,19 @@ describe('mount options', () => {
     relatime: { options: ['relatime'], check: (m) => assert.ok(m.opts.has('relatime')) },
     // mount(2): relatime unless noatime or strictatime, whatever norelatime says (as runc).
     norelatime: { options: ['norelatime'], check: (m) => assert.ok(m.opts.has('relatime')) },
-    strictatime: { options: ['strictatime'], check: (m) => assert.ok(!m.opts.has('relatime') && !m.opts.has('noatime')) },
-    nostrictatime: { options: ['strictatime', 'nostrictatime'], check: (m) => assert.ok(m.opts.has('relatime')) },
+    strictatime: {
+      options: ['strictatime'],
+      check: (m) => assert.ok(!m.opts.has('relatime') && !m.opts.has('noatime')),
+    },
+    nostrictatime: {
+      options: ['strictatime', 'nostrictatime'],
+      check: (m) => assert.ok(m.opts.has('relatime')),
+    },
     noatime: { options: ['noatime'], check: (m) => assert.ok(m.opts.has('noatime')) },
-    atime: { options: ['noatime', 'atime'], check: (m) => assert.ok(!m.opts.has('noatime') && m.opts.has('relatime')) },
+    atime: {
+      options: ['noatime', 'atime'],
+      check: (m) => assert.ok(!m.opts.has('noatime') && m.opts.has('relatime')),
+    },
     nodiratime: { options: ['nodiratime'], check: (m) => assert.ok(m.opts.has('nodiratime')) },
     diratime: { options: ['nodiratime', 'diratime'], check: (m) => assert.ok(!m.opts.has('nodiratime')) },
     nosymfollow: { options: ['nosymfollow'], check: (m) => assert.ok(m.opts.has('nosymfollow')) },
@@ -132,7 +144,10 @@ describe('mount options', () => {
     mand: { options: ['mand'], check: (m) => assert.ok(m.superOpts.has('mand')) },
     nomand: { options: ['mand', 'nomand'], check: (m) => assert.ok(!m.superOpts.has('mand')) },
     lazytime: { options: ['lazytime'], check: (m) => assert.ok(m.superOpts.has('lazytime')) },
-    nolazytime: { options: ['lazytime', 'nolazytime'], check: (m) => assert.ok(!m.superOpts.has('lazytime')) },
+    nolazytime: {
+      options: ['lazytime', 'nolazytime'],
+      check: (m) => assert.ok(!m.superOpts.has('lazytime')),
+    },
     silent: { options: ['silent'], check: (m) => assert.equal(m.fstype, 'tmpfs') },
     loud: { options: ['silent', 'loud'], check: (m) => assert.equal(m.fstype, 'tmpfs') },
     iversion: { options: ['iversion'], check: (m) => assert.equal(m.fstype, 'tmpfs') },
@@ -141,12 +156,19 @@ describe('mount options', () => {
     data: {
       options: ['size=1m', 'mode=1770', 'uid=1000', 'gid=1001', 'nr_inodes=100'],
       check: (m) => {
-        for (const o of ['size=1024k', 'mode=1770', 'uid=1000', 'gid=1001', 'nr_inodes=100']) assert.ok(m.superOpts.has(o), o);
+        for (const o of ['size=1024k', 'mode=1770', 'uid=1000', 'gid=1001', 'nr_inodes=100'])
+          assert.ok(m.superOpts.has(o), o);
       },
     },
   };
-  const bindCases: Record<string, { options: string[]; check: (m: MountInfo, all: MountInfo[], dest: string) => void }> = {
-    bind: { options: ['bind'], check: (_m, all, d) => assert.equal(all.filter((x) => x.mountPoint.startsWith(d + '/')).length, 0) },
+  const bindCases: Record<
+    string,
+    { options: string[]; check: (m: MountInfo, all: MountInfo[], dest: string) => void }
+  > = {
+    bind: {
+      options: ['bind'],
+      check: (_m, all, d) => assert.equal(all.filter((x) => x.mountPoint.startsWith(d + '/')).length, 0),
+    },
     rbind: { options: ['rbind'], check: (_m, all, d) => assert.equal(at(all, `${d}/sub`).fstype, 'tmpfs') },
     'bind,ro': { options: ['bind', 'ro'], check: (m) => assert.ok(m.opts.has('ro')) },
     'bind,nosuid,nodev,noexec': {
@@ -154,36 +176,94 @@ describe('mount options', () => {
       check: (m) => assert.ok(m.opts.has('nosuid') && m.opts.has('nodev') && m.opts.has('noexec')),
     },
     'bind,noatime': { options: ['bind', 'noatime'], check: (m) => assert.ok(m.opts.has('noatime')) },
-    'bind,nosymfollow': { options: ['bind', 'nosymfollow'], check: (m) => assert.ok(m.opts.has('nosymfollow')) },
+    'bind,nosymfollow': {
+      options: ['bind', 'nosymfollow'],
+      check: (m) => assert.ok(m.opts.has('nosymfollow')),
+    },
     // The source is ro and nosuid; flags named replace them all (mount --bind -o, as runc).
-    'bind,nodev from ro': { options: ['bind', 'nodev'], check: (m) => assert.deepEqual([...m.opts].sort(), ['nodev', 'relatime', 'rw']) },
+    'bind,nodev from ro': {
+      options: ['bind', 'nodev'],
+      check: (m) => assert.deepEqual([...m.opts].sort(), ['nodev', 'relatime', 'rw']),
+    },
     'bind,remount,nodev from ro': {
       options: ['bind', 'remount', 'nodev'],
       check: (m) => assert.ok(m.opts.has('nodev') && m.opts.has('ro') && m.opts.has('nosuid')),
     },
-    'bind (no flags) keeps the source flags': { options: ['bind'], check: (m) => assert.ok(m.opts.has('ro') && m.opts.has('nosuid')) },
+    'bind (no flags) keeps the source flags': {
+      options: ['bind'],
+      check: (m) => assert.ok(m.opts.has('ro') && m.opts.has('nosuid')),
+    },
   };
-  const recursiveCases: Record<string, { options: string[]; check: (top: MountInfo, sub: MountInfo) => void }> = {
+  const recursiveCases: Record<
+    string,
+    { options: string[]; check: (top: MountInfo, sub: MountInfo) => void }
+  > = {
     rro: { options: ['rbind', 'rro'], check: (t, s) => assert.ok(t.opts.has('ro') && s.opts.has('ro')) },
-    rrw: { options: ['rbind', 'rro', 'rrw'], check: (t, s) => assert.ok(t.opts.has('rw') && s.opts.has('rw')) },
-    rnosuid: { options: ['rbind', 'rnosuid'], check: (t, s) => assert.ok(t.opts.has('nosuid') && s.opts.has('nosuid')) },
-    rsuid: { options: ['rbind', 'rnosuid', 'rsuid'], check: (t, s) => assert.ok(!t.opts.has('nosuid') && !s.opts.has('nosuid')) },
-    rnodev: { options: ['rbind', 'rnodev'], check: (t, s) => assert.ok(t.opts.has('nodev') && s.opts.has('nodev')) },
-    rdev: { options: ['rbind', 'rnodev', 'rdev'], check: (t, s) => assert.ok(!t.opts.has('nodev') && !s.opts.has('nodev')) },
-    rnoexec: { options: ['rbind', 'rnoexec'], check: (t, s) => assert.ok(t.opts.has('noexec') && s.opts.has('noexec')) },
-    rexec: { options: ['rbind', 'rnoexec', 'rexec'], check: (t, s) => assert.ok(!t.opts.has('noexec') && !s.opts.has('noexec')) },
-    rnoatime: { options: ['rbind', 'rnoatime'], check: (t, s) => assert.ok(t.opts.has('noatime') && s.opts.has('noatime')) },
-    ratime: { options: ['rbind', 'rnoatime', 'ratime'], check: (t, s) => assert.ok(t.opts.has('relatime') && s.opts.has('relatime')) },
+    rrw: {
+      options: ['rbind', 'rro', 'rrw'],
+      check: (t, s) => assert.ok(t.opts.has('rw') && s.opts.has('rw')),
+    },
+    rnosuid: {
+      options: ['rbind', 'rnosuid'],
+      check: (t, s) => assert.ok(t.opts.has('nosuid') && s.opts.has('nosuid')),
+    },
+    rsuid: {
+      options: ['rbind', 'rnosuid', 'rsuid'],
+      check: (t, s) => assert.ok(!t.opts.has('nosuid') && !s.opts.has('nosuid')),
+    },
+    rnodev: {
+      options: ['rbind', 'rnodev'],
+      check: (t, s) => assert.ok(t.opts.has('nodev') && s.opts.has('nodev')),
+    },
+    rdev: {
+      options: ['rbind', 'rnodev', 'rdev'],
+      check: (t, s) => assert.ok(!t.opts.has('nodev') && !s.opts.has('nodev')),
+    },
+    rnoexec: {
+      options: ['rbind', 'rnoexec'],
+      check: (t, s) => assert.ok(t.opts.has('noexec') && s.opts.has('noexec')),
+    },
+    rexec: {
+      options: ['rbind', 'rnoexec', 'rexec'],
+      check: (t, s) => assert.ok(!t.opts.has('noexec') && !s.opts.has('noexec')),
+    },
+    rnoatime: {
+      options: ['rbind', 'rnoatime'],
+      check: (t, s) => assert.ok(t.opts.has('noatime') && s.opts.has('noatime')),
+    },
+    ratime: {
+      options: ['rbind', 'rnoatime', 'ratime'],
+      check: (t, s) => assert.ok(t.opts.has('relatime') && s.opts.has('relatime')),
+    },
     rstrictatime: {
       options: ['rbind', 'rstrictatime'],
-      check: (t, s) => assert.ok(!t.opts.has('relatime') && !s.opts.has('relatime') && !s.opts.has('noatime')),
+      check: (t, s) =>
+        assert.ok(!t.opts.has('relatime') && !s.opts.has('relatime') && !s.opts.has('noatime')),
     },
-    rnostrictatime: { options: ['rbind', 'rstrictatime', 'rnostrictatime'], check: (t, s) => assert.ok(t.opts.has('relatime') && s.opts.has('relatime')) },
-    rrelatime: { options: ['rbind', 'rnoatime', 'rrelatime'], check: (t, s) => assert.ok(t.opts.has('relatime') && s.opts.has('relatime')) },
-    rnorelatime: { options: ['rbind', 'rnorelatime'], check: (t, s) => assert.ok(t.opts.has('relatime') && s.opts.has('relatime')) },
-    rnodiratime: { options: ['rbind', 'rnodiratime'], check: (t, s) => assert.ok(t.opts.has('nodiratime') && s.opts.has('nodiratime')) },
-    rdiratime: { options: ['rbind', 'rnodiratime', 'rdiratime'], check: (t, s) => assert.ok(!t.opts.has('nodiratime') && !s.opts.has('nodiratime')) },
-    rnosymfollow: { options: ['rbind', 'rnosymfollow'], check: (t, s) => assert.ok(t.opts.has('nosymfollow') && s.opts.has('nosymfollow')) },
+    rnostrictatime: {
+      options: ['rbind', 'rstrictatime', 'rnostrictatime'],
+      check: (t, s) => assert.ok(t.opts.has('relatime') && s.opts.has('relatime')),
+    },
+    rrelatime: {
+      options: ['rbind', 'rnoatime', 'rrelatime'],
+      check: (t, s) => assert.ok(t.opts.has('relatime') && s.opts.has('relatime')),
+    },
+    rnorelatime: {
+      options: ['rbind', 'rnorelatime'],
+      check: (t, s) => assert.ok(t.opts.has('relatime') && s.opts.has('relatime')),
+    },
+    rnodiratime: {
+      options: ['rbind', 'rnodiratime'],
+      check: (t, s) => assert.ok(t.opts.has('nodiratime') && s.opts.has('nodiratime')),
+    },
+    rdiratime: {
+      options: ['rbind', 'rnodiratime', 'rdiratime'],
+      check: (t, s) => assert.ok(!t.opts.has('nodiratime') && !s.opts.has('nodiratime')),
+    },
+    rnosymfollow: {
+      options: ['rbind', 'rnosymfollow'],
+      check: (t, s) => assert.ok(t.opts.has('nosymfollow') && s.opts.has('nosymfollow')),
+    },
     rsymfollow: {
       options: ['rbind', 'rnosymfollow', 'rsymfollow'],
       check: (t, s) => assert.ok(!t.opts.has('nosymfollow') && !s.opts.has('nosymfollow')),
@@ -205,12 +285,14 @@ describe('mount options', () => {
     sh(`mount -t tmpfs -o size=1m,ro,nosuid tmpfs ${roSrc}`);
     hostMounts.push(roSrc);
     dir = bundle('cat /proc/self/mountinfo', (c) => {
-      for (const [name, k] of Object.entries(tmpfsCases)) c.mounts.push({ destination: `/t/${name}`, type: 'tmpfs', source: 'tmpfs', options: k.options });
+      for (const [name, k] of Object.entries(tmpfsCases))
+        c.mounts.push({ destination: `/t/${name}`, type: 'tmpfs', source: 'tmpfs', options: k.options });
       for (const [name, k] of Object.entries(bindCases)) {
         const source = name.includes('from ro') || name.includes('keeps') ? roSrc : srcTree;
         c.mounts.push({ destination: `/b/${slug(name)}`, type: 'bind', source, options: k.options });
       }
-      for (const [name, k] of Object.entries(recursiveCases)) c.mounts.push({ destination: `/r/${name}`, type: 'bind', source: srcTree, options: k.options });
+      for (const [name, k] of Object.entries(recursiveCases))
+        c.mounts.push({ destination: `/r/${name}`, type: 'bind', source: srcTree, options: k.options });
     });
     const r = run(dir);
     assert.equal(r.status, 0, r.stderr);
@@ -223,47 +305,59 @@ describe('mount options', () => {
     test(`bind mount ${name}`, () => k.check(at(mounts, `/b/${slug(name)}`), mounts, `/b/${slug(name)}`));
   }
   for (const [name, k] of Object.entries(recursiveCases)) {
-    test(`recursive ${name} (mount_setattr AT_RECURSIVE) covers the submount`, () => k.check(at(mounts, `/r/${name}`), at(mounts, `/r/${name}/sub`)));
+    test(`recursive ${name} (mount_setattr AT_RECURSIVE) covers the submount`, () =>
+      k.check(at(mounts, `/r/${name}`), at(mounts, `/r/${name}/sub`)));
   }
 
-  test('the per-mount flags are the same as runc gives (options runc 1.1 knows)', { skip: !haveRunc && 'no runc' }, () => {
-    const rdir = bundle('cat /proc/self/mountinfo', (c) => {
-      for (const [name, k] of Object.entries(tmpfsCases)) {
-        if (!['iversion', 'noiversion', 'defaults'].includes(name)) c.mounts.push({ destination: `/t/${name}`, type: 'tmpfs', source: 'tmpfs', options: k.options });
+  test(
+    'the per-mount flags are the same as runc gives (options runc 1.1 knows)',
+    { skip: !haveRunc && 'no runc' },
+    () => {
+      const rdir = bundle('cat /proc/self/mountinfo', (c) => {
+        for (const [name, k] of Object.entries(tmpfsCases)) {
+          if (!['iversion', 'noiversion', 'defaults'].includes(name))
+            c.mounts.push({ destination: `/t/${name}`, type: 'tmpfs', source: 'tmpfs', options: k.options });
+        }
+      });
+      const ours = run(rdir);
+      const theirs = runRunc(rdir);
+      assert.equal(ours.status, 0, ours.stderr);
+      assert.equal(theirs.status, 0, theirs.stderr);
+      const a = parseMountinfo(ours.stdout);
+      const b = parseMountinfo(theirs.stdout);
+      for (const name of Object.keys(tmpfsCases)) {
+        // runc 1.1 passes "defaults" to the filesystem (tmpfs refuses it); runts takes it as no option.
+        if (['iversion', 'noiversion', 'defaults'].includes(name)) continue;
+        const x = at(a, `/t/${name}`);
+        const y = at(b, `/t/${name}`);
+        assert.deepEqual([...x.opts].sort(), [...y.opts].sort(), name);
+        const noMode = (s: Set<string>) => [...s].filter((o) => !o.startsWith('mode=')).sort();
+        assert.deepEqual(noMode(x.superOpts), noMode(y.superOpts), name);
       }
-    });
-    const ours = run(rdir);
-    const theirs = runRunc(rdir);
-    assert.equal(ours.status, 0, ours.stderr);
-    assert.equal(theirs.status, 0, theirs.stderr);
-    const a = parseMountinfo(ours.stdout);
-    const b = parseMountinfo(theirs.stdout);
-    for (const name of Object.keys(tmpfsCases)) {
-      // runc 1.1 passes "defaults" to the filesystem (tmpfs refuses it); runts takes it as no option.
-      if (['iversion', 'noiversion', 'defaults'].includes(name)) continue;
-      const x = at(a, `/t/${name}`);
-      const y = at(b, `/t/${name}`);
-      assert.deepEqual([...x.opts].sort(), [...y.opts].sort(), name);
-      const noMode = (s: Set<string>) => [...s].filter((o) => !o.startsWith('mode=')).sort();
-      assert.deepEqual(noMode(x.superOpts), noMode(y.superOpts), name);
-    }
-  });
+    },
+  );
 
   test('nosymfollow: symlinks on the mount are not followed', () => {
     const r = run(
-      bundle('ln -s /etc/passwd /t/link && cat /t/link >/dev/null 2>&1 && echo FOLLOWED || echo REFUSED', (c) =>
-        c.mounts.push({ destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['nosymfollow'] }),
+      bundle(
+        'ln -s /etc/passwd /t/link && cat /t/link >/dev/null 2>&1 && echo FOLLOWED || echo REFUSED',
+        (c) => c.mounts.push({ destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['nosymfollow'] }),
       ),
     );
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.trim(), 'REFUSED');
   });
 
-  test('a bind of a file creates a file target; a relative source is the bundle\'s', () => {
+  test("a bind of a file creates a file target; a relative source is the bundle's", () => {
     const r = run(
       bundle('cat /etc/hostfile; test -f /etc/hostfile && echo FILE', (c, d) => {
         fs.writeFileSync(path.join(d, 'hostfile'), 'from the bundle\n');
-        c.mounts.push({ destination: '/etc/hostfile', type: 'bind', source: 'hostfile', options: ['bind', 'ro'] });
+        c.mounts.push({
+          destination: '/etc/hostfile',
+          type: 'bind',
+          source: 'hostfile',
+          options: ['bind', 'ro'],
+        });
       }),
     );
     assert.equal(r.status, 0, r.stderr);
@@ -274,7 +368,12 @@ describe('mount options', () => {
     const r = run(
       bundle('grep " /data " /proc/self/mountinfo', (c) => {
         c.mounts.push({ destination: '/data', type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] });
-        c.mounts.push({ destination: '/data', type: 'tmpfs', source: 'tmpfs', options: ['remount', 'ro', 'size=2m'] });
+        c.mounts.push({
+          destination: '/data',
+          type: 'tmpfs',
+          source: 'tmpfs',
+          options: ['remount', 'ro', 'size=2m'],
+        });
       }),
     );
     assert.equal(r.status, 0, r.stderr);
@@ -284,14 +383,22 @@ describe('mount options', () => {
 
   test('tmpcopyup: the tmpfs starts with what the directory held', () => {
     const r = run(
-      bundle('ls -la /opt/data; cat /opt/data/f; readlink /opt/data/l; grep " /opt/data " /proc/self/mountinfo', (c, d) => {
-        const p = path.join(d, 'rootfs', 'opt', 'data');
-        fs.mkdirSync(path.join(p, 'sub'), { recursive: true });
-        fs.writeFileSync(path.join(p, 'f'), 'copied\n');
-        fs.symlinkSync('f', path.join(p, 'l'));
-        fs.chownSync(path.join(p, 'f'), 1000, 1000);
-        c.mounts.push({ destination: '/opt/data', type: 'tmpfs', source: 'tmpfs', options: ['tmpcopyup', 'size=1m'] });
-      }),
+      bundle(
+        'ls -la /opt/data; cat /opt/data/f; readlink /opt/data/l; grep " /opt/data " /proc/self/mountinfo',
+        (c, d) => {
+          const p = path.join(d, 'rootfs', 'opt', 'data');
+          fs.mkdirSync(path.join(p, 'sub'), { recursive: true });
+          fs.writeFileSync(path.join(p, 'f'), 'copied\n');
+          fs.symlinkSync('f', path.join(p, 'l'));
+          fs.chownSync(path.join(p, 'f'), 1000, 1000);
+          c.mounts.push({
+            destination: '/opt/data',
+            type: 'tmpfs',
+            source: 'tmpfs',
+            options: ['tmpcopyup', 'size=1m'],
+          });
+        },
+      ),
     );
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /copied\nf\n/);
@@ -300,9 +407,22 @@ describe('mount options', () => {
   });
 
   test('bind mounts ignore filesystem data (as runc 1.1); a bad option is reported with the call', () => {
-    const a = run(bundle('true', (c) => c.mounts.push({ destination: '/x', type: 'bind', source: '/tmp', options: ['bind', 'size=1m', 'mode=755'] })));
+    const a = run(
+      bundle('true', (c) =>
+        c.mounts.push({
+          destination: '/x',
+          type: 'bind',
+          source: '/tmp',
+          options: ['bind', 'size=1m', 'mode=755'],
+        }),
+      ),
+    );
     assert.equal(a.status, 0, a.stderr);
-    const b = run(bundle('true', (c) => c.mounts.push({ destination: '/x', type: 'tmpfs', source: 'tmpfs', options: ['size=lots'] })));
+    const b = run(
+      bundle('true', (c) =>
+        c.mounts.push({ destination: '/x', type: 'tmpfs', source: 'tmpfs', options: ['size=lots'] }),
+      ),
+    );
     assert.equal(b.status, 1);
     assert.match(b.stderr, /mount tmpfs to \/x: option size=lots: EINVAL/);
   });
@@ -311,9 +431,19 @@ describe('mount options', () => {
 describe('propagation', () => {
   test('each propagation option, on a bind of a shared host mount with a submount', () => {
     const src = sharedHostDir('prop-src');
-    const modes = ['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave', 'unbindable', 'runbindable'];
+    const modes = [
+      'private',
+      'rprivate',
+      'shared',
+      'rshared',
+      'slave',
+      'rslave',
+      'unbindable',
+      'runbindable',
+    ];
     const dir = bundle('cat /proc/self/mountinfo', (c) => {
-      for (const mode of modes) c.mounts.push({ destination: `/p/${mode}`, type: 'bind', source: src, options: ['rbind', mode] });
+      for (const mode of modes)
+        c.mounts.push({ destination: `/p/${mode}`, type: 'bind', source: src, options: ['rbind', mode] });
     });
     const r = run(dir);
     assert.equal(r.status, 0, r.stderr);
@@ -327,33 +457,51 @@ describe('propagation', () => {
     assert.ok(hasShared(top('shared')) && !hasShared(sub('shared')), top('shared').line);
     assert.ok(hasShared(top('rshared')) && hasShared(sub('rshared')), sub('rshared').line);
     assert.ok(hasMaster(top('slave')) && !hasShared(top('slave')), top('slave').line);
-    assert.ok(hasMaster(top('rslave')) && hasMaster(sub('rslave')) && !hasShared(sub('rslave')), sub('rslave').line);
-    assert.ok(top('unbindable').optional.includes('unbindable') && !sub('unbindable').optional.includes('unbindable'));
-    assert.ok(top('runbindable').optional.includes('unbindable') && sub('runbindable').optional.includes('unbindable'));
+    assert.ok(
+      hasMaster(top('rslave')) && hasMaster(sub('rslave')) && !hasShared(sub('rslave')),
+      sub('rslave').line,
+    );
+    assert.ok(
+      top('unbindable').optional.includes('unbindable') && !sub('unbindable').optional.includes('unbindable'),
+    );
+    assert.ok(
+      top('runbindable').optional.includes('unbindable') &&
+        sub('runbindable').optional.includes('unbindable'),
+    );
   });
 
   test('a mount made on the host under a slave bind reaches the container, never the reverse', async () => {
     const src = sharedHostDir('prop-src2');
-    const dir = bundle('sleep 1; cat /p/slave/late/f 2>/dev/null || echo MISSING; mount -t tmpfs tmpfs /p/slave/sub && echo MOUNTED', (c) => {
-      c.mounts.push({ destination: '/p/slave', type: 'bind', source: src, options: ['rbind', 'rslave'] });
-      for (const k of ['bounding', 'effective', 'permitted']) c.process.capabilities[k].push('CAP_SYS_ADMIN');
-    });
+    const dir = bundle(
+      'sleep 1; cat /p/slave/late/f 2>/dev/null || echo MISSING; mount -t tmpfs tmpfs /p/slave/sub && echo MOUNTED',
+      (c) => {
+        c.mounts.push({ destination: '/p/slave', type: 'bind', source: src, options: ['rbind', 'rslave'] });
+        for (const k of ['bounding', 'effective', 'permitted'])
+          c.process.capabilities[k].push('CAP_SYS_ADMIN');
+      },
+    );
     fs.mkdirSync(path.join(src, 'late'), { recursive: true });
     const late = path.join(base, 'late-src');
     fs.mkdirSync(late, { recursive: true });
     fs.writeFileSync(path.join(late, 'f'), 'propagated\n');
     const id = `c${++n}`;
-    const child = spawn(RUNTS, ['--root', root, 'run', '--bundle', dir, id], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(RUNTS, ['--root', root, 'run', '--bundle', dir, id], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
     // Wait until the container runs, then mount on the host.
-    for (let i = 0; i < 100 && !/running/.test(runts(['--root', root, 'state', id]).stdout); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 100 && !/running/.test(runts(['--root', root, 'state', id]).stdout); i++)
+      await new Promise((r) => setTimeout(r, 20));
     sh(`mount --bind ${late} ${src}/late`);
     hostMounts.push(`${src}/late`);
     await new Promise((r) => child.on('close', r));
     assert.match(out, /propagated\nMOUNTED/);
     // The container's mount on /p/slave/sub did not come back to the host.
-    const onSub = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.split(' ')[4] === `${src}/sub`);
+    const onSub = fs
+      .readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .filter((l) => l.split(' ')[4] === `${src}/sub`);
     assert.equal(onSub.length, 1, onSub.join('\n'));
   });
 });
@@ -389,20 +537,28 @@ describe('rootfsPropagation, root.readonly, --no-pivot', () => {
 
   test('with rootfsPropagation shared, a bind of / sees later mounts (runtime-tools check)', () => {
     const r = run(
-      bundle('mkdir /target /mnt2 /test && mount -o rbind / /target && mount -o bind /test /mnt2 && touch /test/x && ls /target/mnt2', (c) => {
-        c.linux.rootfsPropagation = 'shared';
-        c.root.readonly = false;
-        c.process.capabilities.bounding.push('CAP_SYS_ADMIN');
-        c.process.capabilities.effective.push('CAP_SYS_ADMIN');
-        c.process.capabilities.permitted.push('CAP_SYS_ADMIN');
-      }),
+      bundle(
+        'mkdir /target /mnt2 /test && mount -o rbind / /target && mount -o bind /test /mnt2 && touch /test/x && ls /target/mnt2',
+        (c) => {
+          c.linux.rootfsPropagation = 'shared';
+          c.root.readonly = false;
+          c.process.capabilities.bounding.push('CAP_SYS_ADMIN');
+          c.process.capabilities.effective.push('CAP_SYS_ADMIN');
+          c.process.capabilities.permitted.push('CAP_SYS_ADMIN');
+        },
+      ),
     );
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.trim(), 'x');
   });
 
   test('root.readonly true and false', () => {
-    const ro = run(bundle('cat /proc/self/mountinfo; touch /x 2>/dev/null && echo WROTE || echo REFUSED', (c) => (c.root.readonly = true)));
+    const ro = run(
+      bundle(
+        'cat /proc/self/mountinfo; touch /x 2>/dev/null && echo WROTE || echo REFUSED',
+        (c) => (c.root.readonly = true),
+      ),
+    );
     assert.equal(ro.status, 0, ro.stderr);
     assert.ok(at(parseMountinfo(ro.stdout), '/').opts.has('ro'));
     assert.match(ro.stdout, /REFUSED/);
@@ -415,7 +571,8 @@ describe('rootfsPropagation, root.readonly, --no-pivot', () => {
     assert.equal(r.status, 0, r.stderr);
     const mounts = parseMountinfo(r.stdout);
     assert.match(at(mounts, '/').root, /\/rootfs$/);
-    for (const m of mounts) assert.ok(!m.mountPoint.startsWith('/work') && !m.mountPoint.startsWith(base), m.line);
+    for (const m of mounts)
+      assert.ok(!m.mountPoint.startsWith('/work') && !m.mountPoint.startsWith(base), m.line);
     assert.match(r.stdout, /\n0\n$/);
   });
 });
@@ -471,15 +628,24 @@ describe('user namespaces', () => {
     assert.match(bad.stderr, /locked/);
   });
 
-  test('devices are bind mounts of the host\'s nodes', () => {
+  test("devices are bind mounts of the host's nodes", () => {
     const r = run(
-      bundle('grep -E " /dev/(null|zero|full|random|urandom|tty|fuse) " /proc/self/mountinfo | wc -l; stat -c "%F %t %T" /dev/null /dev/fuse', (c) => {
-        userns(c);
-        c.linux.devices = [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229, fileMode: 0o600, uid: 0, gid: 0 }];
-      }),
+      bundle(
+        'grep -E " /dev/(null|zero|full|random|urandom|tty|fuse) " /proc/self/mountinfo | wc -l; stat -c "%F %t %T" /dev/null /dev/fuse',
+        (c) => {
+          userns(c);
+          c.linux.devices = [
+            { path: '/dev/fuse', type: 'c', major: 10, minor: 229, fileMode: 0o600, uid: 0, gid: 0 },
+          ];
+        },
+      ),
     );
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(r.stdout.trim().split('\n'), ['7', 'character special file 1 3', 'character special file a e5']);
+    assert.deepEqual(r.stdout.trim().split('\n'), [
+      '7',
+      'character special file 1 3',
+      'character special file a e5',
+    ]);
   });
 
   test('sysfs and mqueue of namespaces the container owns are mounted fresh', () => {
@@ -496,7 +662,11 @@ describe('idmapped mounts', () => {
   const src = () => {
     const d = path.join(base, `idmap-src-${++n}`);
     fs.mkdirSync(d, { recursive: true });
-    for (const [name, id] of [['own0', 0], ['own1', 1], ['own100000', 100000]] as const) {
+    for (const [name, id] of [
+      ['own0', 0],
+      ['own1', 1],
+      ['own100000', 100000],
+    ] as const) {
       fs.writeFileSync(path.join(d, name), name);
       fs.chownSync(path.join(d, name), id, id);
     }
@@ -508,23 +678,32 @@ describe('idmapped mounts', () => {
   test('features reports idmap mounts', () => {
     const f = JSON.parse(runts(['features']).stdout);
     assert.equal(f.linux.mountExtensions.idmap.enabled, true);
-    for (const o of ['rro', 'rnosuid', 'idmap', 'ridmap', 'nosymfollow', 'tmpcopyup']) assert.ok(f.mountOptions.includes(o), o);
+    for (const o of ['rro', 'rnosuid', 'idmap', 'ridmap', 'nosymfollow', 'tmpcopyup'])
+      assert.ok(f.mountOptions.includes(o), o);
   });
 
   test('in a user namespace: "idmap" maps with the container\'s mapping (host 0 shows as 0), a plain bind shows nobody', () => {
     const s = src();
     const r = run(
-      bundle(`${statScript}; stat -c "%n %u" /plain/own0; grep " /m " /proc/self/mountinfo; touch /m/new && stat -c "%u" /m/new`, (c, d) => {
-        userns(c);
-        fs.mkdirSync(path.join(d, 'rootfs/m'));
-        fs.mkdirSync(path.join(d, 'rootfs/plain'));
-        c.mounts.push({ destination: '/m', type: 'bind', source: s, options: ['bind', 'idmap'] });
-        c.mounts.push({ destination: '/plain', type: 'bind', source: s, options: ['bind'] });
-      }),
+      bundle(
+        `${statScript}; stat -c "%n %u" /plain/own0; grep " /m " /proc/self/mountinfo; touch /m/new && stat -c "%u" /m/new`,
+        (c, d) => {
+          userns(c);
+          fs.mkdirSync(path.join(d, 'rootfs/m'));
+          fs.mkdirSync(path.join(d, 'rootfs/plain'));
+          c.mounts.push({ destination: '/m', type: 'bind', source: s, options: ['bind', 'idmap'] });
+          c.mounts.push({ destination: '/plain', type: 'bind', source: s, options: ['bind'] });
+        },
+      ),
     );
     assert.equal(r.status, 0, r.stderr);
     const lines = r.stdout.trim().split('\n');
-    assert.deepEqual(lines.slice(0, 4), ['/m/own0 0 0', '/m/own1 1 1', '/m/own100000 65534 65534', '/plain/own0 65534']);
+    assert.deepEqual(lines.slice(0, 4), [
+      '/m/own0 0 0',
+      '/m/own1 1 1',
+      '/m/own100000 65534 65534',
+      '/plain/own0 65534',
+    ]);
     assert.match(lines[4] ?? '', /idmapped/);
     assert.equal(lines[5], '0');
     // Written through the idmapped mount by the container's root: host owner 0.
@@ -546,7 +725,11 @@ describe('idmapped mounts', () => {
       }),
     );
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(r.stdout.trim().split('\n'), ['/m/own0 65534 65534', '/m/own1 65534 65534', '/m/own100000 0 0']);
+    assert.deepEqual(r.stdout.trim().split('\n'), [
+      '/m/own0 65534 65534',
+      '/m/own1 65534 65534',
+      '/m/own100000 0 0',
+    ]);
   });
 
   test('"ridmap" idmaps the submounts of an rbind too, "idmap" only the top', () => {
@@ -568,10 +751,18 @@ describe('idmapped mounts', () => {
   });
 
   test('idmap needs a bind mount and a mapping', () => {
-    const a = run(bundle('true', (c) => c.mounts.push({ destination: '/m', type: 'tmpfs', source: 'tmpfs', options: ['idmap'] })));
+    const a = run(
+      bundle('true', (c) =>
+        c.mounts.push({ destination: '/m', type: 'tmpfs', source: 'tmpfs', options: ['idmap'] }),
+      ),
+    );
     assert.equal(a.status, 1);
     assert.match(a.stderr, /only supported for bind-mounts/);
-    const b = run(bundle('true', (c) => c.mounts.push({ destination: '/m', type: 'bind', source: base, options: ['bind', 'idmap'] })));
+    const b = run(
+      bundle('true', (c) =>
+        c.mounts.push({ destination: '/m', type: 'bind', source: base, options: ['bind', 'idmap'] }),
+      ),
+    );
     assert.equal(b.status, 1);
     assert.match(b.stderr, /must have both uid and gid mappings/);
     assert.deepEqual(fs.existsSync(root) ? fs.readdirSync(root) : [], []);
@@ -637,15 +828,24 @@ describe('devices', () => {
 });
 
 describe('masked and read-only paths', () => {
-  test('masked files read empty (the container\'s /dev/null), directories are one shared read-only tmpfs; missing ones are skipped', () => {
+  test("masked files read empty (the container's /dev/null), directories are one shared read-only tmpfs; missing ones are skipped", () => {
     const r = run(
-      bundle('wc -c < /etc/secret; ls /etc/secretdir | wc -l; ls /etc/secretdir2 | wc -l; grep -E "/etc/secret" /proc/self/mountinfo', (c, d) => {
-        fs.writeFileSync(path.join(d, 'rootfs/etc/secret'), 'secret');
-        fs.mkdirSync(path.join(d, 'rootfs/etc/secretdir'));
-        fs.mkdirSync(path.join(d, 'rootfs/etc/secretdir2'));
-        fs.writeFileSync(path.join(d, 'rootfs/etc/secretdir/f'), 'secret');
-        c.linux.maskedPaths = ['/etc/secret', '/etc/secretdir', '/etc/secretdir2', '/etc/no-such-path', '/etc/secret'];
-      }),
+      bundle(
+        'wc -c < /etc/secret; ls /etc/secretdir | wc -l; ls /etc/secretdir2 | wc -l; grep -E "/etc/secret" /proc/self/mountinfo',
+        (c, d) => {
+          fs.writeFileSync(path.join(d, 'rootfs/etc/secret'), 'secret');
+          fs.mkdirSync(path.join(d, 'rootfs/etc/secretdir'));
+          fs.mkdirSync(path.join(d, 'rootfs/etc/secretdir2'));
+          fs.writeFileSync(path.join(d, 'rootfs/etc/secretdir/f'), 'secret');
+          c.linux.maskedPaths = [
+            '/etc/secret',
+            '/etc/secretdir',
+            '/etc/secretdir2',
+            '/etc/no-such-path',
+            '/etc/secret',
+          ];
+        },
+      ),
     );
     assert.equal(r.status, 0, r.stderr);
     const lines = r.stdout.trim().split('\n');
@@ -660,11 +860,14 @@ describe('masked and read-only paths', () => {
 
   test('read-only paths refuse writes; missing ones are skipped', () => {
     const r = run(
-      bundle('touch /etc/rodir/x 2>/dev/null && echo WROTE || echo REFUSED; grep " /etc/rodir " /proc/self/mountinfo', (c, d) => {
-        fs.mkdirSync(path.join(d, 'rootfs/etc/rodir'));
-        c.root.readonly = false;
-        c.linux.readonlyPaths = ['/etc/rodir', '/no/such/path'];
-      }),
+      bundle(
+        'touch /etc/rodir/x 2>/dev/null && echo WROTE || echo REFUSED; grep " /etc/rodir " /proc/self/mountinfo',
+        (c, d) => {
+          fs.mkdirSync(path.join(d, 'rootfs/etc/rodir'));
+          c.root.readonly = false;
+          c.linux.readonlyPaths = ['/etc/rodir', '/no/such/path'];
+        },
+      ),
     );
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^REFUSED\n/);
@@ -677,17 +880,25 @@ describe('linux.sysctl', () => {
     const hostForward = fs.readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8');
     const hostShmmni = fs.readFileSync('/proc/sys/kernel/shmmni', 'utf8');
     const r = run(
-      bundle('cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni /proc/sys/kernel/domainname /proc/sys/net/ipv4/conf/lo/forwarding', (c) => {
-        c.linux.sysctl = {
-          'net.ipv4.ip_forward': hostForward.trim() === '1' ? '0' : '1',
-          'kernel.shmmni': '1234',
-          'kernel.domainname': 'example.org',
-          'net/ipv4/conf/lo/forwarding': '1',
-        };
-      }),
+      bundle(
+        'cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni /proc/sys/kernel/domainname /proc/sys/net/ipv4/conf/lo/forwarding',
+        (c) => {
+          c.linux.sysctl = {
+            'net.ipv4.ip_forward': hostForward.trim() === '1' ? '0' : '1',
+            'kernel.shmmni': '1234',
+            'kernel.domainname': 'example.org',
+            'net/ipv4/conf/lo/forwarding': '1',
+          };
+        },
+      ),
     );
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(r.stdout.trim().split('\n'), [hostForward.trim() === '1' ? '0' : '1', '1234', 'example.org', '1']);
+    assert.deepEqual(r.stdout.trim().split('\n'), [
+      hostForward.trim() === '1' ? '0' : '1',
+      '1234',
+      'example.org',
+      '1',
+    ]);
     assert.equal(fs.readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8'), hostForward);
     assert.equal(fs.readFileSync('/proc/sys/kernel/shmmni', 'utf8'), hostShmmni);
   });
@@ -696,12 +907,21 @@ describe('linux.sysctl', () => {
     const hostSwappiness = fs.readFileSync('/proc/sys/vm/swappiness', 'utf8');
     const cases: Array<[Record<string, string>, (c: Config) => void, RegExp]> = [
       [{ 'vm.swappiness': '17' }, () => {}, /vm\.swappiness/],
-      [{ 'kernel.shmmni': '1234' }, (c) => (c.linux.namespaces = c.linux.namespaces.filter((x: Config) => x.type !== 'ipc')), /kernel\.shmmni/],
-      [{ 'net.ipv4.ip_forward': '1' }, (c) => (c.linux.namespaces = c.linux.namespaces.filter((x: Config) => x.type !== 'network')), /net\.ipv4\.ip_forward/],
+      [
+        { 'kernel.shmmni': '1234' },
+        (c) => (c.linux.namespaces = c.linux.namespaces.filter((x: Config) => x.type !== 'ipc')),
+        /kernel\.shmmni/,
+      ],
+      [
+        { 'net.ipv4.ip_forward': '1' },
+        (c) => (c.linux.namespaces = c.linux.namespaces.filter((x: Config) => x.type !== 'network')),
+        /net\.ipv4\.ip_forward/,
+      ],
       // Joining the runtime's own network namespace by path is the host's.
       [
         { 'net.ipv4.ip_forward': '1' },
-        (c) => (c.linux.namespaces.find((x: Config) => x.type === 'network').path = `/proc/${process.pid}/ns/net`),
+        (c) =>
+          (c.linux.namespaces.find((x: Config) => x.type === 'network').path = `/proc/${process.pid}/ns/net`),
         /not allowed in host network namespace/,
       ],
       [{ 'kernel.hostname': 'x' }, () => {}, /kernel\.hostname/],
@@ -745,7 +965,12 @@ describe('hostile images', () => {
         fs.rmSync(path.join(d, 'rootfs/etc'), { recursive: true });
         fs.symlinkSync('/', path.join(d, 'rootfs/etc'));
         c.mounts.push({ destination: `/etc/${name}`, type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] });
-        c.mounts.push({ destination: `/etc/${name}-file`, type: 'bind', source: '/etc/hostname', options: ['bind', 'ro'] });
+        c.mounts.push({
+          destination: `/etc/${name}-file`,
+          type: 'bind',
+          source: '/etc/hostname',
+          options: ['bind', 'ro'],
+        });
       }),
     );
     assert.equal(fs.existsSync(`/${name}`), false, `/${name} made on the host`);
@@ -763,7 +988,10 @@ describe('hostile images', () => {
         }),
       );
       assert.equal(r.status, 1, target);
-      assert.match(r.stderr, /mount tmpfs to \/data: mountpoint \/data resolves to the root of the container/);
+      assert.match(
+        r.stderr,
+        /mount tmpfs to \/data: mountpoint \/data resolves to the root of the container/,
+      );
     }
   });
 
@@ -773,7 +1001,12 @@ describe('hostile images', () => {
       bundle('true', (c, d) => {
         fs.symlinkSync(rel(host.dir), path.join(d, 'rootfs/data'));
         c.mounts.push({ destination: '/data', type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] });
-        c.mounts.push({ destination: '/data/sub/file', type: 'bind', source: '/etc/hostname', options: ['bind'] });
+        c.mounts.push({
+          destination: '/data/sub/file',
+          type: 'bind',
+          source: '/etc/hostname',
+          options: ['bind'],
+        });
       }),
     );
     host.check();
@@ -860,15 +1093,32 @@ describe('hostile images', () => {
   test('a bind mount over /proc or into it is refused where runc refuses it', () => {
     const src = path.join(base, 'fake-proc');
     fs.mkdirSync(src, { recursive: true });
-    const over = run(bundle('true', (c) => c.mounts.push({ destination: '/proc', type: 'bind', source: src, options: ['bind'] })));
+    const over = run(
+      bundle('true', (c) =>
+        c.mounts.push({ destination: '/proc', type: 'bind', source: src, options: ['bind'] }),
+      ),
+    );
     assert.equal(over.status, 1);
     assert.match(over.stderr, /"\/proc" cannot be mounted because it is not of type proc/);
-    const inside = run(bundle('true', (c) => c.mounts.push({ destination: '/proc/self', type: 'bind', source: src, options: ['bind'] })));
+    const inside = run(
+      bundle('true', (c) =>
+        c.mounts.push({ destination: '/proc/self', type: 'bind', source: src, options: ['bind'] }),
+      ),
+    );
     assert.equal(inside.status, 1);
     assert.match(inside.stderr, /cannot be mounted because it is inside \/proc/);
     // lxcfs-style files are allowed.
     fs.writeFileSync(path.join(src, 'meminfo'), 'MemTotal: 1 kB\n');
-    const lxcfs = run(bundle('cat /proc/meminfo', (c) => c.mounts.push({ destination: '/proc/meminfo', type: 'bind', source: path.join(src, 'meminfo'), options: ['bind'] })));
+    const lxcfs = run(
+      bundle('cat /proc/meminfo', (c) =>
+        c.mounts.push({
+          destination: '/proc/meminfo',
+          type: 'bind',
+          source: path.join(src, 'meminfo'),
+          options: ['bind'],
+        }),
+      ),
+    );
     assert.equal(lxcfs.status, 0, lxcfs.stderr);
     assert.equal(lxcfs.stdout, 'MemTotal: 1 kB\n');
   });
@@ -884,7 +1134,10 @@ describe('hostile images', () => {
     const rootfs = path.join(dir, 'rootfs');
     const flipper = spawn(
       'sh',
-      ['-c', `cd ${rootfs} && while :; do ln -s realdir d1 && mv -T d1 data; ln -s ${host.dir} d2 && mv -T d2 data; done`],
+      [
+        '-c',
+        `cd ${rootfs} && while :; do ln -s realdir d1 && mv -T d1 data; ln -s ${host.dir} d2 && mv -T d2 data; done`,
+      ],
       { stdio: 'ignore' },
     );
     try {
@@ -965,7 +1218,12 @@ describe('filesystems', () => {
     fs.writeFileSync(path.join(ov, 'lower/f'), 'lower\n');
     const r = run(
       bundle('cat /proc/self/mountinfo; cat /ov/f; echo upper > /ov/g', (c) => {
-        c.mounts.push({ destination: '/ov', type: 'overlay', source: 'overlay', options: [`lowerdir=${ov}/lower`, `upperdir=${ov}/upper`, `workdir=${ov}/work`] });
+        c.mounts.push({
+          destination: '/ov',
+          type: 'overlay',
+          source: 'overlay',
+          options: [`lowerdir=${ov}/lower`, `upperdir=${ov}/upper`, `workdir=${ov}/work`],
+        });
         c.mounts.push({ destination: '/cg2', type: 'cgroup2', source: 'cgroup2', options: ['ro', 'nosuid'] });
       }),
     );
@@ -978,7 +1236,8 @@ describe('filesystems', () => {
     assert.equal(at(mounts, '/dev/mqueue').fstype, 'mqueue');
     const cg = at(mounts, '/sys/fs/cgroup');
     assert.equal(cg.fstype, fs.existsSync('/sys/fs/cgroup/cgroup.controllers') ? 'cgroup2' : 'tmpfs');
-    for (const m of mounts.filter((x) => x.mountPoint.startsWith('/sys/fs/cgroup/'))) assert.ok(m.opts.has('ro'), m.line);
+    for (const m of mounts.filter((x) => x.mountPoint.startsWith('/sys/fs/cgroup/')))
+      assert.ok(m.opts.has('ro'), m.line);
     assert.equal(at(mounts, '/cg2').fstype, 'cgroup2');
     assert.ok(at(mounts, '/cg2').opts.has('ro'));
     assert.equal(at(mounts, '/ov').fstype, 'overlay');
@@ -986,11 +1245,15 @@ describe('filesystems', () => {
     assert.equal(fs.readFileSync(path.join(ov, 'upper/g'), 'utf8'), 'upper\n');
   });
 
-  test('with a cgroup namespace each v1 hierarchy is mounted fresh, its root the container\'s cgroup', { skip: fs.existsSync('/sys/fs/cgroup/cgroup.controllers') && 'cgroup2-only host' }, () => {
-    const r = run(bundle('cat /proc/self/mountinfo', (c) => c.linux.namespaces.push({ type: 'cgroup' })));
-    assert.equal(r.status, 0, r.stderr);
-    const v1 = parseMountinfo(r.stdout).filter((m) => m.fstype === 'cgroup');
-    assert.ok(v1.length > 0);
-    for (const m of v1) assert.equal(m.root, '/', m.line);
-  });
+  test(
+    "with a cgroup namespace each v1 hierarchy is mounted fresh, its root the container's cgroup",
+    { skip: fs.existsSync('/sys/fs/cgroup/cgroup.controllers') && 'cgroup2-only host' },
+    () => {
+      const r = run(bundle('cat /proc/self/mountinfo', (c) => c.linux.namespaces.push({ type: 'cgroup' })));
+      assert.equal(r.status, 0, r.stderr);
+      const v1 = parseMountinfo(r.stdout).filter((m) => m.fstype === 'cgroup');
+      assert.ok(v1.length > 0);
+      for (const m of v1) assert.equal(m.root, '/', m.line);
+    },
+  );
 });

@@ -40,7 +40,10 @@ function runBoth(dir: string, withRunc = true): { ours: Result; runc?: Result | 
   const ours = runts(['--root', root, 'run', '--bundle', dir, id]);
   let theirs: Result | undefined;
   if (withRunc && haveRunc) {
-    const r = spawnSync(RUNC, ['--root', runcRoot, 'run', '--bundle', dir, `runc-${id}`], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(RUNC, ['--root', runcRoot, 'run', '--bundle', dir, `runc-${id}`], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     theirs = { status: r.status, stdout: r.stdout, stderr: r.stderr };
   }
   return { ours, runc: theirs };
@@ -52,8 +55,16 @@ function create(dir: string, extra: string[] = [], bin = RUNTS, stateRoot = root
   const out = path.join(base, `create-out-${n}`);
   const fds = [fs.openSync(out, 'w'), fs.openSync(`${out}.err`, 'w')];
   try {
-    const r = spawnSync(bin, ['--root', stateRoot, ...extra, 'create', '--bundle', dir, id], { stdio: ['ignore', fds[0], fds[1]], timeout: 30_000 });
-    return { id, status: r.status, stdout: fs.readFileSync(out, 'utf8'), stderr: fs.readFileSync(`${out}.err`, 'utf8') };
+    const r = spawnSync(bin, ['--root', stateRoot, ...extra, 'create', '--bundle', dir, id], {
+      stdio: ['ignore', fds[0], fds[1]],
+      timeout: 30_000,
+    });
+    return {
+      id,
+      status: r.status,
+      stdout: fs.readFileSync(out, 'utf8'),
+      stderr: fs.readFileSync(`${out}.err`, 'utf8'),
+    };
   } finally {
     fds.forEach((fd) => fs.closeSync(fd));
   }
@@ -75,11 +86,14 @@ describe('network', () => {
 });
 
 describe('exec', () => {
-  test('the exec\'ed process gets the container\'s oomScoreAdj, not process.json\'s (as runc 1.1)', (t) => {
+  test("the exec'ed process gets the container's oomScoreAdj, not process.json's (as runc 1.1)", (t) => {
     const dir = bundle('sleep 60', (c) => (c.process.oomScoreAdj = 300));
     const procFile = path.join(dir, 'proc.json');
     const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
-    fs.writeFileSync(procFile, JSON.stringify({ ...cfg.process, args: ['cat', '/proc/self/oom_score_adj'], oomScoreAdj: 500 }));
+    fs.writeFileSync(
+      procFile,
+      JSON.stringify({ ...cfg.process, args: ['cat', '/proc/self/oom_score_adj'], oomScoreAdj: 500 }),
+    );
     const tools: Array<[string, string]> = [[RUNTS, root]];
     if (haveRunc) tools.push([RUNC, runcRoot]);
     for (const [bin, stateRoot] of tools) {
@@ -87,31 +101,61 @@ describe('exec', () => {
       t.after(() => spawnSync(bin, ['--root', stateRoot, 'delete', '--force', c.id]));
       assert.equal(c.status, 0, c.stderr);
       assert.equal(spawnSync(bin, ['--root', stateRoot, 'start', c.id]).status, 0);
-      const plain = spawnSync(bin, ['--root', stateRoot, 'exec', c.id, 'cat', '/proc/self/oom_score_adj'], { encoding: 'utf8' });
+      const plain = spawnSync(bin, ['--root', stateRoot, 'exec', c.id, 'cat', '/proc/self/oom_score_adj'], {
+        encoding: 'utf8',
+      });
       assert.equal(plain.stdout, '300\n', `${bin}: ${plain.stderr}`);
-      const withFile = spawnSync(bin, ['--root', stateRoot, 'exec', '--process', procFile, c.id], { encoding: 'utf8' });
+      const withFile = spawnSync(bin, ['--root', stateRoot, 'exec', '--process', procFile, c.id], {
+        encoding: 'utf8',
+      });
       assert.equal(withFile.stdout, '300\n', `${bin}: ${withFile.stderr}`);
     }
   });
 });
 
 const CAP_SYS_RESOURCE = 24;
-const lacksSysResource = (BigInt('0x' + /^CapBnd:\s+(\w+)/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))![1]!) & (1n << BigInt(CAP_SYS_RESOURCE))) === 0n;
+const lacksSysResource =
+  (BigInt('0x' + /^CapBnd:\s+(\w+)/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))![1]!) &
+    (1n << BigInt(CAP_SYS_RESOURCE))) ===
+  0n;
 
 describe('capabilities', () => {
-  const capLines = (out: string) => out.split('\n').filter((l) => l.startsWith('Cap')).join('\n');
+  const capLines = (out: string) =>
+    out
+      .split('\n')
+      .filter((l) => l.startsWith('Cap'))
+      .join('\n');
 
-  test('unknown names are ignored with runc\'s warning (log file, json, stderr); the known ones are granted', () => {
+  test("unknown names are ignored with runc's warning (log file, json, stderr); the known ones are granted", () => {
     const dir = bundle('grep ^Cap /proc/self/status', (c) => {
-      for (const set of ['bounding', 'effective', 'permitted']) c.process.capabilities[set].push('CAP_FUTURE', 'CAP_ZZZ');
+      for (const set of ['bounding', 'effective', 'permitted'])
+        c.process.capabilities[set].push('CAP_FUTURE', 'CAP_ZZZ');
       c.process.capabilities.ambient = ['CAP_FUTURE'];
     });
     const msg = 'ignoring unknown or unavailable capabilities: [CAP_FUTURE CAP_ZZZ]';
     const log = path.join(base, `caps-${++n}.log`);
-    const ours = runts(['--root', root, '--log', log, '--log-format', 'json', 'run', '--bundle', dir, `caps${n}`]);
+    const ours = runts([
+      '--root',
+      root,
+      '--log',
+      log,
+      '--log-format',
+      'json',
+      'run',
+      '--bundle',
+      dir,
+      `caps${n}`,
+    ]);
     assert.equal(ours.status, 0, ours.stderr);
-    const entries = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(entries.map((e) => [e.level, e.msg]), [['warning', msg]]);
+    const entries = fs
+      .readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      entries.map((e) => [e.level, e.msg]),
+      [['warning', msg]],
+    );
     const plain = runts(['--root', root, 'run', '--bundle', dir, `caps${++n}`]);
     assert.equal(plain.status, 0, plain.stderr);
     assert.equal(plain.stderr, `runts: warning: ${msg}\n`);
@@ -119,11 +163,22 @@ describe('capabilities', () => {
     assert.match(ours.stdout, /^CapEff:\s+0*20000420$/m); // the spec's three: AUDIT_WRITE, KILL, NET_BIND_SERVICE
     if (haveRunc) {
       const rlog = path.join(base, `runc-caps-${n}.log`);
-      const r = spawnSync(RUNC, ['--root', runcRoot, '--log', rlog, '--log-format', 'json', 'run', '--bundle', dir, `runc-caps${n}`], { encoding: 'utf8' });
+      const r = spawnSync(
+        RUNC,
+        ['--root', runcRoot, '--log', rlog, '--log-format', 'json', 'run', '--bundle', dir, `runc-caps${n}`],
+        { encoding: 'utf8' },
+      );
       assert.equal(r.status, 0, r.stderr);
       assert.equal(capLines(r.stdout), capLines(ours.stdout));
-      const theirs = fs.readFileSync(rlog, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-      assert.deepEqual(theirs.map((e) => [e.level, e.msg]), [['warning', msg]]);
+      const theirs = fs
+        .readFileSync(rlog, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      assert.deepEqual(
+        theirs.map((e) => [e.level, e.msg]),
+        [['warning', msg]],
+      );
     }
   });
 
@@ -131,16 +186,44 @@ describe('capabilities', () => {
     const warnings: string[] = [];
     const warn = (m: string) => warnings.push(m);
     const own = () => [0, 5]; // CAP_CHOWN, CAP_KILL
-    checkCapabilities({ bounding: ['CAP_ZZ', 'CAP_SYS_ADMIN'], ambient: ['CAP_AA', 'CAP_ZZ'], effective: ['CAP_KILL'], permitted: ['CAP_CHOWN', 'CAP_KILL'] }, warn, own);
+    checkCapabilities(
+      {
+        bounding: ['CAP_ZZ', 'CAP_SYS_ADMIN'],
+        ambient: ['CAP_AA', 'CAP_ZZ'],
+        effective: ['CAP_KILL'],
+        permitted: ['CAP_CHOWN', 'CAP_KILL'],
+      },
+      warn,
+      own,
+    );
     assert.deepEqual(warnings, ['ignoring unknown or unavailable capabilities: [CAP_AA CAP_ZZ]']);
     assert.throws(
-      () => checkCapabilities({ effective: ['CAP_NET_ADMIN'], permitted: ['CAP_NET_ADMIN'], inheritable: ['CAP_SYS_TIME', 'CAP_KILL'] }, warn, own),
-      { message: "unable to apply caps: operation not permitted: not in runts' own capability bounding set: CAP_NET_ADMIN (effective, permitted), CAP_SYS_TIME (inheritable)" },
+      () =>
+        checkCapabilities(
+          {
+            effective: ['CAP_NET_ADMIN'],
+            permitted: ['CAP_NET_ADMIN'],
+            inheritable: ['CAP_SYS_TIME', 'CAP_KILL'],
+          },
+          warn,
+          own,
+        ),
+      {
+        message:
+          "unable to apply caps: operation not permitted: not in runts' own capability bounding set: CAP_NET_ADMIN (effective, permitted), CAP_SYS_TIME (inheritable)",
+      },
     );
   });
 
   test('a name that is not a string is still an error', () => {
-    const r = runts(['--root', root, 'run', '--bundle', bundle('true', (c) => c.process.capabilities.bounding.push(7)), `caps${++n}`]);
+    const r = runts([
+      '--root',
+      root,
+      'run',
+      '--bundle',
+      bundle('true', (c) => c.process.capabilities.bounding.push(7)),
+      `caps${++n}`,
+    ]);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /process\.capabilities\.bounding\[\d+\]: must be a string/);
   });
@@ -156,39 +239,60 @@ describe('capabilities', () => {
     assert.equal(r.stderr, 'runts: warning: ignoring unknown or unavailable capabilities: [CAP_FUTURE]\n');
   });
 
-  test('a capability outside runts\' own bounding set fails create, naming it (runc fails too); exec --cap as well', { skip: !lacksSysResource && 'root here has CAP_SYS_RESOURCE' }, (t) => {
-    const dir = bundle('true', (c) => {
-      for (const set of ['bounding', 'effective', 'permitted']) c.process.capabilities[set].push('CAP_SYS_RESOURCE');
-    });
-    const c = create(dir);
-    assert.equal(c.status, 1);
-    assert.equal(c.stderr, "runts: unable to apply caps: operation not permitted: not in runts' own capability bounding set: CAP_SYS_RESOURCE (effective, permitted)\n");
-    assert.deepEqual(fs.existsSync(root) ? fs.readdirSync(root) : [], []);
-    if (haveRunc) {
-      const r = create(dir, [], RUNC, runcRoot);
-      assert.equal(r.status, 1);
-      assert.match(r.stderr, /unable to apply caps: operation not permitted/);
-    }
-    // Only in the bounding set: dropped from nothing, fine for runc and runts alike.
-    const bnd = runts(['--root', root, 'run', '--bundle', bundle('true', (c) => c.process.capabilities.bounding.push('CAP_SYS_RESOURCE')), `caps${++n}`]);
-    assert.equal(bnd.status, 0, bnd.stderr);
+  test(
+    "a capability outside runts' own bounding set fails create, naming it (runc fails too); exec --cap as well",
+    { skip: !lacksSysResource && 'root here has CAP_SYS_RESOURCE' },
+    (t) => {
+      const dir = bundle('true', (c) => {
+        for (const set of ['bounding', 'effective', 'permitted'])
+          c.process.capabilities[set].push('CAP_SYS_RESOURCE');
+      });
+      const c = create(dir);
+      assert.equal(c.status, 1);
+      assert.equal(
+        c.stderr,
+        "runts: unable to apply caps: operation not permitted: not in runts' own capability bounding set: CAP_SYS_RESOURCE (effective, permitted)\n",
+      );
+      assert.deepEqual(fs.existsSync(root) ? fs.readdirSync(root) : [], []);
+      if (haveRunc) {
+        const r = create(dir, [], RUNC, runcRoot);
+        assert.equal(r.status, 1);
+        assert.match(r.stderr, /unable to apply caps: operation not permitted/);
+      }
+      // Only in the bounding set: dropped from nothing, fine for runc and runts alike.
+      const bnd = runts([
+        '--root',
+        root,
+        'run',
+        '--bundle',
+        bundle('true', (c) => c.process.capabilities.bounding.push('CAP_SYS_RESOURCE')),
+        `caps${++n}`,
+      ]);
+      assert.equal(bnd.status, 0, bnd.stderr);
 
-    const e = create(bundle('sleep 60'));
-    t.after(() => runts(['--root', root, 'delete', '--force', e.id]));
-    assert.equal(runts(['--root', root, 'start', e.id]).status, 0);
-    const x = runts(['--root', root, 'exec', '--cap', 'CAP_SYS_RESOURCE', e.id, 'true']);
-    assert.equal(x.status, 255);
-    assert.match(x.stderr, /^runts: exec failed: unable to apply caps: .*CAP_SYS_RESOURCE \(effective, permitted\)\n$/);
-  });
+      const e = create(bundle('sleep 60'));
+      t.after(() => runts(['--root', root, 'delete', '--force', e.id]));
+      assert.equal(runts(['--root', root, 'start', e.id]).status, 0);
+      const x = runts(['--root', root, 'exec', '--cap', 'CAP_SYS_RESOURCE', e.id, 'true']);
+      assert.equal(x.status, 255);
+      assert.match(
+        x.stderr,
+        /^runts: exec failed: unable to apply caps: .*CAP_SYS_RESOURCE \(effective, permitted\)\n$/,
+      );
+    },
+  );
 });
 
 describe('process.cwd', () => {
   test('a missing cwd is made inside the rootfs (root-owned 0755) before the root goes read-only, as runc', () => {
-    const dir = bundle('pwd; ls -ldn /a /a/b /a/b/c | while read m l u g rest; do echo "$m $u $g"; done; id', (c) => {
-      c.process.cwd = '/a/b/c';
-      c.root.readonly = true;
-      c.process.user = { uid: 1000, gid: 1000 };
-    });
+    const dir = bundle(
+      'pwd; ls -ldn /a /a/b /a/b/c | while read m l u g rest; do echo "$m $u $g"; done; id',
+      (c) => {
+        c.process.cwd = '/a/b/c';
+        c.root.readonly = true;
+        c.process.user = { uid: 1000, gid: 1000 };
+      },
+    );
     const { ours } = runBoth(dir, false);
     assert.equal(ours.status, 0, ours.stderr);
     const want = '/a/b/c\n' + 'drwxr-xr-x 0 0\n'.repeat(3) + 'uid=1000 gid=1000\n';
@@ -202,7 +306,7 @@ describe('process.cwd', () => {
     }
   });
 
-  test('a cwd naming a file fails create with runc\'s one-line reason, leaving nothing', () => {
+  test("a cwd naming a file fails create with runc's one-line reason, leaving nothing", () => {
     for (const cwd of ['/etc/passwd', '/etc/passwd/sub']) {
       const dir = bundle('pwd', (c) => (c.process.cwd = cwd));
       const r = create(dir);
@@ -228,7 +332,9 @@ describe('process.cwd', () => {
     assert.equal(ours.stdout, '/secret\nls: .: Permission denied\nrc=1\n');
     if (runc) assert.equal(ours.stdout, runc.stdout);
 
-    const c = create(bundle('sleep 60', (_cfg, d) => fs.mkdirSync(path.join(d, 'rootfs/secret'), { mode: 0o700 })));
+    const c = create(
+      bundle('sleep 60', (_cfg, d) => fs.mkdirSync(path.join(d, 'rootfs/secret'), { mode: 0o700 })),
+    );
     t.after(() => runts(['--root', root, 'delete', '--force', c.id]));
     assert.equal(c.status, 0, c.stderr);
     assert.equal(runts(['--root', root, 'start', c.id]).status, 0);
@@ -237,7 +343,10 @@ describe('process.cwd', () => {
     assert.equal(x.stdout, '/secret\n');
     const bad = runts(['--root', root, 'exec', '--user', '1000:1000', '--cwd', '/nope', c.id, 'pwd']);
     assert.equal(bad.status, 255);
-    assert.equal(bad.stderr, 'runts: exec failed: unable to start container process: chdir to cwd ("/nope") set in config.json failed: no such file or directory\n');
+    assert.equal(
+      bad.stderr,
+      'runts: exec failed: unable to start container process: chdir to cwd ("/nope") set in config.json failed: no such file or directory\n',
+    );
   });
 });
 
@@ -257,35 +366,48 @@ describe('mount destinations', () => {
       '/etc/e1': `../../../../../../../..${hostRel}/file`, // climbs above the root
       '/etc/e2': `${hostAbs}/dir`,
     };
-    const made = ['foo/bar/not/here', 'abs/not/here', 'zz/dir/file', 'ww/file', `${hostRel.slice(1)}/file`, `${hostAbs.slice(1)}/dir`];
-    const dir = bundle('cat /etc/z /etc/w /etc/e1; ls /etc/e2 /etc/y; grep -c "^tmpfs /foo/bar/not/here " /proc/mounts', (c, d) => {
-      for (const [at, target] of Object.entries(links)) fs.symlinkSync(target, path.join(d, 'rootfs', at));
-      c.mounts.push(
-        { destination: '/etc/x', type: 'tmpfs', source: 'tmpfs' },
-        { destination: '/etc/y', type: 'bind', source: src, options: ['rbind'] },
-        { destination: '/etc/z', type: 'bind', source: path.join(src, 'file'), options: ['bind'] },
-        { destination: '/etc/w', type: 'bind', source: path.join(src, 'file'), options: ['bind'] },
-        { destination: '/etc/e1', type: 'bind', source: path.join(src, 'file'), options: ['bind'] },
-        { destination: '/etc/e2', type: 'bind', source: src, options: ['bind'] },
-      );
-    });
+    const made = [
+      'foo/bar/not/here',
+      'abs/not/here',
+      'zz/dir/file',
+      'ww/file',
+      `${hostRel.slice(1)}/file`,
+      `${hostAbs.slice(1)}/dir`,
+    ];
+    const dir = bundle(
+      'cat /etc/z /etc/w /etc/e1; ls /etc/e2 /etc/y; grep -c "^tmpfs /foo/bar/not/here " /proc/mounts',
+      (c, d) => {
+        for (const [at, target] of Object.entries(links)) fs.symlinkSync(target, path.join(d, 'rootfs', at));
+        c.mounts.push(
+          { destination: '/etc/x', type: 'tmpfs', source: 'tmpfs' },
+          { destination: '/etc/y', type: 'bind', source: src, options: ['rbind'] },
+          { destination: '/etc/z', type: 'bind', source: path.join(src, 'file'), options: ['bind'] },
+          { destination: '/etc/w', type: 'bind', source: path.join(src, 'file'), options: ['bind'] },
+          { destination: '/etc/e1', type: 'bind', source: path.join(src, 'file'), options: ['bind'] },
+          { destination: '/etc/e2', type: 'bind', source: src, options: ['bind'] },
+        );
+      },
+    );
     const rootfs = path.join(dir, 'rootfs');
     const want = 'hi\nhi\nhi\n/etc/e2:\nfile\n\n/etc/y:\nfile\n1\n';
     const tools: Array<'ours' | 'runc'> = haveRunc ? ['ours', 'runc'] : ['ours'];
     for (const which of tools) {
-      for (const m of made) fs.rmSync(path.join(rootfs, m.split('/')[0] ?? assert.fail(m)), { recursive: true, force: true });
+      for (const m of made)
+        fs.rmSync(path.join(rootfs, m.split('/')[0] ?? assert.fail(m)), { recursive: true, force: true });
       const r = which === 'ours' ? runBoth(dir, false).ours : runBoth(dir).runc!;
       assert.equal(r.status, 0, `${which}: ${r.stderr}`);
       assert.equal(r.stdout, want, which);
-      for (const m of made) assert.ok(fs.existsSync(path.join(rootfs, m)), `${which}: ${m} made inside the rootfs`);
+      for (const m of made)
+        assert.ok(fs.existsSync(path.join(rootfs, m)), `${which}: ${m} made inside the rootfs`);
       assert.ok(!fs.existsSync(hostRel) && !fs.existsSync(hostAbs), `${which}: nothing made on the host`);
-      for (const at of Object.keys(links)) assert.ok(fs.lstatSync(path.join(rootfs, at)).isSymbolicLink(), `${which}: ${at} still a symlink`);
+      for (const at of Object.keys(links))
+        assert.ok(fs.lstatSync(path.join(rootfs, at)).isSymbolicLink(), `${which}: ${at} still a symlink`);
     }
   });
 });
 
 describe('bind sources', () => {
-  test('with a user namespace, sources only the host\'s root can reach still mount (0700 and 000 parents, a file, a symlink), as runc', () => {
+  test("with a user namespace, sources only the host's root can reach still mount (0700 and 000 parents, a file, a symlink), as runc", () => {
     const hidden = path.join(base, 'root-only');
     const none = path.join(base, 'no-access');
     fs.mkdirSync(path.join(hidden, 'data'), { recursive: true });
@@ -315,24 +437,32 @@ describe('bind sources', () => {
     assert.equal(ours.stdout, 'in-0700\nin-000\nin-0700\na-file\n0\n');
     if (runc) assert.equal(runc.stdout, ours.stdout, runc.stderr);
     // The container's root is host uid 100000: it really cannot reach them itself.
-    const probe = spawnSync('setpriv', ['--reuid', '100000', '--regid', '100000', '--clear-groups', 'cat', path.join(hidden, 'data/f')], { encoding: 'utf8' });
+    const probe = spawnSync(
+      'setpriv',
+      ['--reuid', '100000', '--regid', '100000', '--clear-groups', 'cat', path.join(hidden, 'data/f')],
+      { encoding: 'utf8' },
+    );
     assert.notEqual(probe.status, 0);
   });
-  test('a read-only host mount under a root-only directory stays locked read-only in the container (opened in the init\'s namespace, not cloned on the host)', (t) => {
+  test("a read-only host mount under a root-only directory stays locked read-only in the container (opened in the init's namespace, not cloned on the host)", (t) => {
     const hidden = path.join(base, 'root-only-ro');
     const mnt = path.join(hidden, 'ro');
     fs.mkdirSync(mnt, { recursive: true });
     assert.equal(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,ro', 'tmpfs', mnt]).status, 0);
     t.after(() => spawnSync('umount', [mnt]));
     fs.chmodSync(hidden, 0o700);
-    const dir = bundle('mount -o remount,bind,rw /data 2>/dev/null && echo REMOUNTED || echo REFUSED; touch /data/x 2>/dev/null && echo WROTE || echo READ-ONLY', (c, d) => {
-      fs.mkdirSync(path.join(d, 'rootfs/data'));
-      c.linux.namespaces.push({ type: 'user' });
-      c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
-      c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
-      for (const k of ['bounding', 'effective', 'permitted']) c.process.capabilities[k].push('CAP_SYS_ADMIN');
-      c.mounts.push({ destination: '/data', type: 'bind', source: mnt, options: ['bind'] });
-    });
+    const dir = bundle(
+      'mount -o remount,bind,rw /data 2>/dev/null && echo REMOUNTED || echo REFUSED; touch /data/x 2>/dev/null && echo WROTE || echo READ-ONLY',
+      (c, d) => {
+        fs.mkdirSync(path.join(d, 'rootfs/data'));
+        c.linux.namespaces.push({ type: 'user' });
+        c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+        c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+        for (const k of ['bounding', 'effective', 'permitted'])
+          c.process.capabilities[k].push('CAP_SYS_ADMIN');
+        c.mounts.push({ destination: '/data', type: 'bind', source: mnt, options: ['bind'] });
+      },
+    );
     const { ours, runc } = runBoth(dir);
     assert.equal(ours.status, 0, ours.stderr);
     assert.equal(ours.stdout, 'REFUSED\nREAD-ONLY\n');

@@ -28,7 +28,12 @@ import {
   setSelinuxExecLabel,
   setSelinuxKeyLabel,
 } from '../../src/init/lsm.js';
-import { compileSeccomp, listenerPayload, SECCOMP_ACTIONS, SECCOMP_OPERATORS } from '../../src/init/seccomp.js';
+import {
+  compileSeccomp,
+  listenerPayload,
+  SECCOMP_ACTIONS,
+  SECCOMP_OPERATORS,
+} from '../../src/init/seccomp.js';
 
 type Config = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -51,7 +56,10 @@ function create(dir: string, id: string, extra: string[] = []): { status: number
   const out = path.join(base, `create-out-${++n}`);
   const fds = [fs.openSync(out, 'w'), fs.openSync(`${out}.err`, 'w')];
   try {
-    const r = spawnSync(RUNTS, ['--root', root, 'create', ...extra, '--bundle', dir, id], { stdio: ['ignore', fds[0], fds[1]], timeout: 30_000 });
+    const r = spawnSync(RUNTS, ['--root', root, 'create', ...extra, '--bundle', dir, id], {
+      stdio: ['ignore', fds[0], fds[1]],
+      timeout: 30_000,
+    });
     return { status: r.status, stderr: fs.readFileSync(`${out}.err`, 'utf8') };
   } finally {
     fds.forEach((fd) => fs.closeSync(fd));
@@ -62,19 +70,27 @@ function initPid(id: string): number {
   return JSON.parse(runts(['--root', root, 'state', id]).stdout).pid;
 }
 
-
 /**
  * A static x86-64 ELF executable that makes syscall `nr` (no arguments) and
  * exits with the errno it got (0 on success): no compiler needed.
  */
 function syscallProbe(nr: number): Buffer {
   const code = Buffer.from([
-    0xb8, ...u32le(nr), // mov eax, nr
-    0x0f, 0x05, // syscall
-    0xf7, 0xd8, // neg eax
-    0x89, 0xc7, // mov edi, eax
-    0xb8, 0x3c, 0, 0, 0, // mov eax, 60 (exit)
-    0x0f, 0x05, // syscall
+    0xb8,
+    ...u32le(nr), // mov eax, nr
+    0x0f,
+    0x05, // syscall
+    0xf7,
+    0xd8, // neg eax
+    0x89,
+    0xc7, // mov edi, eax
+    0xb8,
+    0x3c,
+    0,
+    0,
+    0, // mov eax, 60 (exit)
+    0x0f,
+    0x05, // syscall
   ]);
   const base = 0x400000;
   const ehdr = Buffer.alloc(64);
@@ -102,17 +118,24 @@ function u32le(n: number): number[] {
   return [n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, (n >>> 24) & 0xff];
 }
 
-const allowAllBut = (syscalls: Config[], extra: Config = {}) => ({ defaultAction: 'SCMP_ACT_ALLOW', syscalls, ...extra });
+const allowAllBut = (syscalls: Config[], extra: Config = {}) => ({
+  defaultAction: 'SCMP_ACT_ALLOW',
+  syscalls,
+  ...extra,
+});
 
 describe('seccomp', () => {
   test('ERRNO: mkdir fails with exactly EPERM, errnoRet picks another errno, everything else works', () => {
     const r = run(
-      bundle('mkdir /tmp/a; echo "mkdir=$?"; chmod 700 /tmp; echo "chmod=$?"; touch /tmp/f && ls /tmp; grep -E "^Seccomp(_filters)?:" /proc/self/status', (c) => {
-        c.linux.seccomp = allowAllBut([
-          { names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO' },
-          { names: ['chmod', 'fchmodat', 'fchmodat2'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 },
-        ]);
-      }),
+      bundle(
+        'mkdir /tmp/a; echo "mkdir=$?"; chmod 700 /tmp; echo "chmod=$?"; touch /tmp/f && ls /tmp; grep -E "^Seccomp(_filters)?:" /proc/self/status',
+        (c) => {
+          c.linux.seccomp = allowAllBut([
+            { names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO' },
+            { names: ['chmod', 'fchmodat', 'fchmodat2'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 },
+          ]);
+        },
+      ),
     );
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, 'mkdir=1\nchmod=1\nf\nSeccomp:\t2\nSeccomp_filters:\t1\n');
@@ -135,15 +158,18 @@ describe('seccomp', () => {
 
   test('TRACE without a tracer fails the call with ENOSYS; LOG and ALLOW let it through', () => {
     const r = run(
-      bundle('mkdir /tmp/a; echo "mkdir=$?"; rmdir /bin; echo "rmdir=$?"; touch /tmp/t; echo "touch=$?"', (c) => {
-        c.linux.seccomp = {
-          defaultAction: 'SCMP_ACT_ALLOW',
-          syscalls: [
-            { names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_TRACE', errnoRet: 5 },
-            { names: ['rmdir'], action: 'SCMP_ACT_LOG' },
-          ],
-        };
-      }),
+      bundle(
+        'mkdir /tmp/a; echo "mkdir=$?"; rmdir /bin; echo "rmdir=$?"; touch /tmp/t; echo "touch=$?"',
+        (c) => {
+          c.linux.seccomp = {
+            defaultAction: 'SCMP_ACT_ALLOW',
+            syscalls: [
+              { names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_TRACE', errnoRet: 5 },
+              { names: ['rmdir'], action: 'SCMP_ACT_LOG' },
+            ],
+          };
+        },
+      ),
     );
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, 'mkdir=1\nrmdir=1\ntouch=0\n');
@@ -215,9 +241,11 @@ describe('seccomp', () => {
       SCMP_CMP_MASKED_EQ: (x) => (x & 0x3) === (V & 0x3),
     };
     const message = (errno: number): string => msg[errno] ?? assert.fail(`no message for errno ${errno}`);
-    const matches = (op: string, sig: number): boolean => (match[op] ?? assert.fail(`no comparison ${op}`))(sig);
+    const matches = (op: string, sig: number): boolean =>
+      (match[op] ?? assert.fail(`no comparison ${op}`))(sig);
     const want: string[] = [];
-    for (const [op, , errnoRet] of ops) for (const sig of [V - 1, V, V + 1]) want.push(matches(op, sig) ? message(errnoRet) : NONE);
+    for (const [op, , errnoRet] of ops)
+      for (const sig of [V - 1, V, V + 1]) want.push(matches(op, sig) ? message(errnoRet) : NONE);
     want.push(message(25), NONE, message(25));
     assert.deepEqual(got, want);
     assert.deepEqual(SECCOMP_OPERATORS, Object.keys(match).sort());
@@ -226,29 +254,64 @@ describe('seccomp', () => {
   test('flags, architectures and syscall names libseccomp does not know', () => {
     const r = run(
       bundle('mkdir /tmp/a 2>/dev/null || echo denied; grep -E "^Seccomp:" /proc/self/status', (c) => {
-        c.linux.seccomp = allowAllBut([{ names: ['no_such_syscall_at_all', 'mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO' }], {
-          architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
-          flags: ['SECCOMP_FILTER_FLAG_TSYNC', 'SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW', 'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'],
-        });
+        c.linux.seccomp = allowAllBut(
+          [{ names: ['no_such_syscall_at_all', 'mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO' }],
+          {
+            architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+            flags: [
+              'SECCOMP_FILTER_FLAG_TSYNC',
+              'SECCOMP_FILTER_FLAG_LOG',
+              'SECCOMP_FILTER_FLAG_SPEC_ALLOW',
+              'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV',
+            ],
+          },
+        );
       }),
     );
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, 'denied\nSeccomp:\t2\n');
-    const empty = run(bundle('grep -E "^Seccomp:" /proc/self/status', (c) => (c.linux.seccomp = allowAllBut([], { flags: [] }))));
+    const empty = run(
+      bundle(
+        'grep -E "^Seccomp:" /proc/self/status',
+        (c) => (c.linux.seccomp = allowAllBut([], { flags: [] })),
+      ),
+    );
     assert.equal(empty.stdout, 'Seccomp:\t2\n', empty.stderr);
   });
 
   test('what runc refuses is refused at create, and nothing is left behind', () => {
     const cases: Array<[Config, RegExp]> = [
-      [allowAllBut([{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }]), /SCMP_ACT_NOTIFY needs linux\.seccomp\.listenerPath/],
-      [allowAllBut([{ names: ['sendmsg'], action: 'SCMP_ACT_NOTIFY' }], { listenerPath: '/nonexistent' }), /cannot be used for the sendmsg syscall/],
-      [allowAllBut([{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }], { listenerPath: path.join(base, 'no-agent.sock') }), /failed to connect with seccomp agent/],
-      [allowAllBut([], { architectures: ['SCMP_ARCH_LOONGARCH64'] }), /architecture SCMP_ARCH_LOONGARCH64 is not supported by libseccomp/],
-      [allowAllBut([{ names: ['kill'], action: 'SCMP_ACT_ERRNO', args: [{ index: 0, value: 1, op: 'SCMP_CMP_XX' }] }]), /args\[0\]\.op/],
+      [
+        allowAllBut([{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }]),
+        /SCMP_ACT_NOTIFY needs linux\.seccomp\.listenerPath/,
+      ],
+      [
+        allowAllBut([{ names: ['sendmsg'], action: 'SCMP_ACT_NOTIFY' }], { listenerPath: '/nonexistent' }),
+        /cannot be used for the sendmsg syscall/,
+      ],
+      [
+        allowAllBut([{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }], {
+          listenerPath: path.join(base, 'no-agent.sock'),
+        }),
+        /failed to connect with seccomp agent/,
+      ],
+      [
+        allowAllBut([], { architectures: ['SCMP_ARCH_LOONGARCH64'] }),
+        /architecture SCMP_ARCH_LOONGARCH64 is not supported by libseccomp/,
+      ],
+      [
+        allowAllBut([
+          { names: ['kill'], action: 'SCMP_ACT_ERRNO', args: [{ index: 0, value: 1, op: 'SCMP_CMP_XX' }] },
+        ]),
+        /args\[0\]\.op/,
+      ],
     ];
     for (const [seccomp, re] of cases) {
       const id = `refused-${++n}`;
-      const r = run(bundle('echo ran', (c) => (c.linux.seccomp = seccomp)), id);
+      const r = run(
+        bundle('echo ran', (c) => (c.linux.seccomp = seccomp)),
+        id,
+      );
       assert.equal(r.status, 1, `${JSON.stringify(seccomp)}: ${r.stdout}`);
       assert.match(r.stderr, re);
       assert.equal(r.stdout, '');
@@ -256,7 +319,7 @@ describe('seccomp', () => {
     }
   });
 
-  test('the compiled program: runc\'s rule shapes, skipped names, and the features lists', () => {
+  test("the compiled program: runc's rule shapes, skipped names, and the features lists", () => {
     const c = compileSeccomp({
       defaultAction: 'SCMP_ACT_ERRNO',
       defaultErrnoRet: 38,
@@ -275,14 +338,24 @@ describe('seccomp', () => {
     assert.equal(doc.enabled, true);
     assert.deepEqual(doc.actions, SECCOMP_ACTIONS);
     assert.deepEqual(doc.operators, SECCOMP_OPERATORS);
-    assert.ok(doc.archs.includes('SCMP_ARCH_X86_64') && !doc.archs.includes('SCMP_ARCH_LOONGARCH64'), doc.archs.join());
-    assert.deepEqual(doc.knownFlags, ['SECCOMP_FILTER_FLAG_TSYNC', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW', 'SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV']);
+    assert.ok(
+      doc.archs.includes('SCMP_ARCH_X86_64') && !doc.archs.includes('SCMP_ARCH_LOONGARCH64'),
+      doc.archs.join(),
+    );
+    assert.deepEqual(doc.knownFlags, [
+      'SECCOMP_FILTER_FLAG_TSYNC',
+      'SECCOMP_FILTER_FLAG_SPEC_ALLOW',
+      'SECCOMP_FILTER_FLAG_LOG',
+      'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV',
+    ]);
     assert.ok(doc.supportedFlags.includes('SECCOMP_FILTER_FLAG_LOG'));
   });
 
   /** podman's default profile as podman turns it into linux.seccomp (containers/common pkg/seccomp) for x86-64. */
   function podmanProfile(bounding: string[]): Config {
-    const p = JSON.parse(fs.readFileSync(path.join(ROOT_DIR, 'test/fixtures/seccomp/containers-common-0.50.1.json'), 'utf8'));
+    const p = JSON.parse(
+      fs.readFileSync(path.join(ROOT_DIR, 'test/fixtures/seccomp/containers-common-0.50.1.json'), 'utf8'),
+    );
     // NaN for a missing part: every comparison with it is false, as with undefined.
     const [major = NaN, minor = NaN] = os.release().split('.').map(Number);
     const kernelAtLeast = (v: string) => {
@@ -303,13 +376,23 @@ describe('seccomp', () => {
       syscalls.push(rule);
     }
     const arch = p.archMap.find((a: Config) => a.architecture === 'SCMP_ARCH_X86_64');
-    return { defaultAction: p.defaultAction, defaultErrnoRet: p.defaultErrnoRet, architectures: [arch.architecture, ...arch.subArchitectures], syscalls };
+    return {
+      defaultAction: p.defaultAction,
+      defaultErrnoRet: p.defaultErrnoRet,
+      architectures: [arch.architecture, ...arch.subArchitectures],
+      syscalls,
+    };
   }
 
   test('unit: the ENOSYS stub, run by a small cBPF interpreter: per architecture, x32 apart, others to the filter', () => {
     const X86_64 = 0xc000003e;
     const I386 = 0x40000003;
-    const stub = enosysStub(new Map([[X86_64, { plain: 450, x32: 0x40000000 | 547 }], [I386, { plain: 460 }]]));
+    const stub = enosysStub(
+      new Map([
+        [X86_64, { plain: 450, x32: 0x40000000 | 547 }],
+        [I386, { plain: 460 }],
+      ]),
+    );
     const amd64Only = enosysStub(new Map([[X86_64, { plain: 450 }]]));
     // Returns "ENOSYS" or "filter" (fell through past the stub).
     const runStub = (prog: Buffer, arch: number, nr: number): string => {
@@ -337,7 +420,11 @@ describe('seccomp', () => {
     assert.equal(runStub(stub, I386, 461), 'ENOSYS');
     assert.equal(runStub(stub, I386, 455), 'filter');
     assert.equal(runStub(stub, 0xc00000b7 /* aarch64: not in the profile */, 5000), 'filter');
-    assert.equal(runStub(amd64Only, X86_64, 0x40000000 | 9999), 'filter', 'x32 not listed: the filter\'s bad-arch action');
+    assert.equal(
+      runStub(amd64Only, X86_64, 0x40000000 | 9999),
+      'filter',
+      "x32 not listed: the filter's bad-arch action",
+    );
     assert.equal(enosysStub(new Map()).length, 0);
     assert.equal(wantsEnosysStub('SCMP_ACT_ERRNO', 1), true);
     assert.equal(wantsEnosysStub('SCMP_ACT_ERRNO', 38), false);
@@ -345,7 +432,7 @@ describe('seccomp', () => {
     assert.equal(wantsEnosysStub('SCMP_ACT_KILL', undefined), true);
   });
 
-  test('a syscall number beyond the profile\'s highest fails with ENOSYS, as under runc; a known one gets the default errno', () => {
+  test("a syscall number beyond the profile's highest fails with ENOSYS, as under runc; a known one gets the default errno", () => {
     // podman's profile with Docker's default errno (EPERM; podman's own is ENOSYS). /probeN makes
     // syscall N and exits with the errno it got: 1000 is beyond the profile, 400 unassigned within it.
     const patch = (c: Config, dir: string) => {
@@ -358,15 +445,24 @@ describe('seccomp', () => {
     const dir = suite.bundle(script, patch);
     const r = run(dir, 'enosys');
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(r.stdout.trim().split('\n'), ['1000=38', '400=1'], 'ENOSYS beyond the profile, EPERM within');
+    assert.deepEqual(
+      r.stdout.trim().split('\n'),
+      ['1000=38', '400=1'],
+      'ENOSYS beyond the profile, EPERM within',
+    );
     if (fs.existsSync('/usr/sbin/runc')) {
-      const theirs = spawnSync('/usr/sbin/runc', ['--root', path.join(base, 'runc-enosys'), 'run', '--bundle', dir, 'runc-enosys'], { encoding: 'utf8', timeout: 30_000 });
+      const theirs = spawnSync(
+        '/usr/sbin/runc',
+        ['--root', path.join(base, 'runc-enosys'), 'run', '--bundle', dir, 'runc-enosys'],
+        { encoding: 'utf8', timeout: 30_000 },
+      );
       assert.equal(theirs.stdout, r.stdout, theirs.stderr);
     }
   });
 
   test("podman's default profile runs a busybox shell: with and without no_new_privs, and in a user namespace", () => {
-    const script = 'echo hello; ls / | wc -l; mkdir /tmp/d && rmdir /tmp/d && echo dirs; ps -o pid,comm | wc -l; grep -E "^(Seccomp|NoNewPrivs):" /proc/self/status | tr "\\n\\t" "  "; echo';
+    const script =
+      'echo hello; ls / | wc -l; mkdir /tmp/d && rmdir /tmp/d && echo dirs; ps -o pid,comm | wc -l; grep -E "^(Seccomp|NoNewPrivs):" /proc/self/status | tr "\\n\\t" "  "; echo';
     const variants: Array<[string, (c: Config) => void, string]> = [
       ['nnp', (c) => (c.process.noNewPrivileges = true), 'NoNewPrivs: 1'],
       ['no-nnp', (c) => (c.process.noNewPrivileges = false), 'NoNewPrivs: 0'],
@@ -395,13 +491,19 @@ describe('seccomp', () => {
       assert.ok(Number(lines[1]) >= 5, name);
       assert.equal(lines[2], 'dirs', name);
       assert.ok(Number(lines[3]) >= 2, name);
-      assert.match(lines[4] ?? '', new RegExp(`^NoNewPrivs:\\s+${nnp.slice(-1)}\\s+Seccomp:\\s+2\\s*$`), name);
+      assert.match(
+        lines[4] ?? '',
+        new RegExp(`^NoNewPrivs:\\s+${nnp.slice(-1)}\\s+Seccomp:\\s+2\\s*$`),
+        name,
+      );
     }
   });
 
   test('a notify agent gets the listener fd and the state, and answers a syscall for the container', async () => {
     const sock = path.join(base, 'agent.sock');
-    const agent = spawn('python3', [path.join(ROOT_DIR, 'test/fixtures/seccomp/agent.py'), sock, '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const agent = spawn('python3', [path.join(ROOT_DIR, 'test/fixtures/seccomp/agent.py'), sock, '1'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     agent.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
@@ -439,7 +541,11 @@ describe('seccomp', () => {
       assert.deepEqual(state.state.annotations, { 'org.example/key': 'value' });
       const call = JSON.parse(callLine);
       assert.equal(call.nr, 83); // mkdir on x86-64
-      assert.equal(call.pid, state.pid, 'the call came from the container\'s process, which the state names by its host pid');
+      assert.equal(
+        call.pid,
+        state.pid,
+        "the call came from the container's process, which the state names by its host pid",
+      );
     } finally {
       agent.kill();
     }
@@ -447,12 +553,17 @@ describe('seccomp', () => {
 
   /** The fixture agent on `sock`, answering `count` calls; resolves once it listens. */
   async function startAgent(sock: string, count: number) {
-    const agent = spawn('python3', [path.join(ROOT_DIR, 'test/fixtures/seccomp/agent.py'), sock, String(count)], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const agent = spawn(
+      'python3',
+      [path.join(ROOT_DIR, 'test/fixtures/seccomp/agent.py'), sock, String(count)],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
     await new Promise((r) => agent.stdout.once('data', r));
     return agent;
   }
 
-  const notifyMkdir = (sock: string) => allowAllBut([{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_NOTIFY' }], { listenerPath: sock });
+  const notifyMkdir = (sock: string) =>
+    allowAllBut([{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_NOTIFY' }], { listenerPath: sock });
 
   test('with a notify agent, a startContainer hook gets stdio only, not what runts inherited (as runc: 4 entries in its fd dir)', async () => {
     const sock = path.join(base, 'agent-fds.sock');
@@ -460,10 +571,16 @@ describe('seccomp', () => {
     try {
       const dir = bundle('cat /tmp/hook-fds', (c) => {
         c.linux.seccomp = notifyMkdir(sock);
-        c.hooks = { startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'ls /proc/self/fd > /tmp/hook-fds'] }] };
+        c.hooks = {
+          startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'ls /proc/self/fd > /tmp/hook-fds'] }],
+        };
       });
       // runts gets fds 3-5 from its caller, none meant for the container.
-      const r = spawnSync(RUNTS, ['--root', root, 'run', '--bundle', dir, 'hook-fds'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'], timeout: 30_000 });
+      const r = spawnSync(RUNTS, ['--root', root, 'run', '--bundle', dir, 'hook-fds'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
+        timeout: 30_000,
+      });
       assert.equal(r.status, 0, r.stderr);
       // 0-2 and ls's own directory fd.
       assert.deepEqual(r.stdout.trim().split('\n'), ['0', '1', '2', '3']);
@@ -497,7 +614,11 @@ while time.time() < end:
         print("exit", os.waitstatus_to_exitcode(st)); sys.exit(0)
 os.kill(pid, 9); os.waitpid(pid, 0); print("hung")
 `;
-      const r = spawnSync('python3', ['-c', py, RUNTS, '--root', root, 'run', '--bundle', dir, 'hook-fails'], { encoding: 'utf8', timeout: 30_000 });
+      const r = spawnSync(
+        'python3',
+        ['-c', py, RUNTS, '--root', root, 'run', '--bundle', dir, 'hook-fails'],
+        { encoding: 'utf8', timeout: 30_000 },
+      );
       assert.equal(r.stdout.trim(), 'exit 1', r.stderr);
       assert.equal(fs.existsSync(path.join(root, 'hook-fails')), false, 'the container was removed');
     } finally {
@@ -505,24 +626,47 @@ os.kill(pid, 9); os.waitpid(pid, 0); print("hung")
     }
   });
 
-  test('the agent message has runc\'s shape', () => {
-    const s = listenerPayload({ ociVersion: '1.2.0', pid: 42, state: { ociVersion: '1.2.0', id: 'x', status: 'creating', pid: 42, bundle: '/b' } });
-    assert.equal(s, '{"ociVersion":"1.2.0","fds":["seccompFd"],"pid":42,"state":{"ociVersion":"1.2.0","id":"x","status":"creating","pid":42,"bundle":"/b"}}');
+  test("the agent message has runc's shape", () => {
+    const s = listenerPayload({
+      ociVersion: '1.2.0',
+      pid: 42,
+      state: { ociVersion: '1.2.0', id: 'x', status: 'creating', pid: 42, bundle: '/b' },
+    });
+    assert.equal(
+      s,
+      '{"ociVersion":"1.2.0","fds":["seccompFd"],"pid":42,"state":{"ociVersion":"1.2.0","id":"x","status":"creating","pid":42,"bundle":"/b"}}',
+    );
   });
 });
 
 describe('capabilities', () => {
-  test('CapEff, CapBnd, CapAmb and NoNewPrivs are the config\'s; without CAP_CHOWN root cannot chown', () => {
-    const hex = (bits: number[]) => bits.reduce((m, b) => m | (1n << BigInt(b)), 0n).toString(16).padStart(16, '0');
+  test("CapEff, CapBnd, CapAmb and NoNewPrivs are the config's; without CAP_CHOWN root cannot chown", () => {
+    const hex = (bits: number[]) =>
+      bits
+        .reduce((m, b) => m | (1n << BigInt(b)), 0n)
+        .toString(16)
+        .padStart(16, '0');
     const r = run(
       bundle('grep -E "^(Cap|NoNewPrivs)" /proc/self/status; chown 1:1 /tmp; echo "chown=$?"', (c) => {
         const set = ['CAP_DAC_OVERRIDE', 'CAP_FOWNER', 'CAP_SETUID', 'CAP_NET_RAW'];
-        c.process.capabilities = { bounding: set, effective: set, permitted: set, inheritable: ['CAP_NET_RAW'], ambient: ['CAP_NET_RAW'] };
+        c.process.capabilities = {
+          bounding: set,
+          effective: set,
+          permitted: set,
+          inheritable: ['CAP_NET_RAW'],
+          ambient: ['CAP_NET_RAW'],
+        };
         c.process.noNewPrivileges = false;
       }),
     );
     assert.equal(r.status, 0, r.stderr);
-    const got = Object.fromEntries(r.stdout.trim().split('\n').filter((l) => l.includes(':')).map((l) => l.split(/:\s+/)));
+    const got = Object.fromEntries(
+      r.stdout
+        .trim()
+        .split('\n')
+        .filter((l) => l.includes(':'))
+        .map((l) => l.split(/:\s+/)),
+    );
     // DAC_OVERRIDE=1, FOWNER=3, SETUID=7, NET_RAW=13
     assert.equal(got.CapEff, hex([1, 3, 7, 13]));
     assert.equal(got.CapPrm, hex([1, 3, 7, 13]));
@@ -547,18 +691,36 @@ describe('AppArmor and SELinux', () => {
 
   test('without the LSM: a named profile or label is refused at create, empty ones are ignored', () => {
     if (apparmorEnabled() || selinuxEnabled()) return;
-    const aa = run(bundle('echo ran', (c) => (c.process.apparmorProfile = 'runts-test')), 'aa');
+    const aa = run(
+      bundle('echo ran', (c) => (c.process.apparmorProfile = 'runts-test')),
+      'aa',
+    );
     assert.equal(aa.status, 1);
-    assert.match(aa.stderr, /unable to apply apparmor profile: AppArmor is not enabled on this host \(profile "runts-test"\)/);
-    const se = run(bundle('echo ran', (c) => (c.process.selinuxLabel = 'system_u:system_r:container_t:s0')), 'se');
+    assert.match(
+      aa.stderr,
+      /unable to apply apparmor profile: AppArmor is not enabled on this host \(profile "runts-test"\)/,
+    );
+    const se = run(
+      bundle('echo ran', (c) => (c.process.selinuxLabel = 'system_u:system_r:container_t:s0')),
+      'se',
+    );
     assert.equal(se.status, 1);
     assert.match(se.stderr, /selinux label is specified in config, but selinux is disabled or not supported/);
     assert.equal(aa.stdout + se.stdout, '');
-    const empty = run(bundle('echo ran', (c) => ((c.process.apparmorProfile = ''), (c.process.selinuxLabel = ''))), 'lsm-empty');
+    const empty = run(
+      bundle('echo ran', (c) => ((c.process.apparmorProfile = ''), (c.process.selinuxLabel = ''))),
+      'lsm-empty',
+    );
     assert.equal(empty.status, 0, empty.stderr);
     assert.equal(empty.stdout, 'ran\n');
-    assert.throws(() => checkLabels({ apparmorProfile: 'p' }, { apparmor: false, selinux: true }), /AppArmor is not enabled/);
-    assert.deepEqual(checkLabels({ apparmorProfile: 'p', selinuxLabel: 'l' }, { apparmor: true, selinux: true }), { apparmorProfile: 'p', selinuxLabel: 'l' });
+    assert.throws(
+      () => checkLabels({ apparmorProfile: 'p' }, { apparmor: false, selinux: true }),
+      /AppArmor is not enabled/,
+    );
+    assert.deepEqual(
+      checkLabels({ apparmorProfile: 'p', selinuxLabel: 'l' }, { apparmor: true, selinux: true }),
+      { apparmorProfile: 'p', selinuxLabel: 'l' },
+    );
   });
 
   test('the label writers, against a directory standing in for procfs', (t) => {
@@ -566,7 +728,12 @@ describe('AppArmor and SELinux', () => {
     const attr = path.join(dir, 'thread-self', 'attr');
     fs.mkdirSync(path.join(attr, 'apparmor'), { recursive: true });
     fs.mkdirSync(path.join(dir, 'self', 'attr'), { recursive: true });
-    for (const f of [path.join(attr, 'exec'), path.join(attr, 'apparmor', 'exec'), path.join(dir, 'self', 'attr', 'keycreate')]) fs.writeFileSync(f, '');
+    for (const f of [
+      path.join(attr, 'exec'),
+      path.join(attr, 'apparmor', 'exec'),
+      path.join(dir, 'self', 'attr', 'keycreate'),
+    ])
+      fs.writeFileSync(f, '');
     const h = ProcfsHandle.standIn(dir);
     try {
       // The LSM-stacking layout (5.8+): attr/apparmor/exec.
@@ -574,19 +741,37 @@ describe('AppArmor and SELinux', () => {
       assert.equal(fs.readFileSync(path.join(attr, 'apparmor', 'exec'), 'utf8'), 'exec docker-default');
       assert.equal(fs.readFileSync(path.join(attr, 'exec'), 'utf8'), '');
       setSelinuxExecLabel(h, 'system_u:system_r:container_t:s0:c1,c2');
-      assert.equal(fs.readFileSync(path.join(attr, 'exec'), 'utf8'), 'system_u:system_r:container_t:s0:c1,c2');
+      assert.equal(
+        fs.readFileSync(path.join(attr, 'exec'), 'utf8'),
+        'system_u:system_r:container_t:s0:c1,c2',
+      );
       setSelinuxKeyLabel(h, 'system_u:object_r:container_file_t:s0');
-      assert.equal(fs.readFileSync(path.join(dir, 'self', 'attr', 'keycreate'), 'utf8'), 'system_u:object_r:container_file_t:s0');
+      assert.equal(
+        fs.readFileSync(path.join(dir, 'self', 'attr', 'keycreate'), 'utf8'),
+        'system_u:object_r:container_file_t:s0',
+      );
       // Older kernels: attr/exec for AppArmor too.
       fs.rmSync(path.join(attr, 'apparmor'), { recursive: true });
       fs.writeFileSync(path.join(attr, 'exec'), '');
       applyApparmorLabel(h, { apparmorProfile: 'older', selinuxLabel: 'not-this-one' });
-      assert.equal(fs.readFileSync(path.join(attr, 'exec'), 'utf8'), 'exec older', 'the AppArmor label alone');
+      assert.equal(
+        fs.readFileSync(path.join(attr, 'exec'), 'utf8'),
+        'exec older',
+        'the AppArmor label alone',
+      );
       applySelinuxLabel(h, { apparmorProfile: 'not-this-one', selinuxLabel: 'system_u:system_r:spc_t:s0' });
-      assert.equal(fs.readFileSync(path.join(attr, 'exec'), 'utf8'), 'system_u:system_r:spc_t:s0', 'the SELinux label alone');
+      assert.equal(
+        fs.readFileSync(path.join(attr, 'exec'), 'utf8'),
+        'system_u:system_r:spc_t:s0',
+        'the SELinux label alone',
+      );
       applyApparmorLabel(h, {});
       applySelinuxLabel(h, {});
-      assert.equal(fs.readFileSync(path.join(attr, 'exec'), 'utf8'), 'system_u:system_r:spc_t:s0', 'nothing written without a label');
+      assert.equal(
+        fs.readFileSync(path.join(attr, 'exec'), 'utf8'),
+        'system_u:system_r:spc_t:s0',
+        'nothing written without a label',
+      );
       // Never outside the handle, even through a symlink the container could plant.
       fs.rmSync(path.join(attr, 'exec'));
       fs.symlinkSync('/etc/hostname', path.join(attr, 'exec'));
@@ -605,14 +790,21 @@ describe('AppArmor and SELinux', () => {
       assert.match(h.read('thread-self/status'), new RegExp(`^Pid:\\s+${process.pid}$`, 'm'));
       assert.throws(() => h.read('../etc/hostname'), /EXDEV/);
       assert.throws(() => h.read('self/root/etc/hostname'), /ELOOP/, 'no magic links');
-      assert.throws(() => h.read('sys/fs/binfmt_misc/status'), /EXDEV|ENOENT/, 'no crossing into another mount');
+      assert.throws(
+        () => h.read('sys/fs/binfmt_misc/status'),
+        /EXDEV|ENOENT/,
+        'no crossing into another mount',
+      );
     } finally {
       h.close();
     }
   });
 
   test('mount label: appended as context=, as runc does', () => {
-    assert.equal(formatMountLabel('mode=755', 'system_u:object_r:container_file_t:s0'), 'mode=755,context="system_u:object_r:container_file_t:s0"');
+    assert.equal(
+      formatMountLabel('mode=755', 'system_u:object_r:container_file_t:s0'),
+      'mode=755,context="system_u:object_r:container_file_t:s0"',
+    );
     assert.equal(formatMountLabel('', 'l'), 'context="l"');
     assert.equal(formatMountLabel('size=1k', undefined), 'size=1k');
   });
@@ -626,9 +818,10 @@ describe('process attributes', () => {
     assert.equal(r64.stdout, `${os.machine()}\n`, r64.stderr);
   });
 
-  test('scheduler, I/O priority and oom_score_adj are the process\'s', () => {
+  test("scheduler, I/O priority and oom_score_adj are the process's", () => {
     // /proc/<pid>/stat: field 19 is nice, 41 the policy (3 = SCHED_BATCH, 5 = SCHED_IDLE).
-    const script = 'set -- $(cat /proc/$$/stat); shift 18; echo "nice=$1"; shift 22; echo "policy=$1"; ionice -p $$; cat /proc/self/oom_score_adj';
+    const script =
+      'set -- $(cat /proc/$$/stat); shift 18; echo "nice=$1"; shift 22; echo "policy=$1"; ionice -p $$; cat /proc/self/oom_score_adj';
     const r = run(
       bundle(script, (c) => {
         c.process.scheduler = { policy: 'SCHED_BATCH', nice: 7 };
@@ -638,35 +831,64 @@ describe('process attributes', () => {
     );
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, 'nice=7\npolicy=3\nbest-effort: prio 4\n500\n');
-    const idle = run(bundle(script, (c) => ((c.process.scheduler = { policy: 'SCHED_IDLE' }), (c.process.ioPriority = { class: 'IOPRIO_CLASS_IDLE' }))));
+    const idle = run(
+      bundle(
+        script,
+        (c) => (
+          (c.process.scheduler = { policy: 'SCHED_IDLE' }),
+          (c.process.ioPriority = { class: 'IOPRIO_CLASS_IDLE' })
+        ),
+      ),
+    );
     assert.equal(idle.status, 0, idle.stderr);
     assert.match(idle.stdout, /^nice=0\npolicy=5\nidle\n/);
     for (const v of [1001, -1001]) {
-      const bad = run(bundle('echo ran', (c) => (c.process.oomScoreAdj = v)), `oom${v}`);
+      const bad = run(
+        bundle('echo ran', (c) => (c.process.oomScoreAdj = v)),
+        `oom${v}`,
+      );
       assert.equal(bad.status, 1);
       // The config validator or the init: either way before anything runs.
-      assert.match(bad.stderr, /oomScoreAdj(: must be at (most|least)| must be an integer between -1000 and 1000)/);
+      assert.match(
+        bad.stderr,
+        /oomScoreAdj(: must be at (most|least)| must be an integer between -1000 and 1000)/,
+      );
     }
-    const badIo = run(bundle('echo ran', (c) => (c.process.ioPriority = { class: 'IOPRIO_CLASS_BE', priority: 8 })), 'io8');
+    const badIo = run(
+      bundle('echo ran', (c) => (c.process.ioPriority = { class: 'IOPRIO_CLASS_BE', priority: 8 })),
+      'io8',
+    );
     assert.equal(badIo.status, 1);
     assert.match(badIo.stderr, /ioPriority/);
   });
 
   test('a session keyring of its own, unless --no-new-keyring', () => {
-    const unmask = (c: Config) => (c.linux.maskedPaths = c.linux.maskedPaths.filter((p: string) => p !== '/proc/keys'));
+    const unmask = (c: Config) =>
+      (c.linux.maskedPaths = c.linux.maskedPaths.filter((p: string) => p !== '/proc/keys'));
     const r = run(bundle('grep -o "_ses\\.[^:]*" /proc/keys || true', unmask), 'keyring-own');
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^_ses\.keyring-own$/m);
-    const inherit = run(bundle('grep -o "_ses\\.[^:]*" /proc/keys || true', unmask), 'keyring-none', ['--no-new-keyring']);
+    const inherit = run(bundle('grep -o "_ses\\.[^:]*" /proc/keys || true', unmask), 'keyring-none', [
+      '--no-new-keyring',
+    ]);
     assert.equal(inherit.status, 0, inherit.stderr);
     assert.doesNotMatch(inherit.stdout, /_ses\.keyring-none/);
   });
 
-  test('exec joins the container\'s session keyring, and none when it was created with --no-new-keyring', (t) => {
-    const unmask = (c: Config) => (c.linux.maskedPaths = c.linux.maskedPaths.filter((p: string) => p !== '/proc/keys'));
-    const keyrings = (id: string) => runts(['--root', root, 'exec', id, 'sh', '-c', 'grep -o "_ses\\.[^:]*" /proc/keys || true']);
-    for (const [id, flags] of [['exec-keyring-own', []], ['exec-keyring-none', ['--no-new-keyring']]] as const) {
-      const started = spawnSync(RUNTS, ['--root', root, 'run', '-d', ...flags, '--bundle', bundle('sleep 30', unmask), id], { stdio: 'ignore', timeout: 30_000 });
+  test("exec joins the container's session keyring, and none when it was created with --no-new-keyring", (t) => {
+    const unmask = (c: Config) =>
+      (c.linux.maskedPaths = c.linux.maskedPaths.filter((p: string) => p !== '/proc/keys'));
+    const keyrings = (id: string) =>
+      runts(['--root', root, 'exec', id, 'sh', '-c', 'grep -o "_ses\\.[^:]*" /proc/keys || true']);
+    for (const [id, flags] of [
+      ['exec-keyring-own', []],
+      ['exec-keyring-none', ['--no-new-keyring']],
+    ] as const) {
+      const started = spawnSync(
+        RUNTS,
+        ['--root', root, 'run', '-d', ...flags, '--bundle', bundle('sleep 30', unmask), id],
+        { stdio: 'ignore', timeout: 30_000 },
+      );
       t.after(() => runts(['--root', root, 'delete', '--force', id]));
       assert.equal(started.status, 0);
     }
@@ -681,7 +903,8 @@ describe('process attributes', () => {
 
 describe('no host leaks', () => {
   test('fds: cd /proc/self/fd/N for every N from 3 to 64 fails or stays inside', () => {
-    const script = 'for N in $(seq 3 64); do if cd /proc/self/fd/$N 2>/dev/null; then echo "$N $(pwd -P) $(ls | head -3 | tr "\\n" " ")"; cd /; fi; done; echo done';
+    const script =
+      'for N in $(seq 3 64); do if cd /proc/self/fd/$N 2>/dev/null; then echo "$N $(pwd -P) $(ls | head -3 | tr "\\n" " ")"; cd /; fi; done; echo done';
     const r = run(bundle(script));
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, 'done\n', 'no fd above stdio reaches the container');
@@ -692,28 +915,41 @@ describe('no host leaks', () => {
     assert.equal(create(bundle('true'), id).status, 0);
     let fds: number[];
     try {
-      fds = fs.readdirSync(`/proc/${initPid(id)}/fd`).map(Number).filter((f) => f >= 3);
+      fds = fs
+        .readdirSync(`/proc/${initPid(id)}/fd`)
+        .map(Number)
+        .filter((f) => f >= 3);
     } finally {
       runts(['--root', root, 'delete', '--force', id]);
     }
     assert.ok(fds.length > 0);
     for (const fd of [...fds, Math.max(...fds) + 1]) {
-      const r = run(bundle('pwd -P; ls', (c) => (c.process.cwd = `/proc/self/fd/${fd}`)), `cwd-${fd}`);
+      const r = run(
+        bundle('pwd -P; ls', (c) => (c.process.cwd = `/proc/self/fd/${fd}`)),
+        `cwd-${fd}`,
+      );
       if (r.status === 0) {
         // Stayed inside: a path of the container's root, with the container's files.
         assert.match(r.stdout, /^\//, `fd ${fd}: ${r.stdout}`);
         assert.ok(!r.stdout.includes('(unreachable)'), `fd ${fd}`);
       } else {
-        assert.match(r.stderr, /outside of container mount namespace root|chdir|ENOENT|ENOTDIR|no such file|not a directory/i, `fd ${fd}: ${r.stderr}`);
+        assert.match(
+          r.stderr,
+          /outside of container mount namespace root|chdir|ENOENT|ENOTDIR|no such file|not a directory/i,
+          `fd ${fd}: ${r.stderr}`,
+        );
       }
     }
   });
 
   test('/proc/<init>/exe: read-only during create and start, even after the init exits (CVE-2019-5736)', () => {
     // A startContainer hook runs in the container while the init (Node) is pid 1.
-    const probe = 'for f in /proc/1/exe /proc/self/exe; do (exec 3<>$f) 2>&1 && echo "$f WRITABLE"; done; true';
+    const probe =
+      'for f in /proc/1/exe /proc/self/exe; do (exec 3<>$f) 2>&1 && echo "$f WRITABLE"; done; true';
     const dir = bundle(`cat /tmp/hook-result; ${probe}`, (c) => {
-      c.hooks = { startContainer: [{ path: '/bin/sh', args: ['sh', '-c', `{ ${probe}; } > /tmp/hook-result 2>&1`] }] };
+      c.hooks = {
+        startContainer: [{ path: '/bin/sh', args: ['sh', '-c', `{ ${probe}; } > /tmp/hook-result 2>&1`] }],
+      };
     });
     const id = 'exe';
     assert.equal(create(dir, id).status, 0);
@@ -721,13 +957,27 @@ describe('no host leaks', () => {
     try {
       const pid = initPid(id);
       const exe = fs.readlinkSync(`/proc/${pid}/exe`);
-      assert.notEqual(exe, fs.realpathSync(process.execPath), 'the init does not run the host binary by its path');
-      assert.throws(() => fs.closeSync(fs.openSync(`/proc/${pid}/exe`, 'r+')), /EROFS/, 'not even host root can write it');
+      assert.notEqual(
+        exe,
+        fs.realpathSync(process.execPath),
+        'the init does not run the host binary by its path',
+      );
+      assert.throws(
+        () => fs.closeSync(fs.openSync(`/proc/${pid}/exe`, 'r+')),
+        /EROFS/,
+        'not even host root can write it',
+      );
       // The attack: hold the file with O_PATH, wait for the process to go, reopen for writing.
       pathFd = fs.openSync(`/proc/${pid}/exe`, fs.constants.O_RDONLY | 0o10000000);
       const r = runts(['--root', root, 'start', id]);
       assert.equal(r.status, 0, r.stderr);
-      for (let i = 0; i < 100 && fs.existsSync(`/proc/${pid}`) && JSON.parse(runts(['--root', root, 'state', id]).stdout).status !== 'stopped'; i++) {
+      for (
+        let i = 0;
+        i < 100 &&
+        fs.existsSync(`/proc/${pid}`) &&
+        JSON.parse(runts(['--root', root, 'state', id]).stdout).status !== 'stopped';
+        i++
+      ) {
         spawnSync('sleep', ['0.05']);
       }
       assert.throws(() => fs.closeSync(fs.openSync(`/proc/self/fd/${pathFd}`, 'r+')), /EROFS/);
@@ -758,7 +1008,11 @@ describe('no host leaks', () => {
     }
     try {
       assert.equal(r.status, 0, fs.readFileSync(`${out}.err`, 'utf8'));
-      assert.equal(fs.readlinkSync(`/proc/${initPid(id)}/exe`), '/' + path.basename(fs.realpathSync(process.execPath)), 'the overlay view');
+      assert.equal(
+        fs.readlinkSync(`/proc/${initPid(id)}/exe`),
+        '/' + path.basename(fs.realpathSync(process.execPath)),
+        'the overlay view',
+      );
     } finally {
       runts(['--root', root, 'delete', '--force', id]);
     }
@@ -771,7 +1025,15 @@ describe('no host leaks', () => {
     const id = 'exe-exec';
     assert.equal(create(bundle('true'), id).status, 0);
     try {
-      const r = runts(['--root', root, 'exec', id, 'sh', '-c', '(exec 3<>/proc/1/exe) 2>&1 && echo WRITABLE; readlink /proc/1/exe || echo unreadable; cat /proc/1/environ >/dev/null 2>&1 && echo ENVIRON || echo no-environ']);
+      const r = runts([
+        '--root',
+        root,
+        'exec',
+        id,
+        'sh',
+        '-c',
+        '(exec 3<>/proc/1/exe) 2>&1 && echo WRITABLE; readlink /proc/1/exe || echo unreadable; cat /proc/1/environ >/dev/null 2>&1 && echo ENVIRON || echo no-environ',
+      ]);
       if (/not implemented/i.test(r.stderr)) return;
       assert.doesNotMatch(r.stdout, /WRITABLE/);
       // The init is not dumpable: without CAP_SYS_PTRACE nothing of /proc/1 that ptrace guards.
@@ -790,7 +1052,10 @@ describe('no host leaks', () => {
    * containers in its PID namespace. From the host: no kept fd is the
    * host's node binary, and none opens for writing.
    */
-  function watchExecs(t: { skip(m: string): void; after(fn: () => void): void }, o: { id: string; n: number; joins: number; patch: (c: Config) => void }): void {
+  function watchExecs(
+    t: { skip(m: string): void; after(fn: () => void): void },
+    o: { id: string; n: number; joins: number; patch: (c: Config) => void },
+  ): void {
     const cc = spawnSync('gcc', ['--version']);
     if (cc.status !== 0) {
       t.skip('needs gcc to build the static watcher');
@@ -802,17 +1067,32 @@ describe('no host leaks', () => {
       c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 8192, hard: 8192 }];
       o.patch(c);
     });
-    const built = spawnSync('gcc', ['-static', '-O2', '-o', path.join(dir, 'rootfs/bin/exe-watcher'), path.join(ROOT_DIR, 'test/fixtures/exe-watcher.c')], { encoding: 'utf8' });
+    const built = spawnSync(
+      'gcc',
+      [
+        '-static',
+        '-O2',
+        '-o',
+        path.join(dir, 'rootfs/bin/exe-watcher'),
+        path.join(ROOT_DIR, 'test/fixtures/exe-watcher.c'),
+      ],
+      { encoding: 'utf8' },
+    );
     if (built.status !== 0) {
       t.skip(`no static build of the watcher: ${built.stderr.split('\n')[0]}`);
       return;
     }
-    const userns = (JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')).linux.namespaces as Config[]).some((ns) => ns.type === 'user');
+    const userns = (
+      JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')).linux.namespaces as Config[]
+    ).some((ns) => ns.type === 'user');
     if (userns) spawnSync('chown', ['-R', '100000:100000', path.join(dir, 'rootfs')]);
     const out = path.join(base, `watcher-${o.id}`);
     const fds = [fs.openSync(out, 'w'), fs.openSync(`${out}.err`, 'w')];
     try {
-      const r = spawnSync(RUNTS, ['--root', root, 'create', '--bundle', dir, o.id], { stdio: ['ignore', fds[0], fds[1]], timeout: 30_000 });
+      const r = spawnSync(RUNTS, ['--root', root, 'create', '--bundle', dir, o.id], {
+        stdio: ['ignore', fds[0], fds[1]],
+        timeout: 30_000,
+      });
       assert.equal(r.status, 0, fs.readFileSync(`${out}.err`, 'utf8'));
     } finally {
       fds.forEach((fd) => fs.closeSync(fd));
@@ -820,13 +1100,16 @@ describe('no host leaks', () => {
     try {
       const watcher = initPid(o.id);
       assert.equal(runts(['--root', root, 'start', o.id]).status, 0);
-      for (let i = 0; i < 200 && !fs.readFileSync(out, 'utf8').includes('ready'); i++) spawnSync('sleep', ['0.01']);
+      for (let i = 0; i < 200 && !fs.readFileSync(out, 'utf8').includes('ready'); i++)
+        spawnSync('sleep', ['0.01']);
       for (let i = 0; i < o.n; i++) {
         const r = runts(['--root', root, 'exec', o.id, 'true']);
         assert.equal(r.status, 0, r.stderr);
       }
       const joiner = bundle('true', (c) => {
-        c.linux.namespaces = (c.linux.namespaces as Config[]).filter((ns) => ns.type !== 'pid').concat([{ type: 'pid', path: `/proc/${watcher}/ns/pid` }]);
+        c.linux.namespaces = (c.linux.namespaces as Config[])
+          .filter((ns) => ns.type !== 'pid')
+          .concat([{ type: 'pid', path: `/proc/${watcher}/ns/pid` }]);
       });
       for (let i = 0; i < o.joins; i++) {
         const id = `${o.id}-join${i}`;
@@ -849,9 +1132,17 @@ describe('no host leaks', () => {
           continue;
         }
         seen.push(target);
-        assert.ok(!(st.dev === node.dev && st.ino === node.ino), `the watcher holds the host's node (fd ${fd} -> ${target})`);
+        assert.ok(
+          !(st.dev === node.dev && st.ino === node.ino),
+          `the watcher holds the host's node (fd ${fd} -> ${target})`,
+        );
         // Any view of node (the sealed one has node's inode on an overlay): read-only.
-        if (st.ino === node.ino) assert.throws(() => fs.closeSync(fs.openSync(p, 'r+')), /EROFS|ETXTBSY/, `fd ${fd} -> ${target} opens for writing`);
+        if (st.ino === node.ino)
+          assert.throws(
+            () => fs.closeSync(fs.openSync(p, 'r+')),
+            /EROFS|ETXTBSY/,
+            `fd ${fd} -> ${target} opens for writing`,
+          );
       }
       // The watcher works: it caught each exec, as runts' sealed node or as the program.
       assert.ok(seen.filter((s) => s === '/bin/busybox' || s === '/node').length >= o.n / 2, seen.join(' '));
@@ -860,11 +1151,11 @@ describe('no host leaks', () => {
     }
   }
 
-  test('a watcher in the container never gets the host\'s node from runts exec or a create joining its PID namespace (default caps)', (t) => {
+  test("a watcher in the container never gets the host's node from runts exec or a create joining its PID namespace (default caps)", (t) => {
     watchExecs(t, { id: 'watch', n: 120, joins: 5, patch: () => {} });
   });
 
-  test('... nor in a user namespace where the container has CAP_SYS_PTRACE (it did: runts\' clone was dumpable)', (t) => {
+  test("... nor in a user namespace where the container has CAP_SYS_PTRACE (it did: runts' clone was dumpable)", (t) => {
     watchExecs(t, {
       id: 'watch-userns',
       n: 80,
@@ -873,7 +1164,8 @@ describe('no host leaks', () => {
         c.linux.namespaces.push({ type: 'user' });
         c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
         c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
-        for (const k of Object.keys(c.process.capabilities)) c.process.capabilities[k] = [...new Set([...c.process.capabilities[k], 'CAP_SYS_PTRACE'])];
+        for (const k of Object.keys(c.process.capabilities))
+          c.process.capabilities[k] = [...new Set([...c.process.capabilities[k], 'CAP_SYS_PTRACE'])];
       },
     });
   });
@@ -884,12 +1176,13 @@ describe('no host leaks', () => {
       n: 60,
       joins: 3,
       patch: (c) => {
-        for (const k of Object.keys(c.process.capabilities)) c.process.capabilities[k] = [...new Set([...c.process.capabilities[k], 'CAP_SYS_PTRACE'])];
+        for (const k of Object.keys(c.process.capabilities))
+          c.process.capabilities[k] = [...new Set([...c.process.capabilities[k], 'CAP_SYS_PTRACE'])];
       },
     });
   });
 
-  test('the init\'s argv and environment name nothing of the host', () => {
+  test("the init's argv and environment name nothing of the host", () => {
     const id = 'argv';
     assert.equal(create(bundle('true'), id, []).status, 0);
     try {

@@ -13,7 +13,16 @@ import { validateContainerId } from '../../src/container/id.js';
 import { StateStore } from '../../src/container/state-store.js';
 import { containerStatus, stateDocument } from '../../src/container/status.js';
 import { UserError } from '../../src/errors.js';
-import { BAD_IDS, GOOD_IDS, liveProcess, record, ROOT_DIR, runtsAsync, tempDir, type RunResult } from '../helpers.js';
+import {
+  BAD_IDS,
+  GOOD_IDS,
+  liveProcess,
+  record,
+  ROOT_DIR,
+  runtsAsync,
+  tempDir,
+  type RunResult,
+} from '../helpers.js';
 
 /** The pid of a process that has exited and been reaped. */
 function deadPid(): number {
@@ -111,7 +120,10 @@ describe('status', () => {
     const p = liveProcess(t);
     store.createDir('c1');
     store.write(record('c1', { pid: p.pid, pidStartTime: String(Number(p.startTime) - 1) }));
-    assert.deepEqual([containerStatus(store, store.read('c1')), stateDocument(store, store.read('c1')).pid], ['stopped', 0]);
+    assert.deepEqual(
+      [containerStatus(store, store.read('c1')), stateDocument(store, store.read('c1')).pid],
+      ['stopped', 0],
+    );
   });
 
   test('state document: runc key order, annotations sorted and before owner, omitted when empty', (t) => {
@@ -119,16 +131,39 @@ describe('status', () => {
     store.createDir('c1');
     store.write(record('c1', { annotations: { 'z.last': '1', 'a.first': '2' }, owner: 'me' }));
     const doc = stateDocument(store, store.read('c1'));
-    assert.deepEqual(Object.keys(doc), ['ociVersion', 'id', 'pid', 'status', 'bundle', 'rootfs', 'created', 'annotations', 'owner']);
+    assert.deepEqual(Object.keys(doc), [
+      'ociVersion',
+      'id',
+      'pid',
+      'status',
+      'bundle',
+      'rootfs',
+      'created',
+      'annotations',
+      'owner',
+    ]);
     assert.deepEqual(Object.keys(doc.annotations as object), ['a.first', 'z.last']);
     // created as Go prints a time.Time: no trailing zeros in the fraction.
-    for (const [stored, shown] of [['2026-01-02T03:04:05.120000000Z', '2026-01-02T03:04:05.12Z'], ['2026-01-02T03:04:05.000Z', '2026-01-02T03:04:05Z'],
-      ['2026-01-02T03:04:05.5+02:00', '2026-01-02T03:04:05.5+02:00'], ['2026-01-02T03:04:05Z', '2026-01-02T03:04:05Z']] as const) {
+    for (const [stored, shown] of [
+      ['2026-01-02T03:04:05.120000000Z', '2026-01-02T03:04:05.12Z'],
+      ['2026-01-02T03:04:05.000Z', '2026-01-02T03:04:05Z'],
+      ['2026-01-02T03:04:05.5+02:00', '2026-01-02T03:04:05.5+02:00'],
+      ['2026-01-02T03:04:05Z', '2026-01-02T03:04:05Z'],
+    ] as const) {
       store.write(record('c1', { created: stored }));
       assert.equal(stateDocument(store, store.read('c1')).created, shown);
     }
     store.write(record('c1', { annotations: {} }));
-    assert.deepEqual(Object.keys(stateDocument(store, store.read('c1'))), ['ociVersion', 'id', 'pid', 'status', 'bundle', 'rootfs', 'created', 'owner']);
+    assert.deepEqual(Object.keys(stateDocument(store, store.read('c1'))), [
+      'ociVersion',
+      'id',
+      'pid',
+      'status',
+      'bundle',
+      'rootfs',
+      'created',
+      'owner',
+    ]);
   });
 });
 
@@ -137,7 +172,10 @@ function checkStateResult(r: RunResult, id: string, allowMissing: boolean): 'ok'
   if (r.status === 0) {
     const doc = JSON.parse(r.stdout); // throws on a torn document
     assert.equal(doc.id, id);
-    assert.deepEqual(Object.keys(doc).filter((k) => k !== 'annotations'), ['ociVersion', 'id', 'pid', 'status', 'bundle', 'rootfs', 'created', 'owner']);
+    assert.deepEqual(
+      Object.keys(doc).filter((k) => k !== 'annotations'),
+      ['ociVersion', 'id', 'pid', 'status', 'bundle', 'rootfs', 'created', 'owner'],
+    );
     return 'ok';
   }
   assert.ok(allowMissing, `runts state failed: ${r.stderr}`);
@@ -164,7 +202,11 @@ describe('races', () => {
     // writes. Records vary in size so a torn read could not parse.
     writer = spawn(
       process.execPath,
-      ['--import', 'tsx', '-e', `
+      [
+        '--import',
+        'tsx',
+        '-e',
+        `
         const { StateStore } = require('./src/container/state-store.ts');
         const store = new StateStore(process.env.ROOT);
         const base = JSON.parse(process.env.RECORD);
@@ -172,8 +214,13 @@ describe('races', () => {
         for (let i = 0; i < ${N}; i++) {
           store.write({ ...base, annotations: { seq: String(i), pad: 'x'.repeat((i * 7919) % 50000) } });
           Atomics.wait(pause, 0, 0, 5);
-        }`],
-      { cwd: ROOT_DIR, env: { ...process.env, ROOT: store.root, RECORD: JSON.stringify(record('c1')) }, stdio: ['ignore', 'ignore', 'pipe'] },
+        }`,
+      ],
+      {
+        cwd: ROOT_DIR,
+        env: { ...process.env, ROOT: store.root, RECORD: JSON.stringify(record('c1')) },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
     );
     let writerErr = '';
     writer.stderr!.setEncoding('utf8').on('data', (s: string) => (writerErr += s));
@@ -205,13 +252,16 @@ describe('races', () => {
     assert.ok(seen.size > 10, `reads saw only ${seen.size} distinct versions: the race did not happen`);
     assert.ok(inProcessReads > N);
     assert.equal(store.read('c1').annotations?.seq, String(N - 1));
-    t.diagnostic(`${inProcessReads} reads in process saw ${seen.size} versions; ${results.length} runts state calls`);
+    t.diagnostic(
+      `${inProcessReads} reads in process saw ${seen.size} versions; ${results.length} runts state calls`,
+    );
   });
 
   test('remove racing runts state: a whole document or "container does not exist"', async (t) => {
     const store = new StateStore(tempDir(t));
     const outcomes = { ok: 0, missing: 0 };
-    const batch = (id: string) => Array.from({ length: 8 }, () => runtsAsync(['--root', store.root, 'state', id]));
+    const batch = (id: string) =>
+      Array.from({ length: 8 }, () => runtsAsync(['--root', store.root, 'state', id]));
     // Time a batch of calls, then remove at points spread across that window,
     // so that some calls read before the removal, some during, some after.
     const t0 = Date.now();

@@ -40,10 +40,18 @@ describe('systemd driver: unit names and cgroup paths (runc 1.1)', () => {
       name: 'abc',
       cgroup: '/system.slice/docker-abc.scope',
     });
-    assert.deepEqual(unitPlace('machine-libpod.slice:libpod:x', 'id').cgroup, '/machine.slice/machine-libpod.slice/libpod-x.scope');
+    assert.deepEqual(
+      unitPlace('machine-libpod.slice:libpod:x', 'id').cgroup,
+      '/machine.slice/machine-libpod.slice/libpod-x.scope',
+    );
   });
   test('an empty path is runc-<id>.scope in system.slice; an empty slice too', () => {
-    assert.deepEqual(unitPlace(undefined, 'c1'), { unit: 'runc-c1.scope', slice: 'system.slice', name: 'c1', cgroup: '/system.slice/runc-c1.scope' });
+    assert.deepEqual(unitPlace(undefined, 'c1'), {
+      unit: 'runc-c1.scope',
+      slice: 'system.slice',
+      name: 'c1',
+      cgroup: '/system.slice/runc-c1.scope',
+    });
     assert.equal(unitPlace('', 'c1').unit, 'runc-c1.scope');
     assert.equal(unitPlace(':p:n', 'c1').cgroup, '/system.slice/p-n.scope');
     assert.equal(unitPlace(undefined, 'c1', true).slice, 'user.slice');
@@ -57,8 +65,11 @@ describe('systemd driver: unit names and cgroup paths (runc 1.1)', () => {
     assert.equal(props.Slice, undefined);
     assert.equal(props.Delegate, undefined);
   });
-  test('a path not in three parts is refused with runc\'s message', () => {
-    assert.throws(() => unitPlace('/a/b', 'c'), /expected cgroupsPath to be of format "slice:prefix:name" for systemd cgroups, got "\/a\/b" instead/);
+  test("a path not in three parts is refused with runc's message", () => {
+    assert.throws(
+      () => unitPlace('/a/b', 'c'),
+      /expected cgroupsPath to be of format "slice:prefix:name" for systemd cgroups, got "\/a\/b" instead/,
+    );
     assert.throws(() => unitPlace('a:b', 'c'), /slice:prefix:name/);
   });
   test('expandSlice', () => {
@@ -91,8 +102,21 @@ describe('systemd driver: unit names and cgroup paths (runc 1.1)', () => {
 describe('systemd driver: resources as unit properties (runc 1.1)', () => {
   const info = { version: 252 };
   test('memory, CPU weight, quota and period, tasks, cpuset (v2)', () => {
-    const r = { ...emptyResources(), skipDevices: true, memory: 256 << 20, memoryReservation: 128 << 20, memorySwap: 512 << 20 };
-    Object.assign(r, { cpuWeight: 39, cpuQuota: 50_000, cpuPeriod: 100_000, pidsLimit: 100, cpusetCpus: '0-1,9', cpusetMems: '0' });
+    const r = {
+      ...emptyResources(),
+      skipDevices: true,
+      memory: 256 << 20,
+      memoryReservation: 128 << 20,
+      memorySwap: 512 << 20,
+    };
+    Object.assign(r, {
+      cpuWeight: 39,
+      cpuQuota: 50_000,
+      cpuPeriod: 100_000,
+      pidsLimit: 100,
+      cpusetCpus: '0-1,9',
+      cpusetMems: '0',
+    });
     const p = byName(v2ResourceProperties(r, info));
     assert.deepEqual(p.MemoryMax, { sig: 't', value: 256n << 20n });
     assert.deepEqual(p.MemoryLow, { sig: 't', value: 128n << 20n });
@@ -105,7 +129,14 @@ describe('systemd driver: resources as unit properties (runc 1.1)', () => {
     assert.deepEqual(p.AllowedMemoryNodes, { sig: 'ay', value: [1] });
   });
   test('unlimited is infinity; the quota rounds up to 1% of a CPU; old systemd gets no period or cpuset', () => {
-    const r = { ...emptyResources(), skipDevices: true, memory: -1, pidsLimit: -1, cpuQuota: 12_345, cpusetCpus: '0' };
+    const r = {
+      ...emptyResources(),
+      skipDevices: true,
+      memory: -1,
+      pidsLimit: -1,
+      cpuQuota: 12_345,
+      cpusetCpus: '0',
+    };
     const p = byName(v2ResourceProperties(r, info));
     assert.deepEqual(p.MemoryMax, { sig: 't', value: U64_MAX });
     assert.deepEqual(p.TasksMax, { sig: 't', value: U64_MAX });
@@ -113,11 +144,17 @@ describe('systemd driver: resources as unit properties (runc 1.1)', () => {
     const old = byName(v2ResourceProperties({ ...r, cpuPeriod: 50_000 }, { version: 241 }));
     assert.equal(old.CPUQuotaPeriodUSec, undefined);
     assert.equal(old.AllowedCPUs, undefined);
-    const q = byName(v2ResourceProperties({ ...emptyResources(), skipDevices: true, cpuPeriod: 50_000 }, info));
+    const q = byName(
+      v2ResourceProperties({ ...emptyResources(), skipDevices: true, cpuPeriod: 50_000 }, info),
+    );
     assert.deepEqual(q.CPUQuotaPerSecUSec, { sig: 't', value: U64_MAX });
   });
   test('unified entries systemd knows become properties too', () => {
-    const r = { ...emptyResources(), skipDevices: true, unified: { 'memory.high': '1048576', 'pids.max': 'max', 'cpu.max': '20000 50000', 'io.weight': '50' } };
+    const r = {
+      ...emptyResources(),
+      skipDevices: true,
+      unified: { 'memory.high': '1048576', 'pids.max': 'max', 'cpu.max': '20000 50000', 'io.weight': '50' },
+    };
     const p = byName(v2ResourceProperties(r, info));
     assert.deepEqual(p.MemoryHigh, { sig: 't', value: 1048576n });
     assert.deepEqual(p.TasksMax, { sig: 't', value: U64_MAX });
@@ -126,7 +163,14 @@ describe('systemd driver: resources as unit properties (runc 1.1)', () => {
     assert.throws(() => v2ResourceProperties({ ...r, unified: { 'a/b': '1' } }, info), /must be a file name/);
   });
   test('v1 hosts: MemoryLimit, CPUShares, BlockIOWeight', () => {
-    const r = { ...emptyResources(), skipDevices: true, memory: 1 << 20, cpuShares: 512, blkioWeight: 300, pidsLimit: 7 };
+    const r = {
+      ...emptyResources(),
+      skipDevices: true,
+      memory: 1 << 20,
+      cpuShares: 512,
+      blkioWeight: 300,
+      pidsLimit: 7,
+    };
     const p = byName(v1ResourceProperties(r, info));
     assert.deepEqual(p.MemoryLimit, { sig: 't', value: 1n << 20n });
     assert.deepEqual(p.CPUShares, { sig: 't', value: 512n });
@@ -147,7 +191,11 @@ describe('systemd driver: resources as unit properties (runc 1.1)', () => {
       procDevices: () => 'Character devices:\n  1 mem\n136 pts\n  5 /dev/tty\n\nBlock devices:\n  8 sd\n',
       exists: (p: string) => p.startsWith('/dev/char/'),
     };
-    const all = deviceProperties([{ type: 'a', major: -1, minor: -1, permissions: 'rwm', allow: true }], undefined, look);
+    const all = deviceProperties(
+      [{ type: 'a', major: -1, minor: -1, permissions: 'rwm', allow: true }],
+      undefined,
+      look,
+    );
     assert.deepEqual(byName(all).DevicePolicy, { sig: 's', value: 'auto' });
     const warnings: string[] = [];
     const strict = deviceProperties(defaultDeviceRules([]), (m) => warnings.push(m), look);
@@ -155,10 +203,26 @@ describe('systemd driver: resources as unit properties (runc 1.1)', () => {
     const last = strict.at(-1);
     assert.ok(last);
     const allow = last[1].value as Array<[string, string]>;
-    assert.ok(allow.some(([p, perm]) => p === '/dev/char/1:3' && perm === 'rwm'), JSON.stringify(allow));
-    assert.ok(allow.some(([p]) => p === 'char-pts'), JSON.stringify(allow));
-    assert.ok(allow.some(([p, perm]) => p === 'char-*' && perm === 'm'), JSON.stringify(allow));
-    const deny = deviceProperties([{ type: 'a', major: -1, minor: -1, permissions: 'rwm', allow: true }, { type: 'c', major: 1, minor: 3, permissions: 'rwm', allow: false }], (m) => warnings.push(m), look);
+    assert.ok(
+      allow.some(([p, perm]) => p === '/dev/char/1:3' && perm === 'rwm'),
+      JSON.stringify(allow),
+    );
+    assert.ok(
+      allow.some(([p]) => p === 'char-pts'),
+      JSON.stringify(allow),
+    );
+    assert.ok(
+      allow.some(([p, perm]) => p === 'char-*' && perm === 'm'),
+      JSON.stringify(allow),
+    );
+    const deny = deviceProperties(
+      [
+        { type: 'a', major: -1, minor: -1, permissions: 'rwm', allow: true },
+        { type: 'c', major: 1, minor: 3, permissions: 'rwm', allow: false },
+      ],
+      (m) => warnings.push(m),
+      look,
+    );
     assert.deepEqual(byName(deny).DeviceAllow, { sig: 'a(ss)', value: [] });
     assert.ok(warnings.some((w) => /blacklist/.test(w)));
   });
@@ -194,10 +258,19 @@ describe('systemd driver: org.systemd.property.* annotations (runc 1.1)', () => 
       RuntimeMaxUSec: { sig: 't', value: 2_000_000n },
       CPUSec: { sig: 'i', value: 3 },
     });
-    assert.throws(() => annotationProperties({ 'org.systemd.property.Ab': '1' }), /annotation org.systemd.property.Ab name incorrect: too short/);
+    assert.throws(
+      () => annotationProperties({ 'org.systemd.property.Ab': '1' }),
+      /annotation org.systemd.property.Ab name incorrect: too short/,
+    );
     assert.throws(() => annotationProperties({ 'org.systemd.property.A_b': '1' }), /non-alphabetic/);
-    assert.throws(() => annotationProperties({ 'org.systemd.property.TimeoutSec': "'x'" }), /value parse error: not a number/);
-    assert.throws(() => annotationProperties({ 'org.systemd.property.Foo': '[' }), /annotation org.systemd.property.Foo=\[ value parse error/);
+    assert.throws(
+      () => annotationProperties({ 'org.systemd.property.TimeoutSec': "'x'" }),
+      /value parse error: not a number/,
+    );
+    assert.throws(
+      () => annotationProperties({ 'org.systemd.property.Foo': '[' }),
+      /annotation org.systemd.property.Foo=\[ value parse error/,
+    );
   });
   test('the socket of a bus address', () => {
     assert.equal(addressSocket('unix:path=/run/dbus/system_bus_socket'), '/run/dbus/system_bus_socket');
@@ -216,14 +289,20 @@ describe('systemd driver without systemd (this host): clear errors, nothing left
     assert.deepEqual(fs.existsSync(root) ? fs.readdirSync(root) : [], [], 'state left');
     for (const h of fs.readdirSync('/sys/fs/cgroup')) {
       for (const unit of [`runc-${id}.scope`, `test-${id}.scope`]) {
-        assert.equal(fs.existsSync(path.join('/sys/fs/cgroup', h, 'system.slice', unit)), false, `cgroup ${h}/system.slice/${unit} left`);
+        assert.equal(
+          fs.existsSync(path.join('/sys/fs/cgroup', h, 'system.slice', unit)),
+          false,
+          `cgroup ${h}/system.slice/${unit} left`,
+        );
       }
     }
-    const procs = spawnSync('pgrep', ['-f', base], { encoding: 'utf8' }).stdout.split('\n').filter((p) => p && Number(p) !== except);
+    const procs = spawnSync('pgrep', ['-f', base], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter((p) => p && Number(p) !== except);
     assert.deepEqual(procs, [], 'processes left');
   }
 
-  test('no /run/systemd/system: runc\'s message, exit 1', () => {
+  test("no /run/systemd/system: runc's message, exit 1", () => {
     const id = `s${++n}`;
     const r = runts(['--root', root, '--systemd-cgroup', 'run', '--bundle', bundle, id]);
     assert.equal(r.status, 1);
@@ -236,18 +315,25 @@ describe('systemd driver without systemd (this host): clear errors, nothing left
     const b = suite.bundle('true', (c) => (c.linux.cgroupsPath = '/plain/path'));
     const r = runts(['--root', root, '--systemd-cgroup', 'run', '--bundle', b, id]);
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /^runts: expected cgroupsPath to be of format "slice:prefix:name" for systemd cgroups, got "\/plain\/path" instead\n$/);
+    assert.match(
+      r.stderr,
+      /^runts: expected cgroupsPath to be of format "slice:prefix:name" for systemd cgroups, got "\/plain\/path" instead\n$/,
+    );
     assertNothingLeft(id);
   });
 
   /** runts in a mount namespace of its own where /run/systemd/system exists (systemd "runs"), the host untouched. */
   function runWithSystemdDir(args: string[], env: NodeJS.ProcessEnv = {}) {
     const script = 'mount -t tmpfs tmpfs /run/systemd && mkdir /run/systemd/system && exec "$@"';
-    const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', RUNTS, ...args], {
-      encoding: 'utf8',
-      env: { ...process.env, ...env },
-      timeout: 60_000,
-    });
+    const r = spawnSync(
+      'unshare',
+      ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', RUNTS, ...args],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, ...env },
+        timeout: 60_000,
+      },
+    );
     return r;
   }
 
@@ -258,7 +344,10 @@ describe('systemd driver without systemd (this host): clear errors, nothing left
       DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${sock}`,
     });
     assert.equal(r.status, 1, r.stderr);
-    assert.equal(r.stderr, `runts: cannot connect to the D-Bus system bus at ${sock}: ENOENT: no such file or directory, stat '${sock}'\n`);
+    assert.equal(
+      r.stderr,
+      `runts: cannot connect to the D-Bus system bus at ${sock}: ENOENT: no such file or directory, stat '${sock}'\n`,
+    );
     assertNothingLeft(id);
   });
 
@@ -270,35 +359,48 @@ describe('systemd driver without systemd (this host): clear errors, nothing left
       DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${sock}`,
     });
     assert.equal(r.status, 1, r.stderr);
-    assert.match(r.stderr, new RegExp(`^runts: unable to apply cgroup configuration: unable to start unit "runc-${id}.scope": cannot connect to the D-Bus system bus at ${sock}: .*ECONNREFUSED.*\\n$`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^runts: unable to apply cgroup configuration: unable to start unit "runc-${id}.scope": cannot connect to the D-Bus system bus at ${sock}: .*ECONNREFUSED.*\\n$`,
+      ),
+    );
     assertNothingLeft(id);
   });
 
-  test('a bus without systemd on it: the unit cannot start, the container is undone', { skip: !fs.existsSync('/usr/bin/dbus-daemon') && 'no dbus-daemon' }, async (t) => {
-    const id = `s${++n}`;
-    const sock = path.join(base, 'bus');
-    const conf = path.join(base, 'bus.conf');
-    fs.writeFileSync(
-      conf,
-      `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+  test(
+    'a bus without systemd on it: the unit cannot start, the container is undone',
+    { skip: !fs.existsSync('/usr/bin/dbus-daemon') && 'no dbus-daemon' },
+    async (t) => {
+      const id = `s${++n}`;
+      const sock = path.join(base, 'bus');
+      const conf = path.join(base, 'bus.conf');
+      fs.writeFileSync(
+        conf,
+        `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig><type>system</type><listen>unix:path=${sock}</listen><auth>EXTERNAL</auth>
 <policy context="default"><allow user="*"/><allow own="*"/><allow send_type="method_call"/><allow eavesdrop="false"/></policy></busconfig>`,
-    );
-    const daemon = spawn('dbus-daemon', ['--config-file', conf, '--nofork', '--nopidfile'], { stdio: 'ignore' });
-    t.after(() => daemon.kill());
-    for (let i = 0; i < 100 && !fs.existsSync(sock); i++) await new Promise((r) => setTimeout(r, 20));
-    const r = runWithSystemdDir(['--root', root, '--systemd-cgroup', 'run', '--bundle', bundle, id], {
-      DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${sock}`,
-    });
-    assert.equal(r.status, 1, r.stderr);
-    assert.match(
-      r.stderr,
-      new RegExp(`^runts: unable to apply cgroup configuration: unable to start unit "runc-${id}.scope": .*org.freedesktop.systemd1.*\\n$`),
-    );
-    assertNothingLeft(id, daemon.pid);
-  });
+      );
+      const daemon = spawn('dbus-daemon', ['--config-file', conf, '--nofork', '--nopidfile'], {
+        stdio: 'ignore',
+      });
+      t.after(() => daemon.kill());
+      for (let i = 0; i < 100 && !fs.existsSync(sock); i++) await new Promise((r) => setTimeout(r, 20));
+      const r = runWithSystemdDir(['--root', root, '--systemd-cgroup', 'run', '--bundle', bundle, id], {
+        DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${sock}`,
+      });
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `^runts: unable to apply cgroup configuration: unable to start unit "runc-${id}.scope": .*org.freedesktop.systemd1.*\\n$`,
+        ),
+      );
+      assertNothingLeft(id, daemon.pid);
+    },
+  );
 
-  test('without --systemd-cgroup the driver\'s D-Bus client is not loaded', () => {
+  test("without --systemd-cgroup the driver's D-Bus client is not loaded", () => {
     // dist/systemd-bus.cjs holds the library: only a worker started by the driver loads it.
     const text = fs.readFileSync(path.join(path.dirname(RUNTS), 'commands', 'create.cjs'), 'utf8');
     assert.equal(/dbus-next|DBusConnection/.test(text), false);

@@ -42,7 +42,9 @@ function assertIssue(issues: ConfigIssue[], path: string, message?: RegExp | str
   const atPath = issues.filter((i) => i.path === path);
   assert.ok(atPath.length > 0, `expected an issue at ${path}, got:\n${show()}`);
   if (message !== undefined) {
-    const ok = atPath.some((i) => (typeof message === 'string' ? i.message === message : message.test(i.message)));
+    const ok = atPath.some((i) =>
+      typeof message === 'string' ? i.message === message : message.test(i.message),
+    );
     assert.ok(ok, `expected ${path} to say ${message}, got:\n${show()}`);
   }
 }
@@ -79,14 +81,18 @@ describe('valid configs pass', () => {
       for (const args of [['spec'], ['spec', '--rootless']]) {
         rmSync(join(dir, 'config.json'), { force: true });
         execFileSync(runc, args, { cwd: dir });
-        assert.deepEqual(checkConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'))), [], args.join(' '));
+        assert.deepEqual(
+          checkConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'))),
+          [],
+          args.join(' '),
+        );
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
-  test('what `runts spec` writes passes runts\'s own validation', () => {
+  test("what `runts spec` writes passes runts's own validation", () => {
     assert.deepEqual(checkConfig(defaultSpec({ rootless: false })), []);
     assert.deepEqual(checkConfig(defaultSpec({ rootless: true })), []);
   });
@@ -115,23 +121,43 @@ describe('valid configs pass', () => {
 
 describe('broken configs name the offending field', () => {
   test('missing ociVersion', () => {
-    assertIssue(issuesAfter((c) => delete c.ociVersion), 'ociVersion', 'is required');
+    assertIssue(
+      issuesAfter((c) => delete c.ociVersion),
+      'ociVersion',
+      'is required',
+    );
   });
 
   test('ociVersion that is not SemVer', () => {
-    assertIssue(issuesAfter((c) => (c.ociVersion = '1.0')), 'ociVersion', /SemVer/);
+    assertIssue(
+      issuesAfter((c) => (c.ociVersion = '1.0')),
+      'ociVersion',
+      /SemVer/,
+    );
   });
 
   test('wrong type: boolean field given a string', () => {
-    assertIssue(issuesAfter((c) => (c.process.terminal = 'yes')), 'process.terminal', /^must be a boolean/);
+    assertIssue(
+      issuesAfter((c) => (c.process.terminal = 'yes')),
+      'process.terminal',
+      /^must be a boolean/,
+    );
   });
 
   test('string where an integer is required', () => {
-    assertIssue(issuesAfter((c) => (c.linux.resources = { pids: { limit: '100' } })), 'linux.resources.pids.limit', /^must be an integer/);
+    assertIssue(
+      issuesAfter((c) => (c.linux.resources = { pids: { limit: '100' } })),
+      'linux.resources.pids.limit',
+      /^must be an integer/,
+    );
   });
 
   test('fractional number where an integer is required', () => {
-    assertIssue(issuesAfter((c) => (c.process.user.gid = 1.5)), 'process.user.gid', /^must be an integer/);
+    assertIssue(
+      issuesAfter((c) => (c.process.user.gid = 1.5)),
+      'process.user.gid',
+      /^must be an integer/,
+    );
   });
 
   test('unknown namespace type', () => {
@@ -143,11 +169,19 @@ describe('broken configs name the offending field', () => {
   });
 
   test('duplicate namespace', () => {
-    assertIssue(issuesAfter((c) => c.linux.namespaces.push({ type: 'pid' })), 'linux.namespaces[2].type', /duplicates linux\.namespaces\[0\]/);
+    assertIssue(
+      issuesAfter((c) => c.linux.namespaces.push({ type: 'pid' })),
+      'linux.namespaces[2].type',
+      /duplicates linux\.namespaces\[0\]/,
+    );
   });
 
   test('relative namespace path', () => {
-    assertIssue(issuesAfter((c) => (c.linux.namespaces[0].path = 'proc/1/ns/pid')), 'linux.namespaces[0].path', 'must be an absolute path');
+    assertIssue(
+      issuesAfter((c) => (c.linux.namespaces[0].path = 'proc/1/ns/pid')),
+      'linux.namespaces[0].path',
+      'must be an absolute path',
+    );
   });
 
   test('relative mount destination', () => {
@@ -162,7 +196,11 @@ describe('broken configs name the offending field', () => {
   });
 
   test('mount without destination', () => {
-    assertIssue(issuesAfter((c) => (c.mounts = [{ source: 'proc', type: 'proc' }])), 'mounts[0].destination', 'is required');
+    assertIssue(
+      issuesAfter((c) => (c.mounts = [{ source: 'proc', type: 'proc' }])),
+      'mounts[0].destination',
+      'is required',
+    );
   });
 
   test('negative memory limit (other than -1)', () => {
@@ -174,11 +212,19 @@ describe('broken configs name the offending field', () => {
   });
 
   test('negative uid', () => {
-    assertIssue(issuesAfter((c) => (c.process.user.uid = -1)), 'process.user.uid', 'must not be negative');
+    assertIssue(
+      issuesAfter((c) => (c.process.user.uid = -1)),
+      'process.user.uid',
+      'must not be negative',
+    );
   });
 
   test('uid beyond uint32', () => {
-    assertIssue(issuesAfter((c) => (c.process.user.uid = 4294967296)), 'process.user.uid', 'must be at most 4294967295');
+    assertIssue(
+      issuesAfter((c) => (c.process.user.uid = 4294967296)),
+      'process.user.uid',
+      'must be at most 4294967295',
+    );
   });
 
   test('negative rlimit (uint64)', () => {
@@ -198,7 +244,11 @@ describe('broken configs name the offending field', () => {
   });
 
   test('rlimit not named RLIMIT_*', () => {
-    assertIssue(issuesAfter((c) => (c.process.rlimits = [{ type: 'nofile', soft: 1, hard: 1 }])), 'process.rlimits[0].type', /RLIMIT_\*/);
+    assertIssue(
+      issuesAfter((c) => (c.process.rlimits = [{ type: 'nofile', soft: 1, hard: 1 }])),
+      'process.rlimits[0].type',
+      /RLIMIT_\*/,
+    );
   });
 
   test('duplicate rlimit type', () => {
@@ -234,23 +284,43 @@ describe('broken configs name the offending field', () => {
   });
 
   test('non-absolute cwd', () => {
-    assertIssue(issuesAfter((c) => (c.process.cwd = 'home/user')), 'process.cwd', 'must be an absolute path');
+    assertIssue(
+      issuesAfter((c) => (c.process.cwd = 'home/user')),
+      'process.cwd',
+      'must be an absolute path',
+    );
   });
 
   test('missing cwd', () => {
-    assertIssue(issuesAfter((c) => delete c.process.cwd), 'process.cwd', 'is required');
+    assertIssue(
+      issuesAfter((c) => delete c.process.cwd),
+      'process.cwd',
+      'is required',
+    );
   });
 
   test('empty args', () => {
-    assertIssue(issuesAfter((c) => (c.process.args = [])), 'process.args', 'must not be empty');
+    assertIssue(
+      issuesAfter((c) => (c.process.args = [])),
+      'process.args',
+      'must not be empty',
+    );
   });
 
   test('missing process (runc needs one)', () => {
-    assertIssue(issuesAfter((c) => delete c.process), 'process', 'is required');
+    assertIssue(
+      issuesAfter((c) => delete c.process),
+      'process',
+      'is required',
+    );
   });
 
   test('missing root path', () => {
-    assertIssue(issuesAfter((c) => (c.root = { readonly: true })), 'root.path', 'is required');
+    assertIssue(
+      issuesAfter((c) => (c.root = { readonly: true })),
+      'root.path',
+      'is required',
+    );
   });
 
   test('bad capability name', () => {
@@ -262,15 +332,27 @@ describe('broken configs name the offending field', () => {
   });
 
   test('environment entry without "="', () => {
-    assertIssue(issuesAfter((c) => (c.process.env = ['PATH=/bin', 'JUNK'])), 'process.env[1]', /NAME=value/);
+    assertIssue(
+      issuesAfter((c) => (c.process.env = ['PATH=/bin', 'JUNK'])),
+      'process.env[1]',
+      /NAME=value/,
+    );
   });
 
   test('relative hook path', () => {
-    assertIssue(issuesAfter((c) => (c.hooks = { createRuntime: [{ path: 'bin/hook' }] })), 'hooks.createRuntime[0].path', 'must be an absolute path');
+    assertIssue(
+      issuesAfter((c) => (c.hooks = { createRuntime: [{ path: 'bin/hook' }] })),
+      'hooks.createRuntime[0].path',
+      'must be an absolute path',
+    );
   });
 
   test('hook timeout of zero', () => {
-    assertIssue(issuesAfter((c) => (c.hooks = { poststop: [{ path: '/bin/true', timeout: 0 }] })), 'hooks.poststop[0].timeout', 'must be at least 1');
+    assertIssue(
+      issuesAfter((c) => (c.hooks = { poststop: [{ path: '/bin/true', timeout: 0 }] })),
+      'hooks.poststop[0].timeout',
+      'must be at least 1',
+    );
   });
 
   test('time offsets without a time namespace', () => {
@@ -331,7 +413,10 @@ describe('broken configs name the offending field', () => {
 
   test('unknown seccomp action', () => {
     const issues = issuesAfter((c) => {
-      c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mount'], action: 'SCMP_ACT_DENY' }] };
+      c.linux.seccomp = {
+        defaultAction: 'SCMP_ACT_ALLOW',
+        syscalls: [{ names: ['mount'], action: 'SCMP_ACT_DENY' }],
+      };
     });
     assertIssue(issues, 'linux.seccomp.syscalls[0].action', /^must be one of: SCMP_ACT_KILL, /);
   });
@@ -340,7 +425,9 @@ describe('broken configs name the offending field', () => {
     const issues = issuesAfter((c) => {
       c.linux.seccomp = {
         defaultAction: 'SCMP_ACT_ALLOW',
-        syscalls: [{ names: ['ioctl'], action: 'SCMP_ACT_ERRNO', args: [{ index: 6, value: 1, op: 'SCMP_CMP_EQ' }] }],
+        syscalls: [
+          { names: ['ioctl'], action: 'SCMP_ACT_ERRNO', args: [{ index: 6, value: 1, op: 'SCMP_CMP_EQ' }] },
+        ],
       };
     });
     assertIssue(issues, 'linux.seccomp.syscalls[0].args[0].index', /at most 5/);
@@ -348,27 +435,48 @@ describe('broken configs name the offending field', () => {
 
   test('errnoRet with an action that returns no errno', () => {
     const issues = issuesAfter((c) => {
-      c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['ptrace'], action: 'SCMP_ACT_KILL', errnoRet: 1 }] };
+      c.linux.seccomp = {
+        defaultAction: 'SCMP_ACT_ALLOW',
+        syscalls: [{ names: ['ptrace'], action: 'SCMP_ACT_KILL', errnoRet: 1 }],
+      };
     });
     assertIssue(issues, 'linux.seccomp.syscalls[0].errnoRet', /SCMP_ACT_ERRNO/);
   });
 
   test('device of unknown type, and a char device without major/minor', () => {
-    const issues = issuesAfter((c) => (c.linux.devices = [{ path: '/dev/foo', type: 'x' }, { path: '/dev/bar', type: 'c' }]));
+    const issues = issuesAfter(
+      (c) =>
+        (c.linux.devices = [
+          { path: '/dev/foo', type: 'x' },
+          { path: '/dev/bar', type: 'c' },
+        ]),
+    );
     assertIssue(issues, 'linux.devices[0].type', 'must be one of: c, b, u, p');
     assertIssue(issues, 'linux.devices[1].major', 'is required for device type "c"');
   });
 
   test('bad rootfsPropagation', () => {
-    assertIssue(issuesAfter((c) => (c.linux.rootfsPropagation = 'recursive')), 'linux.rootfsPropagation', /^must be one of: "", private, /);
+    assertIssue(
+      issuesAfter((c) => (c.linux.rootfsPropagation = 'recursive')),
+      'linux.rootfsPropagation',
+      /^must be one of: "", private, /,
+    );
   });
 
   test('hostname without a uts namespace', () => {
-    assertIssue(issuesAfter((c) => (c.hostname = 'box')), 'hostname', /uts namespace/);
+    assertIssue(
+      issuesAfter((c) => (c.hostname = 'box')),
+      'hostname',
+      /uts namespace/,
+    );
   });
 
   test('relative masked path', () => {
-    assertIssue(issuesAfter((c) => (c.linux.maskedPaths = ['/proc/kcore', 'sys/firmware'])), 'linux.maskedPaths[1]', 'must be an absolute path');
+    assertIssue(
+      issuesAfter((c) => (c.linux.maskedPaths = ['/proc/kcore', 'sys/firmware'])),
+      'linux.maskedPaths[1]',
+      'must be an absolute path',
+    );
   });
 
   test('hugepage size in the wrong form', () => {
@@ -399,7 +507,10 @@ describe('parseConfigText and loadBundleConfig', () => {
       () => parseConfigText(text, '/b/config.json'),
       (err: unknown) => {
         assert.ok(err instanceof UserError);
-        assert.equal(err.message, "/b/config.json: invalid JSON at line 5 column 5: expected ',' or '}' after property value");
+        assert.equal(
+          err.message,
+          "/b/config.json: invalid JSON at line 5 column 5: expected ',' or '}' after property value",
+        );
         return true;
       },
     );
@@ -448,11 +559,14 @@ describe('parseConfigText and loadBundleConfig', () => {
   test('a missing config.json is a clear UserError', () => {
     const dir = mkdtempSync(join(tmpdir(), 'runts-bundle-'));
     try {
-      assert.throws(() => loadBundleConfig(dir), (err: unknown) => {
-        assert.ok(err instanceof UserError);
-        assert.equal(err.message, `open ${join(dir, 'config.json')}: no such file or directory`);
-        return true;
-      });
+      assert.throws(
+        () => loadBundleConfig(dir),
+        (err: unknown) => {
+          assert.ok(err instanceof UserError);
+          assert.equal(err.message, `open ${join(dir, 'config.json')}: no such file or directory`);
+          return true;
+        },
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -465,7 +579,9 @@ describe('parseConfigText and loadBundleConfig', () => {
       writeFileSync(file, '');
       truncateSync(file, 64 * 1024 * 1024 + 1); // sparse: nothing to read if it were read
       const t0 = performance.now();
-      assert.throws(() => loadBundleConfig(dir), { message: `${file}: too large (67108865 bytes; at most 67108864)` });
+      assert.throws(() => loadBundleConfig(dir), {
+        message: `${file}: too large (67108865 bytes; at most 67108864)`,
+      });
       assert.ok(performance.now() - t0 < 1000);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -485,7 +601,10 @@ describe('parseConfigText and loadBundleConfig', () => {
   test('a valid bundle loads as a Spec, BOM and all', () => {
     const dir = mkdtempSync(join(tmpdir(), 'runts-bundle-'));
     try {
-      writeFileSync(join(dir, 'config.json'), '\uFEFF' + readFileSync(join(FIXTURES, 'runc-1.1.5-spec.json'), 'utf8'));
+      writeFileSync(
+        join(dir, 'config.json'),
+        '\uFEFF' + readFileSync(join(FIXTURES, 'runc-1.1.5-spec.json'), 'utf8'),
+      );
       const spec = loadBundleConfig(dir);
       assert.equal(spec.root?.path, 'rootfs');
       assert.deepEqual(spec.process?.args, ['sh']);
@@ -501,7 +620,12 @@ describe('other generated validators', () => {
       ociVersionMin: '1.0.0',
       ociVersionMax: '1.2.0',
       hooks: ['prestart', 'createRuntime'],
-      linux: { namespaces: ['pid', 'user'], capabilities: ['CAP_CHOWN'], cgroup: { v2: true }, seccomp: { enabled: true } },
+      linux: {
+        namespaces: ['pid', 'user'],
+        capabilities: ['CAP_CHOWN'],
+        cgroup: { v2: true },
+        seccomp: { enabled: true },
+      },
     };
     assert.equal(validateFeatures(features), true);
     assert.equal(validateFeatures({ ...features, ociVersionMax: undefined }), false);
@@ -510,7 +634,10 @@ describe('other generated validators', () => {
 
   test('what `runts features` prints is a valid features document', () => {
     const doc = featuresDocument();
-    assert.ok(validateFeatures(doc), JSON.stringify(describeSchemaErrors(validateFeatures.errors ?? [], doc)));
+    assert.ok(
+      validateFeatures(doc),
+      JSON.stringify(describeSchemaErrors(validateFeatures.errors ?? [], doc)),
+    );
   });
 
   test('runtime-spec state: pid is required while created or running', () => {
@@ -540,10 +667,27 @@ describe('other generated validators', () => {
 describe('ids, process settings and error texts (issue 21)', () => {
   test('uids and gids beyond 2147483647 are refused as runc refuses them', () => {
     const range = /^uids and gids must be in range 0-2147483647 \(got \d+\)$/;
-    assertIssue(issuesAfter((c) => (c.process.user = { uid: 4294967295, gid: 0 })), 'process.user.uid', range);
-    assertIssue(issuesAfter((c) => (c.process.user = { uid: 0, gid: 2147483648 })), 'process.user.gid', range);
-    assertIssue(issuesAfter((c) => (c.process.user = { uid: 0, gid: 0, additionalGids: [5, 4294967295] })), 'process.user.additionalGids[1]', range);
-    assert.deepEqual(issuesAfter((c) => (c.process.user = { uid: 2147483647, gid: 2147483647, additionalGids: [2147483647] })), []);
+    assertIssue(
+      issuesAfter((c) => (c.process.user = { uid: 4294967295, gid: 0 })),
+      'process.user.uid',
+      range,
+    );
+    assertIssue(
+      issuesAfter((c) => (c.process.user = { uid: 0, gid: 2147483648 })),
+      'process.user.gid',
+      range,
+    );
+    assertIssue(
+      issuesAfter((c) => (c.process.user = { uid: 0, gid: 0, additionalGids: [5, 4294967295] })),
+      'process.user.additionalGids[1]',
+      range,
+    );
+    assert.deepEqual(
+      issuesAfter(
+        (c) => (c.process.user = { uid: 2147483647, gid: 2147483647, additionalGids: [2147483647] }),
+      ),
+      [],
+    );
   });
 
   test('id mappings whose range passes 4294967295 are refused', () => {
@@ -551,28 +695,47 @@ describe('ids, process settings and error texts (issue 21)', () => {
       c.linux.namespaces.push({ type: 'user' });
       c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
     };
-    assertIssue(issuesAfter((c) => {
-      userNs(c);
-      c.linux.uidMappings = [{ containerID: 0, hostID: 4294967295, size: 1 }];
-    }), 'linux.uidMappings[0].hostID', /must not exceed 4294967295/);
-    assertIssue(issuesAfter((c) => {
-      userNs(c);
-      c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 4294967295 }];
-    }), 'linux.uidMappings[0].hostID');
-    assert.deepEqual(issuesAfter((c) => {
-      userNs(c);
-      c.linux.uidMappings = [{ containerID: 0, hostID: 2147483648, size: 65536 }];
-    }), []);
+    assertIssue(
+      issuesAfter((c) => {
+        userNs(c);
+        c.linux.uidMappings = [{ containerID: 0, hostID: 4294967295, size: 1 }];
+      }),
+      'linux.uidMappings[0].hostID',
+      /must not exceed 4294967295/,
+    );
+    assertIssue(
+      issuesAfter((c) => {
+        userNs(c);
+        c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 4294967295 }];
+      }),
+      'linux.uidMappings[0].hostID',
+    );
+    assert.deepEqual(
+      issuesAfter((c) => {
+        userNs(c);
+        c.linux.uidMappings = [{ containerID: 0, hostID: 2147483648, size: 65536 }];
+      }),
+      [],
+    );
   });
 
   test('a NUL byte in cwd, too many additionalGids, effective caps not permitted', () => {
-    assertIssue(issuesAfter((c) => (c.process.cwd = '/tmp\0x')), 'process.cwd', 'must not contain a NUL byte');
-    const many = issuesAfter((c) => (c.process.user.additionalGids = Array.from({ length: 70000 }, (_, i) => i)));
+    assertIssue(
+      issuesAfter((c) => (c.process.cwd = '/tmp\0x')),
+      'process.cwd',
+      'must not contain a NUL byte',
+    );
+    const many = issuesAfter(
+      (c) => (c.process.user.additionalGids = Array.from({ length: 70000 }, (_, i) => i)),
+    );
     assert.equal(many.length, 1, 'one issue for the whole list');
     assertIssue(many, 'process.user.additionalGids', /at most 65536 entries.*NGROUPS_MAX.*70000/);
     assert.ok(many[0]);
     assert.ok(many[0].message.length < 200);
-    assert.deepEqual(issuesAfter((c) => (c.process.user.additionalGids = Array.from({ length: 65536 }, (_, i) => i))), []);
+    assert.deepEqual(
+      issuesAfter((c) => (c.process.user.additionalGids = Array.from({ length: 65536 }, (_, i) => i))),
+      [],
+    );
     assertIssue(
       issuesAfter((c) => (c.process.capabilities = { effective: ['CAP_CHOWN', 'CAP_KILL'], permitted: [] })),
       'process.capabilities.permitted',
@@ -584,7 +747,8 @@ describe('ids, process settings and error texts (issue 21)', () => {
     const config = minimal();
     config.process.user.uid = 4294967295;
     assert.throws(() => parseConfigText(JSON.stringify(config), 'config.json'), {
-      message: 'invalid config.json: process.user.uid: uids and gids must be in range 0-2147483647 (got 4294967295)',
+      message:
+        'invalid config.json: process.user.uid: uids and gids must be in range 0-2147483647 (got 4294967295)',
     });
   });
 });
@@ -613,8 +777,21 @@ describe('on real containers: refused at create, nothing left (issue 21)', () =>
       (c) => (c.process.user = { uid: 4294967295, gid: 4294967295 }),
       /^runts: invalid config.json: 2 problems; first: process.user.uid: uids and gids must be in range 0-2147483647 \(got 4294967295\)$/,
     );
-    refused((c) => (c.process.user = { uid: 0, gid: 0, additionalGids: [4294967295] }), /process.user.additionalGids\[0\]: uids and gids must be in range/);
-    const r = runts(['--root', root, 'run', '--bundle', bundle('id -u; id -g; id -G', (c) => (c.process.user = { uid: 2147483647, gid: 2147483647, additionalGids: [2147483647] })), 'top-id']);
+    refused(
+      (c) => (c.process.user = { uid: 0, gid: 0, additionalGids: [4294967295] }),
+      /process.user.additionalGids\[0\]: uids and gids must be in range/,
+    );
+    const r = runts([
+      '--root',
+      root,
+      'run',
+      '--bundle',
+      bundle(
+        'id -u; id -g; id -G',
+        (c) => (c.process.user = { uid: 2147483647, gid: 2147483647, additionalGids: [2147483647] }),
+      ),
+      'top-id',
+    ]);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, '2147483647\n2147483647\n2147483647\n');
   });
@@ -622,7 +799,10 @@ describe('on real containers: refused at create, nothing left (issue 21)', () =>
   test('exec --user and process.json with ids beyond 2147483647 are refused', (t) => {
     const id = 'exec-ids';
     // The detached container keeps its stdio: give it none, or spawnSync waits for it.
-    const started = spawnSync(RUNTS, ['--root', root, 'run', '-d', '--bundle', bundle('sleep 60'), id], { stdio: 'ignore', timeout: 30_000 });
+    const started = spawnSync(RUNTS, ['--root', root, 'run', '-d', '--bundle', bundle('sleep 60'), id], {
+      stdio: 'ignore',
+      timeout: 30_000,
+    });
     assert.equal(started.status, 0);
     t.after(() => runts(['--root', root, 'delete', '--force', id]));
     for (const user of ['4294967295', '0:4294967295', '2147483648:0']) {
@@ -637,7 +817,10 @@ describe('on real containers: refused at create, nothing left (issue 21)', () =>
     writeFileSync(file, JSON.stringify({ cwd: '/', args: ['id'], user: { uid: 4294967295, gid: 0 } }));
     const p = runts(['--root', root, 'exec', '--process', file, id]);
     assert.equal(p.status, 255, p.stdout);
-    assert.match(p.stderr, /^runts: exec failed: invalid process: user.uid: uids and gids must be in range 0-2147483647 \(got 4294967295\)\n$/);
+    assert.match(
+      p.stderr,
+      /^runts: exec failed: invalid process: user.uid: uids and gids must be in range 0-2147483647 \(got 4294967295\)\n$/,
+    );
     const ok = runts(['--root', root, 'exec', '--user', '2147483647:2147483647', id, 'id', '-u']);
     assert.equal(ok.stdout, '2147483647\n', ok.stderr);
   });
@@ -653,11 +836,22 @@ describe('on real containers: refused at create, nothing left (issue 21)', () =>
       writeFileSync(file, cfg.replace('"hard":0,"soft":0', `"hard":${unlimited},"soft":${unlimited}`));
       return dir;
     };
-    const core = runts(['--root', root, 'run', '--bundle', make('RLIMIT_CORE', 'grep "core file" /proc/self/limits; ulimit -c'), 'core']);
+    const core = runts([
+      '--root',
+      root,
+      'run',
+      '--bundle',
+      make('RLIMIT_CORE', 'grep "core file" /proc/self/limits; ulimit -c'),
+      'core',
+    ]);
     assert.equal(core.status, 0, core.stderr);
     assert.match(core.stdout, /^Max core file size\s+unlimited\s+unlimited\s+bytes\s*\nunlimited\n$/);
     // The exact value also survives the state file and the exec bootstrap.
-    const started = spawnSync(RUNTS, ['--root', root, 'run', '-d', '--bundle', make('RLIMIT_CORE', 'sleep 60'), 'core-exec'], { stdio: 'ignore', timeout: 30_000 });
+    const started = spawnSync(
+      RUNTS,
+      ['--root', root, 'run', '-d', '--bundle', make('RLIMIT_CORE', 'sleep 60'), 'core-exec'],
+      { stdio: 'ignore', timeout: 30_000 },
+    );
     assert.equal(started.status, 0);
     try {
       const e = runts(['--root', root, 'exec', 'core-exec', 'sh', '-c', 'ulimit -c']);
@@ -666,7 +860,10 @@ describe('on real containers: refused at create, nothing left (issue 21)', () =>
       runts(['--root', root, 'delete', '--force', 'core-exec']);
     }
     // Root here cannot raise NOFILE past its own hard limit: runc fails with EPERM as well.
-    refusedAtStart(make('RLIMIT_NOFILE', 'true'), /RLIMIT_NOFILE 18446744073709551615:18446744073709551615: EPERM/);
+    refusedAtStart(
+      make('RLIMIT_NOFILE', 'true'),
+      /RLIMIT_NOFILE 18446744073709551615:18446744073709551615: EPERM/,
+    );
   });
 
   test('10 MB of annotations: the container runs, in time linear in the config (issue 21.6)', () => {
@@ -683,7 +880,10 @@ describe('on real containers: refused at create, nothing left (issue 21)', () =>
   });
 
   test('a NUL in cwd, 70000 additionalGids, effective caps that are not permitted fail at create', () => {
-    refused((c) => (c.process.cwd = '/tmp\0x'), /^runts: invalid config.json: process.cwd: must not contain a NUL byte$/);
+    refused(
+      (c) => (c.process.cwd = '/tmp\0x'),
+      /^runts: invalid config.json: process.cwd: must not contain a NUL byte$/,
+    );
     refused(
       (c) => (c.process.user.additionalGids = Array.from({ length: 70000 }, (_, i) => i)),
       /^runts: invalid config.json: process.user.additionalGids: must have at most 65536 entries/,
@@ -703,20 +903,49 @@ describe('exact 64-bit integers, nesting and clear texts (issue 21)', () => {
   };
 
   test('integers beyond 2^53 keep their exact value; beyond 2^64-1 they are refused', () => {
-    const spec = parseConfigText(text((c) => {
-      c.process.rlimits = [{ type: 'RLIMIT_CORE', hard: 0, soft: 0 }];
-      c.linux.resources = { memory: { limit: 0 } };
-    }, (t) => t.replace('"hard":0,"soft":0', '"hard":18446744073709551615,"soft":18446744073709551614').replace('"limit":0', '"limit":9223372036854775807')), 'config.json') as Json;
+    const spec = parseConfigText(
+      text(
+        (c) => {
+          c.process.rlimits = [{ type: 'RLIMIT_CORE', hard: 0, soft: 0 }];
+          c.linux.resources = { memory: { limit: 0 } };
+        },
+        (t) =>
+          t
+            .replace('"hard":0,"soft":0', '"hard":18446744073709551615,"soft":18446744073709551614')
+            .replace('"limit":0', '"limit":9223372036854775807'),
+      ),
+      'config.json',
+    ) as Json;
     assert.equal(spec.process.rlimits[0].hard, 18446744073709551615n);
     assert.equal(spec.process.rlimits[0].soft, 18446744073709551614n);
     assert.equal(spec.linux.resources.memory.limit, 9223372036854775807n);
-    assert.throws(() => parseConfigText(text((c) => (c.process.rlimits = [{ type: 'RLIMIT_CORE', hard: 0, soft: 0 }]), (t) => t.replace('"hard":0', '"hard":18446744073709551616')), 'config.json'), {
-      message: 'invalid config.json: process.rlimits[0].hard: must be at most 18446744073709551615',
-    });
+    assert.throws(
+      () =>
+        parseConfigText(
+          text(
+            (c) => (c.process.rlimits = [{ type: 'RLIMIT_CORE', hard: 0, soft: 0 }]),
+            (t) => t.replace('"hard":0', '"hard":18446744073709551616'),
+          ),
+          'config.json',
+        ),
+      {
+        message: 'invalid config.json: process.rlimits[0].hard: must be at most 18446744073709551615',
+      },
+    );
     // int64 fields: one past 2^63-1 is refused even though a double cannot tell them apart.
-    assert.throws(() => parseConfigText(text((c) => (c.linux.resources = { memory: { limit: 0 } }), (t) => t.replace('"limit":0', '"limit":9223372036854775808')), 'config.json'), {
-      message: 'invalid config.json: linux.resources.memory.limit: must be at most 9223372036854775807',
-    });
+    assert.throws(
+      () =>
+        parseConfigText(
+          text(
+            (c) => (c.linux.resources = { memory: { limit: 0 } }),
+            (t) => t.replace('"limit":0', '"limit":9223372036854775808'),
+          ),
+          'config.json',
+        ),
+      {
+        message: 'invalid config.json: linux.resources.memory.limit: must be at most 9223372036854775807',
+      },
+    );
   });
 
   test('the exact value survives the sync channel and the state file (stringifyJson/parseJson)', async () => {
@@ -727,45 +956,95 @@ describe('exact 64-bit integers, nesting and clear texts (issue 21)', () => {
   });
 
   test('1e400, a NUL in cgroupsPath, deep nesting: messages name the field', () => {
-    assert.throws(() => parseConfigText(text(() => {}, (t) => t.replace('"uid":0', '"uid":1e400')), 'config.json'), {
-      message: 'invalid config.json: process.user.uid: must be an integer (got 1e400)',
+    assert.throws(
+      () =>
+        parseConfigText(
+          text(
+            () => {},
+            (t) => t.replace('"uid":0', '"uid":1e400'),
+          ),
+          'config.json',
+        ),
+      {
+        message: 'invalid config.json: process.user.uid: must be an integer (got 1e400)',
+      },
+    );
+    assert.throws(
+      () =>
+        parseConfigText(
+          text((c) => (c.linux.cgroupsPath = '/a\0b')),
+          'config.json',
+        ),
+      {
+        message: 'invalid config.json: linux.cgroupsPath: must not contain a NUL byte',
+      },
+    );
+    const deep = text(
+      () => {},
+      (t) => `${t.slice(0, -1)},"x":${'['.repeat(100000)}${']'.repeat(100000)}}`,
+    );
+    assert.throws(() => parseConfigText(deep, 'config.json'), {
+      message: 'config.json: invalid JSON: nested more than 1000 levels deep',
     });
-    assert.throws(() => parseConfigText(text((c) => (c.linux.cgroupsPath = '/a\0b')), 'config.json'), {
-      message: 'invalid config.json: linux.cgroupsPath: must not contain a NUL byte',
-    });
-    const deep = text(() => {}, (t) => `${t.slice(0, -1)},"x":${'['.repeat(100000)}${']'.repeat(100000)}}`);
-    assert.throws(() => parseConfigText(deep, 'config.json'), { message: 'config.json: invalid JSON: nested more than 1000 levels deep' });
     // Extension fields nested as deep as that are fine.
-    const ok = text(() => {}, (t) => `${t.slice(0, -1)},"x":${'['.repeat(999)}${']'.repeat(999)}}`);
+    const ok = text(
+      () => {},
+      (t) => `${t.slice(0, -1)},"x":${'['.repeat(999)}${']'.repeat(999)}}`,
+    );
     assert.ok(parseConfigText(ok, 'config.json'));
   });
 
   test('many problems: every one listed, the first line a summary', () => {
-    const t = text((c) => (c.process.user = { uid: 4294967295, gid: 4294967295, additionalGids: [4294967295] }));
-    assert.throws(() => parseConfigText(t, 'config.json'), (err: Error) => {
-      const lines = err.message.split('\n');
-      assert.equal(lines[0], 'invalid config.json: 3 problems; first: process.user.uid: uids and gids must be in range 0-2147483647 (got 4294967295)');
-      assert.deepEqual(lines.slice(1).map((l) => l.split(':')[0]?.trim()), ['process.user.uid', 'process.user.gid', 'process.user.additionalGids[0]']);
-      return true;
-    });
+    const t = text(
+      (c) => (c.process.user = { uid: 4294967295, gid: 4294967295, additionalGids: [4294967295] }),
+    );
+    assert.throws(
+      () => parseConfigText(t, 'config.json'),
+      (err: Error) => {
+        const lines = err.message.split('\n');
+        assert.equal(
+          lines[0],
+          'invalid config.json: 3 problems; first: process.user.uid: uids and gids must be in range 0-2147483647 (got 4294967295)',
+        );
+        assert.deepEqual(
+          lines.slice(1).map((l) => l.split(':')[0]?.trim()),
+          ['process.user.uid', 'process.user.gid', 'process.user.additionalGids[0]'],
+        );
+        return true;
+      },
+    );
   });
 });
 
 describe("Go's null: read as absent, as runc reads it (issue 13)", () => {
   // Every optional member the schema knows, for each object of the config, set to null.
   const schemas = new Map<string, Json>(
-    ['config.schema.json', 'config-linux.schema.json', 'defs.schema.json'].map((f) => [f, JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'schemas', f), 'utf8'))]),
+    ['config.schema.json', 'config-linux.schema.json', 'defs.schema.json'].map((f) => [
+      f,
+      JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'schemas', f), 'utf8')),
+    ]),
   );
   const resolve = (node: Json, file: string): [Json, string] => {
     while (node?.$ref) {
       const [f, ptr = ''] = String(node.$ref).split('#');
       file = f || file;
-      node = ptr.split('/').filter(Boolean).reduce((n: Json, k: string) => n?.[k], schemas.get(file));
+      node = ptr
+        .split('/')
+        .filter(Boolean)
+        .reduce((n: Json, k: string) => n?.[k], schemas.get(file));
     }
     return [node, file];
   };
   // Fields runts (and runc) need on Linux though the schema makes them optional.
-  const NEEDED = new Set(['root', 'process', 'linux', 'process.args', 'process.cwd', 'linux.namespaces', 'process.user']);
+  const NEEDED = new Set([
+    'root',
+    'process',
+    'linux',
+    'process.args',
+    'process.cwd',
+    'linux.namespaces',
+    'process.user',
+  ]);
   const nullEveryOptional = (value: Json, schemaNode: Json, file: string, at: string): number => {
     const [node, f] = resolve(schemaNode, file);
     let n = 0;
@@ -820,7 +1099,10 @@ describe("Go's null: read as absent, as runc reads it (issue 13)", () => {
 
     test('a runts spec config with every optional member null runs', () => {
       let count = 0;
-      const dir = bundle('echo ran; id -u', (c) => (count = nullEveryOptional(c, { $ref: 'config.schema.json' }, 'config.schema.json', '')));
+      const dir = bundle(
+        'echo ran; id -u',
+        (c) => (count = nullEveryOptional(c, { $ref: 'config.schema.json' }, 'config.schema.json', '')),
+      );
       assert.ok(count > 30, `nulled ${count} members`);
       const r = runts(['--root', root, 'run', '--bundle', dir, 'all-null']);
       assert.equal(r.stderr, '');
@@ -828,7 +1110,7 @@ describe("Go's null: read as absent, as runc reads it (issue 13)", () => {
       assert.equal(r.status, 0);
     });
 
-    test("podman's seccomp profile (\"args\": null) applies", (t) => {
+    test('podman\'s seccomp profile ("args": null) applies', (t) => {
       const profile = '/usr/share/containers/seccomp.json';
       if (!existsSync(profile)) {
         t.skip(`${profile} missing (golang-github-containers-common)`);
@@ -836,7 +1118,10 @@ describe("Go's null: read as absent, as runc reads it (issue 13)", () => {
       }
       const text = readFileSync(profile, 'utf8');
       assert.match(text, /"args": null/);
-      const dir = bundle('grep -E "^Seccomp(_filters)?:" /proc/self/status', (c) => (c.linux.seccomp = JSON.parse(text)));
+      const dir = bundle(
+        'grep -E "^Seccomp(_filters)?:" /proc/self/status',
+        (c) => (c.linux.seccomp = JSON.parse(text)),
+      );
       const r = runts(['--root', root, 'run', '--bundle', dir, 'podman-seccomp']);
       assert.equal(r.stderr, '');
       assert.match(r.stdout, /^Seccomp:\s+2\nSeccomp_filters:\s+1\n$/);
@@ -845,9 +1130,15 @@ describe("Go's null: read as absent, as runc reads it (issue 13)", () => {
   });
 
   function assertIssueText(make: () => Json, expected: string): void {
-    assert.throws(() => parseConfigText(JSON.stringify(make()), 'config.json'), (err: Error) => {
-      assert.ok(err.message.split('\n').some((l) => l.trim() === expected || l.endsWith(`: ${expected}`)), err.message);
-      return true;
-    });
+    assert.throws(
+      () => parseConfigText(JSON.stringify(make()), 'config.json'),
+      (err: Error) => {
+        assert.ok(
+          err.message.split('\n').some((l) => l.trim() === expected || l.endsWith(`: ${expected}`)),
+          err.message,
+        );
+        return true;
+      },
+    );
   }
 });

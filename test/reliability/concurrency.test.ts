@@ -39,7 +39,8 @@ function checkList(ids: Set<string>, allowed: string[]): string[] {
   const r = s.run(['list', '-f', 'json']);
   assert.equal(r.status, 0, r.stderr);
   // Containers whose create has not finished are reported as runc reports them.
-  for (const line of r.stderr.split('\n').filter(Boolean)) assert.match(line, /^load container \S+: container does not exist$/);
+  for (const line of r.stderr.split('\n').filter(Boolean))
+    assert.match(line, /^load container \S+: container does not exist$/);
   const docs = (JSON.parse(r.stdout) ?? []) as Array<{ id: string; status: string }>;
   for (const d of docs) {
     assert.ok(ids.has(d.id), `listed ${d.id}`);
@@ -66,22 +67,37 @@ test(`${DISTINCT} parallel creates of distinct IDs, then parallel starts and del
   // A bundle each: one cgroupsPath shared by many containers would be a
   // non-empty cgroup, which create warns about (as runc does).
   const bundles = ids.map(() => s.bundle('sleep 1000'));
-  const created = await watching(Promise.all(ids.map((id, i) => s.runAsync(['create', '--bundle', bundles[i] ?? assert.fail(`no bundle ${i}`), id], { timeout: 120_000 }))), () => {
-    checkList(idSet, ['created']);
-    checkState(ids[ids.length - 1] ?? assert.fail('no ids'), ['created']);
-  });
+  const created = await watching(
+    Promise.all(
+      ids.map((id, i) =>
+        s.runAsync(['create', '--bundle', bundles[i] ?? assert.fail(`no bundle ${i}`), id], {
+          timeout: 120_000,
+        }),
+      ),
+    ),
+    () => {
+      checkList(idSet, ['created']);
+      checkState(ids[ids.length - 1] ?? assert.fail('no ids'), ['created']);
+    },
+  );
   created.forEach((r, i) => assert.deepEqual([r.status, r.stderr], [0, ''], `create ${ids[i]}`));
   assert.deepEqual(checkList(idSet, ['created']).sort(), [...ids].sort());
 
-  const started = await watching(Promise.all(ids.map((id) => s.runAsync(['start', id], { timeout: 120_000 }))), () => {
-    checkList(idSet, ['created', 'running']);
-  });
+  const started = await watching(
+    Promise.all(ids.map((id) => s.runAsync(['start', id], { timeout: 120_000 }))),
+    () => {
+      checkList(idSet, ['created', 'running']);
+    },
+  );
   started.forEach((r, i) => assert.deepEqual([r.status, r.stderr], [0, ''], `start ${ids[i]}`));
   assert.deepEqual(checkList(idSet, ['running']).sort(), [...ids].sort());
 
-  const deleted = await watching(Promise.all(ids.map((id) => s.runAsync(['delete', '--force', id], { timeout: 120_000 }))), () => {
-    checkList(idSet, ['running', 'stopped']);
-  });
+  const deleted = await watching(
+    Promise.all(ids.map((id) => s.runAsync(['delete', '--force', id], { timeout: 120_000 }))),
+    () => {
+      checkList(idSet, ['running', 'stopped']);
+    },
+  );
   deleted.forEach((r, i) => assert.deepEqual([r.status, r.stderr], [0, ''], `delete ${ids[i]}`));
   assert.deepEqual(checkList(idSet, []), []);
   assertNoLeftovers(s, empty, 'parallel creates, starts and deletes');
@@ -89,10 +105,15 @@ test(`${DISTINCT} parallel creates of distinct IDs, then parallel starts and del
 
 test(`${SAME} parallel creates of one ID: exactly one wins, the others fail clearly`, async () => {
   const id = 'one';
-  const results = await watching(Promise.all(Array.from({ length: SAME }, () => s.runAsync(['create', '--bundle', b, id], { timeout: 120_000 }))), () => {
-    checkState(id, ['created']);
-    checkList(new Set([id]), ['created']);
-  });
+  const results = await watching(
+    Promise.all(
+      Array.from({ length: SAME }, () => s.runAsync(['create', '--bundle', b, id], { timeout: 120_000 })),
+    ),
+    () => {
+      checkState(id, ['created']);
+      checkList(new Set([id]), ['created']);
+    },
+  );
   const winners = results.filter((r) => r.status === 0);
   assert.equal(winners.length, 1, results.map((r) => `${r.status} ${r.stderr}`).join(''));
   for (const r of results.filter((x) => x.status !== 0)) {

@@ -24,9 +24,21 @@ before(() => {
   empty = s.leftovers();
 });
 
-const CREATE_PHASES = ['create:dir', 'create:intent', 'create:spawned', 'create:cgroups', 'create:hooks', 'create:ready', 'create:recorded'];
+const CREATE_PHASES = [
+  'create:dir',
+  'create:intent',
+  'create:spawned',
+  'create:cgroups',
+  'create:hooks',
+  'create:ready',
+  'create:recorded',
+];
 
-function stateOf(id: string): { status: number | null; stderr: string; doc?: { status: string; pid: number } } {
+function stateOf(id: string): {
+  status: number | null;
+  stderr: string;
+  doc?: { status: string; pid: number };
+} {
   const r = s.run(['state', id]);
   return { status: r.status, stderr: r.stderr, doc: r.status === 0 ? JSON.parse(r.stdout) : undefined };
 }
@@ -85,8 +97,13 @@ describe('a lock held by a live runts process', () => {
     const id = 'held';
     assert.equal(s.run(['create', '--bundle', b, id]).status, 0);
     // A `start` stopped while it holds the lock (and alive: not a crash).
-    const holder = spawn(RUNTS, ['--root', s.root, 'start', id], { env: { ...s.env, RUNTS_TEST_PAUSE_AT: 'start:locked' }, stdio: ['ignore', 'ignore', 'pipe'] });
-    await new Promise<void>((res) => holder.stderr.on('data', (d) => String(d).includes('paused at') && res()));
+    const holder = spawn(RUNTS, ['--root', s.root, 'start', id], {
+      env: { ...s.env, RUNTS_TEST_PAUSE_AT: 'start:locked' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    await new Promise<void>((res) =>
+      holder.stderr.on('data', (d) => String(d).includes('paused at') && res()),
+    );
     const closed = new Promise((res) => holder.on('close', res));
     const t0 = Date.now();
     const d = await s.runAsync(['delete', '--force', id], { timeout: 30_000 });
@@ -151,10 +168,17 @@ describe('other faults', () => {
     let worked = false;
     for (let free = 0; free <= 32 * 1024 && !worked; free += 4096) {
       fs.truncateSync(filler, Math.max(0, full - free));
-      const r = spawnSync(RUNTS, ['--root', root, 'create', '--bundle', b, 'full'], { encoding: 'utf8', env: s.env, timeout: 30_000 });
+      const r = spawnSync(RUNTS, ['--root', root, 'create', '--bundle', b, 'full'], {
+        encoding: 'utf8',
+        env: s.env,
+        timeout: 30_000,
+      });
       if (r.status === 0) {
         worked = true;
-        const d = spawnSync(RUNTS, ['--root', root, 'delete', '--force', 'full'], { encoding: 'utf8', env: s.env });
+        const d = spawnSync(RUNTS, ['--root', root, 'delete', '--force', 'full'], {
+          encoding: 'utf8',
+          env: s.env,
+        });
         assert.equal(d.status, 0, d.stderr);
       } else {
         assert.equal(r.status, 1, r.stderr);

@@ -45,7 +45,21 @@ const RAW: Buffer[] = [
   Buffer.from('{"a":'.repeat(5_000) + '1' + '}'.repeat(5_000)),
 ];
 
-const HOSTILE_PATHS = ['../../../../etc/passwd', '/', '..', '', '/dev/../../etc', 'a\u0000b', '/tmp/../../..', 'x'.repeat(5000), '/etc/shadow', 'rel/ative', '/proc/self/exe', '\u00ff\u00fe', '//..//..//'];
+const HOSTILE_PATHS = [
+  '../../../../etc/passwd',
+  '/',
+  '..',
+  '',
+  '/dev/../../etc',
+  'a\u0000b',
+  '/tmp/../../..',
+  'x'.repeat(5000),
+  '/etc/shadow',
+  'rel/ative',
+  '/proc/self/exe',
+  '\u00ff\u00fe',
+  '//..//..//',
+];
 
 const common: fc.Arbitrary<Json> = fc.oneof(
   fc.string(),
@@ -53,7 +67,18 @@ const common: fc.Arbitrary<Json> = fc.oneof(
   fc.double(),
   fc.boolean(),
   fc.constant(null),
-  fc.constantFrom(-1, 0, 2 ** 31, 2 ** 31 - 1, 2 ** 32, 2 ** 32 - 1, 2 ** 53, -(2 ** 53), -(2 ** 31) - 1, 1.5),
+  fc.constantFrom(
+    -1,
+    0,
+    2 ** 31,
+    2 ** 31 - 1,
+    2 ** 32,
+    2 ** 32 - 1,
+    2 ** 53,
+    -(2 ** 53),
+    -(2 ** 31) - 1,
+    1.5,
+  ),
   fc.array(fc.oneof(fc.string(), fc.integer()), { maxLength: 5 }),
   fc.dictionary(fc.string({ maxLength: 8 }), fc.oneof(fc.string(), fc.integer()), { maxKeys: 4 }),
   fc.constantFrom(...HOSTILE_PATHS),
@@ -84,7 +109,9 @@ const isDeep = (v: Json) => v !== null && typeof v === 'object' && (v as { __raw
 const KNOWN: Array<{ why: string; match: (failure: string, muts: Array<[string, Json]>) => boolean }> = [
   {
     why: 'issue 21.7: deeply nested JSON says only "Maximum call stack size exceeded", after seconds (5,000 levels of objects: 9 s, runc 0.08 s)',
-    match: (f, muts) => f.includes('Maximum call stack size exceeded') || (f.includes('(hang)') && muts.some(([, v]) => isDeep(v))),
+    match: (f, muts) =>
+      f.includes('Maximum call stack size exceeded') ||
+      (f.includes('(hang)') && muts.some(([, v]) => isDeep(v))),
   },
   {
     why: 'issue 21.6: validating an array of 100,000 wrong elements is quadratic (well past 10 s; 10,000 take 0.6 s)',
@@ -94,16 +121,53 @@ const KNOWN: Array<{ why: string; match: (failure: string, muts: Array<[string, 
 
 /** Fields runts reads, also where the base config has none. */
 const EXTRA_PATHS = [
-  'process.user.uid', 'process.user.gid', 'process.user.additionalGids', 'process.user.umask',
-  'process.rlimits.0.hard', 'process.rlimits.0.soft', 'process.rlimits.0.type', 'process.cwd', 'process.env.0',
-  'process.capabilities.bounding.0', 'process.oomScoreAdj', 'process.noNewPrivileges', 'process.apparmorProfile',
-  'hostname', 'domainname', 'root.path', 'root.readonly', 'mounts.0.destination', 'mounts.0.source', 'mounts.0.options',
-  'mounts.0.type', 'linux.resources.memory.limit', 'linux.resources.memory.swap', 'linux.resources.cpu.quota',
-  'linux.resources.cpu.period', 'linux.resources.cpu.cpus', 'linux.resources.cpu.shares', 'linux.resources.pids.limit',
-  'linux.resources.devices', 'linux.uidMappings', 'linux.gidMappings', 'linux.devices', 'linux.maskedPaths.0',
-  'linux.readonlyPaths.0', 'linux.sysctl', 'linux.namespaces.0.type', 'linux.namespaces.0.path', 'linux.seccomp',
-  'linux.rootfsPropagation', 'linux.mountLabel', 'linux.personality', 'linux.intelRdt', 'annotations', 'ociVersion',
-  'linux.timeOffsets', 'process.terminal', 'process.consoleSize',
+  'process.user.uid',
+  'process.user.gid',
+  'process.user.additionalGids',
+  'process.user.umask',
+  'process.rlimits.0.hard',
+  'process.rlimits.0.soft',
+  'process.rlimits.0.type',
+  'process.cwd',
+  'process.env.0',
+  'process.capabilities.bounding.0',
+  'process.oomScoreAdj',
+  'process.noNewPrivileges',
+  'process.apparmorProfile',
+  'hostname',
+  'domainname',
+  'root.path',
+  'root.readonly',
+  'mounts.0.destination',
+  'mounts.0.source',
+  'mounts.0.options',
+  'mounts.0.type',
+  'linux.resources.memory.limit',
+  'linux.resources.memory.swap',
+  'linux.resources.cpu.quota',
+  'linux.resources.cpu.period',
+  'linux.resources.cpu.cpus',
+  'linux.resources.cpu.shares',
+  'linux.resources.pids.limit',
+  'linux.resources.devices',
+  'linux.uidMappings',
+  'linux.gidMappings',
+  'linux.devices',
+  'linux.maskedPaths.0',
+  'linux.readonlyPaths.0',
+  'linux.sysctl',
+  'linux.namespaces.0.type',
+  'linux.namespaces.0.path',
+  'linux.seccomp',
+  'linux.rootfsPropagation',
+  'linux.mountLabel',
+  'linux.personality',
+  'linux.intelRdt',
+  'annotations',
+  'ociVersion',
+  'linux.timeOffsets',
+  'process.terminal',
+  'process.consoleSize',
 ];
 
 /** Every path in the base config below `linux.cgroupsPath`'s ancestors (never those: the cgroup must stay under the suite's parent). */
@@ -126,7 +190,9 @@ function setAt(obj: Json, p: string, v: Json): void {
 /** The config's bytes: JSON with each {__raw: i} replaced by RAW[i]. */
 function serialize(cfg: Json): Buffer {
   const parts = JSON.stringify(cfg).split(/\{"__raw":(\d+)\}/);
-  return Buffer.concat(parts.map((x, i) => (i % 2 ? (RAW[Number(x)] ?? assert.fail(`no raw value ${x}`)) : Buffer.from(x))));
+  return Buffer.concat(
+    parts.map((x, i) => (i % 2 ? (RAW[Number(x)] ?? assert.fail(`no raw value ${x}`)) : Buffer.from(x))),
+  );
 }
 
 /** What of the host a config must never change (the rest is checked by the leftovers). */
@@ -145,11 +211,18 @@ function hostSnapshot(): string {
       return n;
     }
   });
-  return JSON.stringify([os.hostname(), read('/proc/sys/kernel/domainname'), read('/proc/sys/net/ipv4/ip_forward'), read('/proc/sys/kernel/shmmax'), etc]);
+  return JSON.stringify([
+    os.hostname(),
+    read('/proc/sys/kernel/domainname'),
+    read('/proc/sys/net/ipv4/ip_forward'),
+    read('/proc/sys/kernel/shmmax'),
+    etc,
+  ]);
 }
 
 /** Messages that are JavaScript's, not runts': a bug whatever the input. */
-const INTERNAL = /\b(TypeError|RangeError|ReferenceError|SyntaxError|is not a function|Cannot read propert|Maximum call stack|undefined|\[object Object\])|^\s+at .+:\d+:\d+\)?$/m;
+const INTERNAL =
+  /\b(TypeError|RangeError|ReferenceError|SyntaxError|is not a function|Cannot read propert|Maximum call stack|undefined|\[object Object\])|^\s+at .+:\d+:\d+\)?$/m;
 
 test(`fuzz: ${COUNT} mutated configs (seed ${SEED}) end in a clear error or a container, and leave nothing`, async (t) => {
   console.log(`fuzz seed ${SEED} (replay: RUNTS_FUZZ_SEED=${SEED})`);
@@ -159,7 +232,10 @@ test(`fuzz: ${COUNT} mutated configs (seed ${SEED}) end in a clear error or a co
   const cgroupsPath: string = baseCfg.linux.cgroupsPath;
   const paths = [...new Set([...pathsOf(baseCfg), ...EXTRA_PATHS])].filter((p) => p !== 'linux.cgroupsPath');
   const mutation = fc.tuple(fc.constantFrom(...paths), value);
-  const configs = fc.sample(fc.array(mutation, { minLength: 1, maxLength: 3 }), { numRuns: COUNT, seed: SEED });
+  const configs = fc.sample(fc.array(mutation, { minLength: 1, maxLength: 3 }), {
+    numRuns: COUNT,
+    seed: SEED,
+  });
 
   // One bundle per job, sharing the rootfs of the first (a symlink: root.path is resolved in the bundle).
   const bundles = Array.from({ length: JOBS }, (_, j) => {
@@ -181,7 +257,8 @@ test(`fuzz: ${COUNT} mutated configs (seed ${SEED}) end in a clear error or a co
     const cfg = structuredClone(baseCfg);
     for (const [p, v] of changes) setAt(cfg, p, v);
     // The cgroup stays under the suite's parent whatever else changed.
-    if (cfg.linux && typeof cfg.linux === 'object' && !Array.isArray(cfg.linux)) cfg.linux.cgroupsPath = `${cgroupsPath}-${i}`;
+    if (cfg.linux && typeof cfg.linux === 'object' && !Array.isArray(cfg.linux))
+      cfg.linux.cgroupsPath = `${cgroupsPath}-${i}`;
     fs.writeFileSync(path.join(dir, 'config.json'), serialize(cfg));
     const id = `fz-${i}`;
     const t0 = Date.now();
@@ -198,11 +275,15 @@ test(`fuzz: ${COUNT} mutated configs (seed ${SEED}) end in a clear error or a co
     else {
       refused++;
       const first = r.stderr.split('\n')[0] ?? '';
-      if (!/^runts: \S/.test(first) || INTERNAL.test(r.stderr)) failures.push(`${what}: unclear error: ${r.stderr.slice(0, 300)}`);
+      if (!/^runts: \S/.test(first) || INTERNAL.test(r.stderr))
+        failures.push(`${what}: unclear error: ${r.stderr.slice(0, 300)}`);
     }
     // RUNTS_FUZZ_SAVE=<dir>: keep the config of each failure there, to replay by hand.
     if (process.env.RUNTS_FUZZ_SAVE && failures.some((f) => f.startsWith(`config ${i} `))) {
-      fs.copyFileSync(path.join(dir, 'config.json'), path.join(process.env.RUNTS_FUZZ_SAVE, `seed-${SEED}-config-${i}.json`));
+      fs.copyFileSync(
+        path.join(dir, 'config.json'),
+        path.join(process.env.RUNTS_FUZZ_SAVE, `seed-${SEED}-config-${i}.json`),
+      );
     }
     if (fs.existsSync(path.join(s.root, id))) {
       failures.push(`${what}: state left`);
@@ -227,10 +308,15 @@ test(`fuzz: ${COUNT} mutated configs (seed ${SEED}) end in a clear error or a co
   t.diagnostic(summary);
   assertNoLeftovers(s, before, 'the fuzzing');
   assert.equal(hostSnapshot(), hostBefore, 'the host changed');
-  const known = (f: string) => KNOWN.find((k) => k.match(f, configs[Number(/^config (\d+)/.exec(f)![1])] ?? assert.fail(f)));
+  const known = (f: string) =>
+    KNOWN.find((k) => k.match(f, configs[Number(/^config (\d+)/.exec(f)![1])] ?? assert.fail(f)));
   assert.deepEqual(failures.filter((f) => !known(f)).slice(0, 30), [], `seed ${SEED}: new failures`);
   const open = failures.filter(known);
-  await t.test('known open findings of config reading', { todo: [...new Set(open.map((f) => known(f)!.why))].join('; ') || false }, () => {
-    assert.deepEqual(open.slice(0, 30), [], `seed ${SEED}: ${open.length} known findings`);
-  });
+  await t.test(
+    'known open findings of config reading',
+    { todo: [...new Set(open.map((f) => known(f)!.why))].join('; ') || false },
+    () => {
+      assert.deepEqual(open.slice(0, 30), [], `seed ${SEED}: ${open.length} known findings`);
+    },
+  );
 });

@@ -86,7 +86,8 @@ export function reliabilitySuite(after: (fn: () => void | Promise<void>) => void
   // Registered before tempDir's removal (after-hooks run in order).
   after(() => {
     const left = fs.existsSync(root) ? fs.readdirSync(root) : [];
-    for (const id of left) spawnSync(RUNTS, ['--root', root, 'delete', '--force', id], { env, timeout: 30_000 });
+    for (const id of left)
+      spawnSync(RUNTS, ['--root', root, 'delete', '--force', id], { env, timeout: 30_000 });
     const cg: string[] = [];
     for (const d of parentDirs()) {
       if (!fs.existsSync(d)) continue;
@@ -137,7 +138,11 @@ export function reliabilitySuite(after: (fn: () => void | Promise<void>) => void
     const fds = [fs.openSync(f.out, 'w'), fs.openSync(f.err, 'w')];
     let r: ReturnType<typeof spawnSync>;
     try {
-      r = spawnSync(RUNTS, ['--root', root, ...args], { stdio: ['ignore', fds[0], fds[1]], timeout: opts.timeout ?? 30_000, env: { ...env, ...opts.env } });
+      r = spawnSync(RUNTS, ['--root', root, ...args], {
+        stdio: ['ignore', fds[0], fds[1]],
+        timeout: opts.timeout ?? 30_000,
+        env: { ...env, ...opts.env },
+      });
     } finally {
       fds.forEach((fd) => fs.closeSync(fd));
     }
@@ -149,7 +154,11 @@ export function reliabilitySuite(after: (fn: () => void | Promise<void>) => void
     new Promise((resolve, reject) => {
       const f = outFiles();
       const fds = [fs.openSync(f.out, 'w'), fs.openSync(f.err, 'w')];
-      const child = spawn(RUNTS, ['--root', root, ...args], { timeout: opts.timeout ?? 30_000, env: { ...env, ...opts.env }, stdio: ['ignore', fds[0], fds[1]] });
+      const child = spawn(RUNTS, ['--root', root, ...args], {
+        timeout: opts.timeout ?? 30_000,
+        env: { ...env, ...opts.env },
+        stdio: ['ignore', fds[0], fds[1]],
+      });
       fds.forEach((fd) => fs.closeSync(fd));
       child.on('error', reject);
       child.on('exit', (status, signal) => resolve({ status, signal, ...collect(f) }));
@@ -178,7 +187,8 @@ export function reliabilitySuite(after: (fn: () => void | Promise<void>) => void
       if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
       const stat = procText(`/proc/${pid}/stat`);
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const desc = () => `${pid} ${procText(`/proc/${pid}/cmdline`).replace(/\0/g, ' ').trim().slice(0, 200)}`;
+      const desc = () =>
+        `${pid} ${procText(`/proc/${pid}/cmdline`).replace(/\0/g, ' ').trim().slice(0, 200)}`;
       // Zombies: any of the suite's that a live
       // parent fails to reap. An orphan's zombie waits for the host's PID 1,
       // which on this machine kind (not systemd) may reap it seconds later:
@@ -189,8 +199,7 @@ export function reliabilitySuite(after: (fn: () => void | Promise<void>) => void
         // synchronous check blocks: a job of the other fuzz worker that just
         // ended waits there, not a leak.
         if (ppid !== process.pid && ppid !== 1 && ours(pid)) zombies.push(`${desc()} (parent ${ppid})`);
-      }
-      else if (ours(pid)) processes.push(desc());
+      } else if (ours(pid)) processes.push(desc());
     }
     return {
       containers: fs.existsSync(root) ? fs.readdirSync(root).sort() : [],
@@ -220,9 +229,16 @@ export function assertNoLeftovers(s: Suite, before: Leftovers, what: string): vo
  * Run runts with RUNTS_TEST_PAUSE_AT=`phase`, wait until it says it paused
  * there, and SIGKILL it: a crash at exactly that point.
  */
-export function killAtPhase(s: Suite, args: string[], phase: string): Promise<{ reached: boolean; stderr: string }> {
+export function killAtPhase(
+  s: Suite,
+  args: string[],
+  phase: string,
+): Promise<{ reached: boolean; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(RUNTS, ['--root', s.root, ...args], { env: { ...s.env, RUNTS_TEST_PAUSE_AT: phase }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(RUNTS, ['--root', s.root, ...args], {
+      env: { ...s.env, RUNTS_TEST_PAUSE_AT: phase },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     let reached = false;
     const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);

@@ -47,7 +47,10 @@ const runcRun: Runner = (args) => {
   // stderr to a file: runc's init keeps a pipe open as long as the container lives.
   const fd = fs.openSync(runcErr, 'w');
   try {
-    const r = spawnSync(RUNC, ['--root', path.join(s.base, 'runc-state'), ...args], { stdio: ['ignore', 'ignore', fd], timeout: 30_000 });
+    const r = spawnSync(RUNC, ['--root', path.join(s.base, 'runc-state'), ...args], {
+      stdio: ['ignore', 'ignore', fd],
+      timeout: 30_000,
+    });
     return { status: r.status, stderr: fs.readFileSync(runcErr, 'utf8') };
   } finally {
     fs.closeSync(fd);

@@ -21,7 +21,13 @@ function parse(name: string, argv: string[]): { values: FlagValues; rest: string
 
 describe('flag forms', () => {
   test('-flag, --flag, --flag=value and --flag value are the same flag', () => {
-    for (const argv of [['-b', '/x', 'id'], ['--bundle', '/x', 'id'], ['--bundle=/x', 'id'], ['-bundle=/x', 'id'], ['--b=/x', 'id']]) {
+    for (const argv of [
+      ['-b', '/x', 'id'],
+      ['--bundle', '/x', 'id'],
+      ['--bundle=/x', 'id'],
+      ['-bundle=/x', 'id'],
+      ['--b=/x', 'id'],
+    ]) {
       const { values, rest } = parse('create', argv);
       assert.equal(values.bundle, '/x', argv.join(' '));
       assert.deepEqual(rest, ['id'], argv.join(' '));
@@ -45,7 +51,11 @@ describe('flag forms', () => {
   test('int flags parse decimal, negative included, and refuse the rest', () => {
     assert.equal(parse('create', ['--preserve-fds', '3', 'id']).values['preserve-fds'], 3);
     assert.equal(parse('create', ['--preserve-fds=-1', 'id']).values['preserve-fds'], -1);
-    assert.throws(() => parse('create', ['--preserve-fds', 'x', 'id']), (e: Error) => e instanceof UsageError && e.message === 'invalid value "x" for flag -preserve-fds: parse error');
+    assert.throws(
+      () => parse('create', ['--preserve-fds', 'x', 'id']),
+      (e: Error) =>
+        e instanceof UsageError && e.message === 'invalid value "x" for flag -preserve-fds: parse error',
+    );
   });
 
   test('repeated string-list flags accumulate in order', () => {
@@ -54,7 +64,10 @@ describe('flag forms', () => {
   });
 
   test('a flag without its value is a usage error', () => {
-    assert.throws(() => parse('create', ['--bundle']), (e: Error) => e instanceof UsageError && e.message === 'flag needs an argument: -bundle');
+    assert.throws(
+      () => parse('create', ['--bundle']),
+      (e: Error) => e instanceof UsageError && e.message === 'flag needs an argument: -bundle',
+    );
   });
 });
 
@@ -66,12 +79,17 @@ describe('booleans', () => {
   });
 
   test('Go spellings of true and false after "="', () => {
-    for (const t of ['1', 't', 'true', 'TRUE', 'True']) assert.equal(parse('delete', [`--force=${t}`, 'id']).values.force, true, t);
-    for (const f of ['0', 'f', 'false', 'FALSE', 'False']) assert.equal(parse('delete', [`--force=${f}`, 'id']).values.force, false, f);
+    for (const t of ['1', 't', 'true', 'TRUE', 'True'])
+      assert.equal(parse('delete', [`--force=${t}`, 'id']).values.force, true, t);
+    for (const f of ['0', 'f', 'false', 'FALSE', 'False'])
+      assert.equal(parse('delete', [`--force=${f}`, 'id']).values.force, false, f);
   });
 
   test('any other boolean value is a usage error naming it', () => {
-    assert.throws(() => parse('delete', ['--force=yes', 'id']), (e: Error) => e instanceof UsageError && e.message === 'invalid boolean value "yes" for -force');
+    assert.throws(
+      () => parse('delete', ['--force=yes', 'id']),
+      (e: Error) => e instanceof UsageError && e.message === 'invalid boolean value "yes" for -force',
+    );
   });
 
   test('an alias sets the flag under its long name', () => {
@@ -108,13 +126,23 @@ describe('flags after the container ID (urfave/cli reordering)', () => {
   });
 
   test('unknown flags are not moved by the reordering, and then refused', () => {
-    assert.deepEqual(reorderArgs(['id', '--nope', '--force'], command('delete').flags), ['--force', 'id', '--nope']);
-    assert.throws(() => parse('delete', ['--nope', 'id']), (e: Error) => e instanceof UsageError && e.message === 'flag provided but not defined: -nope');
+    assert.deepEqual(reorderArgs(['id', '--nope', '--force'], command('delete').flags), [
+      '--force',
+      'id',
+      '--nope',
+    ]);
+    assert.throws(
+      () => parse('delete', ['--nope', 'id']),
+      (e: Error) => e instanceof UsageError && e.message === 'flag provided but not defined: -nope',
+    );
   });
 
   test('reordering keeps every argument (a permutation)', () => {
     const flags = command('update').flags;
-    const arg = fc.oneof(fc.constantFrom('id', '--memory', '-r', '--pids-limit=3', '--', 'x', '-'), fc.string());
+    const arg = fc.oneof(
+      fc.constantFrom('id', '--memory', '-r', '--pids-limit=3', '--', 'x', '-'),
+      fc.string(),
+    );
     fc.assert(
       fc.property(fc.array(arg, { maxLength: 12 }), (argv) => {
         assert.deepEqual([...reorderArgs(argv, flags)].sort(), [...argv].sort());
@@ -160,7 +188,7 @@ describe('the command table', () => {
     }
   });
 
-  test('every flag default has the flag\'s type', () => {
+  test("every flag default has the flag's type", () => {
     for (const f of [...globalFlags, ...commands.flatMap((c) => c.flags)] as FlagSpec[]) {
       if (f.default === undefined) continue;
       const want = f.type === 'bool' ? 'boolean' : f.type === 'int' ? 'number' : 'string';
@@ -170,5 +198,8 @@ describe('the command table', () => {
 });
 
 test('as runc, a trailing value flag takes the ID moved behind it (create ID --bundle)', () => {
-  assert.deepEqual(parse('create', ['id', '--bundle']), { values: { bundle: 'id', 'preserve-fds': 0 }, rest: [] });
+  assert.deepEqual(parse('create', ['id', '--bundle']), {
+    values: { bundle: 'id', 'preserve-fds': 0 },
+    rest: [],
+  });
 });

@@ -31,11 +31,15 @@ describe('cleanPath (runc utils.CleanPath)', () => {
 
   test('never climbs out: no ".." component, and idempotent', () => {
     fc.assert(
-      fc.property(fc.array(fc.constantFrom('..', '.', 'a', 'b', '', 'c..d'), { maxLength: 10 }), fc.boolean(), (parts, abs) => {
-        const c = cleanPath((abs ? '/' : '') + parts.join('/'));
-        assert.ok(!c.split('/').includes('..'), c);
-        assert.equal(cleanPath(c), c);
-      }),
+      fc.property(
+        fc.array(fc.constantFrom('..', '.', 'a', 'b', '', 'c..d'), { maxLength: 10 }),
+        fc.boolean(),
+        (parts, abs) => {
+          const c = cleanPath((abs ? '/' : '') + parts.join('/'));
+          assert.ok(!c.split('/').includes('..'), c);
+          assert.equal(cleanPath(c), c);
+        },
+      ),
     );
   });
 });
@@ -85,23 +89,35 @@ describe('v1Dirs (hybrid and v1 hosts)', () => {
   test('our own cgroup missing from devices is an error; from another controller it is skipped', () => {
     const partial = new Map([['memory', '/']]);
     assert.equal(v1Dirs('c', ['pids'], HYBRID, partial).has('pids'), false);
-    assert.throws(() => v1Dirs('c', ['devices'], HYBRID, partial), /cannot find our own cgroup in the devices hierarchy/);
+    assert.throws(
+      () => v1Dirs('c', ['devices'], HYBRID, partial),
+      /cannot find our own cgroup in the devices hierarchy/,
+    );
   });
 
   test('a mount whose root is not "/" (inside a container): our cgroup relative to it', () => {
-    const nested: CgroupMount[] = [{ mountpoint: '/sys/fs/cgroup/memory', root: '/docker/x', subsystems: ['memory'], version: 1 }];
-    assert.equal(v1Dirs('c', ['memory'], nested, new Map([['memory', '/docker/x/sub']])).get('memory'), '/sys/fs/cgroup/memory/sub/c');
+    const nested: CgroupMount[] = [
+      { mountpoint: '/sys/fs/cgroup/memory', root: '/docker/x', subsystems: ['memory'], version: 1 },
+    ];
+    assert.equal(
+      v1Dirs('c', ['memory'], nested, new Map([['memory', '/docker/x/sub']])).get('memory'),
+      '/sys/fs/cgroup/memory/sub/c',
+    );
   });
 
   test('never outside the hierarchy, whatever cgroupsPath says', () => {
     fc.assert(
-      fc.property(fc.array(fc.constantFrom('..', '.', 'a', 'b', ''), { maxLength: 8 }), fc.boolean(), (parts, abs) => {
-        const inner = innerPath((abs ? '/' : '') + parts.join('/'), 'id');
-        for (const [sub, dir] of v1Dirs(inner, ['memory', 'devices'], HYBRID, own)) {
-          const mount = `/sys/fs/cgroup/${sub}`;
-          assert.ok(dir === mount || dir.startsWith(mount + '/'), `${inner} → ${dir}`);
-        }
-      }),
+      fc.property(
+        fc.array(fc.constantFrom('..', '.', 'a', 'b', ''), { maxLength: 8 }),
+        fc.boolean(),
+        (parts, abs) => {
+          const inner = innerPath((abs ? '/' : '') + parts.join('/'), 'id');
+          for (const [sub, dir] of v1Dirs(inner, ['memory', 'devices'], HYBRID, own)) {
+            const mount = `/sys/fs/cgroup/${sub}`;
+            assert.ok(dir === mount || dir.startsWith(mount + '/'), `${inner} → ${dir}`);
+          }
+        },
+      ),
     );
   });
 });
@@ -112,7 +128,10 @@ describe('v2Dir (unified hosts)', () => {
   });
 
   test('relative: a sibling of our own cgroup (ours has processes, so no children with controllers)', () => {
-    assert.equal(v2Dir('c1', '/sys/fs/cgroup', new Map([['', '/user.slice/session-1.scope']])), '/sys/fs/cgroup/user.slice/c1');
+    assert.equal(
+      v2Dir('c1', '/sys/fs/cgroup', new Map([['', '/user.slice/session-1.scope']])),
+      '/sys/fs/cgroup/user.slice/c1',
+    );
   });
 
   test('relative without our own cgroup is an error', () => {
@@ -122,8 +141,15 @@ describe('v2Dir (unified hosts)', () => {
 
 describe('v1DirsOfPaths (a state record back to controllers)', () => {
   test('each directory maps to the subsystems of its hierarchy; unknown ones are dropped', () => {
-    const dirs = v1DirsOfPaths(['/sys/fs/cgroup/cpu,cpuacct/c', '/sys/fs/cgroup/unified/c', '/elsewhere/c'], HYBRID);
-    assert.deepEqual(Object.fromEntries(dirs), { cpu: '/sys/fs/cgroup/cpu,cpuacct/c', cpuacct: '/sys/fs/cgroup/cpu,cpuacct/c', '': '/sys/fs/cgroup/unified/c' });
+    const dirs = v1DirsOfPaths(
+      ['/sys/fs/cgroup/cpu,cpuacct/c', '/sys/fs/cgroup/unified/c', '/elsewhere/c'],
+      HYBRID,
+    );
+    assert.deepEqual(Object.fromEntries(dirs), {
+      cpu: '/sys/fs/cgroup/cpu,cpuacct/c',
+      cpuacct: '/sys/fs/cgroup/cpu,cpuacct/c',
+      '': '/sys/fs/cgroup/unified/c',
+    });
   });
 
   test('a prefix of a name is not its mount (/sys/fs/cgroup/memoryx)', () => {

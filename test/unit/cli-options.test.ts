@@ -16,7 +16,10 @@ test('global flags as options: defaults present, camelCase names', () => {
 test('exec flags as options: repeated flags collect, ints parse', () => {
   const exec = commands.find((c) => c.name === 'exec');
   assert.ok(exec);
-  const { values, rest } = parseFlags(['-e', 'A=1', '--env', 'B=2', '--preserve-fds', '2', '--pid-file=/p', 'id', 'sh'], exec.flags);
+  const { values, rest } = parseFlags(
+    ['-e', 'A=1', '--env', 'B=2', '--preserve-fds', '2', '--pid-file=/p', 'id', 'sh'],
+    exec.flags,
+  );
   const o = toOptions(exec.flags, values);
   assert.deepEqual(o.env, ['A=1', 'B=2']);
   assert.equal(o.preserveFds, 2);

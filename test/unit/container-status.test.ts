@@ -6,7 +6,10 @@ import { StatusCheck } from '../../src/container/status.js';
 const of = (s: 'created' | 'running' | 'paused' | 'stopped') => new StatusCheck(s);
 
 test('start: only a created container', () => {
-  assert.deepEqual((['created', 'running', 'paused', 'stopped'] as const).map((s) => of(s).canStart()), [true, false, false, false]);
+  assert.deepEqual(
+    (['created', 'running', 'paused', 'stopped'] as const).map((s) => of(s).canStart()),
+    [true, false, false, false],
+  );
 });
 
 test('exec: created or running; paused only when told to ignore it; never stopped', () => {
@@ -18,9 +21,21 @@ test('exec: created or running; paused only when told to ignore it; never stoppe
 });
 
 test('pause, resume, kill and delete', () => {
-  assert.deepEqual((['created', 'running', 'paused', 'stopped'] as const).map((s) => of(s).canPause()), [true, true, false, false]);
-  assert.deepEqual((['created', 'running', 'paused', 'stopped'] as const).map((s) => of(s).canResume()), [false, false, true, false]);
-  assert.deepEqual((['created', 'running', 'paused', 'stopped'] as const).map((s) => of(s).canKill()), [true, true, true, false]);
-  assert.deepEqual((['created', 'running', 'paused', 'stopped'] as const).map((s) => of(s).canDelete(false)), [true, false, false, true]);
+  assert.deepEqual(
+    (['created', 'running', 'paused', 'stopped'] as const).map((s) => of(s).canPause()),
+    [true, true, false, false],
+  );
+  assert.deepEqual(
+    (['created', 'running', 'paused', 'stopped'] as const).map((s) => of(s).canResume()),
+    [false, false, true, false],
+  );
+  assert.deepEqual(
+    (['created', 'running', 'paused', 'stopped'] as const).map((s) => of(s).canKill()),
+    [true, true, true, false],
+  );
+  assert.deepEqual(
+    (['created', 'running', 'paused', 'stopped'] as const).map((s) => of(s).canDelete(false)),
+    [true, false, false, true],
+  );
   assert.equal(of('running').canDelete(true), true);
 });

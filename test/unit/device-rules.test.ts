@@ -4,7 +4,15 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { DEFAULT_DEVICES, Emulator, WILDCARD, cgroupString, defaultDeviceRules, permSet, permString } from '../../src/cgroups/devices.js';
+import {
+  DEFAULT_DEVICES,
+  Emulator,
+  WILDCARD,
+  cgroupString,
+  defaultDeviceRules,
+  permSet,
+  permString,
+} from '../../src/cgroups/devices.js';
 import type { DeviceRule } from '../../src/cgroups/types.js';
 
 const rule = (s: string, allow = true): DeviceRule => {
@@ -24,10 +32,19 @@ describe('permissions and rule text', () => {
 });
 
 describe('default rules', () => {
-  test('runc\'s list: mknod of anything, the standard nodes, pts, ptmx, tun', () => {
+  test("runc's list: mknod of anything, the standard nodes, pts, ptmx, tun", () => {
     assert.deepEqual(show(defaultDeviceRules([])), [
-      'allow c *:* m', 'allow b *:* m', 'allow c 1:3 rwm', 'allow c 1:8 rwm', 'allow c 1:7 rwm', 'allow c 5:0 rwm',
-      'allow c 1:5 rwm', 'allow c 1:9 rwm', 'allow c 136:* rwm', 'allow c 5:2 rwm', 'allow c 10:200 rwm',
+      'allow c *:* m',
+      'allow b *:* m',
+      'allow c 1:3 rwm',
+      'allow c 1:8 rwm',
+      'allow c 1:7 rwm',
+      'allow c 5:0 rwm',
+      'allow c 1:5 rwm',
+      'allow c 1:9 rwm',
+      'allow c 136:* rwm',
+      'allow c 5:2 rwm',
+      'allow c 10:200 rwm',
     ]);
   });
 
@@ -45,7 +62,12 @@ describe('default rules', () => {
 
 describe('the emulator', () => {
   test('deny-all then allows: an allow list (whitelist)', () => {
-    const e = Emulator.fromRules([rule('a *:* rwm', false), rule('c 1:3 rw'), rule('c 1:3 m'), rule('b 8:0 r')]);
+    const e = Emulator.fromRules([
+      rule('a *:* rwm', false),
+      rule('c 1:3 rw'),
+      rule('c 1:3 m'),
+      rule('b 8:0 r'),
+    ]);
     assert.equal(e.isBlacklist(), false);
     assert.deepEqual(show(e.cleanRules()), ['allow c 1:3 rwm', 'allow b 8:0 r']);
   });
@@ -64,9 +86,11 @@ describe('the emulator', () => {
 
   test('removing part of a wildcard rule is refused, as by the v1 controller', () => {
     const e = Emulator.fromRules([rule('a *:* rwm'), rule('c *:* m', false)]);
-    assert.throws(() => e.apply(rule('c 1:3 m')), /cannot punch hole in existing wildcard rule \[c:-1:-1 m\]/);
+    assert.throws(
+      () => e.apply(rule('c 1:3 m')),
+      /cannot punch hole in existing wildcard rule \[c:-1:-1 m\]/,
+    );
   });
-
 
   test('fromList reads devices.list', () => {
     assert.equal(Emulator.fromList('a *:* rwm\n').isAllowAll(), true);

@@ -21,7 +21,8 @@ function goString(s: string): string {
     else if (ch === '\n') out += '\\n';
     else if (ch === '\r') out += '\\r';
     else if (ch === '\t') out += '\\t';
-    else if (c < 0x20 || ch === '<' || ch === '>' || ch === '&' || c === 0x2028 || c === 0x2029) out += `\\u${c.toString(16).padStart(4, '0')}`;
+    else if (c < 0x20 || ch === '<' || ch === '>' || ch === '&' || c === 0x2028 || c === 0x2029)
+      out += `\\u${c.toString(16).padStart(4, '0')}`;
     else out += ch;
   }
   return out + '"';
@@ -42,7 +43,26 @@ describe('goJson strings', () => {
   test('matches the reference encoder on any well-formed string', () => {
     fc.assert(
       fc.property(
-        fc.string({ unit: fc.oneof(fc.constantFrom('<', '>', '&', '\\', '"', '\b', '\f', '\u2028', '\u2029', '\u0000', '\u001f', 'b', 'f'), fc.string({ unit: 'binary', maxLength: 1 })) }),
+        fc.string({
+          unit: fc.oneof(
+            fc.constantFrom(
+              '<',
+              '>',
+              '&',
+              '\\',
+              '"',
+              '\b',
+              '\f',
+              '\u2028',
+              '\u2029',
+              '\u0000',
+              '\u001f',
+              'b',
+              'f',
+            ),
+            fc.string({ unit: 'binary', maxLength: 1 }),
+          ),
+        }),
         (s) => {
           fc.pre(!LONE_SURROGATE.test(s)); // Go's strings are UTF-8: they cannot hold one
           assert.equal(goJson(s), goString(s));
@@ -52,16 +72,26 @@ describe('goJson strings', () => {
     );
   });
 
-  test('object keys are escaped too, and structure is JSON.stringify\'s', () => {
-    assert.equal(goJson({ '<k>': ['&'], n: 1, b: true, z: null }), '{"\\u003ck\\u003e":["\\u0026"],"n":1,"b":true,"z":null}');
+  test("object keys are escaped too, and structure is JSON.stringify's", () => {
+    assert.equal(
+      goJson({ '<k>': ['&'], n: 1, b: true, z: null }),
+      '{"\\u003ck\\u003e":["\\u0026"],"n":1,"b":true,"z":null}',
+    );
   });
 
   test('MarshalIndent layout', () => {
-    assert.equal(goJson({ a: [1, 2], b: {}, c: [] }, '  '), '{\n  "a": [\n    1,\n    2\n  ],\n  "b": {},\n  "c": []\n}');
+    assert.equal(
+      goJson({ a: [1, 2], b: {}, c: [] }, '  '),
+      '{\n  "a": [\n    1,\n    2\n  ],\n  "b": {},\n  "c": []\n}',
+    );
   });
 
   test('the result parses back to the same value', () => {
-    fc.assert(fc.property(fc.jsonValue(), (v) => assert.deepEqual(JSON.parse(goJson(v)), JSON.parse(JSON.stringify(v)))));
+    fc.assert(
+      fc.property(fc.jsonValue(), (v) =>
+        assert.deepEqual(JSON.parse(goJson(v)), JSON.parse(JSON.stringify(v))),
+      ),
+    );
   });
 });
 
@@ -70,7 +100,13 @@ describe('parseJson / stringifyJson keep 64-bit integers exact', () => {
     const text = '{"hard":18446744073709551615,"soft":-9223372036854775808,"small":5}';
     const { value, inexact } = parseJson(text);
     assert.deepEqual(value, { hard: 18446744073709551615n, soft: -9223372036854775808n, small: 5 });
-    assert.deepEqual(inexact.map((l) => [l.path, l.source]), [[['hard'], '18446744073709551615'], [['soft'], '-9223372036854775808']]);
+    assert.deepEqual(
+      inexact.map((l) => [l.path, l.source]),
+      [
+        [['hard'], '18446744073709551615'],
+        [['soft'], '-9223372036854775808'],
+      ],
+    );
     assert.equal(stringifyJson(value), text);
   });
 
@@ -91,16 +127,28 @@ describe('parseJson / stringifyJson keep 64-bit integers exact', () => {
 
   test('any bigint round-trips, and a string that looks like the internal tag stays a string', () => {
     fc.assert(
-      fc.property(fc.array(fc.oneof(fc.bigInt({ min: -(2n ** 64n), max: 2n ** 64n }), fc.string())), (arr) => {
-        const exact = arr.map((x) => (typeof x === 'bigint' && x >= BigInt(Number.MIN_SAFE_INTEGER) && x <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(x) : x));
-        assert.deepEqual(parseJson(stringifyJson(exact)).value, exact);
-      }),
+      fc.property(
+        fc.array(fc.oneof(fc.bigInt({ min: -(2n ** 64n), max: 2n ** 64n }), fc.string())),
+        (arr) => {
+          const exact = arr.map((x) =>
+            typeof x === 'bigint' &&
+            x >= BigInt(Number.MIN_SAFE_INTEGER) &&
+            x <= BigInt(Number.MAX_SAFE_INTEGER)
+              ? Number(x)
+              : x,
+          );
+          assert.deepEqual(parseJson(stringifyJson(exact)).value, exact);
+        },
+      ),
     );
   });
 
   test('null members are dropped when asked, except in the maps named', () => {
     const text = '{"a":null,"annotations":{"k":null},"o":{"b":null}}';
-    assert.deepEqual(parseJson(text, { dropNullMembers: true, keepNullIn: new Set(['annotations']) }).value, { annotations: { k: null }, o: {} });
+    assert.deepEqual(parseJson(text, { dropNullMembers: true, keepNullIn: new Set(['annotations']) }).value, {
+      annotations: { k: null },
+      o: {},
+    });
   });
 
   test('nesting past MAX_DEPTH is refused when the tree is walked (as config.json is read)', () => {

@@ -12,7 +12,7 @@ test('goJson escapes as Go does: <, >, &, U+2028, U+2029, \\b and \\f', () => {
   assert.equal(goJson('\\\b'), '"\\\\\\u0008"');
 });
 
-test('goJson indents as json.MarshalIndent and keeps the caller\'s key order', () => {
+test("goJson indents as json.MarshalIndent and keeps the caller's key order", () => {
   const state = {
     ociVersion: '1.2.0',
     id: 'c1',

@@ -27,7 +27,10 @@ test('runts refuses an architecture it has no table for, as a user error', () =>
     () => assertSupportedArch('linux', 'arm64'),
     (e: unknown) => isUserError(e) && /^unsupported architecture arm64: /.test(e.message),
   );
-  assert.throws(() => assertSupportedArch('darwin', 'x64'), (e: unknown) => isUserError(e) && /^unsupported platform darwin/.test(e.message));
+  assert.throws(
+    () => assertSupportedArch('darwin', 'x64'),
+    (e: unknown) => isUserError(e) && /^unsupported platform darwin/.test(e.message),
+  );
 });
 
 test('SyscallError names the call, the subject and the errno', () => {
@@ -35,8 +38,8 @@ test('SyscallError names the call, the subject and the errno', () => {
   assert.equal(e.message, 'mount proc to /proc: ENOENT');
   assert.equal(e.code, 'ENOENT');
   assert.equal(new SyscallError('setsid', 1).message, 'setsid: EPERM');
-  assert.equal(errnoName(11), 'EAGAIN', "not its alias EWOULDBLOCK");
-  assert.equal(errnoName(95), 'EOPNOTSUPP', "not its alias ENOTSUP");
+  assert.equal(errnoName(11), 'EAGAIN', 'not its alias EWOULDBLOCK');
+  assert.equal(errnoName(95), 'EOPNOTSUPP', 'not its alias ENOTSUP');
   assert.equal(errnoName(100000), 'errno 100000');
 });
 

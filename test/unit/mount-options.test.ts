@@ -5,11 +5,23 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { MOUNT_ATTR, MS } from '../../src/linux/mount.js';
-import { KNOWN_MOUNT_OPTIONS, PROPAGATION_OPTIONS, parseMountOptions } from '../../src/linux/mount-options.js';
+import {
+  KNOWN_MOUNT_OPTIONS,
+  PROPAGATION_OPTIONS,
+  parseMountOptions,
+} from '../../src/linux/mount-options.js';
 
 describe('mount(2) flags', () => {
   test('no options: no flags, no data', () => {
-    assert.deepEqual(parseMountOptions(), { flags: 0, cleared: 0, propagation: [], data: '', tmpcopyup: false, recursive: undefined, idmap: undefined });
+    assert.deepEqual(parseMountOptions(), {
+      flags: 0,
+      cleared: 0,
+      propagation: [],
+      data: '',
+      tmpcopyup: false,
+      recursive: undefined,
+      idmap: undefined,
+    });
   });
 
   test('a typical proc/tmpfs/bind set', () => {
@@ -37,7 +49,24 @@ describe('mount(2) flags', () => {
   });
 
   test('set and cleared never overlap, whatever the order of options', () => {
-    const flagOption = fc.constantFrom('ro', 'rw', 'nosuid', 'suid', 'nodev', 'dev', 'noexec', 'exec', 'sync', 'async', 'noatime', 'atime', 'bind', 'rbind', 'nosymfollow', 'symfollow');
+    const flagOption = fc.constantFrom(
+      'ro',
+      'rw',
+      'nosuid',
+      'suid',
+      'nodev',
+      'dev',
+      'noexec',
+      'exec',
+      'sync',
+      'async',
+      'noatime',
+      'atime',
+      'bind',
+      'rbind',
+      'nosymfollow',
+      'symfollow',
+    );
     fc.assert(
       fc.property(fc.array(flagOption, { maxLength: 20 }), (options) => {
         const o = parseMountOptions(options);
@@ -52,7 +81,11 @@ describe('mount(2) flags', () => {
 
 describe('propagation', () => {
   test('each propagation option in order, recursive forms with MS_REC', () => {
-    assert.deepEqual(parseMountOptions(['rprivate', 'shared', 'rslave']).propagation, [MS.PRIVATE | MS.REC, MS.SHARED, MS.SLAVE | MS.REC]);
+    assert.deepEqual(parseMountOptions(['rprivate', 'shared', 'rslave']).propagation, [
+      MS.PRIVATE | MS.REC,
+      MS.SHARED,
+      MS.SLAVE | MS.REC,
+    ]);
     assert.equal(PROPAGATION_OPTIONS.runbindable, MS.UNBINDABLE | MS.REC);
     assert.equal(parseMountOptions(['rprivate']).flags, 0);
   });
@@ -60,13 +93,22 @@ describe('propagation', () => {
 
 describe('recursive attributes (mount_setattr)', () => {
   test('rro, rnosuid, rnoexec set; rrw clears', () => {
-    assert.deepEqual(parseMountOptions(['rro', 'rnosuid', 'rnoexec']).recursive, { set: MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID | MOUNT_ATTR.NOEXEC, clear: 0 });
+    assert.deepEqual(parseMountOptions(['rro', 'rnosuid', 'rnoexec']).recursive, {
+      set: MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID | MOUNT_ATTR.NOEXEC,
+      clear: 0,
+    });
     assert.deepEqual(parseMountOptions(['rro', 'rrw']).recursive, { set: 0, clear: MOUNT_ATTR.RDONLY });
   });
 
   test('the atime attributes are one field: the last one named wins, and the field is cleared', () => {
-    assert.deepEqual(parseMountOptions(['rnoatime', 'rstrictatime']).recursive, { set: MOUNT_ATTR.STRICTATIME, clear: MOUNT_ATTR._ATIME });
-    assert.deepEqual(parseMountOptions(['rstrictatime', 'rrelatime']).recursive, { set: 0, clear: MOUNT_ATTR._ATIME });
+    assert.deepEqual(parseMountOptions(['rnoatime', 'rstrictatime']).recursive, {
+      set: MOUNT_ATTR.STRICTATIME,
+      clear: MOUNT_ATTR._ATIME,
+    });
+    assert.deepEqual(parseMountOptions(['rstrictatime', 'rrelatime']).recursive, {
+      set: 0,
+      clear: MOUNT_ATTR._ATIME,
+    });
   });
 
   test('recursive options are not mount(2) flags nor data', () => {
@@ -89,7 +131,10 @@ describe('idmap, tmpcopyup and data', () => {
   });
 
   test('options the kernel does not know as flags are data, in order', () => {
-    assert.equal(parseMountOptions(['nosuid', 'mode=1777', 'size=65536k', 'ro', 'newinstance']).data, 'mode=1777,size=65536k,newinstance');
+    assert.equal(
+      parseMountOptions(['nosuid', 'mode=1777', 'size=65536k', 'ro', 'newinstance']).data,
+      'mode=1777,size=65536k,newinstance',
+    );
   });
 
   test('every known option is one of the tables (none becomes data)', () => {

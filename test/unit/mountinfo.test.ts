@@ -40,7 +40,11 @@ test('space, tab, newline and backslash are unescaped, in root and mount point a
   assert.ok(m);
   assert.equal(m.root, '/srv/my dir');
   assert.equal(m.mountPoint, '/mnt/a\tb\nc\\d');
-  assert.equal(unescapeMountinfo('\\134040'), '\\040', 'one pass: an escaped backslash followed by 040 stays');
+  assert.equal(
+    unescapeMountinfo('\\134040'),
+    '\\040',
+    'one pass: an escaped backslash followed by 040 stays',
+  );
 });
 
 test('an empty source field does not shift the super options', () => {

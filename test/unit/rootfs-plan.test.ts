@@ -57,12 +57,15 @@ describe('order', () => {
     const phases = steps.map((s) => s.phase);
     const order = ['prepare', 'mounts', 'dev', 'enter', 'finish'];
     for (let i = 1; i < phases.length; i++) {
-      assert.ok(order.indexOf(phases.at(i) ?? '') >= order.indexOf(phases.at(i - 1) ?? ''), `${labels.at(i - 1)} before ${labels.at(i)}`);
+      assert.ok(
+        order.indexOf(phases.at(i) ?? '') >= order.indexOf(phases.at(i - 1) ?? ''),
+        `${labels.at(i - 1)} before ${labels.at(i)}`,
+      );
     }
     assert.deepEqual(labels.slice(0, 2), ['host-propagation', 'bind-rootfs']);
   });
 
-  test('the config\'s mounts keep their order, /dev before /dev/pts', () => {
+  test("the config's mounts keep their order, /dev before /dev/pts", () => {
     const mounts = steps.filter((s) => s.phase === 'mounts').map(label);
     assert.deepEqual(mounts, [
       'mount-filesystem /proc',
@@ -81,7 +84,9 @@ describe('order', () => {
   });
 
   test('read-only remounts, then masks, come after every mount and device', () => {
-    const lastMountOrDevice = Math.max(...steps.map((s, i) => (s.phase === 'mounts' || s.phase === 'dev' ? i : -1)));
+    const lastMountOrDevice = Math.max(
+      ...steps.map((s, i) => (s.phase === 'mounts' || s.phase === 'dev' ? i : -1)),
+    );
     const deferred = indexOf(steps, 'deferred-readonly');
     const firstReadonly = indexOf(steps, 'readonly /proc/bus');
     const masks = indexOf(steps, 'mask-paths');
@@ -89,14 +94,21 @@ describe('order', () => {
     assert.ok(indexOf(steps, 'enter-root') < deferred && deferred < firstReadonly && firstReadonly < masks);
   });
 
-  test('readonly root before the read-only paths; an unbindable root\'s propagation last', () => {
-    const s = planRootfs(input((c) => {
-      c.root = { path: 'rootfs', readonly: true };
-      c.linux = { ...c.linux, rootfsPropagation: 'unbindable' };
-    }));
+  test("readonly root before the read-only paths; an unbindable root's propagation last", () => {
+    const s = planRootfs(
+      input((c) => {
+        c.root = { path: 'rootfs', readonly: true };
+        c.linux = { ...c.linux, rootfsPropagation: 'unbindable' };
+      }),
+    );
     assert.ok(indexOf(s, 'readonly-root') < indexOf(s, 'readonly /proc/bus'));
     assert.equal(label(s.at(-1)!), 'root-propagation');
-    assert.deepEqual(s.at(-1), { phase: 'finish', kind: 'root-propagation', flag: MS.UNBINDABLE, name: 'unbindable' });
+    assert.deepEqual(s.at(-1), {
+      phase: 'finish',
+      kind: 'root-propagation',
+      flag: MS.UNBINDABLE,
+      name: 'unbindable',
+    });
   });
 });
 
@@ -110,39 +122,62 @@ describe('propagation of /', () => {
 
   test('only shared and unbindable need a step after pivot_root', () => {
     for (const prop of ['private', 'rprivate', 'slave', 'rslave'] as const) {
-      assert.ok(!planRootfs(input((c) => (c.linux = { ...c.linux, rootfsPropagation: prop }))).some((s) => s.kind === 'root-propagation'), prop);
+      assert.ok(
+        !planRootfs(input((c) => (c.linux = { ...c.linux, rootfsPropagation: prop }))).some(
+          (s) => s.kind === 'root-propagation',
+        ),
+        prop,
+      );
     }
-    assert.ok(planRootfs(input((c) => (c.linux = { ...c.linux, rootfsPropagation: 'rshared' }))).some((s) => s.kind === 'root-propagation'));
+    assert.ok(
+      planRootfs(input((c) => (c.linux = { ...c.linux, rootfsPropagation: 'rshared' }))).some(
+        (s) => s.kind === 'root-propagation',
+      ),
+    );
   });
 });
 
 describe('devices', () => {
   const devices = (steps: RootfsStep[]) => steps.flatMap((s) => (s.kind === 'device' ? [s] : []));
-  const links = (steps: RootfsStep[]) => steps.flatMap((s) => (s.kind === 'dev-symlink' ? [`${s.link} -> ${s.target}`] : []));
+  const links = (steps: RootfsStep[]) =>
+    steps.flatMap((s) => (s.kind === 'dev-symlink' ? [`${s.link} -> ${s.target}`] : []));
 
-  test('runc\'s default devices, ptmx and the links', () => {
+  test("runc's default devices, ptmx and the links", () => {
     const steps = planRootfs(input());
-    assert.deepEqual(devices(steps).map((d) => d.device.path), DEFAULT_DEVICES.map((d) => d.path));
+    assert.deepEqual(
+      devices(steps).map((d) => d.device.path),
+      DEFAULT_DEVICES.map((d) => d.path),
+    );
     assert.ok(devices(steps).every((d) => !d.bindFromHost));
     assert.ok(indexOf(steps, 'ptmx') > indexOf(steps, 'device /dev/urandom'));
-    assert.deepEqual(links(steps), ['/dev/fd -> /proc/self/fd', '/dev/stdin -> /proc/self/fd/0', '/dev/stdout -> /proc/self/fd/1', '/dev/stderr -> /proc/self/fd/2', '/dev/core -> /proc/kcore']);
+    assert.deepEqual(links(steps), [
+      '/dev/fd -> /proc/self/fd',
+      '/dev/stdin -> /proc/self/fd/0',
+      '/dev/stdout -> /proc/self/fd/1',
+      '/dev/stderr -> /proc/self/fd/2',
+      '/dev/core -> /proc/kcore',
+    ]);
   });
 
   test('no /dev/core where the host has no /proc/kcore', () => {
-    assert.ok(!links(planRootfs(input(undefined, { hostHasKcore: false }))).some((l) => l.startsWith('/dev/core')));
+    assert.ok(
+      !links(planRootfs(input(undefined, { hostHasKcore: false }))).some((l) => l.startsWith('/dev/core')),
+    );
   });
 
   test('a config device replaces the default of its path, keeps its place; /dev/ptmx is the devpts one', () => {
-    const steps = planRootfs(input((c) => {
-      c.linux = {
-        ...c.linux,
-        devices: [
-          { path: '/dev/null', type: 'c', major: 1, minor: 3, fileMode: 0o600 },
-          { path: '/dev/fuse', type: 'c', major: 10, minor: 229 },
-          { path: '/dev/ptmx', type: 'c', major: 5, minor: 2 },
-        ],
-      };
-    }));
+    const steps = planRootfs(
+      input((c) => {
+        c.linux = {
+          ...c.linux,
+          devices: [
+            { path: '/dev/null', type: 'c', major: 1, minor: 3, fileMode: 0o600 },
+            { path: '/dev/fuse', type: 'c', major: 10, minor: 229 },
+            { path: '/dev/ptmx', type: 'c', major: 5, minor: 2 },
+          ],
+        };
+      }),
+    );
     const made = devices(steps).map((d) => d.device);
     const first = made[0];
     assert.ok(first);
@@ -158,17 +193,22 @@ describe('devices', () => {
 
   test('/dev bound from the host: no device nodes and no links of ours', () => {
     for (const options of [['rbind'], ['bind', 'ro']]) {
-      const steps = planRootfs(input((c) => (c.mounts = [{ destination: '/dev/', type: 'none', source: '/dev', options }])));
+      const steps = planRootfs(
+        input((c) => (c.mounts = [{ destination: '/dev/', type: 'none', source: '/dev', options }])),
+      );
       assert.ok(!steps.some((s) => s.phase === 'dev'), options.join(','));
     }
-    const byType = planRootfs(input((c) => (c.mounts = [{ destination: '/dev', type: 'bind', source: '/dev' }])));
+    const byType = planRootfs(
+      input((c) => (c.mounts = [{ destination: '/dev', type: 'bind', source: '/dev' }])),
+    );
     assert.ok(!byType.some((s) => s.phase === 'dev'));
   });
 });
 
 describe('mounts', () => {
   test('tmpfs and /dev defer their read-only flag; others do not', () => {
-    const ro = (m: Mount) => planMount({ ...m, options: [...(m.options ?? []), 'ro'] }, 0, '/b') as FilesystemStep;
+    const ro = (m: Mount) =>
+      planMount({ ...m, options: [...(m.options ?? []), 'ro'] }, 0, '/b') as FilesystemStep;
     const tmp = ro({ destination: '/tmp', type: 'tmpfs' });
     assert.equal(tmp.deferReadonly, true);
     assert.equal(tmp.flags & MS.RDONLY, 0);
@@ -182,7 +222,11 @@ describe('mounts', () => {
   });
 
   test('tmpcopyup and data options', () => {
-    const step = planMount({ destination: '/etc', type: 'tmpfs', options: ['tmpcopyup', 'mode=755', 'nosuid'] }, 3, '/b') as FilesystemStep;
+    const step = planMount(
+      { destination: '/etc', type: 'tmpfs', options: ['tmpcopyup', 'mode=755', 'nosuid'] },
+      3,
+      '/b',
+    ) as FilesystemStep;
     assert.equal(step.kind, 'mount-filesystem');
     assert.equal(step.copyUp, true);
     assert.equal(step.options.data, 'mode=755');
@@ -192,26 +236,50 @@ describe('mounts', () => {
   });
 
   test('mount labels go to every filesystem but proc, sysfs and mqueue', () => {
-    const labelled = (type: string) => (planMount({ destination: '/x', type }, 0, undefined) as FilesystemStep).labelled;
-    assert.deepEqual(['tmpfs', 'devpts', 'proc', 'sysfs', 'mqueue'].map(labelled), [true, true, false, false, false]);
+    const labelled = (type: string) =>
+      (planMount({ destination: '/x', type }, 0, undefined) as FilesystemStep).labelled;
+    assert.deepEqual(['tmpfs', 'devpts', 'proc', 'sysfs', 'mqueue'].map(labelled), [
+      true,
+      true,
+      false,
+      false,
+      false,
+    ]);
   });
 
   test('bind sources are relative to the bundle; rbind is recursive', () => {
-    const step = planMount({ destination: '/data', type: 'bind', source: 'data', options: ['rbind'] }, 0, '/bundle');
+    const step = planMount(
+      { destination: '/data', type: 'bind', source: 'data', options: ['rbind'] },
+      0,
+      '/bundle',
+    );
     assert.equal(step.kind, 'bind-mount');
     assert.equal(step.source, '/bundle/data');
     assert.equal(step.recursive, true);
-    assert.equal(step.attrs, undefined, 'no flag named: the source\'s flags are kept');
-    const abs = planMount({ destination: '/data', type: 'none', source: '/srv', options: ['bind'] }, 0, '/bundle');
+    assert.equal(step.attrs, undefined, "no flag named: the source's flags are kept");
+    const abs = planMount(
+      { destination: '/data', type: 'none', source: '/srv', options: ['bind'] },
+      0,
+      '/bundle',
+    );
     assert.equal(abs.kind, 'bind-mount');
     assert.equal(abs.recursive, false);
   });
 
   test('remount, cgroup and cgroup2 are steps of their own', () => {
-    assert.equal(planMount({ destination: '/x', type: 'bind', options: ['remount', 'ro'] }, 0, '/b').kind, 'bind-mount');
-    assert.equal(planMount({ destination: '/x', type: 'tmpfs', options: ['remount', 'ro'] }, 0, '/b').kind, 'remount');
+    assert.equal(
+      planMount({ destination: '/x', type: 'bind', options: ['remount', 'ro'] }, 0, '/b').kind,
+      'bind-mount',
+    );
+    assert.equal(
+      planMount({ destination: '/x', type: 'tmpfs', options: ['remount', 'ro'] }, 0, '/b').kind,
+      'remount',
+    );
     assert.deepEqual(
-      [planMount({ destination: '/c', type: 'cgroup' }, 0, '/b'), planMount({ destination: '/c', type: 'cgroup2' }, 0, '/b')].map((s) => (s.kind === 'mount-cgroup' ? s.version : 0)),
+      [
+        planMount({ destination: '/c', type: 'cgroup' }, 0, '/b'),
+        planMount({ destination: '/c', type: 'cgroup2' }, 0, '/b'),
+      ].map((s) => (s.kind === 'mount-cgroup' ? s.version : 0)),
       [1, 2],
     );
   });
@@ -229,7 +297,10 @@ describe('bind flags', () => {
     assert.ok(a);
     assert.equal(a.first, 'exact');
     assert.equal(a.exact.set, MOUNT_ATTR.RDONLY);
-    assert.equal(a.exact.clear, MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV | MOUNT_ATTR.NOEXEC | MOUNT_ATTR.NOSYMFOLLOW);
+    assert.equal(
+      a.exact.clear,
+      MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV | MOUNT_ATTR.NOEXEC | MOUNT_ATTR.NOSYMFOLLOW,
+    );
     assert.deepEqual(a.keepLocked, { set: MOUNT_ATTR.RDONLY, clear: 0 });
   });
 
@@ -237,7 +308,10 @@ describe('bind flags', () => {
     const a = attrs(['bind', 'noatime']);
     assert.ok(a);
     assert.equal(a.exact.set, MOUNT_ATTR.NOATIME);
-    assert.equal(a.exact.clear & (MOUNT_ATTR._ATIME | MOUNT_ATTR.NODIRATIME), MOUNT_ATTR._ATIME | MOUNT_ATTR.NODIRATIME);
+    assert.equal(
+      a.exact.clear & (MOUNT_ATTR._ATIME | MOUNT_ATTR.NODIRATIME),
+      MOUNT_ATTR._ATIME | MOUNT_ATTR.NODIRATIME,
+    );
   });
 
   test('an explicit rw is a change; a remount keeps what the kernel locked first', () => {
@@ -249,35 +323,72 @@ describe('bind flags', () => {
   });
 
   test('exact gives exactly the plain flags named, whatever the source had (mount_setattr clears, then sets)', () => {
-    const plain = MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV | MOUNT_ATTR.NOEXEC | MOUNT_ATTR.NOSYMFOLLOW;
-    const opt = fc.constantFrom('ro', 'rw', 'nosuid', 'suid', 'nodev', 'dev', 'noexec', 'exec', 'noatime', 'strictatime', 'relatime', 'nodiratime', 'nosymfollow', 'remount');
+    const plain =
+      MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV | MOUNT_ATTR.NOEXEC | MOUNT_ATTR.NOSYMFOLLOW;
+    const opt = fc.constantFrom(
+      'ro',
+      'rw',
+      'nosuid',
+      'suid',
+      'nodev',
+      'dev',
+      'noexec',
+      'exec',
+      'noatime',
+      'strictatime',
+      'relatime',
+      'nodiratime',
+      'nosymfollow',
+      'remount',
+    );
     fc.assert(
-      fc.property(fc.array(opt, { maxLength: 10 }), fc.integer({ min: 0, max: 0x3fffff }), (options, before) => {
-        const parsed = planMount({ destination: '/x', type: 'bind', options }, 0, '/b').options;
-        const a = bindAttrChanges(parsed);
-        if (!a) return;
-        const after = (before & ~a.exact.clear) | a.exact.set;
-        assert.equal(after & plain, a.exact.set & plain);
-        // keepLocked changes only what was named.
-        const kept = (before & ~a.keepLocked.clear) | a.keepLocked.set;
-        const named = a.exact.set | (a.keepLocked.clear & plain);
-        assert.equal(kept & plain & ~named, before & plain & ~named);
-      }),
+      fc.property(
+        fc.array(opt, { maxLength: 10 }),
+        fc.integer({ min: 0, max: 0x3fffff }),
+        (options, before) => {
+          const parsed = planMount({ destination: '/x', type: 'bind', options }, 0, '/b').options;
+          const a = bindAttrChanges(parsed);
+          if (!a) return;
+          const after = (before & ~a.exact.clear) | a.exact.set;
+          assert.equal(after & plain, a.exact.set & plain);
+          // keepLocked changes only what was named.
+          const kept = (before & ~a.keepLocked.clear) | a.keepLocked.set;
+          const named = a.exact.set | (a.keepLocked.clear & plain);
+          assert.equal(kept & plain & ~named, before & plain & ~named);
+        },
+      ),
     );
   });
 });
 
 describe('finish', () => {
   test('every read-only path in order, masks in one step with the mount label', () => {
-    const steps = planRootfs(input((c) => {
-      c.linux = { ...c.linux, readonlyPaths: ['/a', '/b'], maskedPaths: ['/m', '/m/'], mountLabel: 'lbl' };
-    }));
+    const steps = planRootfs(
+      input((c) => {
+        c.linux = { ...c.linux, readonlyPaths: ['/a', '/b'], maskedPaths: ['/m', '/m/'], mountLabel: 'lbl' };
+      }),
+    );
     const finish = steps.filter((s) => s.phase === 'finish');
-    assert.deepEqual(finish.map(label), ['deferred-readonly', 'readonly-root', 'readonly /a', 'readonly /b', 'mask-paths']);
-    assert.deepEqual(finish.at(-1), { phase: 'finish', kind: 'mask-paths', paths: ['/m', '/m/'], mountLabel: 'lbl' });
+    assert.deepEqual(finish.map(label), [
+      'deferred-readonly',
+      'readonly-root',
+      'readonly /a',
+      'readonly /b',
+      'mask-paths',
+    ]);
+    assert.deepEqual(finish.at(-1), {
+      phase: 'finish',
+      kind: 'mask-paths',
+      paths: ['/m', '/m/'],
+      mountLabel: 'lbl',
+    });
   });
 
   test('no masks, no mask step', () => {
-    assert.ok(!planRootfs(input((c) => (c.linux = { ...c.linux, maskedPaths: [] }))).some((s) => s.kind === 'mask-paths'));
+    assert.ok(
+      !planRootfs(input((c) => (c.linux = { ...c.linux, maskedPaths: [] }))).some(
+        (s) => s.kind === 'mask-paths',
+      ),
+    );
   });
 });

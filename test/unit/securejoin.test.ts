@@ -35,7 +35,10 @@ function hostPathOf(fd: number): string {
 function assertInside(fd: number, what: string): void {
   try {
     const p = hostPathOf(fd);
-    assert.ok(p === rootPath || p.startsWith(rootPath + '/'), `${what} resolved to ${p}, outside ${rootPath}`);
+    assert.ok(
+      p === rootPath || p.startsWith(rootPath + '/'),
+      `${what} resolved to ${p}, outside ${rootPath}`,
+    );
   } finally {
     fs.closeSync(fd);
   }
@@ -89,11 +92,21 @@ for (const mode of ['openat2', 'component walk'] as const) {
       assert.ok(root.isRoot(fd));
       assertInside(fd, '/etc');
       assertInside(root.open('/etc/file'), '/etc/file');
-      assert.equal(fs.readFileSync(`/proc/self/fd/${root.open('/etc/etc/etc/file', fs.constants.O_RDONLY)}`, 'utf8'), 'inside');
+      assert.equal(
+        fs.readFileSync(`/proc/self/fd/${root.open('/etc/etc/etc/file', fs.constants.O_RDONLY)}`, 'utf8'),
+        'inside',
+      );
     });
 
     test('../../.. stops at the root', () => {
-      for (const p of ['/up', '/up/file', '/dir/sub/deep-up', '/dir/sub/deep-up/dir', '/../../..', '/up/up/up/dir/sub']) {
+      for (const p of [
+        '/up',
+        '/up/file',
+        '/dir/sub/deep-up',
+        '/dir/sub/deep-up/dir',
+        '/../../..',
+        '/up/up/up/dir/sub',
+      ]) {
         assertInside(root.open(p), p);
       }
       assert.ok(root.isRoot(root.open('/up')));
@@ -102,13 +115,23 @@ for (const mode of ['openat2', 'component walk'] as const) {
     test('a link to a host path names the path inside the root, where it does not exist', () => {
       for (const p of ['/host-abs', '/host-abs/secret', '/host-rel/secret', '/host-secret']) {
         assert.equal(root.tryOpen(p), undefined, p);
-        assert.throws(() => root.open(p), (e: Error) => e instanceof RootPathError && e.code === 'ENOENT', p);
+        assert.throws(
+          () => root.open(p),
+          (e: Error) => e instanceof RootPathError && e.code === 'ENOENT',
+          p,
+        );
       }
     });
 
     test('loops end in ELOOP', () => {
-      assert.throws(() => root.open('/loop-a'), (e: Error) => e instanceof RootPathError && e.code === 'ELOOP');
-      assert.throws(() => root.open('/loop-b/x'), (e: Error) => e instanceof RootPathError && e.code === 'ELOOP');
+      assert.throws(
+        () => root.open('/loop-a'),
+        (e: Error) => e instanceof RootPathError && e.code === 'ELOOP',
+      );
+      assert.throws(
+        () => root.open('/loop-b/x'),
+        (e: Error) => e instanceof RootPathError && e.code === 'ELOOP',
+      );
     });
 
     test('magic links (/proc/self/root) are not followed out of the root', () => {
@@ -117,7 +140,10 @@ for (const mode of ['openat2', 'component walk'] as const) {
     });
 
     test('a file is not a directory', () => {
-      assert.throws(() => root.open('/file/x'), (e: Error) => e instanceof RootPathError && e.code === 'ENOTDIR');
+      assert.throws(
+        () => root.open('/file/x'),
+        (e: Error) => e instanceof RootPathError && e.code === 'ENOTDIR',
+      );
     });
 
     test('noFollow opens the link itself', () => {
@@ -134,7 +160,8 @@ for (const mode of ['openat2', 'component walk'] as const) {
 describe('creation stays inside', () => {
   test('mkdirAll through links to the host makes directories inside the root', () => {
     const before = listing(outside);
-    for (const p of ['/host-abs/newdir', '/host-rel/newdir2', '/up/up/made', '/etc/etc/made2']) assertInside(root.mkdirAll(p), p);
+    for (const p of ['/host-abs/newdir', '/host-rel/newdir2', '/up/up/made', '/etc/etc/made2'])
+      assertInside(root.mkdirAll(p), p);
     assert.ok(fs.statSync(path.join(rootPath, outside, 'newdir')).isDirectory());
     assert.ok(fs.statSync(path.join(rootPath, 'host/newdir2')).isDirectory());
     assert.ok(fs.statSync(path.join(rootPath, 'made')).isDirectory());
@@ -172,7 +199,21 @@ describe('creation stays inside', () => {
 });
 
 describe('property: no path escapes', () => {
-  const component = fc.constantFrom('..', '.', 'etc', 'up', 'dir', 'sub', 'deep-up', 'host-abs', 'host-rel', 'self', 'loop-a', 'file', 'new');
+  const component = fc.constantFrom(
+    '..',
+    '.',
+    'etc',
+    'up',
+    'dir',
+    'sub',
+    'deep-up',
+    'host-abs',
+    'host-rel',
+    'self',
+    'loop-a',
+    'file',
+    'new',
+  );
   const unsafePath = fc.array(component, { minLength: 1, maxLength: 8 }).map((c) => c.join('/'));
 
   for (const mode of ['openat2', 'component walk'] as const) {

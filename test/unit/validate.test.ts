@@ -6,7 +6,14 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { checkConfig, describeIssues, describeSchemaErrors, formatPath, processIssues, type ConfigIssue } from '../../src/spec/validate.js';
+import {
+  checkConfig,
+  describeIssues,
+  describeSchemaErrors,
+  formatPath,
+  processIssues,
+  type ConfigIssue,
+} from '../../src/spec/validate.js';
 import { validateConfig, validateRuncState, validateState } from '../../src/spec/validators.gen.js';
 import { defaultSpec } from '../../src/spec/defaults.js';
 
@@ -27,14 +34,17 @@ describe('formatPath', () => {
   test('keys, indexes, keys that are not identifiers, and the document', () => {
     assert.equal(formatPath([]), '(root)');
     assert.equal(formatPath(['mounts', 2, 'destination']), 'mounts[2].destination');
-    assert.equal(formatPath(['linux', 'sysctl', 'net.ipv4.ip_forward']), 'linux.sysctl["net.ipv4.ip_forward"]');
+    assert.equal(
+      formatPath(['linux', 'sysctl', 'net.ipv4.ip_forward']),
+      'linux.sysctl["net.ipv4.ip_forward"]',
+    );
     assert.equal(formatPath(['annotations', '']), 'annotations[""]');
     assert.equal(formatPath([0, 'x']), '[0].x');
   });
 });
 
 describe('checkConfig', () => {
-  test('the minimal config and runts spec\'s default pass', () => {
+  test("the minimal config and runts spec's default pass", () => {
     assert.deepEqual(checkConfig(minimal()), []);
     assert.deepEqual(checkConfig(defaultSpec({ rootless: false })), []);
     assert.deepEqual(checkConfig(defaultSpec({ rootless: true })), []);
@@ -69,18 +79,58 @@ describe('checkConfig', () => {
 
   test('semantic checks the schema cannot express', () => {
     const cases: Array<[(c: Config) => void, string, RegExp]> = [
-      [(c) => (c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]), 'linux.uidMappings', /requires a user namespace/],
-      [(c) => c.linux.namespaces.push({ type: 'user' }), 'linux.uidMappings', /is required when creating a new user namespace/],
-      [(c) => (c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 2, hard: 1 }]), 'process.rlimits[0].soft', /must not exceed hard/],
-      [(c) => (c.process.rlimits = [{ type: 'RLIMIT_NOPE', soft: 1, hard: 1 }]), 'process.rlimits[0].type', /not a known resource limit/],
-      [(c) => (c.linux.sysctl = { 'net.ipv4.ip_forward': '1' }), 'linux.sysctl["net.ipv4.ip_forward"]', /network namespace/],
+      [
+        (c) => (c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]),
+        'linux.uidMappings',
+        /requires a user namespace/,
+      ],
+      [
+        (c) => c.linux.namespaces.push({ type: 'user' }),
+        'linux.uidMappings',
+        /is required when creating a new user namespace/,
+      ],
+      [
+        (c) => (c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 2, hard: 1 }]),
+        'process.rlimits[0].soft',
+        /must not exceed hard/,
+      ],
+      [
+        (c) => (c.process.rlimits = [{ type: 'RLIMIT_NOPE', soft: 1, hard: 1 }]),
+        'process.rlimits[0].type',
+        /not a known resource limit/,
+      ],
+      [
+        (c) => (c.linux.sysctl = { 'net.ipv4.ip_forward': '1' }),
+        'linux.sysctl["net.ipv4.ip_forward"]',
+        /network namespace/,
+      ],
       [(c) => (c.linux.maskedPaths = ['proc/kcore']), 'linux.maskedPaths[0]', /must be an absolute path/],
-      [(c) => (c.linux.devices = [{ path: '/dev/x', type: 'c' }]), 'linux.devices[0].major', /is required for device type "c"/],
-      [(c) => (c.hooks = { prestart: [{ path: 'rel' }] }), 'hooks.prestart[0].path', /must be an absolute path/],
+      [
+        (c) => (c.linux.devices = [{ path: '/dev/x', type: 'c' }]),
+        'linux.devices[0].major',
+        /is required for device type "c"/,
+      ],
+      [
+        (c) => (c.hooks = { prestart: [{ path: 'rel' }] }),
+        'hooks.prestart[0].path',
+        /must be an absolute path/,
+      ],
       [(c) => (c.annotations = { '': 'x' }), 'annotations[""]', /keys must not be empty/],
-      [(c) => (c.mounts = [{ destination: '/x', uidMappings: [{ containerID: 0, hostID: 0, size: 1 }] }]), 'mounts[0].gidMappings', /is required with uidMappings/],
-      [(c) => (c.linux.seccomp = { defaultAction: 'SCMP_ACT_NOTIFY' }), 'linux.seccomp.defaultAction', /cannot be SCMP_ACT_NOTIFY/],
-      [(c) => (c.process.capabilities = { bounding: ['CHOWN'] }), 'process.capabilities.bounding[0]', /must be a capability name/],
+      [
+        (c) => (c.mounts = [{ destination: '/x', uidMappings: [{ containerID: 0, hostID: 0, size: 1 }] }]),
+        'mounts[0].gidMappings',
+        /is required with uidMappings/,
+      ],
+      [
+        (c) => (c.linux.seccomp = { defaultAction: 'SCMP_ACT_NOTIFY' }),
+        'linux.seccomp.defaultAction',
+        /cannot be SCMP_ACT_NOTIFY/,
+      ],
+      [
+        (c) => (c.process.capabilities = { bounding: ['CHOWN'] }),
+        'process.capabilities.bounding[0]',
+        /must be a capability name/,
+      ],
       [(c) => (c.root.path = ''), 'root.path', /must not be empty/],
       [(c) => delete c.process, 'process', /is required/],
     ];
@@ -88,7 +138,10 @@ describe('checkConfig', () => {
       const c = minimal();
       mutate(c);
       const issues = checkConfig(c);
-      assert.ok(issues.some((i) => i.path === path && message.test(i.message)), `expected ${path}: ${message}, got\n${lines(issues).join('\n')}`);
+      assert.ok(
+        issues.some((i) => i.path === path && message.test(i.message)),
+        `expected ${path}: ${message}, got\n${lines(issues).join('\n')}`,
+      );
     }
   });
 
@@ -123,7 +176,7 @@ describe('checkConfig', () => {
   });
 });
 
-describe('processIssues (exec\'s process.json)', () => {
+describe("processIssues (exec's process.json)", () => {
   test('paths are relative to the process', () => {
     assert.deepEqual(lines(processIssues({ cwd: 'x', args: [], env: ['=x'] })), [
       'cwd: must be an absolute path',
@@ -139,7 +192,10 @@ describe('describeIssues', () => {
     const one: ConfigIssue[] = [{ path: 'a', message: 'is bad' }];
     assert.equal(describeIssues('config.json', one), 'config.json: a: is bad');
     const two: ConfigIssue[] = [...one, { path: 'b[0]', message: 'is worse' }];
-    assert.equal(describeIssues('config.json', two), 'config.json: 2 problems; first: a: is bad\n  a: is bad\n  b[0]: is worse');
+    assert.equal(
+      describeIssues('config.json', two),
+      'config.json: 2 problems; first: a: is bad\n  a: is bad\n  b[0]: is worse',
+    );
   });
 });
 
@@ -148,12 +204,27 @@ describe('the other generated validators', () => {
     const doc = { ociVersion: '1.2.0', id: 'c', status: 'sleeping' };
     assert.equal(validateState(doc), false);
     const issues = lines(describeSchemaErrors(validateState.errors ?? [], doc));
-    assert.ok(issues.some((l) => l.startsWith('status: ')), issues.join('\n'));
-    assert.ok(issues.some((l) => l.startsWith('bundle: ') || l.startsWith('(root)')), issues.join('\n'));
+    assert.ok(
+      issues.some((l) => l.startsWith('status: ')),
+      issues.join('\n'),
+    );
+    assert.ok(
+      issues.some((l) => l.startsWith('bundle: ') || l.startsWith('(root)')),
+      issues.join('\n'),
+    );
   });
 
-  test('runc\'s state output shape', () => {
-    const ok = { ociVersion: '1.0.2', id: 'c', pid: 0, status: 'stopped', bundle: '/b', rootfs: '/b/rootfs', created: '2024-01-01T00:00:00Z', owner: '' };
+  test("runc's state output shape", () => {
+    const ok = {
+      ociVersion: '1.0.2',
+      id: 'c',
+      pid: 0,
+      status: 'stopped',
+      bundle: '/b',
+      rootfs: '/b/rootfs',
+      created: '2024-01-01T00:00:00Z',
+      owner: '',
+    };
     assert.equal(validateRuncState(ok), true, JSON.stringify(validateRuncState.errors));
   });
 

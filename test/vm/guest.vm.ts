@@ -23,14 +23,19 @@ import { makeBusyboxRootfs } from '../rootfs.js';
 
 type Config = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const inGuest = fs.existsSync('/run/vm/env') && fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(' /sys/fs/cgroup ');
+const inGuest =
+  fs.existsSync('/run/vm/env') &&
+  fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(' /sys/fs/cgroup ');
 if (!inGuest || fs.statfsSync('/sys/fs/cgroup').type !== 0x63677270) {
-  throw new Error('guest.vm.ts runs in the VM lane only (test/vm/lane.sh): it needs a pure cgroup v2 host of its own');
+  throw new Error(
+    'guest.vm.ts runs in the VM lane only (test/vm/lane.sh): it needs a pure cgroup v2 host of its own',
+  );
 }
 
 const SRC = process.env.RUNTS_VM_SRC ?? process.cwd();
 const RUNTIME = process.env.RUNTS_VM_RUNTIME ?? 'runts';
-const RT = RUNTIME === 'runc' ? '/usr/sbin/runc' : (process.env.RUNTS_VM_RUNTS ?? path.join(SRC, 'dist', 'runts'));
+const RT =
+  RUNTIME === 'runc' ? '/usr/sbin/runc' : (process.env.RUNTS_VM_RUNTS ?? path.join(SRC, 'dist', 'runts'));
 const isRunc = RUNTIME === 'runc';
 const CG = '/sys/fs/cgroup';
 const PARENT = `/runts-vm-${RUNTIME}`;
@@ -62,7 +67,8 @@ function waitFor(cond: () => boolean, ms = 60_000): boolean {
 /** The runtime under test, with the suite's --root; stdio through files so that a container never holds our pipes. */
 let calls = 0;
 const TRACE = process.env.RUNTS_VM_TRACE === '1';
-const trace = (msg: string) => TRACE && fs.writeSync(2, `# ${new Date().toISOString().slice(11, 23)} ${msg}\n`);
+const trace = (msg: string) =>
+  TRACE && fs.writeSync(2, `# ${new Date().toISOString().slice(11, 23)} ${msg}\n`);
 
 function rt(args: string[], opts: { input?: string; timeout?: number } = {}): Result {
   trace(`${RUNTIME} ${args.join(' ')}`);
@@ -73,11 +79,20 @@ function rt(args: string[], opts: { input?: string; timeout?: number } = {}): Re
   const fe = fs.openSync(err, 'w');
   let stdin: 'ignore' | 'pipe' = 'ignore';
   if (opts.input !== undefined) stdin = 'pipe';
-  const r = spawnSync(RT, ['--root', STATE, ...args], { stdio: [stdin, fo, fe], input: opts.input, timeout: opts.timeout ?? 180_000 });
+  const r = spawnSync(RT, ['--root', STATE, ...args], {
+    stdio: [stdin, fo, fe],
+    input: opts.input,
+    timeout: opts.timeout ?? 180_000,
+  });
   fs.closeSync(fo);
   fs.closeSync(fe);
   if (r.error) throw r.error;
-  return { status: r.status, stdout: fs.readFileSync(out, 'utf8'), stderr: fs.readFileSync(err, 'utf8'), outFile: out };
+  return {
+    status: r.status,
+    stdout: fs.readFileSync(out, 'utf8'),
+    stderr: fs.readFileSync(err, 'utf8'),
+    outFile: out,
+  };
 }
 
 function ok(args: string[], opts: { input?: string } = {}): Result {
@@ -110,7 +125,10 @@ function runDetached(dir: string, id: string, bin = RT, root = STATE): { out: st
   // Not /dev/null as stdin: runc reopens a /dev/null stdio inside the container, which device rules may deny.
   const fi = fs.openSync(path.join(BASE, 'empty'), fs.constants.O_RDONLY | fs.constants.O_CREAT);
   trace(`${bin} run -d ${id}`);
-  const r = spawnSync(bin, ['--root', root, 'run', '-d', '--bundle', dir, id], { stdio: [fi, fo, fe], timeout: 180_000 });
+  const r = spawnSync(bin, ['--root', root, 'run', '-d', '--bundle', dir, id], {
+    stdio: [fi, fo, fe],
+    timeout: 180_000,
+  });
   fs.closeSync(fi);
   fs.closeSync(fo);
   fs.closeSync(fe);
@@ -138,11 +156,20 @@ function checkDeviceProbe(out: string): void {
 
 const cgDir = (id: string) => path.join(CG, PARENT, id);
 const read = (dir: string, file: string) => fs.readFileSync(path.join(dir, file), 'utf8').trim();
-const kv = (text: string) => new Map(text.split('\n').filter(Boolean).map((l) => l.trim().split(/\s+/) as [string, string]));
+const kv = (text: string) =>
+  new Map(
+    text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.trim().split(/\s+/) as [string, string]),
+  );
 
 /** Wait until the container's output file has `marker`; returns the output. */
 function waitOutput(file: string, marker: string, ms = 90_000): string {
-  assert.ok(waitFor(() => fs.readFileSync(file, 'utf8').includes(marker), ms), `no ${JSON.stringify(marker)} in: ${fs.readFileSync(file, 'utf8')}`);
+  assert.ok(
+    waitFor(() => fs.readFileSync(file, 'utf8').includes(marker), ms),
+    `no ${JSON.stringify(marker)} in: ${fs.readFileSync(file, 'utf8')}`,
+  );
   return fs.readFileSync(file, 'utf8');
 }
 
@@ -154,7 +181,9 @@ function state(id: string): { status: string; pid: number } {
 function devicePrograms(dir: string): number[] {
   const r = spawnSync('bpftool', ['-j', 'cgroup', 'show', dir], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 0, r.stderr);
-  const progs = (JSON.parse(r.stdout || '[]') as Array<{ id: number; attach_type: string }>).filter((p) => /^(cgroup_)?device$/.test(p.attach_type));
+  const progs = (JSON.parse(r.stdout || '[]') as Array<{ id: number; attach_type: string }>).filter((p) =>
+    /^(cgroup_)?device$/.test(p.attach_type),
+  );
   return progs.map((p) => p.id);
 }
 
@@ -197,7 +226,9 @@ before(() => {
   const r = spawnSync(RT, ['spec'], { cwd: specDir, encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 0, r.stderr);
   template = JSON.parse(fs.readFileSync(path.join(specDir, 'config.json'), 'utf8'));
-  process.stdout.write(`# runtime: ${RUNTIME} (${RT}); kernel ${fs.readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}\n`);
+  process.stdout.write(
+    `# runtime: ${RUNTIME} (${RT}); kernel ${fs.readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}\n`,
+  );
 });
 
 after(() => {
@@ -206,7 +237,8 @@ after(() => {
   const top = path.join(CG, PARENT);
   if (fs.existsSync(top)) {
     const rm = (d: string) => {
-      for (const e of fs.readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) rm(path.join(d, e.name));
+      for (const e of fs.readdirSync(d, { withFileTypes: true }))
+        if (e.isDirectory()) rm(path.join(d, e.name));
       try {
         fs.rmdirSync(d);
       } catch {
@@ -227,13 +259,17 @@ describe('the host', () => {
   test('is pure cgroup v2 with every controller, and AppArmor is on', () => {
     assert.doesNotMatch(fs.readFileSync('/proc/self/mountinfo', 'utf8'), / - cgroup /, 'no v1 hierarchy');
     const controllers = read(CG, 'cgroup.controllers').split(' ');
-    for (const c of ['cpuset', 'cpu', 'io', 'memory', 'pids']) assert.ok(controllers.includes(c), `${c} in ${controllers.join(',')}`);
+    for (const c of ['cpuset', 'cpu', 'io', 'memory', 'pids'])
+      assert.ok(controllers.includes(c), `${c} in ${controllers.join(',')}`);
     assert.equal(read('/sys/module/apparmor/parameters/enabled', ''), 'Y');
     assert.ok(fs.existsSync('/sys/kernel/security/apparmor/profiles'));
   });
 
   test('spec: a cgroup namespace on a cgroup v2 host, as runc', () => {
-    assert.ok(template.linux.namespaces.some((n: { type: string }) => n.type === 'cgroup'), JSON.stringify(template.linux.namespaces));
+    assert.ok(
+      template.linux.namespaces.some((n: { type: string }) => n.type === 'cgroup'),
+      JSON.stringify(template.linux.namespaces),
+    );
   });
 
   test('features: cgroup v2 and AppArmor', () => {
@@ -273,7 +309,8 @@ describe('one container with every v2 resource', () => {
       ].join('\n'),
       (c) => {
         c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== 'pid');
-        if (!c.linux.namespaces.some((n: { type: string }) => n.type === 'cgroup')) c.linux.namespaces.push({ type: 'cgroup' });
+        if (!c.linux.namespaces.some((n: { type: string }) => n.type === 'cgroup'))
+          c.linux.namespaces.push({ type: 'cgroup' });
         // The runtime's default rules come after these; a node listed here drops its default (as in
         // runc). /dev/null must stay usable: runc's init reopens it. /dev/kmsg has no rule at all.
         c.linux.devices = [
@@ -290,9 +327,15 @@ describe('one container with every v2 resource', () => {
           cpu: { shares: 512, quota: 30000, period: 100000, cpus: '1', mems: '0' },
           pids: { limit: 64 },
           blockIO: dev
-            ? { weight: 300, throttleReadBpsDevice: [{ major: maj, minor: min, rate: 1048576 }], throttleWriteIOPSDevice: [{ major: maj, minor: min, rate: 100 }] }
+            ? {
+                weight: 300,
+                throttleReadBpsDevice: [{ major: maj, minor: min, rate: 1048576 }],
+                throttleWriteIOPSDevice: [{ major: maj, minor: min, rate: 100 }],
+              }
             : { weight: 300 },
-          hugepageLimits: huge ? [{ pageSize: huge, limit: 4 * 1024 * 1024 * (huge === '1GB' ? 512 : 1) }] : [],
+          hugepageLimits: huge
+            ? [{ pageSize: huge, limit: 4 * 1024 * 1024 * (huge === '1GB' ? 512 : 1) }]
+            : [],
           unified: { 'memory.high': '94371840', 'memory.oom.group': '1' },
         };
       },
@@ -301,7 +344,11 @@ describe('one container with every v2 resource', () => {
     out = waitOutput(files.out, 'READY');
     sleep(500);
     const st = state(id);
-    assert.equal(st.status, 'running', `the container stopped: ${fs.readFileSync(files.out, 'utf8')} ${fs.readFileSync(files.err, 'utf8')}`);
+    assert.equal(
+      st.status,
+      'running',
+      `the container stopped: ${fs.readFileSync(files.out, 'utf8')} ${fs.readFileSync(files.err, 'utf8')}`,
+    );
   });
 
   test('memory: memory.max, memory.low (reservation), memory.swap.max (swap minus memory), memory.high (unified)', () => {
@@ -327,13 +374,24 @@ describe('one container with every v2 resource', () => {
     assert.equal(read(cgDir(id), 'pids.max'), '64');
   });
 
-  test('io: weight (io.bfq.weight or io.weight), io.max on the boot disk', { skip: !dev && 'no block device' }, () => {
-    const d = cgDir(id);
-    if (fs.existsSync(path.join(d, 'io.bfq.weight'))) assert.match(read(d, 'io.bfq.weight'), /^default 300$/m);
-    else assert.match(read(d, 'io.weight'), new RegExp(`^default ${1 + Math.floor(((300 - 10) * 9999) / 990)}$`, 'm'));
-    const line = read(d, 'io.max').split('\n').find((l) => l.startsWith(`${dev} `));
-    assert.equal(line, `${dev} rbps=1048576 wbps=max riops=max wiops=100`);
-  });
+  test(
+    'io: weight (io.bfq.weight or io.weight), io.max on the boot disk',
+    { skip: !dev && 'no block device' },
+    () => {
+      const d = cgDir(id);
+      if (fs.existsSync(path.join(d, 'io.bfq.weight')))
+        assert.match(read(d, 'io.bfq.weight'), /^default 300$/m);
+      else
+        assert.match(
+          read(d, 'io.weight'),
+          new RegExp(`^default ${1 + Math.floor(((300 - 10) * 9999) / 990)}$`, 'm'),
+        );
+      const line = read(d, 'io.max')
+        .split('\n')
+        .find((l) => l.startsWith(`${dev} `));
+      assert.equal(line, `${dev} rbps=1048576 wbps=max riops=max wiops=100`);
+    },
+  );
 
   test('hugetlb.<size>.max', { skip: !huge && 'no huge page sizes' }, () => {
     const limit = 4 * 1024 * 1024 * (huge === '1GB' ? 512 : 1);
@@ -341,13 +399,22 @@ describe('one container with every v2 resource', () => {
   });
 
   test('cgroup namespace: the container sees its own cgroup as the root of /sys/fs/cgroup', () => {
-    const vars = new Map(out.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const vars = new Map(
+      out
+        .split('\n')
+        .filter((l) => l.includes('='))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
     assert.equal(vars.get('self'), '0::/');
     assert.equal(vars.get('memmax'), '104857600');
     assert.equal(vars.get('pidsmax'), '64');
     assert.equal(vars.get('subdirs'), '0', 'no other cgroup visible');
     const pid = state(id).pid;
-    assert.equal(fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim(), `0::${PARENT}/${id}`, 'the host sees the real path');
+    assert.equal(
+      fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim(),
+      `0::${PARENT}/${id}`,
+      'the host sees the real path',
+    );
   });
 
   test('devices: the eBPF program allows and denies real opens', () => {
@@ -379,18 +446,33 @@ describe('one container with every v2 resource', () => {
       const rroot = path.join(BASE, 'runc-state');
       try {
         runDetached(rdir, 'runc-stats', '/usr/sbin/runc', rroot);
-        const theirs = JSON.parse(spawnSync('/usr/sbin/runc', ['--root', rroot, 'events', '--stats', 'runc-stats'], { encoding: 'utf8', timeout: 60_000 }).stdout);
+        const theirs = JSON.parse(
+          spawnSync('/usr/sbin/runc', ['--root', rroot, 'events', '--stats', 'runc-stats'], {
+            encoding: 'utf8',
+            timeout: 60_000,
+          }).stdout,
+        );
         const keys = (v: unknown, p = ''): string[] =>
           v && typeof v === 'object' && !Array.isArray(v)
-            ? Object.entries(v).flatMap(([k, x]) => (/\.(raw|hugetlb)$/.test(p) ? [] : [`${p}.${k}`, ...keys(x, `${p}.${k}`)]))
+            ? Object.entries(v).flatMap(([k, x]) =>
+                /\.(raw|hugetlb)$/.test(p) ? [] : [`${p}.${k}`, ...keys(x, `${p}.${k}`)],
+              )
             : [];
         // Keys whose presence depends on a value (Go's omitempty) are left out.
-        const valueDependent = /\.(total|periods|throttledPeriods|throttledTime|cache|usage|max|current|limit|percpu\w*|cpus|mems|blkio\.\w+)$/;
-        const mine = keys(doc.data).filter((k) => !valueDependent.test(k)).sort();
-        const ref = keys(theirs.data).filter((k) => !valueDependent.test(k)).sort();
+        const valueDependent =
+          /\.(total|periods|throttledPeriods|throttledTime|cache|usage|max|current|limit|percpu\w*|cpus|mems|blkio\.\w+)$/;
+        const mine = keys(doc.data)
+          .filter((k) => !valueDependent.test(k))
+          .sort();
+        const ref = keys(theirs.data)
+          .filter((k) => !valueDependent.test(k))
+          .sort();
         assert.deepEqual(mine, ref, 'same keys as runc');
       } finally {
-        spawnSync('/usr/sbin/runc', ['--root', rroot, 'delete', '--force', 'runc-stats'], { stdio: 'ignore', timeout: 60_000 });
+        spawnSync('/usr/sbin/runc', ['--root', rroot, 'delete', '--force', 'runc-stats'], {
+          stdio: 'ignore',
+          timeout: 60_000,
+        });
       }
     }
   });
@@ -409,23 +491,45 @@ describe('one container with every v2 resource', () => {
     assert.equal(read(d, 'cgroup.freeze'), '0');
     assert.match(read(d, 'cgroup.events'), /^frozen 0$/m);
     assert.equal(state(id).status, 'running');
-    assert.ok(waitFor(() => usage() > u0, 10_000), 'progress after resume');
+    assert.ok(
+      waitFor(() => usage() > u0, 10_000),
+      'progress after resume',
+    );
   });
 
   test('update: new limits written; the device program replaced, never stacked', (t) => {
     const d = cgDir(id);
     const before = devicePrograms(d);
-    ok(['update', '--memory', '67108864', '--pids-limit', '20', '--cpu-quota', '50000', '--cpu-period', '100000', id]);
+    ok([
+      'update',
+      '--memory',
+      '67108864',
+      '--pids-limit',
+      '20',
+      '--cpu-quota',
+      '50000',
+      '--cpu-period',
+      '100000',
+      id,
+    ]);
     assert.equal(read(d, 'memory.max'), '67108864');
     assert.equal(read(d, 'pids.max'), '20');
     assert.equal(read(d, 'cpu.max'), '50000 100000');
     assert.equal(read(d, 'cpuset.cpus'), '1', 'values not given are kept');
-    ok(['update', '--resources', '-', id], { input: JSON.stringify({ pids: { limit: 30 }, memory: { limit: 83886080 } }) });
+    ok(['update', '--resources', '-', id], {
+      input: JSON.stringify({ pids: { limit: 30 }, memory: { limit: 83886080 } }),
+    });
     assert.equal(read(d, 'pids.max'), '30');
     assert.equal(read(d, 'memory.max'), '83886080');
     const afterUpdate = devicePrograms(d);
-    assert.equal(afterUpdate.length, 1, `one device program after two updates (before: ${before.join(',')}, after: ${afterUpdate.join(',')})`);
-    t.diagnostic(`device program ids: ${before.join(',')} before, ${afterUpdate.join(',')} after (${before[0] === afterUpdate[0] ? 'left in place' : 'replaced'})`);
+    assert.equal(
+      afterUpdate.length,
+      1,
+      `one device program after two updates (before: ${before.join(',')}, after: ${afterUpdate.join(',')})`,
+    );
+    t.diagnostic(
+      `device program ids: ${before.join(',')} before, ${afterUpdate.join(',')} after (${before[0] === afterUpdate[0] ? 'left in place' : 'replaced'})`,
+    );
     // The rules still hold (exec runs in the same cgroup).
     const r = rt(['exec', id, 'sh', '-c', DEVICE_PROBE]);
     assert.equal(r.status, 0, r.stderr);
@@ -444,7 +548,10 @@ describe('one container with every v2 resource', () => {
     const pids = read(d, 'cgroup.procs').split('\n').map(Number);
     assert.ok(pids.length >= 4, `processes: ${pids.join(',')}`);
     ok(['kill', '--all', id, 'KILL']);
-    assert.ok(waitFor(() => read(d, 'cgroup.procs') === ''), 'no process left');
+    assert.ok(
+      waitFor(() => read(d, 'cgroup.procs') === ''),
+      'no process left',
+    );
     assert.ok(waitFor(() => /^populated 0$/m.test(read(d, 'cgroup.events'))));
     assert.ok(waitFor(() => state(id).status === 'stopped', 30_000));
     ok(['delete', id]);
@@ -457,12 +564,19 @@ describe('device programs', () => {
     const shared = `${PARENT}/shared`;
     const dirA = bundle('dev-a', `${DEVICE_PROBE}\necho READY; exec sleep 1000`, (c) => {
       c.linux.cgroupsPath = shared;
-      c.linux.devices = [{ path: '/dev/kmsg', type: 'c', major: 1, minor: 11, fileMode: 0o644, uid: 0, gid: 0 }];
+      c.linux.devices = [
+        { path: '/dev/kmsg', type: 'c', major: 1, minor: 11, fileMode: 0o644, uid: 0, gid: 0 },
+      ];
     });
     const dirB = bundle('dev-b', `${DEVICE_PROBE}\necho READY; exec sleep 1000`, (c) => {
       c.linux.cgroupsPath = shared;
-      c.linux.devices = [{ path: '/dev/kmsg', type: 'c', major: 1, minor: 11, fileMode: 0o644, uid: 0, gid: 0 }];
-      c.linux.resources.devices = [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 11, access: 'w' }];
+      c.linux.devices = [
+        { path: '/dev/kmsg', type: 'c', major: 1, minor: 11, fileMode: 0o644, uid: 0, gid: 0 },
+      ];
+      c.linux.resources.devices = [
+        { allow: false, access: 'rwm' },
+        { allow: true, type: 'c', major: 1, minor: 11, access: 'w' },
+      ];
     });
     const dir = path.join(CG, shared);
     try {
@@ -473,7 +587,9 @@ describe('device programs', () => {
       const b = runDetached(dirB, 'dev-b');
       assert.match(waitOutput(b.out, 'READY'), /^kmsg=ok$/m, "the second container's rules are in force");
       const second = devicePrograms(dir);
-      t.diagnostic(`device program ids: ${first.join(',')} after the first container, ${second.join(',')} after the second`);
+      t.diagnostic(
+        `device program ids: ${first.join(',')} after the first container, ${second.join(',')} after the second`,
+      );
       assert.equal(second.length, 1, 'one program, not two');
       assert.notEqual(second[0], first[0], 'a new program replaced the first');
     } finally {
@@ -484,9 +600,13 @@ describe('device programs', () => {
 });
 
 describe('placement', () => {
-  test('without cgroupsPath: beside the runtime\'s own cgroup (a sibling of /lane.scope), removed after run', () => {
+  test("without cgroupsPath: beside the runtime's own cgroup (a sibling of /lane.scope), removed after run", () => {
     const id = `noparent-${RUNTIME}`;
-    assert.equal(fs.readFileSync('/proc/self/cgroup', 'utf8').trim(), '0::/lane.scope', 'the suite runs in /lane.scope');
+    assert.equal(
+      fs.readFileSync('/proc/self/cgroup', 'utf8').trim(),
+      '0::/lane.scope',
+      'the suite runs in /lane.scope',
+    );
     const dir = bundle(id, 'cat /proc/self/cgroup', (c) => {
       delete c.linux.cgroupsPath;
       c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== 'cgroup');
@@ -501,11 +621,17 @@ describe('placement', () => {
 describe('OOM', () => {
   test('a process over memory.max is OOM-killed; memory.events counts it; events reports it', async () => {
     const id = 'oom';
-    const dir = bundle(id, 'echo READY; sleep 5; dd if=/dev/zero of=/dev/null bs=64M count=1; echo "dd=$?"; sleep 1000', (c) => {
-      c.linux.resources.memory = { limit: 33554432, swap: 33554432 };
-    });
+    const dir = bundle(
+      id,
+      'echo READY; sleep 5; dd if=/dev/zero of=/dev/null bs=64M count=1; echo "dd=$?"; sleep 1000',
+      (c) => {
+        c.linux.resources.memory = { limit: 33554432, swap: 33554432 };
+      },
+    );
     const { out } = runDetached(dir, id);
-    const events: ChildProcess = spawn(RT, ['--root', STATE, 'events', '--interval', '2s', id], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const events: ChildProcess = spawn(RT, ['--root', STATE, 'events', '--interval', '2s', id], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stream = '';
     let errs = '';
     events.stdout!.setEncoding('utf8').on('data', (s: string) => (stream += s));
@@ -517,8 +643,14 @@ describe('OOM', () => {
       assert.match(fs.readFileSync(out, 'utf8'), /^dd=137$/m, 'dd was killed by SIGKILL');
       assert.ok(Number(kv(read(d, 'memory.events')).get('oom_kill')) >= 1, read(d, 'memory.events'));
       await waitAsync(() => stream.split('\n').some((l) => l.includes('"type":"oom"')), 30_000);
-      const lines = stream.trim().split('\n').map((l) => JSON.parse(l));
-      assert.ok(lines.some((e) => e.type === 'oom' && e.id === id), `events: ${stream.slice(0, 400)} ${errs}`);
+      const lines = stream
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      assert.ok(
+        lines.some((e) => e.type === 'oom' && e.id === id),
+        `events: ${stream.slice(0, 400)} ${errs}`,
+      );
     } finally {
       events.kill('SIGKILL');
       await exited;
@@ -569,9 +701,13 @@ ${extra}
 
   test('process.apparmorProfile confines the process (attr/current, a denied read), and exec', () => {
     const id = 'aa';
-    const dir = bundle(id, 'cat /proc/self/attr/current; cat /public; cat /secret || echo "secret=$?"; echo READY; exec sleep 1000', (c) => {
-      c.process.apparmorProfile = PROFILE;
-    });
+    const dir = bundle(
+      id,
+      'cat /proc/self/attr/current; cat /public; cat /secret || echo "secret=$?"; echo READY; exec sleep 1000',
+      (c) => {
+        c.process.apparmorProfile = PROFILE;
+      },
+    );
     const { out, err } = runDetached(dir, id);
     try {
       const text = waitOutput(out, 'READY');
@@ -581,7 +717,10 @@ ${extra}
       assert.doesNotMatch(text, /the secret/);
       assert.match(fs.readFileSync(err, 'utf8'), /cat: can't open '\/secret': Permission denied/);
       // The kernel's view from outside.
-      assert.equal(fs.readFileSync(`/proc/${state(id).pid}/attr/current`, 'utf8').trim(), `${PROFILE} (enforce)`);
+      assert.equal(
+        fs.readFileSync(`/proc/${state(id).pid}/attr/current`, 'utf8').trim(),
+        `${PROFILE} (enforce)`,
+      );
 
       // exec: the container's profile by default...
       let r = rt(['exec', id, 'sh', '-c', 'cat /proc/self/attr/current; cat /secret || echo "secret=$?"']);
@@ -619,10 +758,19 @@ ${extra}
       const st = rt(['state', missing]);
       assert.notEqual(st.status, 0, `state after a failed create: ${st.stdout}`);
       const list = ok(['list', '--format', 'json']);
-      assert.ok(!(JSON.parse(list.stdout || 'null') ?? []).some((c: { id: string }) => c.id === missing), `list: ${list.stdout}`);
-      assert.ok(!(fs.existsSync(STATE) && fs.readdirSync(STATE).includes(missing)), 'no state directory left');
+      assert.ok(
+        !(JSON.parse(list.stdout || 'null') ?? []).some((c: { id: string }) => c.id === missing),
+        `list: ${list.stdout}`,
+      );
+      assert.ok(
+        !(fs.existsSync(STATE) && fs.readdirSync(STATE).includes(missing)),
+        'no state directory left',
+      );
       // The cgroup is removed only once empty: no process of the container is left.
-      assert.ok(waitFor(() => !fs.existsSync(cgDir(missing)), 10_000), 'no cgroup left');
+      assert.ok(
+        waitFor(() => !fs.existsSync(cgDir(missing)), 10_000),
+        'no cgroup left',
+      );
     } finally {
       rt(['delete', '--force', missing]);
     }

@@ -53,11 +53,19 @@ export function run(cmd: string, args: string[], opts: RunOpts = {}): Result {
 }
 
 /** The same without blocking, so a test can act on the container meanwhile. */
-export function runAsync(cmd: string, args: string[], opts: RunOpts & { stdio?: SpawnOptions['stdio'] } = {}): {
+export function runAsync(
+  cmd: string,
+  args: string[],
+  opts: RunOpts & { stdio?: SpawnOptions['stdio'] } = {},
+): {
   pid: number;
   done: Promise<Result>;
 } {
-  const child = spawn(cmd, args, { env: opts.env, cwd: opts.cwd, stdio: opts.stdio ?? ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(cmd, args, {
+    env: opts.env,
+    cwd: opts.cwd,
+    stdio: opts.stdio ?? ['pipe', 'pipe', 'pipe'],
+  });
   const outs: Buffer[] = [];
   let stderr = '';
   child.stdout?.on('data', (b: Buffer) => outs.push(b));
@@ -144,7 +152,10 @@ export function setupRuntime(dir: string): Runtime {
       } catch (e) {
         // dist/ is swapped atomically by `npm run build`, but a copy may still
         // straddle two builds; try again.
-        if (i >= 10) throw new Error(`cannot snapshot ${ROOT_DIR}/dist (run npm run build): ${(e as Error).message}`, { cause: e });
+        if (i >= 10)
+          throw new Error(`cannot snapshot ${ROOT_DIR}/dist (run npm run build): ${(e as Error).message}`, {
+            cause: e,
+          });
         execFileSync('sleep', ['1']);
       }
     }
@@ -163,7 +174,10 @@ export function setupRuntime(dir: string): Runtime {
 export function lastCalls(rt: Runtime, n = 12): string {
   try {
     const lines = fs.readFileSync(rt.log, 'utf8').trimEnd().split('\n');
-    return lines.slice(-n).map((l) => (l.length > 400 ? l.slice(0, 400) + '…' : l)).join('\n');
+    return lines
+      .slice(-n)
+      .map((l) => (l.length > 400 ? l.slice(0, 400) + '…' : l))
+      .join('\n');
   } catch {
     return '';
   }
@@ -252,7 +266,8 @@ export function cgroupRoots(): string[] {
     if (sep < 0) continue;
     const fstype = parts[sep + 1];
     const mountPoint = parts[4] ?? '';
-    if ((fstype === 'cgroup' || fstype === 'cgroup2') && mountPoint.startsWith('/sys/fs/cgroup')) roots.add(mountPoint);
+    if ((fstype === 'cgroup' || fstype === 'cgroup2') && mountPoint.startsWith('/sys/fs/cgroup'))
+      roots.add(mountPoint);
   }
   return [...roots];
 }
@@ -274,14 +289,17 @@ export async function removeCgroupTree(rel: string): Promise<string[]> {
   for (const top of cgroupDirs(rel)) {
     const dirs: string[] = [];
     const walk = (d: string) => {
-      for (const e of fs.readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(path.join(d, e.name));
+      for (const e of fs.readdirSync(d, { withFileTypes: true }))
+        if (e.isDirectory()) walk(path.join(d, e.name));
       dirs.push(d);
     };
     walk(top);
     for (const d of dirs) {
       try {
-        if (fs.existsSync(path.join(d, 'freezer.state'))) fs.writeFileSync(path.join(d, 'freezer.state'), 'THAWED');
-        if (fs.existsSync(path.join(d, 'cgroup.freeze'))) fs.writeFileSync(path.join(d, 'cgroup.freeze'), '0');
+        if (fs.existsSync(path.join(d, 'freezer.state')))
+          fs.writeFileSync(path.join(d, 'freezer.state'), 'THAWED');
+        if (fs.existsSync(path.join(d, 'cgroup.freeze')))
+          fs.writeFileSync(path.join(d, 'cgroup.freeze'), '0');
       } catch {}
       let procs: number[] = [];
       try {
@@ -334,7 +352,8 @@ export function readCgroupFile(ctrl: string, rel: string, file: string): string 
 // ---------------------------------------------------------------- tty
 
 /** The client sets the window size after start: poll for it (into $s). */
-export const WAIT_WINSIZE = 'for i in $(seq 50); do s=$(stty size 2>/dev/null); case "$s" in [1-9]*) break;; esac; sleep 0.1; done';
+export const WAIT_WINSIZE =
+  'for i in $(seq 50); do s=$(stty size 2>/dev/null); case "$s" in [1-9]*) break;; esac; sleep 0.1; done';
 
 /** Run `cmdline` (a shell command line) under `script`, on a fresh pty. */
 export function inPty(cmdline: string, opts: RunOpts = {}): Result {

@@ -23,14 +23,20 @@ export interface ContainerdOpts {
   cri?: string;
 }
 
-export async function startContainerd(dir: string, rt: Runtime, opts: ContainerdOpts = {}): Promise<Containerd> {
+export async function startContainerd(
+  dir: string,
+  rt: Runtime,
+  opts: ContainerdOpts = {},
+): Promise<Containerd> {
   fs.mkdirSync(dir, { recursive: true });
   // containerd 1.6 puts shim sockets in /run/containerd/s whatever its config
   // says: remember whether that directory is ours to remove.
   const runDirWasThere = fs.existsSync('/run/containerd');
   const sock = path.join(dir, 'containerd.sock');
   const config = path.join(dir, 'config.toml');
-  fs.writeFileSync(config, `version = 2
+  fs.writeFileSync(
+    config,
+    `version = 2
 root = "${dir}/root"
 state = "${dir}/state"
 ${opts.cri === undefined ? 'disabled_plugins = ["io.containerd.grpc.v1.cri"]' : ''}
@@ -47,7 +53,8 @@ ${opts.cri === undefined ? 'disabled_plugins = ["io.containerd.grpc.v1.cri"]' : 
 
 [plugins."io.containerd.internal.v1.opt"]
   path = "${dir}/opt"
-${opts.cri ?? ''}`);
+${opts.cri ?? ''}`,
+  );
   const log = path.join(dir, 'containerd.log');
   const fd = fs.openSync(log, 'a');
   const child = spawn('containerd', ['--config', config], {
@@ -59,10 +66,14 @@ ${opts.cri ?? ''}`);
   child.unref();
   const pid = child.pid!;
   try {
-    await waitFor(() => {
-      if (!alive(pid)) throw new Error(`containerd exited:\n${fs.readFileSync(log, 'utf8').slice(-3000)}`);
-      return run('ctr', ['--address', sock, 'version'], { timeout: 5000 }).status === 0;
-    }, 30_000, 'containerd to answer');
+    await waitFor(
+      () => {
+        if (!alive(pid)) throw new Error(`containerd exited:\n${fs.readFileSync(log, 'utf8').slice(-3000)}`);
+        return run('ctr', ['--address', sock, 'version'], { timeout: 5000 }).status === 0;
+      },
+      30_000,
+      'containerd to answer',
+    );
   } catch (e) {
     await stopPids([pid]);
     throw e;
@@ -71,16 +82,22 @@ ${opts.cri ?? ''}`);
   const stop = async (): Promise<string[]> => {
     const problems: string[] = [];
     // Whatever tasks are left in any namespace: kill and delete them.
-    const nss = run('ctr', ['--address', sock, 'namespaces', 'list', '-q']).stdout.split('\n').filter(Boolean);
+    const nss = run('ctr', ['--address', sock, 'namespaces', 'list', '-q'])
+      .stdout.split('\n')
+      .filter(Boolean);
     for (const ns of nss) {
       const c = ['--address', sock, '-n', ns];
-      const tasks = run('ctr', [...c, 'tasks', 'list', '-q']).stdout.split('\n').filter(Boolean);
+      const tasks = run('ctr', [...c, 'tasks', 'list', '-q'])
+        .stdout.split('\n')
+        .filter(Boolean);
       for (const t of tasks) {
         problems.push(`task ${ns}/${t} left running`);
         run('ctr', [...c, 'tasks', 'kill', '-a', '-s', 'SIGKILL', t]);
       }
       for (const t of tasks) run('ctr', [...c, 'tasks', 'delete', '-f', t], { timeout: 20_000 });
-      const ctrs = run('ctr', [...c, 'containers', 'list', '-q']).stdout.split('\n').filter(Boolean);
+      const ctrs = run('ctr', [...c, 'containers', 'list', '-q'])
+        .stdout.split('\n')
+        .filter(Boolean);
       for (const id of ctrs) run('ctr', [...c, 'containers', 'delete', id]);
     }
     await stopPids([pid]);

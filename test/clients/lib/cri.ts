@@ -83,10 +83,15 @@ export class CriClient {
     const fn = (this.client as unknown as Partial<Record<string, (...args: unknown[]) => unknown>>)[method];
     if (!fn) throw new Error(`no CRI method ${method} in cri.proto`);
     return new Promise((resolve, reject) => {
-      fn.call(this.client, req, { deadline: Date.now() + timeoutMs }, (err: grpc.ServiceError | null, res: T) => {
-        if (err) reject(new Error(`CRI ${method}: ${err.details || err.message}`));
-        else resolve(res);
-      });
+      fn.call(
+        this.client,
+        req,
+        { deadline: Date.now() + timeoutMs },
+        (err: grpc.ServiceError | null, res: T) => {
+          if (err) reject(new Error(`CRI ${method}: ${err.details || err.message}`));
+          else resolve(res);
+        },
+      );
     });
   }
 
@@ -98,9 +103,16 @@ export class CriClient {
     return (await this.call<{ status: ContainerStatus }>('ContainerStatus', { container_id: id })).status;
   }
 
-  async execSync(id: string, cmd: string[], timeoutSec = 30): Promise<{ stdout: string; stderr: string; exit_code: number }> {
+  async execSync(
+    id: string,
+    cmd: string[],
+    timeoutSec = 30,
+  ): Promise<{ stdout: string; stderr: string; exit_code: number }> {
     const r = await this.call<{ stdout: Buffer; stderr: Buffer; exit_code: number }>(
-      'ExecSync', { container_id: id, cmd, timeout: timeoutSec }, (timeoutSec + 10) * 1000);
+      'ExecSync',
+      { container_id: id, cmd, timeout: timeoutSec },
+      (timeoutSec + 10) * 1000,
+    );
     return { stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8'), exit_code: r.exit_code };
   }
 
@@ -121,7 +133,10 @@ export class CriClient {
  * (containerd's CRI closes a tty exec's output when its stdin closes, so
  * a tty exec is `kubectl exec -it`: with stdin).
  */
-export function execStream(url: string, opts: { size?: { width: number; height: number }; input?: string; timeoutMs?: number } = {}): Promise<{ stdout: string; stderr: string; exitCode: number; status: string }> {
+export function execStream(
+  url: string,
+  opts: { size?: { width: number; height: number }; input?: string; timeoutMs?: number } = {},
+): Promise<{ stdout: string; stderr: string; exitCode: number; status: string }> {
   const { size, input, timeoutMs = 30_000 } = opts;
   return new Promise((resolve, reject) => {
     const key = crypto.randomBytes(16).toString('base64');
@@ -149,14 +164,18 @@ export function execStream(url: string, opts: { size?: { width: number; height: 
     req.on('response', (res) => fail(new Error(`exec stream: HTTP ${res.statusCode}, no WebSocket upgrade`)));
     req.on('upgrade', (res, sock: Duplex, head: Buffer) => {
       upgraded = sock;
-      const want = crypto.createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
+      const want = crypto
+        .createHash('sha1')
+        .update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11')
+        .digest('base64');
       if (res.headers['sec-websocket-accept'] !== want) {
         fail(new Error('exec stream: bad Sec-WebSocket-Accept'));
         return;
       }
       const chans: Buffer[][] = [[], [], [], [], []];
       let buf = head;
-      const send = (chan: number, data: string) => sock.write(wsFrame(0x2, Buffer.concat([Buffer.from([chan]), Buffer.from(data)])));
+      const send = (chan: number, data: string) =>
+        sock.write(wsFrame(0x2, Buffer.concat([Buffer.from([chan]), Buffer.from(data)])));
       if (size) send(4, JSON.stringify({ Width: size.width, Height: size.height }));
       if (input) send(0, input);
       const finish = () => {
@@ -182,7 +201,11 @@ export function execStream(url: string, opts: { size?: { width: number; height: 
             sock.end(wsFrame(0x8, Buffer.alloc(0)));
           } else if (f.opcode === 0x9) {
             sock.write(wsFrame(0xa, f.payload));
-          } else if ((f.opcode === 0x2 || f.opcode === 0x0) && f.payload.length > 1 && f.payload.readUInt8(0) < chans.length) {
+          } else if (
+            (f.opcode === 0x2 || f.opcode === 0x0) &&
+            f.payload.length > 1 &&
+            f.payload.readUInt8(0) < chans.length
+          ) {
             chans[f.payload.readUInt8(0)]?.push(f.payload.subarray(1));
           }
         }
@@ -241,7 +264,8 @@ export interface Cri {
 
 /** A 10.x.0.0/16 that no host address or route uses (x from 200 to 249). */
 function freeSubnet(): string {
-  const used = run('ip', ['-4', '-o', 'route', 'show', 'table', 'all']).stdout + run('ip', ['-4', '-o', 'addr']).stdout;
+  const used =
+    run('ip', ['-4', '-o', 'route', 'show', 'table', 'all']).stdout + run('ip', ['-4', '-o', 'addr']).stdout;
   const start = crypto.randomInt(50);
   for (let i = 0; i < 50; i++) {
     const x = 200 + ((start + i) % 50);
@@ -259,17 +283,26 @@ export async function startCri(dir: string, rt: Runtime): Promise<Cri> {
   const cniConf = path.join(dir, 'cni', 'net.d');
   const ipamDir = path.join(dir, 'cni', 'ipam');
   fs.mkdirSync(cniConf, { recursive: true });
-  fs.writeFileSync(path.join(cniConf, '10-runts.conflist'), JSON.stringify({
-    cniVersion: '1.0.0',
-    name: netName,
-    plugins: [{
-      type: 'bridge',
-      bridge,
-      isGateway: false,
-      ipMasq: false,
-      ipam: { type: 'host-local', ranges: [[{ subnet }]], dataDir: ipamDir },
-    }],
-  }, null, 2));
+  fs.writeFileSync(
+    path.join(cniConf, '10-runts.conflist'),
+    JSON.stringify(
+      {
+        cniVersion: '1.0.0',
+        name: netName,
+        plugins: [
+          {
+            type: 'bridge',
+            bridge,
+            isGateway: false,
+            ipMasq: false,
+            ipam: { type: 'host-local', ranges: [[{ subnet }]], dataDir: ipamDir },
+          },
+        ],
+      },
+      null,
+      2,
+    ),
+  );
 
   const imgs = path.join(dir, 'images');
   const busybox = buildImages(path.join(imgs, 'busybox'));
@@ -313,12 +346,19 @@ ${handler('runc', RUNC)}${handler('runts', rt.wrapper)}
   };
   try {
     for (const img of [busybox.oci, pause.oci]) {
-      const r = run('ctr', ['--address', cd.sock, '-n', K8S_NS, 'images', 'import', '--all-platforms', img], { timeout: 120_000 });
+      const r = run('ctr', ['--address', cd.sock, '-n', K8S_NS, 'images', 'import', '--all-platforms', img], {
+        timeout: 120_000,
+      });
       if (r.status !== 0) throw new Error(`ctr images import: ${show(r)}`);
     }
-    const st = await client.call<{ status: { conditions: { type: string; status: boolean; message: string }[] } }>('Status', {});
+    const st = await client.call<{
+      status: { conditions: { type: string; status: boolean; message: string }[] };
+    }>('Status', {});
     const notReady = st.status.conditions.filter((c) => !c.status);
-    if (notReady.length) throw new Error(`CRI not ready: ${JSON.stringify(notReady)}\n${fs.readFileSync(cd.log, 'utf8').slice(-3000)}`);
+    if (notReady.length)
+      throw new Error(
+        `CRI not ready: ${JSON.stringify(notReady)}\n${fs.readFileSync(cd.log, 'utf8').slice(-3000)}`,
+      );
   } catch (e) {
     await cleanupOnError();
     throw e;
@@ -330,13 +370,21 @@ ${handler('runc', RUNC)}${handler('runts', rt.wrapper)}
     const problems: string[] = [];
     // Pods the tests did not remove: the way the kubelet would, stop then remove.
     try {
-      const { containers } = await client.call<{ containers: { id: string; metadata?: { name: string } }[] }>('ListContainers', {});
+      const { containers } = await client.call<{ containers: { id: string; metadata?: { name: string } }[] }>(
+        'ListContainers',
+        {},
+      );
       for (const ct of containers) problems.push(`container ${ct.metadata?.name} (${ct.id}) left`);
-      const { items } = await client.call<{ items: { id: string; metadata?: { name: string } }[] }>('ListPodSandbox', {});
+      const { items } = await client.call<{ items: { id: string; metadata?: { name: string } }[] }>(
+        'ListPodSandbox',
+        {},
+      );
       for (const p of items) {
         problems.push(`pod ${p.metadata?.name} (${p.id}) left`);
         await client.call('StopPodSandbox', { pod_sandbox_id: p.id }).catch(() => {});
-        await client.call('RemovePodSandbox', { pod_sandbox_id: p.id }).catch((e: unknown) => problems.push(String(e)));
+        await client
+          .call('RemovePodSandbox', { pod_sandbox_id: p.id })
+          .catch((e: unknown) => problems.push(String(e)));
       }
     } catch (e) {
       problems.push(`ListPodSandbox at teardown: ${(e as Error).message}`);
@@ -350,10 +398,13 @@ ${handler('runc', RUNC)}${handler('runts', rt.wrapper)}
     const ports = run('ip', ['-o', 'link', 'show', 'master', bridge]).stdout.trim();
     if (ports) problems.push(`interfaces left on ${bridge}: ${ports}`);
     const reserved = fs.existsSync(path.join(ipamDir, netName))
-      ? fs.readdirSync(path.join(ipamDir, netName)).filter((f) => /^\d/.test(f)) : [];
+      ? fs.readdirSync(path.join(ipamDir, netName)).filter((f) => /^\d/.test(f))
+      : [];
     if (reserved.length) problems.push(`addresses still reserved: ${reserved.join(',')}`);
     const cache = path.join(CNI_CACHE, 'results');
-    const cached = fs.existsSync(cache) ? fs.readdirSync(cache).filter((f) => f.startsWith(`${netName}-`)) : [];
+    const cached = fs.existsSync(cache)
+      ? fs.readdirSync(cache).filter((f) => f.startsWith(`${netName}-`))
+      : [];
     if (cached.length) problems.push(`CNI results cached: ${cached.join(',')}`);
     for (const f of cached) fs.rmSync(path.join(cache, f), { force: true });
     if (!cniCacheWasThere) removeEmptyDirs(CNI_CACHE);
@@ -372,7 +423,10 @@ ${handler('runc', RUNC)}${handler('runts', rt.wrapper)}
 /** CRI container logs ("<time> stdout F <text>" lines): the text, joined. */
 export function readCriLog(file: string): string {
   if (!fs.existsSync(file)) return '';
-  return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean)
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
     .map((l) => {
       const [, , tag, ...rest] = l.split(' ');
       return rest.join(' ') + (tag === 'F' ? '\n' : '');

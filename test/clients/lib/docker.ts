@@ -40,28 +40,68 @@ export async function startDockerd(dir: string, rt: Runtime, containerdSock: str
   const log = path.join(dir, 'dockerd.log');
   const fd = fs.openSync(log, 'a');
   const args = [
-    '--data-root', path.join(dir, 'data'), '--exec-root', execRoot, '--pidfile', path.join(dir, 'docker.pid'),
-    '--host', `unix://${sock}`, '--config-file', configFile, '--containerd', containerdSock,
-    '--containerd-namespace', `moby-${TAG}`, '--containerd-plugins-namespace', `plugins-${TAG}`,
-    '--add-runtime', `runts=${rt.wrapper}`, '--default-runtime', 'runts',
-    '--iptables=false', '--ip-masq=false', '--ip-forward=false', '--ip6tables=false', '--userland-proxy=false',
-    '--bridge', bridge, '--exec-opt', 'native.cgroupdriver=cgroupfs', '--cgroup-parent', cgroupParent,
-    '--storage-driver', 'overlay2', '--log-level', 'warn', '--experimental=false',
+    '--data-root',
+    path.join(dir, 'data'),
+    '--exec-root',
+    execRoot,
+    '--pidfile',
+    path.join(dir, 'docker.pid'),
+    '--host',
+    `unix://${sock}`,
+    '--config-file',
+    configFile,
+    '--containerd',
+    containerdSock,
+    '--containerd-namespace',
+    `moby-${TAG}`,
+    '--containerd-plugins-namespace',
+    `plugins-${TAG}`,
+    '--add-runtime',
+    `runts=${rt.wrapper}`,
+    '--default-runtime',
+    'runts',
+    '--iptables=false',
+    '--ip-masq=false',
+    '--ip-forward=false',
+    '--ip6tables=false',
+    '--userland-proxy=false',
+    '--bridge',
+    bridge,
+    '--exec-opt',
+    'native.cgroupdriver=cgroupfs',
+    '--cgroup-parent',
+    cgroupParent,
+    '--storage-driver',
+    'overlay2',
+    '--log-level',
+    'warn',
+    '--experimental=false',
   ];
-  const env = { PATH: `${rt.binDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`, HOME: dir };
+  const env = {
+    PATH: `${rt.binDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+    HOME: dir,
+  };
   const child = spawn('dockerd', args, { stdio: ['ignore', fd, fd], detached: true, env });
   fs.closeSync(fd);
   child.unref();
   const pid = child.pid!;
-  const cliEnv: NodeJS.ProcessEnv = { ...process.env, DOCKER_CONFIG: path.join(dir, 'cli'), DOCKER_HOST: `unix://${sock}` };
+  const cliEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    DOCKER_CONFIG: path.join(dir, 'cli'),
+    DOCKER_HOST: `unix://${sock}`,
+  };
   delete cliEnv.DOCKER_CONTEXT;
   const argv: [string, ...string[]] = ['/usr/bin/docker', '--host', `unix://${sock}`];
   const removeBridge = () => ip(['link', 'del', bridge]);
   try {
-    await waitFor(() => {
-      if (!alive(pid)) throw new Error(`dockerd exited:\n${fs.readFileSync(log, 'utf8').slice(-3000)}`);
-      return run(argv[0], [...argv.slice(1), 'version'], { env: cliEnv, timeout: 5000 }).status === 0;
-    }, 60_000, 'dockerd to answer');
+    await waitFor(
+      () => {
+        if (!alive(pid)) throw new Error(`dockerd exited:\n${fs.readFileSync(log, 'utf8').slice(-3000)}`);
+        return run(argv[0], [...argv.slice(1), 'version'], { env: cliEnv, timeout: 5000 }).status === 0;
+      },
+      60_000,
+      'dockerd to answer',
+    );
   } catch (e) {
     await stopPids([pid]);
     removeBridge();
@@ -69,7 +109,9 @@ export async function startDockerd(dir: string, rt: Runtime, containerdSock: str
   }
   const stop = async (): Promise<string[]> => {
     const problems: string[] = [];
-    const left = run(argv[0], [...argv.slice(1), 'ps', '-aq'], { env: cliEnv }).stdout.split('\n').filter(Boolean);
+    const left = run(argv[0], [...argv.slice(1), 'ps', '-aq'], { env: cliEnv })
+      .stdout.split('\n')
+      .filter(Boolean);
     if (left.length) {
       problems.push(`containers left: ${left.join(',')}`);
       run(argv[0], [...argv.slice(1), 'rm', '-f', ...left], { env: cliEnv, timeout: 60_000 });

@@ -7,8 +7,24 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  alive, cgroupDirs, inPty, mebibyte, mountsMentioning, pidsWithCmdline, procCgroups, readCgroupFile,
-  run, shellQuote, WAIT_WINSIZE, show, sleep, stopPids, waitFor, type Result, type RunOpts, type Runtime,
+  alive,
+  cgroupDirs,
+  inPty,
+  mebibyte,
+  mountsMentioning,
+  pidsWithCmdline,
+  procCgroups,
+  readCgroupFile,
+  run,
+  shellQuote,
+  WAIT_WINSIZE,
+  show,
+  sleep,
+  stopPids,
+  waitFor,
+  type Result,
+  type RunOpts,
+  type Runtime,
 } from './common.js';
 import { scenario, type ScenarioOpts } from './scenario.js';
 
@@ -32,19 +48,26 @@ const sh = (script: string) => ['sh', '-c', script];
 export function dockerLikeScenarios(k: Client): void {
   const { rt } = k;
   let n = 0;
-  const c = (args: string[], opts: RunOpts = {}): Result => run(k.argv[0] ?? assert.fail('no client command'), [...k.argv.slice(1), ...args], { env: k.env, cwd: k.base, ...opts });
+  const c = (args: string[], opts: RunOpts = {}): Result =>
+    run(k.argv[0] ?? assert.fail('no client command'), [...k.argv.slice(1), ...args], {
+      env: k.env,
+      cwd: k.base,
+      ...opts,
+    });
   /** k.runFlags, less an option that `flags` gives itself (e.g. --network). */
   const base = (flags: string[]) => {
     const out: string[] = [];
     for (let i = 0; i < k.runFlags.length; i++) {
       const f = k.runFlags[i] ?? assert.fail(`runFlags[${i}]`);
       const takesValue = i + 1 < k.runFlags.length && !k.runFlags[i + 1]?.startsWith('-');
-      if (!flags.includes(f)) out.push(f, ...(takesValue ? [k.runFlags[i + 1] ?? assert.fail(`runFlags[${i + 1}]`)] : []));
+      if (!flags.includes(f))
+        out.push(f, ...(takesValue ? [k.runFlags[i + 1] ?? assert.fail(`runFlags[${i + 1}]`)] : []));
       if (takesValue) i++;
     }
     return out;
   };
-  const runRm = (flags: string[], cmd: string[], opts: RunOpts = {}) => c(['run', '--rm', ...base(flags), ...flags, k.image, ...cmd], opts);
+  const runRm = (flags: string[], cmd: string[], opts: RunOpts = {}) =>
+    c(['run', '--rm', ...base(flags), ...flags, k.image, ...cmd], opts);
   const name = () => `rts-${k.name}-${++n}`;
   const inspect = (id: string, fmt: string) => c(['inspect', '--format', fmt, id]).stdout.trim();
   const cmdline = (args: string[]) => shellQuote([...k.argv, ...args]);
@@ -54,13 +77,18 @@ export function dockerLikeScenarios(k: Client): void {
     const id = name();
     const r = c(['run', '-d', '--name', id, ...base(flags), ...flags, k.image, ...cmd]);
     assert.equal(r.status, 0, show(r, rt));
-    const pid = await waitFor(() => {
-      const p = Number(inspect(id, '{{.State.Pid}}'));
-      return p > 0 && alive(p) ? p : 0;
-    }, 15_000, `${id} running`);
+    const pid = await waitFor(
+      () => {
+        const p = Number(inspect(id, '{{.State.Pid}}'));
+        return p > 0 && alive(p) ? p : 0;
+      },
+      15_000,
+      `${id} running`,
+    );
     return { id, pid };
   }
-  const rmf = (id: string) => c(['rm', '-f', ...(k.name === 'podman' ? ['-t', '0'] : []), id], { timeout: 60_000 });
+  const rmf = (id: string) =>
+    c(['rm', '-f', ...(k.name === 'podman' ? ['-t', '0'] : []), id], { timeout: 60_000 });
   const hostDir = (p: string) => {
     const d = fs.mkdtempSync(path.join(k.base, `${p}-`));
     fs.chmodSync(d, 0o777);
@@ -93,7 +121,7 @@ export function dockerLikeScenarios(k: Client): void {
     }
   });
 
-  S('missing command: 127, from the runtime\'s json log', () => {
+  S("missing command: 127, from the runtime's json log", () => {
     const r = runRm([], ['/no/such/command']);
     assert.equal(r.status, 127, show(r, rt));
     assert.match(r.stderr, /\/no\/such\/command/);
@@ -107,9 +135,15 @@ export function dockerLikeScenarios(k: Client): void {
   });
 
   S('env', () => {
-    const r = runRm(['-e', 'GREETING=hi there', '-e', 'EMPTY='], sh('echo "[$GREETING][$EMPTY][${EMPTY+set}]"; echo $PATH'));
+    const r = runRm(
+      ['-e', 'GREETING=hi there', '-e', 'EMPTY='],
+      sh('echo "[$GREETING][$EMPTY][${EMPTY+set}]"; echo $PATH'),
+    );
     assert.equal(r.status, 0, show(r, rt));
-    assert.equal(r.stdout, '[hi there][][set]\n/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n');
+    assert.equal(
+      r.stdout,
+      '[hi there][][set]\n/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n',
+    );
   });
 
   S('workdir', () => {
@@ -120,7 +154,10 @@ export function dockerLikeScenarios(k: Client): void {
   S('user and groups', () => {
     const a = runRm(['-u', '1000:1000'], ['id']);
     assert.match(a.stdout, /^uid=1000\(tester\) gid=1000\(tester\)/, show(a, rt));
-    const b = runRm(['-u', 'nobody', '--group-add', '1000'], sh('id -un; id -G; touch /x 2>&1 | grep -c denied'));
+    const b = runRm(
+      ['-u', 'nobody', '--group-add', '1000'],
+      sh('id -un; id -G; touch /x 2>&1 | grep -c denied'),
+    );
     assert.equal(b.stdout, 'nobody\n65534 1000\n1\n', show(b, rt));
   });
 
@@ -139,8 +176,10 @@ export function dockerLikeScenarios(k: Client): void {
     const rw = hostDir('rw');
     const ro = hostDir('ro');
     fs.writeFileSync(path.join(rw, 'in'), 'from host\n');
-    const r = runRm(['-v', `${rw}:/data`, '-v', `${ro}:/ro:ro`, '--tmpfs', '/scratch:size=1m'],
-      sh('cat /data/in; echo from container > /data/out; touch /ro/x 2>&1; grep " /scratch " /proc/mounts'));
+    const r = runRm(
+      ['-v', `${rw}:/data`, '-v', `${ro}:/ro:ro`, '--tmpfs', '/scratch:size=1m'],
+      sh('cat /data/in; echo from container > /data/out; touch /ro/x 2>&1; grep " /scratch " /proc/mounts'),
+    );
     assert.equal(r.status, 0, show(r, rt));
     assert.match(r.stdout, /^from host\n.*Read-only file system\n/, show(r, rt));
     assert.match(r.stdout, /tmpfs \/scratch tmpfs .*size=1024k/, show(r, rt));
@@ -151,17 +190,35 @@ export function dockerLikeScenarios(k: Client): void {
   S('cap-drop and cap-add', () => {
     const drop = runRm(['--cap-drop', 'CHOWN'], sh('touch /tmp/f; chown 1000 /tmp/f 2>&1; echo rc=$?'));
     assert.match(drop.stdout, /Operation not permitted\nrc=1/, show(drop, rt));
-    const add = runRm(['--cap-add', 'SYS_ADMIN', '--security-opt', 'seccomp=unconfined'], sh('grep CapEff /proc/self/status; mkdir /m && mount -t tmpfs none /m && echo mounted'));
+    const add = runRm(
+      ['--cap-add', 'SYS_ADMIN', '--security-opt', 'seccomp=unconfined'],
+      sh('grep CapEff /proc/self/status; mkdir /m && mount -t tmpfs none /m && echo mounted'),
+    );
     assert.match(add.stdout, /mounted/, show(add, rt));
-    assert.ok(BigInt('0x' + add.stdout.match(/CapEff:\s*([0-9a-f]+)/)![1]!) & (1n << 21n), 'CAP_SYS_ADMIN effective');
+    assert.ok(
+      BigInt('0x' + add.stdout.match(/CapEff:\s*([0-9a-f]+)/)![1]!) & (1n << 21n),
+      'CAP_SYS_ADMIN effective',
+    );
     const def = runRm([], sh('grep CapBnd /proc/self/status'));
-    assert.equal(BigInt('0x' + def.stdout.match(/CapBnd:\s*([0-9a-f]+)/)![1]!) & (1n << 21n), 0n, 'no CAP_SYS_ADMIN by default');
+    assert.equal(
+      BigInt('0x' + def.stdout.match(/CapBnd:\s*([0-9a-f]+)/)![1]!) & (1n << 21n),
+      0n,
+      'no CAP_SYS_ADMIN by default',
+    );
   });
 
-  scenario(rt, 'privileged', { skip: 'this machine\'s root lacks CAP_SYS_RESOURCE: --privileged fails for every runtime' }, () => {});
+  scenario(
+    rt,
+    'privileged',
+    { skip: "this machine's root lacks CAP_SYS_RESOURCE: --privileged fails for every runtime" },
+    () => {},
+  );
 
   S('device', () => {
-    const r = runRm(['--device', '/dev/fuse:/dev/myfuse'], sh('ls -l /dev/myfuse; : < /dev/myfuse 2>&1 | grep -c "not permitted"'));
+    const r = runRm(
+      ['--device', '/dev/fuse:/dev/myfuse'],
+      sh('ls -l /dev/myfuse; : < /dev/myfuse 2>&1 | grep -c "not permitted"'),
+    );
     assert.match(r.stdout, /^crw.* 10, *229 .*\/dev\/myfuse\n0\n$/, show(r, rt));
     const none = runRm([], sh(': < /dev/fuse 2>&1'));
     assert.match(none.stdout + none.stderr, /no such file|not permitted/i, 'no /dev/fuse by default');
@@ -173,12 +230,18 @@ export function dockerLikeScenarios(k: Client): void {
     const unc = runRm(['--security-opt', 'seccomp=unconfined'], ['grep', 'Seccomp:', '/proc/self/status']);
     assert.match(unc.stdout, /Seccomp:\s*0/, show(unc, rt));
     const prof = path.join(k.base, 'seccomp.json');
-    fs.writeFileSync(prof, JSON.stringify({
-      defaultAction: 'SCMP_ACT_ALLOW',
-      architectures: ['SCMP_ARCH_X86_64'],
-      syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }],
-    }));
-    const cus = runRm(['--security-opt', `seccomp=${prof}`], sh('mkdir /tmp/d 2>&1; echo rc=$?; touch /tmp/f && echo touched'));
+    fs.writeFileSync(
+      prof,
+      JSON.stringify({
+        defaultAction: 'SCMP_ACT_ALLOW',
+        architectures: ['SCMP_ARCH_X86_64'],
+        syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }],
+      }),
+    );
+    const cus = runRm(
+      ['--security-opt', `seccomp=${prof}`],
+      sh('mkdir /tmp/d 2>&1; echo rc=$?; touch /tmp/f && echo touched'),
+    );
     assert.match(cus.stdout, /Operation not permitted\nrc=1\ntouched/, show(cus, rt));
   });
 
@@ -191,18 +254,28 @@ export function dockerLikeScenarios(k: Client): void {
 
   S('masked and read-only paths', () => {
     // (this kernel has no /proc/kcore; /proc/timer_list and /proc/keys are masked by both clients)
-    const r = runRm([], sh('wc -c < /proc/timer_list; wc -c < /proc/keys; ls /proc/acpi | wc -l; (echo 1 > /proc/sys/kernel/domainname) 2>&1; echo rc=$?'));
+    const r = runRm(
+      [],
+      sh(
+        'wc -c < /proc/timer_list; wc -c < /proc/keys; ls /proc/acpi | wc -l; (echo 1 > /proc/sys/kernel/domainname) 2>&1; echo rc=$?',
+      ),
+    );
     assert.match(r.stdout, /^0\n0\n0\n.*Read-only file system\nrc=1\n$/, show(r, rt));
   });
 
   S('sysctl', () => {
-    const r = runRm(['--sysctl', 'net.ipv4.ip_unprivileged_port_start=99', '--sysctl', 'kernel.shm_rmid_forced=1'],
-      sh('cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/kernel/shm_rmid_forced'));
+    const r = runRm(
+      ['--sysctl', 'net.ipv4.ip_unprivileged_port_start=99', '--sysctl', 'kernel.shm_rmid_forced=1'],
+      sh('cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/kernel/shm_rmid_forced'),
+    );
     assert.equal(r.stdout, '99\n1\n', show(r, rt));
   });
 
   S('ulimits', () => {
-    const r = runRm(['--ulimit', 'nofile=1024:2048', '--ulimit', 'nproc=500:600'], sh('ulimit -n; ulimit -Hn; ulimit -u; ulimit -Hu'));
+    const r = runRm(
+      ['--ulimit', 'nofile=1024:2048', '--ulimit', 'nproc=500:600'],
+      sh('ulimit -n; ulimit -Hn; ulimit -u; ulimit -Hu'),
+    );
     assert.equal(r.stdout, '1024\n2048\n500\n600\n', show(r, rt));
   });
 
@@ -212,10 +285,16 @@ export function dockerLikeScenarios(k: Client): void {
   });
 
   S('memory limit and OOM kill', () => {
-    const lim = runRm(['-m', '32m', '--memory-swap', '32m'], ['cat', '/sys/fs/cgroup/memory/memory.limit_in_bytes']);
+    const lim = runRm(
+      ['-m', '32m', '--memory-swap', '32m'],
+      ['cat', '/sys/fs/cgroup/memory/memory.limit_in_bytes'],
+    );
     assert.equal(lim.stdout.trim(), String(32 << 20), show(lim, rt));
     const id = name();
-    const r = c(['run', '--name', id, ...k.runFlags, '-m', '32m', '--memory-swap', '32m', k.image, 'tail', '/dev/zero'], { timeout: 60_000 });
+    const r = c(
+      ['run', '--name', id, ...k.runFlags, '-m', '32m', '--memory-swap', '32m', k.image, 'tail', '/dev/zero'],
+      { timeout: 60_000 },
+    );
     try {
       assert.equal(r.status, 137, show(r, rt));
       // podman 4.3 learns of the OOM kill from conmon, and not reliably on cgroup v1
@@ -227,30 +306,57 @@ export function dockerLikeScenarios(k: Client): void {
 
   S('pids limit', () => {
     // builtins only once the limit is reached (no fork left for cat or grep)
-    const r = runRm(['--pids-limit', '10'], sh('cat /sys/fs/cgroup/pids/pids.max; sh -c \'for i in $(seq 15); do sleep 2 & done; echo all-started\' > /tmp/o 2>&1; while read -r l; do echo "$l"; done < /tmp/o'));
+    const r = runRm(
+      ['--pids-limit', '10'],
+      sh(
+        'cat /sys/fs/cgroup/pids/pids.max; sh -c \'for i in $(seq 15); do sleep 2 & done; echo all-started\' > /tmp/o 2>&1; while read -r l; do echo "$l"; done < /tmp/o',
+      ),
+    );
     assert.match(r.stdout, /^10\n[\s\S]*can't fork/, show(r, rt));
     assert.doesNotMatch(r.stdout, /all-started/);
   });
 
   S('cpu and cpuset', () => {
-    const r = runRm(['--cpus', '0.5', '--cpu-shares', '512', '--cpuset-cpus', '0'],
-      sh('cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us /sys/fs/cgroup/cpu/cpu.shares; grep Cpus_allowed_list /proc/self/status'));
+    const r = runRm(
+      ['--cpus', '0.5', '--cpu-shares', '512', '--cpuset-cpus', '0'],
+      sh(
+        'cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us /sys/fs/cgroup/cpu/cpu.shares; grep Cpus_allowed_list /proc/self/status',
+      ),
+    );
     assert.equal(r.stdout, '50000\n100000\n512\nCpus_allowed_list:\t0\n', show(r, rt));
   });
 
   S('blkio throttle', () => {
-    const dev = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === '/')!.split(' ')[2];
-    const src = fs.readFileSync('/proc/self/mounts', 'utf8').split('\n').find((l) => l.split(' ')[1] === '/')!.split(' ')[0];
-    const r = runRm([`--device-read-bps=${src}:1mb`, `--device-write-iops=${src}:100`],
-      sh('cat /sys/fs/cgroup/blkio/blkio.throttle.read_bps_device /sys/fs/cgroup/blkio/blkio.throttle.write_iops_device'));
+    const dev = fs
+      .readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.split(' ')[4] === '/')!
+      .split(' ')[2];
+    const src = fs
+      .readFileSync('/proc/self/mounts', 'utf8')
+      .split('\n')
+      .find((l) => l.split(' ')[1] === '/')!
+      .split(' ')[0];
+    const r = runRm(
+      [`--device-read-bps=${src}:1mb`, `--device-write-iops=${src}:100`],
+      sh(
+        'cat /sys/fs/cgroup/blkio/blkio.throttle.read_bps_device /sys/fs/cgroup/blkio/blkio.throttle.write_iops_device',
+      ),
+    );
     assert.equal(r.stdout, `${dev} 1048576\n${dev} 100\n`, show(r, rt));
   });
 
   S('terminal: run -t and -it, driven with script', () => {
-    const t = inPty(`stty cols 91 rows 27; ${cmdline(['run', '--rm', '-t', ...k.runFlags, k.image, 'sh', '-c', `tty; ${WAIT_WINSIZE}; echo $s`])}`, { env: k.env, cwd: k.base });
+    const t = inPty(
+      `stty cols 91 rows 27; ${cmdline(['run', '--rm', '-t', ...k.runFlags, k.image, 'sh', '-c', `tty; ${WAIT_WINSIZE}; echo $s`])}`,
+      { env: k.env, cwd: k.base },
+    );
     assert.equal(t.status, 0, show(t, rt));
     assert.match(t.stdout, /\/dev\/pts\/0\r*\n27 91/, show(t, rt));
-    const it = inPty(cmdline(['run', '--rm', '-it', ...k.runFlags, k.image, 'sh', '-c', 'read x; echo "got:$x"; exit 3']), { input: 'hello\n', env: k.env, cwd: k.base });
+    const it = inPty(
+      cmdline(['run', '--rm', '-it', ...k.runFlags, k.image, 'sh', '-c', 'read x; echo "got:$x"; exit 3']),
+      { input: 'hello\n', env: k.env, cwd: k.base },
+    );
     assert.equal(it.status, 3, show(it, rt));
     assert.match(it.stdout, /got:hello/, show(it, rt));
   });
@@ -303,7 +409,10 @@ export function dockerLikeScenarios(k: Client): void {
   });
 
   S('stop: SIGTERM trapped, exit status from the trap', async () => {
-    const { id } = await runD([], sh('trap "echo got TERM; exit 7" TERM; echo ready; while :; do sleep 0.1; done'));
+    const { id } = await runD(
+      [],
+      sh('trap "echo got TERM; exit 7" TERM; echo ready; while :; do sleep 0.1; done'),
+    );
     try {
       await waitFor(() => c(['logs', id]).stdout.includes('ready'), 10_000, 'ready');
       const t0 = Date.now();
@@ -332,7 +441,10 @@ export function dockerLikeScenarios(k: Client): void {
   S('pause and unpause: a counter stops, then moves', async () => {
     const host = hostDir('count');
     const file = path.join(host, 'n');
-    const { id } = await runD(['-v', `${host}:/out`], sh('i=0; while :; do i=$((i+1)); echo $i > /out/n; sleep 0.05; done'));
+    const { id } = await runD(
+      ['-v', `${host}:/out`],
+      sh('i=0; while :; do i=$((i+1)); echo $i > /out/n; sleep 0.05; done'),
+    );
     const count = () => Number(fs.readFileSync(file, 'utf8') || 0);
     try {
       await waitFor(() => fs.existsSync(file) && count() > 2, 10_000, 'counter');
@@ -387,11 +499,25 @@ export function dockerLikeScenarios(k: Client): void {
       const u = c([...args, id]);
       assert.equal(u.status, 0, show(u, rt));
       const cg = procCgroups(pid);
-      assert.equal(readCgroupFile('memory', cg.memory ?? assert.fail('no memory cgroup'), 'memory.limit_in_bytes'), String(96 << 20));
-      assert.equal(readCgroupFile('cpu', cg['cpu,cpuacct'] ?? cg.cpu ?? assert.fail('no cpu cgroup'), 'cpu.cfs_quota_us'), '50000');
-      if (k.name === 'docker') assert.equal(readCgroupFile('pids', cg.pids ?? assert.fail('no pids cgroup'), 'pids.max'), '50');
+      assert.equal(
+        readCgroupFile('memory', cg.memory ?? assert.fail('no memory cgroup'), 'memory.limit_in_bytes'),
+        String(96 << 20),
+      );
+      assert.equal(
+        readCgroupFile(
+          'cpu',
+          cg['cpu,cpuacct'] ?? cg.cpu ?? assert.fail('no cpu cgroup'),
+          'cpu.cfs_quota_us',
+        ),
+        '50000',
+      );
+      if (k.name === 'docker')
+        assert.equal(readCgroupFile('pids', cg.pids ?? assert.fail('no pids cgroup'), 'pids.max'), '50');
       // and the process inside sees it
-      assert.equal(c(['exec', id, 'cat', '/sys/fs/cgroup/memory/memory.limit_in_bytes']).stdout.trim(), String(96 << 20));
+      assert.equal(
+        c(['exec', id, 'cat', '/sys/fs/cgroup/memory/memory.limit_in_bytes']).stdout.trim(),
+        String(96 << 20),
+      );
     } finally {
       rmf(id);
     }
@@ -415,7 +541,10 @@ export function dockerLikeScenarios(k: Client): void {
     const full = inspect(id, '{{.Id}}');
     const cg = procCgroups(pid).memory ?? assert.fail('no memory cgroup');
     assert.ok(cgroupDirs(cg).length > 0, 'the container has a cgroup');
-    const calls = fs.readFileSync(rt.log, 'utf8').split('\n').filter((l) => / create /.test(l) && l.endsWith(` ${full}`));
+    const calls = fs
+      .readFileSync(rt.log, 'utf8')
+      .split('\n')
+      .filter((l) => / create /.test(l) && l.endsWith(` ${full}`));
     assert.equal(calls.length, 1, 'one create call for the container');
     // podman passes no --root: the runtime's default
     const root = calls[0]?.match(/--root[ =](\S+)/)?.[1] ?? (rt.isRunts ? '/run/runts' : '/run/runc');
@@ -429,10 +558,15 @@ export function dockerLikeScenarios(k: Client): void {
   });
 
   S('shared namespaces: --pid, --ipc, --network container:X', async () => {
-    const a = await runD(['--ipc', 'shareable'].filter(() => k.name === 'docker'), ['sleep', '1003']);
+    const a = await runD(
+      ['--ipc', 'shareable'].filter(() => k.name === 'docker'),
+      ['sleep', '1003'],
+    );
     try {
-      const r = runRm(['--pid', `container:${a.id}`, '--ipc', `container:${a.id}`, '--network', `container:${a.id}`],
-        sh('ps -o args | grep -c "^sleep 1003"; readlink /proc/self/ns/ipc; readlink /proc/self/ns/net'));
+      const r = runRm(
+        ['--pid', `container:${a.id}`, '--ipc', `container:${a.id}`, '--network', `container:${a.id}`],
+        sh('ps -o args | grep -c "^sleep 1003"; readlink /proc/self/ns/ipc; readlink /proc/self/ns/net'),
+      );
       assert.equal(r.status, 0, show(r, rt));
       const [count, ipc, net] = r.stdout.trim().split('\n');
       assert.equal(count, '1', show(r, rt));
@@ -462,7 +596,11 @@ export function dockerLikeScenarios(k: Client): void {
       await waitFor(() => pidsWithCmdline(`sleep\0${marker}`).length === 2, 5000, 'children');
       const s = c(['stop', '-t', '1', id], { timeout: 60_000 });
       assert.equal(s.status, 0, show(s, rt));
-      await waitFor(() => !alive(pid) && pidsWithCmdline(`sleep\0${marker}`).length === 0, 10_000, 'all gone');
+      await waitFor(
+        () => !alive(pid) && pidsWithCmdline(`sleep\0${marker}`).length === 0,
+        10_000,
+        'all gone',
+      );
     } finally {
       rmf(id);
       await stopPids(pidsWithCmdline(`sleep\0${marker}`));

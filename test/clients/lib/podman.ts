@@ -16,9 +16,12 @@ export interface Podman {
 }
 
 export function setupPodman(dir: string, rt: Runtime): Podman {
-  for (const d of ['root', 'runroot', 'tmp', 'cni', 'volumes']) fs.mkdirSync(path.join(dir, d), { recursive: true });
+  for (const d of ['root', 'runroot', 'tmp', 'cni', 'volumes'])
+    fs.mkdirSync(path.join(dir, d), { recursive: true });
   const conf = path.join(dir, 'containers.conf');
-  fs.writeFileSync(conf, `[containers]
+  fs.writeFileSync(
+    conf,
+    `[containers]
 default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
 init_path = "/usr/bin/catatonit"
 netns = "none"
@@ -42,13 +45,17 @@ runts = ["${rt.wrapper}"]
 [network]
 network_backend = "cni"
 network_config_dir = "${dir}/cni"
-`);
+`,
+  );
   const storage = path.join(dir, 'storage.conf');
-  fs.writeFileSync(storage, `[storage]
+  fs.writeFileSync(
+    storage,
+    `[storage]
 driver = "overlay"
 runroot = "${dir}/runroot"
 graphroot = "${dir}/root"
-`);
+`,
+  );
   const env = {
     ...process.env,
     CONTAINERS_CONF: conf,
@@ -61,9 +68,21 @@ graphroot = "${dir}/root"
   fs.writeFileSync(env.CONTAINERS_REGISTRIES_CONF, 'unqualified-search-registries = []\n');
   return {
     argv: [
-      'podman', '--root', `${dir}/root`, '--runroot', `${dir}/runroot`, '--tmpdir', `${dir}/tmp`,
-      '--runtime', rt.wrapper, '--cgroup-manager', 'cgroupfs', '--events-backend', 'file',
-      '--storage-driver', 'overlay',
+      'podman',
+      '--root',
+      `${dir}/root`,
+      '--runroot',
+      `${dir}/runroot`,
+      '--tmpdir',
+      `${dir}/tmp`,
+      '--runtime',
+      rt.wrapper,
+      '--cgroup-manager',
+      'cgroupfs',
+      '--events-backend',
+      'file',
+      '--storage-driver',
+      'overlay',
     ],
     env,
     cgroupParent: `/runts-clients-podman-${TAG}`,

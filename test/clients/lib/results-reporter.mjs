@@ -19,6 +19,14 @@ export default async function* resultsReporter(source) {
       result = ev.type === 'test:pass' ? 'todo-pass' : 'todo';
       reason = typeof d.todo === 'string' ? d.todo : '';
     }
-    yield JSON.stringify({ file: client || path.basename(d.file ?? ''), name: d.name, result, reason, ms: Math.round(d.details?.duration_ms ?? 0) }) + '\n';
+    yield (
+      JSON.stringify({
+        file: client || path.basename(d.file ?? ''),
+        name: d.name,
+        result,
+        reason,
+        ms: Math.round(d.details?.duration_ms ?? 0),
+      }) + '\n'
+    );
   }
 }

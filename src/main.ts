@@ -5,6 +5,7 @@
 import { commands, globalFlags, toOptions } from './cli/commands.js';
 import { parseFlags, reorderArgs, UsageError } from './cli/argv.js';
 import { Logger } from './cli/log.js';
+import { prepareXdgStateRoot, useRootlessCgroups, xdgStateRoot } from './cli/rootless.js';
 import type { RawCommandContext, GlobalOptions } from './cli/context.js';
 import { isUserError } from './errors.js';
 import { assertSupportedArch } from './linux/arch.js';
@@ -57,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
       const want = min === max ? `exactly ${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
       throw new UsageError(`"${name}" requires ${want} argument(s)`);
     }
+    if (g.root === xdgStateRoot()) prepareXdgStateRoot(g.root);
     const globals: GlobalOptions = {
       root: g.root,
       log: g.log,
@@ -64,6 +66,7 @@ async function main(argv: string[]): Promise<number> {
       debug,
       systemdCgroup: g.systemdCgroup === true,
       rootless: g.rootless,
+      rootlessCgroups: useRootlessCgroups(g.rootless, g.systemdCgroup === true),
     };
     const ctx: RawCommandContext = { command: name, globals, values: commandValues, args, log };
     debugLine(

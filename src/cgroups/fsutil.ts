@@ -26,6 +26,14 @@ export class CgroupFileError extends Error {
   }
 }
 
+/**
+ * A cgroup operation refused for lack of permission: what a rootless
+ * container may meet (a cgroupfs it does not own, or a read-only one).
+ */
+export function isPermissionError(e: unknown): boolean {
+  return ['EPERM', 'EACCES', 'EROFS'].includes(errnoOf(e) ?? '');
+}
+
 /** A controller's directory is unknown: the subsystem is not mounted. */
 export class NotMountedError extends Error {
   constructor(readonly file: string) {

@@ -25,6 +25,8 @@ export interface NewManagerOptions {
   /** --systemd-cgroup: a transient systemd unit (cgroupsPath "slice:prefix:name"). */
   systemd?: boolean | undefined;
   annotations?: Record<string, string> | undefined;
+  /** Tolerate cgroup permission errors as runc's rootless manager does. */
+  rootless?: boolean | undefined;
 }
 
 type SystemdDriver = typeof import('./systemd/driver.js');
@@ -42,16 +44,18 @@ function systemdDriver(): SystemdDriver {
 export function newManager(o: NewManagerOptions): Manager {
   if (o.systemd) return systemdDriver().newSystemdManager(o, cgroupMode() === 'unified');
   const inner = innerPath(o.cgroupsPath, o.id);
-  if (cgroupMode() === 'unified') return new V2Manager(DEFAULT_ROOT, v2Dir(inner, DEFAULT_ROOT), o.resources);
+  const policy = { rootless: o.rootless === true, explicitPath: !!o.cgroupsPath };
+  if (cgroupMode() === 'unified')
+    return new V2Manager(DEFAULT_ROOT, v2Dir(inner, DEFAULT_ROOT), o.resources, policy);
   const subsystems = SUBSYSTEMS.map((s) => s.name).filter((n) => n !== '' || findMount('') !== undefined);
-  return new V1Manager(v1Dirs(inner, subsystems), o.resources);
+  return new V1Manager(v1Dirs(inner, subsystems), o.resources, policy);
 }
 
 /** A manager for a container's config (`linux.cgroupsPath`, `linux.resources`). */
 export function managerForSpec(
   spec: Spec,
   id: string,
-  o: { systemd?: boolean } = {},
+  o: { systemd?: boolean; rootless?: boolean } = {},
 ): { manager: Manager; resources: Resources } {
   const resources = resourcesFromSpec(spec);
   const manager = newManager({
@@ -59,6 +63,7 @@ export function managerForSpec(
     cgroupsPath: spec.linux?.cgroupsPath,
     resources,
     systemd: o.systemd,
+    rootless: o.rootless,
     annotations: spec.annotations as Record<string, string> | undefined,
   });
   return { manager, resources };

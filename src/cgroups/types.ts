@@ -253,6 +253,17 @@ export function emptyStats(): Stats {
 }
 
 /** A container's cgroups: one driver (v1 cgroupfs, v2 unified, systemd over either) behind one interface. */
+/**
+ * runc's rootless cgroup manager: permission errors are tolerated where a
+ * container without a cgroup can still be correct.
+ */
+export interface RootlessPolicy {
+  /** Tolerate permission errors (--rootless, or a non-root caller). */
+  rootless: boolean;
+  /** linux.cgroupsPath was given: a cgroup that was asked for must be made. */
+  explicitPath: boolean;
+}
+
 export interface Manager {
   readonly driver: 'cgroupfs-v1' | 'cgroupfs-v2' | 'systemd';
   /** The systemd unit (systemd driver): kept in the container's record. */

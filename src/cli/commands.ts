@@ -5,6 +5,7 @@
  * nothing but what it needs.
  */
 import type { FlagValues } from './argv.js';
+import { defaultStateRoot } from './rootless.js';
 import type { CommandContext, RawCommandContext } from './context.js';
 
 export type FlagType = 'bool' | 'string' | 'int' | 'strings';
@@ -90,7 +91,7 @@ export const globalFlags = [
     name: 'root',
     type: 'string',
     describe: 'root directory for storage of container state',
-    default: '/run/runts',
+    default: defaultStateRoot(),
   },
   { name: 'log', type: 'string', describe: 'set the log file to write runts logs to (default is stderr)' },
   { name: 'log-format', type: 'string', describe: 'set the log format ("text" or "json")', default: 'text' },

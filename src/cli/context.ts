@@ -9,6 +9,8 @@ export interface GlobalOptions {
   debug: boolean;
   systemdCgroup: boolean;
   rootless: string;
+  /** Cgroup permission errors are tolerated (--rootless, or detected as runc does). */
+  rootlessCgroups: boolean;
 }
 
 /** What a command's handler receives: its options typed from the command table (commands.ts). */

@@ -16,6 +16,7 @@ export function createOptions(ctx: CommandContext<CreateFlags>): CreateOptions {
     preserveFds: ctx.options.preserveFds + listenFds,
     warn: (msg) => ctx.log.warn(msg),
     systemdCgroup: ctx.globals.systemdCgroup,
+    rootlessCgroups: ctx.globals.rootlessCgroups,
   };
 }
 

@@ -63,6 +63,7 @@ function execRequest(ctx: CommandContext<ExecOptions>, args: string[]): ExecRequ
     pidfdSocket: o.pidfdSocket,
     preserveFds: o.preserveFds,
     cgroups: o.cgroup ?? [],
+    rootlessCgroups: ctx.globals.rootlessCgroups,
     warn: (msg) => {
       ctx.log.warn(msg);
     },

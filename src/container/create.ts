@@ -31,6 +31,7 @@ import { pausePoint } from '../test-points.js';
 import { processStartTime } from './status.js';
 import { validateContainerId } from './id.js';
 import { managerForSpec, removeCgroupDirs, type Manager } from '../cgroups/index.js';
+import { checkRootlessConfig } from './rootless.js';
 import { O_PATH } from '../linux/at-calls.js';
 import { debug, warn } from '../output.js';
 
@@ -53,6 +54,8 @@ export interface CreateOptions {
   spec?: Spec | undefined;
   /** --systemd-cgroup: the cgroup is a transient systemd unit. */
   systemdCgroup?: boolean | undefined;
+  /** Cgroup permission errors tolerated (runc's rootless cgroup manager). */
+  rootlessCgroups?: boolean | undefined;
 }
 
 export interface Created {
@@ -113,6 +116,7 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
     throw new UserError('cannot use console socket if runts will not detach or allocate tty');
   }
   checkCapabilities(proc.capabilities, o.warn ?? (() => {}));
+  if ((process.geteuid?.() ?? 0) !== 0) checkRootlessConfig(spec);
   if (!fs.existsSync(rootfs)) throw new UserError(`rootfs (${rootfs}) does not exist`);
   for (const { type, path: nsPath } of ns.paths) checkNamespacePath(type, nsPath);
   const { cloneFlags, userNsPath, pidNsPath, timeNsPath } = ns;
@@ -140,7 +144,10 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
     sourcesSocket = sourcesSocket.filter((fd) => !which.includes(fd));
   };
   try {
-    const cg = managerForSpec(spec, o.id, { systemd: o.systemdCgroup === true });
+    const cg = managerForSpec(spec, o.id, {
+      systemd: o.systemdCgroup === true,
+      rootless: o.rootlessCgroups === true,
+    });
     const manager = cg.manager;
     cgroup = manager;
     cgroupsExisted = new Set(cgroup.paths().filter((p) => fs.existsSync(p)));
@@ -187,7 +194,13 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
     fs.chmodSync(fifo, 0o622); // not masked by the umask: a joined user namespace's root writes it as "other"
 
     if ((cloneFlags & CLONE.NEWUSER) !== 0) {
-      fs.chownSync(fifo, hostRootId(spec.linux?.uidMappings), hostRootId(spec.linux?.gidMappings));
+      try {
+        fs.chownSync(fifo, hostRootId(spec.linux?.uidMappings), hostRootId(spec.linux?.gidMappings));
+      } catch (e) {
+        // Rootless, the container's root may be an id of /etc/subuid this
+        // user cannot chown to: the fifo is writable by others anyway.
+        if ((e as NodeJS.ErrnoException).code !== 'EPERM' || process.geteuid?.() === 0) throw e;
+      }
     }
     if (o.consoleSocket) consoleFd = connectUnix(o.consoleSocket);
     else if (o.consoleSocketFd !== undefined) consoleFd = o.consoleSocketFd;
@@ -226,6 +239,8 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
         } catch (e) {
           throw new UserError(`unable to apply cgroup configuration: ${(e as Error).message}`);
         }
+        // A rootless container may run without the cgroups it could not make.
+        record.cgroupPaths = manager.paths();
         const [ours] = sourcesSocket;
         if (ours !== undefined) {
           try {

@@ -46,6 +46,8 @@ export interface ExecRequest {
   preserveFds: number;
   /** runc's --cgroup: `path` or `ctrl[,ctrl]:path`. */
   cgroups: string[];
+  /** Joining the container's cgroups may fail (runc's rootless cgroup manager). */
+  rootlessCgroups?: boolean | undefined;
   warn: (msg: string) => void;
 }
 
@@ -107,6 +109,7 @@ export function startPreparedExec(p: PreparedExec): StartedExec {
       consoleSocket: request.consoleSocket,
       preserveFds: request.preserveFds,
       subCgroupPaths: p.subCgroupPaths,
+      rootlessCgroups: request.rootlessCgroups,
     },
   );
 }

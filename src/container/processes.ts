@@ -15,8 +15,13 @@ const childProcess = () => require('node:child_process') as typeof import('node:
 export function containerProcesses(store: StateStore, id: string): number[] {
   const rec = store.read(id);
   const cgroup = loadManager(rec.cgroupPaths, undefined, rec.cgroupUnit);
-  if (!cgroup) return [];
-  if (statusCheck(store, rec).stopped && !cgroup.exists()) return [];
+  const stopped = statusCheck(store, rec).stopped;
+  if (!cgroup) {
+    if (stopped) return [];
+    // A rootless container that could not make a cgroup: its processes are not known.
+    throw new UserError('unable to get all container pids: the container has no cgroup of its own');
+  }
+  if (stopped && !cgroup.exists()) return [];
   try {
     return cgroup.allPids();
   } catch (e) {

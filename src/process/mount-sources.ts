@@ -173,9 +173,13 @@ function isBindMount(m: SpecMount): boolean {
 
 /**
  * Indices (in spec.mounts) of the plain bind mounts whose sources `create`
- * opens for the init: with a new mount namespace and a user namespace.
+ * opens for the init: with a new mount namespace and a user namespace, when
+ * runts runs as root.
  */
 export function bindSourcesToOpen(spec: Spec): number[] {
+  // A non-root caller may not enter the init's namespaces, and needs not:
+  // the init, its own uid mapped to root, reaches what the caller reaches.
+  if ((process.geteuid?.() ?? 0) !== 0) return [];
   const ns: Array<{ type: string; path?: string }> = spec.linux?.namespaces ?? [];
   if (!ns.some((n) => n.type === 'user') || !ns.some((n) => n.type === 'mount' && !n.path)) return [];
   const out: number[] = [];

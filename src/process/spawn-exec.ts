@@ -63,6 +63,8 @@ export interface ExecOptions {
   preserveFds: number;
   /** --cgroup: controller ('' for all, or cgroup v2) → sub-cgroup of the container's. */
   subCgroupPaths?: Map<string, string> | undefined;
+  /** As runc's rootless cgroup manager: a cgroup the process may not join is not an error. */
+  rootlessCgroups?: boolean | undefined;
 }
 
 export interface StartedExec {
@@ -138,11 +140,12 @@ function cgroupTargets(paths: string[], sub: Map<string, string> | undefined): s
   return out;
 }
 
-function joinCgroups(dirs: string[], pid: number): void {
+function joinCgroups(dirs: string[], pid: number, rootless: boolean): void {
   for (const dir of dirs) {
     try {
       fs.writeFileSync(path.join(dir, 'cgroup.procs'), String(pid));
     } catch (e) {
+      if (rootless) continue;
       throw new Error(
         `error adding pid ${pid} to cgroups: ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
         { cause: e },
@@ -221,7 +224,7 @@ export function startExec(t: ExecTarget, o: ExecOptions): StartedExec {
       },
       onSpawned: () => pausePoint('exec:spawned'),
       onBooted: (pid) => {
-        joinCgroups(cgroups, pid);
+        joinCgroups(cgroups, pid, o.rootlessCgroups === true);
         pausePoint('exec:cgroups');
       },
     };

@@ -3,6 +3,7 @@
  * fresh runts process inside new namespaces through a clone chain, map its
  * user namespace, and hand it its bootstrap over the sync socket.
  */
+import { writeIdMappings } from './id-mappings.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { cloneChain, cloneStep, type ChainStep } from '../linux/clone-chain.js';
@@ -81,11 +82,6 @@ function initScriptPath(): string {
 /** dist/setns-init.cjs, next to the init. */
 function execInitScriptPath(): string {
   return path.join(path.dirname(initScriptPath()), 'setns-init.cjs');
-}
-
-function writeMappings(pid: number, file: 'uid_map' | 'gid_map', maps: LinuxIDMapping[]): void {
-  const text = maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}`).join('\n') + '\n';
-  fs.writeFileSync(`/proc/${pid}/${file}`, text);
 }
 
 /** Wait for the chain's unshare(CLONE_NEWTIME), then set the clocks of the empty namespace. */
@@ -172,7 +168,12 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
     // Namespaces created after joining a user namespace must be owned by
     // it: the chain clones them with a grandchild, which becomes the init
     // (runc's nsexec forks twice for the same reason).
-    const nested = o.userNsPath !== undefined && o.cloneFlags !== 0;
+    // A non-root runts may not enter a PID namespace itself (that needs
+    // CAP_SYS_ADMIN in its own user namespace): the chain enters it after
+    // the container's user namespace, and a grandchild is born in it.
+    const pidNsInChain =
+      o.pidNsPath !== undefined && o.userNsPath !== undefined && (process.geteuid?.() ?? 0) !== 0;
+    const nested = (o.userNsPath !== undefined && o.cloneFlags !== 0) || pidNsInChain;
     const midSync = nested ? socketPair() : undefined;
     if (midSync) toClose.push(midSync[1]);
 
@@ -208,6 +209,11 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
       const timeNsFd = fs.openSync(o.timeNsPath, fs.constants.O_RDONLY);
       toClose.push(timeNsFd);
       steps.push({ fn: 'setns', args: [timeNsFd, CLONE.NEWTIME] });
+    }
+    if (pidNsInChain && o.pidNsPath) {
+      const pidNsFd = fs.openSync(o.pidNsPath, fs.constants.O_RDONLY);
+      toClose.push(pidNsFd);
+      steps.push({ fn: 'setns', args: [pidNsFd, CLONE.NEWPID] });
     }
     // Die with the parent: after every credential change (which clears it).
     // The nested init's parent is the middle process, which exits by design:
@@ -266,7 +272,7 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
     if (undumpable) prctl(PR.SET_DUMPABLE, 0, 0, 'not dumpable');
     let pid: number;
     try {
-      pid = cloneInto(o.pidNsPath, cloneFlags, steps, block);
+      pid = cloneInto(pidNsInChain ? undefined : o.pidNsPath, cloneFlags, steps, block);
     } finally {
       if (undumpable) prctl(PR.SET_DUMPABLE, 1, 0, 'dumpable');
     }
@@ -279,8 +285,7 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
       o.onSpawned?.(pid);
       if (o.newTimeNs) writeTimeOffsets(pid, o.newTimeNs.offsets ?? {});
       if ((o.cloneFlags & CLONE.NEWUSER) !== 0) {
-        if (o.uidMappings?.length) writeMappings(pid, 'uid_map', o.uidMappings);
-        if (o.gidMappings?.length) writeMappings(pid, 'gid_map', o.gidMappings);
+        writeIdMappings(pid, o.uidMappings, o.gidMappings);
       }
       fs.writeSync(parentEnd, SYNC_BYTE);
       pausePoint('sync');

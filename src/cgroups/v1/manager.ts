@@ -3,8 +3,8 @@
  * written in runc's subsystem order. On a hybrid host the container also
  * joins the cgroup2 mount (subsystem ""), without limits there.
  */
-import { allPids, exists, NotMountedError, removePaths } from '../fsutil.js';
-import type { FreezerState, Manager, Resources, Stats } from '../types.js';
+import { allPids, exists, isPermissionError, NotMountedError, removePaths } from '../fsutil.js';
+import type { FreezerState, Manager, Resources, RootlessPolicy, Stats } from '../types.js';
 import { emptyStats } from '../types.js';
 import { blkio } from './blkio.js';
 import { cpu } from './cpu.js';
@@ -45,10 +45,12 @@ export class V1Manager implements Manager {
   /**
    * @param dirs subsystem → directory, for the mounted subsystems only.
    * @param resources what `apply` needs to know beforehand (cpuset, rt runtime, skipDevices).
+   * @param policy rootless: a hierarchy this user may not write is left out (as runc).
    */
   constructor(
     readonly dirs: Map<string, string>,
     private resources?: Resources,
+    private readonly policy: RootlessPolicy = { rootless: false, explicitPath: false },
   ) {}
 
   paths(): string[] {
@@ -69,7 +71,21 @@ export class V1Manager implements Manager {
     for (const sys of SUBSYSTEMS) {
       const dir = this.dirs.get(sys.name);
       if (dir === undefined) continue;
-      sys.apply(dir, r, pid);
+      try {
+        sys.apply(dir, r, pid);
+      } catch (e) {
+        // runc: without an explicit cgroupsPath a rootless container runs
+        // without the hierarchies it may not join; a limit set on one of
+        // them fails later in set(), with runc's words.
+        if (this.policy.rootless && !this.policy.explicitPath && isPermissionError(e)) {
+          this.dirs.delete(sys.name);
+          continue;
+        }
+        throw e;
+      }
+      // name=systemd and cgroup2 joins fail silently (as runc's): rootless,
+      // one that was not made is not the container's.
+      if (this.policy.rootless && !exists(dir)) this.dirs.delete(sys.name);
     }
   }
 
@@ -81,6 +97,8 @@ export class V1Manager implements Manager {
       try {
         sys.set(dir, r);
       } catch (e) {
+        // Device rules are not expected to work rootless (runc ignores them too).
+        if (this.policy.rootless && sys.name === 'devices') continue;
         if (e instanceof NotMountedError || dir === undefined) {
           throw new Error(`cannot set ${sys.name} limit: container could not join or create cgroup`, {
             cause: e,

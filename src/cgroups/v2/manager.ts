@@ -5,8 +5,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { allPids, exists, readOptional, removePaths, writeFile, writeProc } from '../fsutil.js';
-import type { FreezerState, Manager, Resources, Stats } from '../types.js';
+import { allPids, exists, isPermissionError, readOptional, removePaths, writeFile, writeProc } from '../fsutil.js';
+import type { FreezerState, Manager, Resources, RootlessPolicy, Stats } from '../types.js';
 import { emptyStats } from '../types.js';
 import { rdmaStats, setRdma } from '../rdma.js';
 import { signalAllFrozen } from '../signal.js';
@@ -33,18 +33,23 @@ export class V2Manager implements Manager {
   /**
    * @param mount the cgroup2 mountpoint (/sys/fs/cgroup on a unified host)
    * @param dir the container's cgroup, under `mount`
+   * @param policy rootless: without permission and without limits, no cgroup at all (as runc)
    */
   constructor(
     readonly mount: string,
     readonly dir: string,
     private resources?: Resources,
+    private readonly policy: RootlessPolicy = { rootless: false, explicitPath: false },
   ) {
     const rel = path.relative(mount, dir);
     if (rel.startsWith('..') || path.isAbsolute(rel)) throw new Error(`invalid cgroup path ${dir}`);
   }
 
+  /** A rootless container that could not make its cgroup runs in its creator's. */
+  private joined = true;
+
   paths(): string[] {
-    return [this.dir];
+    return this.joined ? [this.dir] : [];
   }
 
   path(): string {
@@ -124,11 +129,38 @@ export class V2Manager implements Manager {
   }
 
   apply(pid: number): void {
-    this.createPath();
-    writeProc(this.dir, pid);
+    try {
+      this.createPath();
+      writeProc(this.dir, pid);
+    } catch (e) {
+      if (!this.policy.rootless || this.policy.explicitPath || !isPermissionError(e)) throw e;
+      if (this.needsControllers()) {
+        throw new Error(
+          `rootless needs no limits + no cgrouppath when no permission is granted for cgroups: ${(e as Error).message}`,
+          { cause: e },
+        );
+      }
+      this.joined = false;
+    }
+  }
+
+  /** runc's needAnyControllers: a limit this host's cgroup2 could enforce. */
+  private needsControllers(): boolean {
+    const r = this.resources;
+    if (!r) return false;
+    const have = words(readOptional(this.mount, 'cgroup.controllers'));
+    return (
+      (r.pidsLimit !== 0 && have.has('pids')) ||
+      (isMemorySet(r) && have.has('memory')) ||
+      (isIoSet(r) && have.has('io')) ||
+      (isCpuSet(r) && have.has('cpu')) ||
+      ((r.cpusetCpus !== '' || r.cpusetMems !== '') && have.has('cpuset')) ||
+      (r.hugetlbLimit.length > 0 && have.has('hugetlb'))
+    );
   }
 
   set(r: Resources): void {
+    if (!this.joined) return;
     const controllers = words(readOptional(this.dir, 'cgroup.controllers'));
     setPids(this.dir, r);
     setMemory(this.dir, r);

@@ -13,7 +13,8 @@ import { writeStdout } from '../output.js';
 
 export function run(ctx: CommandContext<PsOptions>): number {
   const [id = '', ...psArgs] = ctx.args;
-  if (ctx.globals.rootlessCgroups) ctx.log.warn("runts ps may fail if you don't have the full access to cgroups");
+  if (ctx.globals.rootlessCgroups)
+    ctx.log.warn("runts ps may fail if you don't have the full access to cgroups");
   const pids = containerProcesses(new StateStore(ctx.globals.root), id);
   switch (ctx.options.format) {
     case 'table':

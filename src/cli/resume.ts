@@ -4,7 +4,8 @@ import { StateStore } from '../container/state-store.js';
 import { resumeContainer } from '../container/lifecycle.js';
 
 export function run(ctx: CommandContext): number {
-  if (ctx.globals.rootlessCgroups) ctx.log.warn("runts resume may fail if you don't have the full access to cgroups");
+  if (ctx.globals.rootlessCgroups)
+    ctx.log.warn("runts resume may fail if you don't have the full access to cgroups");
   resumeContainer(new StateStore(ctx.globals.root), containerId(ctx));
   return 0;
 }

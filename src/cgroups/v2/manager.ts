@@ -5,7 +5,15 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { allPids, exists, isPermissionError, readOptional, removePaths, writeFile, writeProc } from '../fsutil.js';
+import {
+  allPids,
+  exists,
+  isPermissionError,
+  readOptional,
+  removePaths,
+  writeFile,
+  writeProc,
+} from '../fsutil.js';
 import type { FreezerState, Manager, Resources, RootlessPolicy, Stats } from '../types.js';
 import { emptyStats } from '../types.js';
 import { rdmaStats, setRdma } from '../rdma.js';

@@ -20,6 +20,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { makeBusyboxRootfs } from '../rootfs.js';
+import { createTestUser, runtsFor } from '../rootless-user.js';
 
 type Config = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -773,6 +774,106 @@ ${extra}
       );
     } finally {
       rt(['delete', '--force', missing]);
+    }
+  });
+});
+
+describe('rootless', () => {
+  test('a user with a delegated cgroup: the container is placed and limited there (cgroupfs driver)', () => {
+    const user = createTestUser(after, 'rlvm');
+    const deleg = path.join(CG, `${PARENT}-rootless`);
+    const runner = path.join(deleg, 'runner');
+    const id = `rootless-${RUNTIME}`;
+    fs.chmodSync(BASE, 0o755); // the user reaches the bundle and the shared rootfs
+    const stateDir = path.join(BASE, 'state-rootless');
+    fs.mkdirSync(stateDir, { mode: 0o700 });
+    fs.chownSync(stateDir, user.uid, user.gid);
+    try {
+      // What systemd's Delegate= does for a user: a subtree the user owns,
+      // controllers enabled above it, the user's processes inside it.
+      fs.mkdirSync(deleg);
+      fs.writeFileSync(path.join(deleg, 'cgroup.subtree_control'), '+memory +pids');
+      fs.mkdirSync(runner);
+      for (const f of ['', 'cgroup.procs', 'cgroup.subtree_control', 'cgroup.threads'])
+        fs.chownSync(path.join(deleg, f), user.uid, user.gid);
+      for (const f of ['', 'cgroup.procs', 'cgroup.threads'])
+        fs.chownSync(path.join(runner, f), user.uid, user.gid);
+      const bin = isRunc ? RT : runtsFor(user, BASE);
+      const dir = bundle(id, 'cat /proc/self/cgroup', (c) => {
+        c.linux.namespaces = c.linux.namespaces.filter(
+          (n: { type: string }) => !['network', 'cgroup'].includes(n.type),
+        );
+        c.linux.namespaces.push({ type: 'user' });
+        c.linux.uidMappings = [{ containerID: 0, hostID: user.uid, size: 1 }];
+        c.linux.gidMappings = [{ containerID: 0, hostID: user.gid, size: 1 }];
+        c.linux.cgroupsPath = `${PARENT}-rootless/${id}`;
+        c.linux.resources = { memory: { limit: 64 << 20 }, pids: { limit: 50 } };
+        // Mounts a user namespace may make: sysfs needs a network namespace of its own.
+        c.mounts = c.mounts.filter((m: { destination: string }) => !m.destination.startsWith('/sys'));
+        c.mounts = c.mounts.map((m: { options?: string[] }) => ({
+          ...m,
+          options: m.options?.filter((o) => !/^gid=/.test(o)),
+        }));
+      });
+      fs.chmodSync(dir, 0o755);
+      const asUser = (args: string[]) => {
+        const out = path.join(BASE, `rootless-${++calls}.out`);
+        const fo = fs.openSync(out, 'w');
+        const r = spawnSync(
+          'sh',
+          [
+            '-c',
+            'echo $$ > "$0/cgroup.procs" && exec setpriv --reuid "$1" --regid "$2" --clear-groups "$@"',
+            runner,
+            String(user.uid),
+            String(user.gid),
+            'env',
+            '-i',
+            'PATH=/usr/sbin:/usr/bin:/sbin:/bin',
+            `HOME=${BASE}`,
+            bin,
+            '--root',
+            stateDir,
+            ...args,
+          ],
+          { stdio: ['ignore', fo, fo], timeout: 180_000 },
+        );
+        fs.closeSync(fo);
+        return { status: r.status, output: fs.readFileSync(out, 'utf8'), out };
+      };
+      const cr = asUser(['create', '--bundle', dir, id]);
+      assert.equal(cr.status, 0, cr.output);
+      const cg = path.join(deleg, id);
+      assert.equal(read(cg, 'memory.max'), String(64 << 20));
+      assert.equal(read(cg, 'pids.max'), '50');
+      assert.equal(fs.statSync(cg).uid, user.uid, 'made by the user');
+      assert.equal(read(cg, 'cgroup.procs').split('\n').length, 1, 'the init is in it');
+      assert.equal(asUser(['start', id]).status, 0);
+      // The init kept create's stdout: the process writes its cgroup there.
+      const line = `0::${PARENT}-rootless/${id}`;
+      assert.ok(
+        waitFor(() => fs.readFileSync(cr.out, 'utf8').includes(line), 60_000),
+        fs.readFileSync(cr.out, 'utf8'),
+      );
+      assert.ok(
+        waitFor(() => read(cg, 'cgroup.procs') === '', 60_000),
+        'the process ended',
+      );
+      const del = asUser(['delete', id]);
+      assert.equal(del.status, 0, del.output);
+      assert.equal(fs.existsSync(cg), false, 'delete removed the cgroup');
+    } finally {
+      spawnSync('sh', ['-c', 'echo $$ > /sys/fs/cgroup/lane.scope/cgroup.procs 2>/dev/null; true']);
+      for (const d of [path.join(deleg, id), runner, deleg]) {
+        waitFor(() => {
+          try {
+            if (fs.existsSync(d)) fs.rmdirSync(d);
+            return true;
+          } catch {
+            return false;
+          }
+        }, 10_000);
+      }
     }
   });
 });

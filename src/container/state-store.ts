@@ -119,13 +119,17 @@ export class StateStore {
    */
   createDir(id: string): string {
     const dir = this.dir(id);
-    fs.mkdirSync(this.root, { recursive: true, mode: 0o711 });
+    try {
+      fs.mkdirSync(this.root, { recursive: true, mode: 0o711 });
+    } catch (e) {
+      throw this.rootError(e);
+    }
     try {
       fs.mkdirSync(dir, { mode: 0o711 });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EEXIST')
         throw new UserError(`container with id exists: ${id}`);
-      throw e;
+      throw this.rootError(e);
     }
     return dir;
   }
@@ -141,6 +145,20 @@ export class StateStore {
     fs.rmSync(this.dir(id), { recursive: true, force: true });
   }
 
+  /**
+   * A state root this user may not use: say which, and where a non-root
+   * user's state goes (the default root is root's own).
+   */
+  private rootError(e: unknown): unknown {
+    if ((e as NodeJS.ErrnoException).code !== 'EACCES' || (process.geteuid?.() ?? 0) === 0) return e;
+    return new UserError(
+      `permission denied on the state directory ${this.root}: as a non-root user, set XDG_RUNTIME_DIR ` +
+        `(state in $XDG_RUNTIME_DIR/runts) or give --root a directory of yours`,
+      1,
+      { cause: e },
+    );
+  }
+
   /** IDs of every container under the root, sorted. */
   list(): string[] {
     let names: string[];
@@ -148,7 +166,7 @@ export class StateStore {
       names = fs.readdirSync(this.root);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw e;
+      throw this.rootError(e);
     }
     return names.filter((n) => fs.existsSync(path.join(this.root, n, STATE_FILE))).sort();
   }

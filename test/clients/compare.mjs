@@ -22,7 +22,8 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'runts-compare-'));
 
 function suite(runtime) {
   const out = path.join(tmp, `${runtime ? 'runc' : 'runts'}.jsonl`);
-  const env = { ...process.env };
+  // The runc run is the comparison: no reference runtime inside a suite (podman-rootless).
+  const env = { ...process.env, CLIENT_REFERENCE: 'none' };
   if (runtime) env.CLIENT_RUNTIME = runtime;
   else delete env.CLIENT_RUNTIME;
   const t0 = Date.now();

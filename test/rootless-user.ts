@@ -91,20 +91,20 @@ function reachableBy(user: TestUser, file: string): boolean {
   return r.status === 0;
 }
 
-/** dist/runts as the user can run it: this clone's, or a copy in `dir`. */
-export function runtsFor(user: TestUser, dir: string): string {
-  const own = path.join(ROOT_DIR, 'dist', 'runts');
+/** dist/runts as the user can run it: the package's at `pkgRoot` (this clone), or a copy in `dir`. */
+export function runtsFor(user: TestUser, dir: string, pkgRoot = ROOT_DIR): string {
+  const own = path.join(pkgRoot, 'dist', 'runts');
   if (
     reachableBy(user, own) &&
-    reachableBy(user, path.join(ROOT_DIR, 'node_modules', 'ffi-rs', 'package.json'))
+    reachableBy(user, path.join(pkgRoot, 'node_modules', 'ffi-rs', 'package.json'))
   )
     return own;
   const pkg = path.join(dir, 'runts-pkg');
   fs.mkdirSync(path.join(pkg, 'node_modules'), { recursive: true });
-  fs.cpSync(path.join(ROOT_DIR, 'dist'), path.join(pkg, 'dist'), { recursive: true });
-  fs.copyFileSync(path.join(ROOT_DIR, 'package.json'), path.join(pkg, 'package.json'));
+  fs.cpSync(path.join(pkgRoot, 'dist'), path.join(pkg, 'dist'), { recursive: true });
+  fs.copyFileSync(path.join(pkgRoot, 'package.json'), path.join(pkg, 'package.json'));
   for (const m of ['ffi-rs', '@yuuang']) {
-    const from = path.join(ROOT_DIR, 'node_modules', m);
+    const from = path.join(pkgRoot, 'node_modules', m);
     if (fs.existsSync(from)) fs.cpSync(from, path.join(pkg, 'node_modules', m), { recursive: true });
   }
   spawnSync('chmod', ['-R', 'a+rX', pkg]);

@@ -4,6 +4,7 @@
  * user namespace, and hand it its bootstrap over the sync socket.
  */
 import { writeIdMappings } from './id-mappings.js';
+import { runningInUserNamespace } from '../linux/userns.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { cloneChain, cloneStep, type ChainStep } from '../linux/clone-chain.js';
@@ -168,11 +169,15 @@ export function spawnInit(o: SpawnInitOptions): SpawnedInit {
     // Namespaces created after joining a user namespace must be owned by
     // it: the chain clones them with a grandchild, which becomes the init
     // (runc's nsexec forks twice for the same reason).
-    // A non-root runts may not enter a PID namespace itself (that needs
-    // CAP_SYS_ADMIN in its own user namespace): the chain enters it after
-    // the container's user namespace, and a grandchild is born in it.
+    // Entering a PID namespace needs CAP_SYS_ADMIN in one's own user
+    // namespace too, and runts comes back to its own after the clone: a
+    // non-root runts, or root of a user namespace that does not own the
+    // initial PID namespace (rootless podman), could not. The chain enters
+    // it instead, after the container's user namespace, and a grandchild is
+    // born in it (as runc's nsexec does).
     const pidNsInChain =
-      o.pidNsPath !== undefined && o.userNsPath !== undefined && (process.geteuid?.() ?? 0) !== 0;
+      o.pidNsPath !== undefined &&
+      ((o.userNsPath !== undefined && (process.geteuid?.() ?? 0) !== 0) || runningInUserNamespace());
     const nested = (o.userNsPath !== undefined && o.cloneFlags !== 0) || pidNsInChain;
     const midSync = nested ? socketPair() : undefined;
     if (midSync) toClose.push(midSync[1]);

@@ -91,10 +91,6 @@ function hostIds(pid: number): { uid: number; gid: number } {
   };
 }
 
-const EXEC_TODO =
-  "runts exec as uid 0 of podman's user namespace: runts enters the container's PID namespace itself, " +
-  'then cannot setns back to its own (the host initial one): "exec failed: setns own pid namespace: EPERM"';
-
 function scenarios(rt: Runtime): void {
   let n = 0;
   // Getters: the user and podman are made by the before-hook, after these scenarios are defined.
@@ -164,7 +160,7 @@ function scenarios(rt: Runtime): void {
     assert.ok(!alive(a.pid) && !alive(b.pid), 'the containers ended with rm -f');
   });
 
-  scenario(rt, 'exec into a running container', { runtsTodo: EXEC_TODO }, async () => {
+  scenario(rt, 'exec into a running container', async () => {
     const c = await runD([], ['sleep', '1000']);
     try {
       const r = p([
@@ -213,26 +209,21 @@ function scenarios(rt: Runtime): void {
     );
   });
 
-  scenario(
-    rt,
-    '--userns keep-id: exec, and files written to a bind mount',
-    { runtsTodo: EXEC_TODO },
-    async () => {
-      const user = me();
-      const data = dataDir();
-      const c = await runD(['--userns', 'keep-id', '-v', `${data}:/data`], ['sleep', '1000']);
-      try {
-        assert.deepEqual(hostIds(c.pid), { uid: user.uid, gid: user.gid });
-        const r = p(['exec', c.id, ...sh('id -u; echo mine > /data/by-user')]);
-        assert.equal(r.status, 0, show(r, rt));
-        assert.equal(r.stdout, `${user.uid}\n`, show(r, rt));
-        const st = fs.statSync(path.join(data, 'by-user'));
-        assert.deepEqual([st.uid, st.gid], [user.uid, user.gid]);
-      } finally {
-        rmF(c.id);
-      }
-    },
-  );
+  scenario(rt, '--userns keep-id: exec, and files written to a bind mount', async () => {
+    const user = me();
+    const data = dataDir();
+    const c = await runD(['--userns', 'keep-id', '-v', `${data}:/data`], ['sleep', '1000']);
+    try {
+      assert.deepEqual(hostIds(c.pid), { uid: user.uid, gid: user.gid });
+      const r = p(['exec', c.id, ...sh('id -u; echo mine > /data/by-user')]);
+      assert.equal(r.status, 0, show(r, rt));
+      assert.equal(r.stdout, `${user.uid}\n`, show(r, rt));
+      const st = fs.statSync(path.join(data, 'by-user'));
+      assert.deepEqual([st.uid, st.gid], [user.uid, user.gid]);
+    } finally {
+      rmF(c.id);
+    }
+  });
 
   scenario(rt, '--uidmap/--gidmap: a mapping of two ranges', () => {
     const user = me();

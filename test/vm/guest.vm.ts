@@ -798,7 +798,7 @@ describe('rootless', () => {
         fs.chownSync(path.join(deleg, f), user.uid, user.gid);
       for (const f of ['', 'cgroup.procs', 'cgroup.threads'])
         fs.chownSync(path.join(runner, f), user.uid, user.gid);
-      const bin = isRunc ? RT : runtsFor(user, BASE);
+      const bin = isRunc ? RT : runtsFor(user, BASE, path.dirname(path.dirname(RT)));
       const dir = bundle(id, 'cat /proc/self/cgroup', (c) => {
         c.linux.namespaces = c.linux.namespaces.filter(
           (n: { type: string }) => !['network', 'cgroup'].includes(n.type),
@@ -823,7 +823,7 @@ describe('rootless', () => {
           'sh',
           [
             '-c',
-            'echo $$ > "$0/cgroup.procs" && exec setpriv --reuid "$1" --regid "$2" --clear-groups "$@"',
+            'echo $$ > "$0/cgroup.procs" && u=$1 g=$2 && shift 2 && exec setpriv --reuid "$u" --regid "$g" --clear-groups "$@"',
             runner,
             String(user.uid),
             String(user.gid),

@@ -2,24 +2,15 @@
  * devices (v1): write the difference between the cgroup's devices.list and
  * the wanted rules (runc's emulator transition), then check the result.
  */
-import fs from 'node:fs';
+import { runningInUserNamespace } from '../../linux/userns.js';
 import { Emulator, cgroupString } from '../devices.js';
 import { readFile, writeFile } from '../fsutil.js';
 import type { Resources } from '../types.js';
 import { join, type Subsystem } from './subsystem.js';
 
-/** In a user namespace the devices controller refuses every write; runc skips it there. */
-export function runningInUserNs(): boolean {
-  try {
-    const map = fs.readFileSync('/proc/self/uid_map', 'utf8').trim().split(/\s+/);
-    return !(map[0] === '0' && map[1] === '0' && map[2] === '4294967295');
-  } catch {
-    return false;
-  }
-}
-
 export function setDevicesV1(dir: string | undefined, r: Resources): void {
-  if (r.skipDevices || runningInUserNs()) return;
+  // In a user namespace the devices controller refuses every write; runc skips it there.
+  if (r.skipDevices || runningInUserNamespace()) return;
   if (!dir) throw new Error('cgroup: devices subsystem is not mounted');
   const current = Emulator.fromList(readFile(dir, 'devices.list'));
   const target = Emulator.fromRules(r.devices);

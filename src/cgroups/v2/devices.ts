@@ -18,7 +18,7 @@ import {
   queryPrograms,
 } from '../../linux/bpf.js';
 import { setrlimit } from '../../linux/rlimit.js';
-import { runningInUserNs } from '../v1/devices.js';
+import { runningInUserNamespace } from '../../linux/userns.js';
 import type { DeviceRule, Resources } from '../types.js';
 import { deviceFilter, LICENSE } from './device-filter.js';
 
@@ -81,7 +81,7 @@ export function attachDeviceFilter(dir: string, rules: DeviceRule[]): void {
 
 /** runc skips a failure when every rule is a plain allow-all ("rwm") or in a user namespace. */
 function canSkipError(r: Resources): boolean {
-  if (runningInUserNs()) return true;
+  if (runningInUserNamespace()) return true;
   return r.devices.every((d) => d.allow && ['r', 'w', 'm'].every((c) => d.permissions.includes(c)));
 }
 

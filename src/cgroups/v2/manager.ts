@@ -174,7 +174,12 @@ export class V2Manager implements Manager {
     setMemory(this.dir, r);
     setIo(this.dir, r);
     setCpu(this.dir, r);
-    setDevicesV2(this.dir, r);
+    try {
+      setDevicesV2(this.dir, r);
+    } catch (e) {
+      // As runc: a device program is not expected to load rootless (BPF needs privileges).
+      if (!this.policy.rootless) throw e;
+    }
     setCpuset(this.dir, r);
     setHugetlb(this.dir, r);
     setRdma(this.dir, r);

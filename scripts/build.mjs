@@ -8,6 +8,8 @@
 //   setns-init.cjs       entry of a process started by `runts exec`, which loads
 //   setns-init-main.cjs  its code (loaded whole before it enters the
 //                        container's mount namespace)
+//   runts-wait           the init's last step, a small static program
+//                        (src/native/runts-wait.c), when a C compiler is there
 //   *.v8cache            V8 code caches of the .cjs bundles (src/code-cache.ts)
 // Why so: a container start is two Node processes, and every millisecond of
 // Node's module loading is paid twice. Node's ES module loader costs ~10 ms
@@ -177,6 +179,39 @@ execFileSync(process.execPath, ['-e', cacheScript, 'check', ...bundleFiles], { s
 /** The same text as wrapCommonJs in src/code-cache.ts: V8 caches the wrapped source. */
 function wrapCommonJs(source) {
   return `(function (exports, require, module, __filename, __dirname) { ${source}\n})`;
+}
+
+// The init's last step (src/native/runts-wait.c): a freestanding static
+// program, so a created container waits for `start` in a few pages instead
+// of a Node process. Optional: without a C compiler (or on another
+// architecture) the init waits in Node, as it did before.
+try {
+  execFileSync(
+    process.env.CC || 'cc',
+    [
+      '-Os',
+      '-static',
+      '-nostdlib',
+      '-ffreestanding',
+      '-fno-builtin',
+      '-fno-stack-protector',
+      '-fno-asynchronous-unwind-tables',
+      '-no-pie',
+      '-Wall',
+      '-Wextra',
+      '-Werror',
+      '-Wl,--gc-sections',
+      '-Wl,--build-id=none',
+      '-s',
+      '-o',
+      path.join(next, 'runts-wait'),
+      path.join(root, 'src/native/runts-wait.c'),
+    ],
+    { stdio: ['ignore', 'inherit', 'pipe'] },
+  );
+} catch (e) {
+  const why = e.code === 'ENOENT' ? 'no C compiler (cc)' : String(e.stderr ?? e.message).trim();
+  console.error(`build: dist/runts-wait not built (${why}); a created container will wait in Node`);
 }
 
 const old = path.join(root, `.dist-old-${process.pid}`);

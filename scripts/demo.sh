@@ -5,10 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" != 0 ]; then echo "run as root (runts creates namespaces and mounts)" >&2; exit 1; fi
-if ! command -v busybox >/dev/null || ! [ -e /usr/lib/x86_64-linux-gnu/libseccomp.so.2 ]; then
+# gcc: the build compiles the init's small waiting program (src/native/runts-wait.c).
+if ! command -v busybox >/dev/null || ! [ -e /usr/lib/x86_64-linux-gnu/libseccomp.so.2 ] || ! command -v cc >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq busybox-static libseccomp2 >/dev/null
+  apt-get install -y -qq busybox-static libseccomp2 gcc >/dev/null
 fi
 [ -d node_modules ] || npm ci --no-audit --no-fund
 npm run build --silent

@@ -16,7 +16,7 @@ import { SyscallError } from '../linux/errno.js';
 import { NAMESPACE_FLAGS, CLONE, namespaceTypeOf } from '../linux/ns.js';
 import { connectUnix, socketPair } from '../linux/socket.js';
 import { killAndReap, waitPid } from '../linux/wait.js';
-import { spawnInit } from '../process/spawn-init.js';
+import { spawnInit, waitProgramFd } from '../process/spawn-init.js';
 import {
   bindSourcesToOpen,
   prepareIdmappedMounts,
@@ -206,8 +206,10 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
     else if (o.consoleSocketFd !== undefined) consoleFd = o.consoleSocketFd;
 
     const execFifoFd = fs.openSync(fifo, O_PATH);
+    const waitFd = waitProgramFd();
     const inheritFds = Array.from({ length: o.preserveFds }, (_, i) => 3 + i);
     inheritFds.push(execFifoFd);
+    if (waitFd !== undefined) inheritFds.push(waitFd);
     if (consoleFd !== undefined) inheritFds.push(consoleFd);
     mountSources = prepareIdmappedMounts(spec, bundle);
     inheritFds.push(...Object.values(mountSources.fds));
@@ -259,6 +261,7 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
         execFifoPath: fifo,
         execFifoFd,
         consoleSocketFd: consoleFd,
+        waitProgramFd: waitFd,
         noPivot: o.noPivot,
         noNewKeyring: o.noNewKeyring,
         preserveFds: o.preserveFds,
@@ -271,6 +274,7 @@ export function createContainer(store: StateStore, o: CreateOptions): Created {
       },
     });
     fs.closeSync(execFifoFd); // the init has its copy
+    if (waitFd !== undefined) fs.closeSync(waitFd);
     closeSourcesSocket(sourcesSocket);
     mountSources.close();
     pid = spawned.pid;

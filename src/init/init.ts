@@ -14,7 +14,7 @@ import { setdomainname, sethostname } from '../linux/uts.js';
 import { applyDeferredRlimits, applyRlimits, type DeferredRlimits } from './rlimits.js';
 import { resetSignals } from '../linux/signal.js';
 import { cloexecFrom, dup3, setCloexec } from '../linux/fd.js';
-import { execve, prepareExec, type PreparedExec } from '../linux/execve.js';
+import { execve, execveFd, prepareExec, type PreparedExec } from '../linux/execve.js';
 import { recvFdsUntilEof, sendFd } from '../linux/socket.js';
 import { chroot } from '../linux/mount.js';
 import { makeControllingTerminal, openPty, setWindowSize } from '../linux/pty.js';
@@ -40,6 +40,7 @@ import {
 import { O_PATH } from '../linux/at-calls.js';
 import { setLinkUp } from '../linux/netdev.js';
 import { createCwd, enterCwd, enterCwdAsUser } from './cwd.js';
+import { planWaitHandover, type WaitHandover } from './wait-handover.js';
 
 /** The hook state `create` sent, with the config's annotations (sent once, in spec). */
 function hookStateOf(b: InitBootstrap): Record<string, unknown> {
@@ -268,6 +269,17 @@ function setupAndExec(b: InitBootstrap, channel: InitChannel, markReported: () =
   // The AppArmor exec label, as runc: before `ready`, so that a profile the
   // kernel refuses fails create, which then removes the container.
   beforeReady(security);
+  // Decided (and its seccomp memfd made) before `ready`: a failure still reaches create.
+  const handover = planWaitHandover({
+    programFd: b.waitProgramFd,
+    fifoFd: execFifo,
+    startContainerHooks: spec.hooks?.startContainer,
+    security,
+    seccompConfig: spec.linux?.seccomp,
+    path: exec.path,
+    args: proc.args ?? [],
+    env: exec.env,
+  });
 
   // The container outlives runts, as runc's: no death signal from here on
   // (the chain set it). Instead, until create has recorded the container,
@@ -277,6 +289,18 @@ function setupAndExec(b: InitBootstrap, channel: InitChannel, markReported: () =
   markReported();
   if (channel.receive()?.type !== 'created')
     throw new Error('runts create went away before the container was recorded');
+  if (handover) {
+    // runts-wait waits for `start` and execs the program (wait-handover.ts).
+    channel.close();
+    execProcess(proc, exec, {
+      ptySlave,
+      preserveFds: b.preserveFds,
+      security,
+      cwdEntered,
+      rlimits,
+      handover,
+    });
+  }
 
   // Block until `start` opens the fifo for reading. The startContainer
   // hooks run before the byte that lets `start` go on, so they always
@@ -329,6 +353,8 @@ export function execProcess(
     security?: Security;
     cwdEntered?: boolean;
     rlimits: DeferredRlimits;
+    /** Exec runts-wait, which waits for `start` and then execs the program. */
+    handover?: WaitHandover | undefined;
   },
 ): never {
   const user = proc.user ?? { uid: 0, gid: 0 };
@@ -360,9 +386,14 @@ export function execProcess(
       setCloexec(fd, false);
     } catch {}
   }
-  if (o.security) beforeExec(o.security);
+  const h = o.handover;
+  if (h) {
+    setCloexec(h.fifoFd, false);
+    if (h.bpfFd >= 0) setCloexec(h.bpfFd, false);
+  } else if (o.security) beforeExec(o.security);
   // Node ignores SIGPIPE and SIGXFSZ, and ignored signals survive execve.
   resetSignals();
   o.rlimits.last();
+  if (h) execveFd(h.programFd, h.exec, 'runts-wait');
   execve(exec);
 }

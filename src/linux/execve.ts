@@ -24,3 +24,24 @@ export function execve(p: PreparedExec): never {
   execveCall([p.path, Number(p.argv), Number(p.envp)], p.path);
   throw new Error('execve returned');
 }
+
+const AT_EMPTY_PATH = 0x1000;
+const execveatCall = libcFunction('execveat', DataType.I32, [
+  DataType.I32,
+  DataType.String,
+  DataType.I64,
+  DataType.I64,
+  DataType.I32,
+]);
+
+/** Prepared as prepareExec, for execveFd. */
+export function prepareExecFd(args: string[], env: string[]): PreparedExec {
+  execveatCall.define();
+  return prepareExec('', args, env);
+}
+
+/** execveat(fd, "", argv, envp, AT_EMPTY_PATH): run the file open as `fd`. Returns only by throwing. */
+export function execveFd(fd: number, p: PreparedExec, what: string): never {
+  execveatCall([fd, '', Number(p.argv), Number(p.envp), AT_EMPTY_PATH], what);
+  throw new Error('execveat returned');
+}

@@ -267,7 +267,11 @@ export class BpfProgram {
   /** Kept so the memory stays referenced. */
   private readonly block: NativeBlock;
 
+  /** The program itself (struct sock_filter[]), e.g. for a process that loads it later. */
+  readonly code: Buffer;
+
   constructor(code: Buffer) {
+    this.code = code;
     if (code.length === 0 || code.length % 8 !== 0)
       throw new Error(`seccomp: bad BPF program of ${code.length} bytes`);
     this.instructions = code.length / 8;

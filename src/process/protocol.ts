@@ -32,6 +32,8 @@ export interface InitBootstrap {
   execFifoFd?: number | undefined;
   /** fd (inherited) connected to the client's --console-socket, if any. */
   consoleSocketFd?: number | undefined;
+  /** dist/runts-wait as a sealed memfd (inherited), when it was built: src/init/wait-handover.ts. */
+  waitProgramFd?: number | undefined;
   noPivot: boolean;
   noNewKeyring: boolean;
   /** Number of fds after stdio passed to the container process. */

@@ -20,6 +20,7 @@ import { SyncChannel, type ExecBootstrap, type InitBootstrap, type ParentChannel
 import { O_PATH } from '../linux/at-calls.js';
 import { pausePoint } from '../test-points.js';
 import { inheritedSealedFd } from './reexec.js';
+import { sealedMemfd } from '../linux/memfd.js';
 import type { Linux, LinuxIDMapping } from '../spec/types.gen.js';
 
 /** Written by the parent when the chain may go on: the first character of the init's executable path. */
@@ -78,6 +79,20 @@ export interface SpawnedInit {
 function initScriptPath(): string {
   if (process.env.RUNTS_INIT_SCRIPT) return process.env.RUNTS_INIT_SCRIPT;
   return path.join(path.dirname(fs.realpathSync(process.argv[1] ?? '')), 'init.cjs');
+}
+
+/**
+ * dist/runts-wait as a sealed memfd for the init to exec, when the build
+ * made it (src/init/wait-handover.ts); else the init waits in Node.
+ */
+export function waitProgramFd(): number | undefined {
+  let program: Buffer;
+  try {
+    program = fs.readFileSync(path.join(path.dirname(initScriptPath()), 'runts-wait'));
+  } catch {
+    return undefined;
+  }
+  return sealedMemfd('runts-wait', program);
 }
 
 /** dist/setns-init.cjs, next to the init. */

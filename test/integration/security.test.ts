@@ -998,7 +998,12 @@ describe('no host leaks', () => {
     let r;
     try {
       // TMPDIR missing: a temp-dir based layer would fall back to the bind mount (exe "/").
-      r = spawnSync(RUNTS, ['--root', root, 'create', '--bundle', bundle('true'), id], {
+      // A startContainer hook keeps the Node init waiting (no hand-over to runts-wait), so its exe shows.
+      const dir = bundle(
+        'true',
+        (c) => (c.hooks = { startContainer: [{ path: '/bin/true', args: ['true'] }] }),
+      );
+      r = spawnSync(RUNTS, ['--root', root, 'create', '--bundle', dir, id], {
         stdio: ['ignore', fds[0], fds[1]],
         env: { ...process.env, TMPDIR: path.join(tmp, 'missing') },
         timeout: 30_000,
@@ -1182,9 +1187,13 @@ describe('no host leaks', () => {
     });
   });
 
-  test("the init's argv and environment name nothing of the host", () => {
+  test("the init's argv and environment name nothing of the host (Node waiting: a startContainer hook)", () => {
     const id = 'argv';
-    assert.equal(create(bundle('true'), id, []).status, 0);
+    const dir = bundle(
+      'true',
+      (c) => (c.hooks = { startContainer: [{ path: '/bin/true', args: ['true'] }] }),
+    );
+    assert.equal(create(dir, id, []).status, 0);
     try {
       const pid = initPid(id);
       const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
@@ -1201,6 +1210,36 @@ describe('no host leaks', () => {
         try {
           target = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
         } catch {}
+        assert.ok(!target.startsWith(ROOT_DIR), `fd ${fd} -> ${target}`);
+      }
+    } finally {
+      runts(['--root', root, 'delete', '--force', id]);
+    }
+  });
+  test("the waiting runts-wait's argv, environment and fds name nothing of the host", () => {
+    const id = 'argv-wait';
+    const dir = bundle('true', (c) => (c.process.env = ['PATH=/bin', 'ONLY=mine']));
+    assert.equal(create(dir, id, []).status, 0);
+    try {
+      const pid = initPid(id);
+      assert.equal(fs.readlinkSync(`/proc/${pid}/exe`), '/memfd:runts-wait (deleted)');
+      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      // runts-wait FIFO_FD BPF_FD SECCOMP_FLAGS PATH ARG0 ...: fd numbers, then the container's own program.
+      assert.deepEqual(
+        argv.slice(0, 4).map((a, i) => (i === 0 ? a : /^-?\d+$/.test(a))),
+        ['runts-wait', true, true, true],
+      );
+      assert.deepEqual(argv.slice(4, 6), ['/bin/sh', 'sh']);
+      assert.ok(!argv.join(' ').includes(ROOT_DIR) && !argv.join(' ').includes(base), argv.join(' '));
+      // Its environment is already the container's: nothing of runts' or the host's.
+      const env = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
+      assert.deepEqual(env, ['PATH=/bin', 'ONLY=mine', 'HOME=/root']); // HOME as runc adds it
+      for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+        let target = '';
+        try {
+          target = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+        } catch {}
+        // stdio (files of this test) and exec.fifo (as runc's init holds it) are all it has; no runts file.
         assert.ok(!target.startsWith(ROOT_DIR), `fd ${fd} -> ${target}`);
       }
     } finally {

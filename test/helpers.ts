@@ -131,6 +131,26 @@ export function containerSuite(
   return { base, root, bundle };
 }
 
+/** Debian's runc, the reference a suite compares with on its own bundles. */
+export const RUNC = '/usr/sbin/runc';
+
+/**
+ * runc's state root under a suite's `base`; every container runc still has
+ * there is force-deleted after the suite. `haveRunc`: the comparison is skipped without it.
+ */
+export function runcReference(
+  after: (fn: () => void) => void,
+  base: string,
+): { haveRunc: boolean; runcRoot: string } {
+  const haveRunc = fs.existsSync(RUNC);
+  const runcRoot = path.join(base, 'runc-state');
+  after(() => {
+    if (!haveRunc || !fs.existsSync(runcRoot)) return;
+    for (const id of fs.readdirSync(runcRoot)) spawnSync(RUNC, ['--root', runcRoot, 'delete', '--force', id]);
+  });
+  return { haveRunc, runcRoot };
+}
+
 /** Container IDs runts must refuse (they could escape --root) and accept. */
 export const BAD_IDS = ['../x', 'a/b', '..', '.', '', 'x'.repeat(1025), 'a b', 'a:b'];
 export const GOOD_IDS = ['x'.repeat(1024), 'a_b+c.d-e', 'A9'];

@@ -1,4 +1,5 @@
 /** execve(2), with argv and envp built as NULL-terminated arrays in native memory. */
+import { AT_EMPTY_PATH } from './at-calls.js';
 import { DataType, libcFunction } from './libc.js';
 import { NativeBlock } from './memory.js';
 
@@ -25,7 +26,6 @@ export function execve(p: PreparedExec): never {
   throw new Error('execve returned');
 }
 
-const AT_EMPTY_PATH = 0x1000;
 const execveatCall = libcFunction('execveat', DataType.I32, [
   DataType.I32,
   DataType.String,

@@ -13,6 +13,11 @@ const F_SEAL_WRITE = 8;
 const memfdCreate = libcFunction('memfd_create', DataType.I32, [DataType.String, DataType.U32]);
 const fcntl = libcFunction('fcntl', DataType.I32, [DataType.I32, DataType.I32, DataType.I32]);
 
+/** A new close-on-exec memfd (`flags`: more MFD_* flags), named `name` in /proc/<pid>/fd; `what` names it in errors. */
+export function createMemfd(name: string, flags = 0, what = `memfd ${name}`): number {
+  return memfdCreate([name, MFD_CLOEXEC | flags], what);
+}
+
 /**
  * A close-on-exec memfd holding `content`, sealed against writes, resizing
  * and new seals: not even root can change it afterwards, so a container
@@ -20,7 +25,7 @@ const fcntl = libcFunction('fcntl', DataType.I32, [DataType.I32, DataType.I32, D
  * cannot turn it into anything else (CVE-2019-5736).
  */
 export function sealedMemfd(name: string, content: Buffer): number {
-  const fd = memfdCreate([name, MFD_CLOEXEC | MFD_ALLOW_SEALING], `memfd ${name}`);
+  const fd = createMemfd(name, MFD_ALLOW_SEALING);
   try {
     let off = 0;
     while (off < content.length) off += fs.writeSync(fd, content, off, content.length - off, off);

@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import { SOCK_FPROG } from './abi-x86_64.js';
 import { errnoOf, SyscallError } from './errno.js';
 import { DataType, libcFunction, libraryFunction, openLibrary, type CType } from './libc.js';
+import { createMemfd } from './memfd.js';
 import { NativeBlock } from './memory.js';
 import { namedSyscall } from './syscall.js';
 
@@ -80,7 +81,6 @@ const seccompExportBpf = negErrno('seccomp_export_bpf', [I64, DataType.I32]);
 const seccompApiGet = libraryFunction(LIB, 'seccomp_api_get', DataType.U32, [], () => false);
 const seccompVersion = libraryFunction(LIB, 'seccomp_version', I64, [], () => false);
 
-const memfdCreate = libcFunction('memfd_create', DataType.I32, [DataType.String, DataType.U32]);
 const seccompCall = namedSyscall('seccomp', [I64, I64, I64]);
 
 const SECCOMP_SET_MODE_FILTER = 1;
@@ -237,7 +237,7 @@ export class Filter {
 
   /** The classic BPF program (struct sock_filter[]) libseccomp generates. */
   exportBpf(): Buffer {
-    const fd = memfdCreate(['runts-seccomp', 1 /* MFD_CLOEXEC */], 'seccomp program');
+    const fd = createMemfd('runts-seccomp', 0, 'seccomp program');
     try {
       seccompExportBpf([this.ctx, fd], 'to memfd');
       const size = fs.fstatSync(fd).size;

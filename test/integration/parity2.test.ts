@@ -10,20 +10,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { containerSuite, runts, RUNTS } from '../helpers.js';
+import { containerSuite, runcReference, runts, RUNC, RUNTS } from '../helpers.js';
 import { checkCapabilities } from '../../src/process/capabilities.js';
 
 type Config = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const suite = containerSuite(after, { defaults: (c) => (c.root.readonly = false) });
 const { base, root } = suite;
-const RUNC = '/usr/sbin/runc';
-const haveRunc = fs.existsSync(RUNC);
-const runcRoot = path.join(base, 'runc-state');
-after(() => {
-  if (!haveRunc || !fs.existsSync(runcRoot)) return;
-  for (const id of fs.readdirSync(runcRoot)) spawnSync(RUNC, ['--root', runcRoot, 'delete', '--force', id]);
-});
+const { haveRunc, runcRoot } = runcReference(after, base);
 
 let n = 0;
 const bundle = (script: string, patch?: (c: Config, dir: string) => void) => suite.bundle(script, patch);

@@ -66,6 +66,17 @@ function create(dir: string, id: string, extra: string[] = []): { status: number
   }
 }
 
+/** No open fd of process `pid` names a file of runts' own package. */
+function assertNoRuntsFile(pid: number): void {
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    let target = '';
+    try {
+      target = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {}
+    assert.ok(!target.startsWith(ROOT_DIR), `fd ${fd} -> ${target}`);
+  }
+}
+
 function initPid(id: string): number {
   return JSON.parse(runts(['--root', root, 'state', id]).stdout).pid;
 }
@@ -1205,13 +1216,7 @@ describe('no host leaks', () => {
       assert.deepEqual(env.map((e) => e.split('=')[0]).sort(), ['PATH', '_RUNTS_SYNC_FD']);
       assert.ok(!env.join(' ').includes(ROOT_DIR) && !env.join(' ').includes(base), env.join(' '));
       // The package directory's fd was closed: no fd of the init names a runts file.
-      for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
-        let target = '';
-        try {
-          target = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
-        } catch {}
-        assert.ok(!target.startsWith(ROOT_DIR), `fd ${fd} -> ${target}`);
-      }
+      assertNoRuntsFile(pid);
     } finally {
       runts(['--root', root, 'delete', '--force', id]);
     }
@@ -1234,14 +1239,8 @@ describe('no host leaks', () => {
       // Its environment is already the container's: nothing of runts' or the host's.
       const env = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
       assert.deepEqual(env, ['PATH=/bin', 'ONLY=mine', 'HOME=/root']); // HOME as runc adds it
-      for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
-        let target = '';
-        try {
-          target = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
-        } catch {}
-        // stdio (files of this test) and exec.fifo (as runc's init holds it) are all it has; no runts file.
-        assert.ok(!target.startsWith(ROOT_DIR), `fd ${fd} -> ${target}`);
-      }
+      // stdio (files of this test) and exec.fifo (as runc's init holds it) are all it has; no runts file.
+      assertNoRuntsFile(pid);
     } finally {
       runts(['--root', root, 'delete', '--force', id]);
     }
